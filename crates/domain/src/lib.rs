@@ -1,0 +1,16 @@
+//! The Sonarly domain: ids, timestamps, scopes, error codes, pagination cursors,
+//! API-key material and resource models. Nothing in this crate performs IO, so
+//! every rule here is testable without a database or a network.
+
+pub mod apikey;
+pub mod clock;
+pub mod cursor;
+pub mod error;
+pub mod id;
+pub mod models;
+pub mod page;
+pub mod scope;
+pub mod time;
+
+pub use error::{DomainError, ErrorCode, FieldIssue};
+pub use time::Timestamp;

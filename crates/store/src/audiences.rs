@@ -1,0 +1,84 @@
+//! Audiences (read side plus insert; the write use cases arrive with prospecting).
+
+use crate::{Store, StoreResult};
+use sonarly_domain::Timestamp;
+use sonarly_domain::models::Audience;
+use sonarly_domain::page::PageRequest;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+fn audience_from_row(row: &AnyRow) -> Result<Audience, sqlx::Error> {
+    Ok(Audience {
+        id: row.try_get("id")?,
+        group_id: row.try_get("group_id")?,
+        name: row.try_get("name")?,
+        audience_type: row.try_get("audience_type")?,
+        description: row.try_get("description")?,
+        folder_id: row.try_get("folder_id")?,
+        prospect_count: row.try_get("prospect_count")?,
+        filling_job_id: row.try_get("filling_job_id")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
+    })
+}
+
+impl Store {
+    pub async fn insert_audience(&self, audience: &Audience) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audiences (id, group_id, name, audience_type, description, folder_id, prospect_count, \
+             filling_job_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&audience.id)
+        .bind(&audience.group_id)
+        .bind(&audience.name)
+        .bind(&audience.audience_type)
+        .bind(&audience.description)
+        .bind(&audience.folder_id)
+        .bind(audience.prospect_count)
+        .bind(&audience.filling_job_id)
+        .bind(audience.created_at.as_millis())
+        .bind(audience.updated_at.as_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// One audience of `group_id`, ready or not (callers decide about AUDIENCE_NOT_READY).
+    pub async fn get_audience(&self, group_id: &str, audience_id: &str) -> StoreResult<Option<Audience>> {
+        let row = sqlx::query("SELECT * FROM audiences WHERE group_id = $1 AND id = $2")
+            .bind(group_id)
+            .bind(audience_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(audience_from_row).transpose()?)
+    }
+
+    /// Ready audiences of `group_id`, newest first, one page (`limit + 1` rows).
+    pub async fn list_ready_audiences(&self, group_id: &str, page: &PageRequest) -> StoreResult<Vec<Audience>> {
+        let rows = match &page.after {
+            None => {
+                sqlx::query(
+                    "SELECT * FROM audiences WHERE group_id = $1 AND filling_job_id IS NULL \
+                     ORDER BY created_at DESC, id DESC LIMIT $2",
+                )
+                .bind(group_id)
+                .bind(page.fetch_limit())
+                .fetch_all(&self.reader)
+                .await?
+            }
+            Some(after) => {
+                sqlx::query(
+                    "SELECT * FROM audiences WHERE group_id = $1 AND filling_job_id IS NULL \
+                     AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
+                )
+                .bind(group_id)
+                .bind(after.created_at.as_millis())
+                .bind(&after.id)
+                .bind(page.fetch_limit())
+                .fetch_all(&self.reader)
+                .await?
+            }
+        };
+        Ok(rows.iter().map(audience_from_row).collect::<Result<_, _>>()?)
+    }
+}

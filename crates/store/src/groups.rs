@@ -1,0 +1,80 @@
+//! Account groups: the tenancy boundary.
+
+use crate::{Store, StoreResult};
+use sonarly_domain::Timestamp;
+use sonarly_domain::models::AccountGroup;
+use sonarly_domain::page::PageRequest;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+fn group_from_row(row: &AnyRow) -> Result<AccountGroup, sqlx::Error> {
+    Ok(AccountGroup {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    pub async fn insert_group(&self, group: &AccountGroup) -> StoreResult<()> {
+        sqlx::query("INSERT INTO account_groups (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&group.id)
+            .bind(&group.name)
+            .bind(group.created_at.as_millis())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_group(&self, id: &str) -> StoreResult<Option<AccountGroup>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM account_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(group_from_row).transpose()?)
+    }
+
+    pub async fn count_groups(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM account_groups").fetch_one(&self.reader).await?)
+    }
+
+    /// Every group, oldest first (for the admin CLI).
+    pub async fn list_all_groups(&self) -> StoreResult<Vec<AccountGroup>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM account_groups ORDER BY created_at, id")
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.iter().map(group_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The groups an API key can access, newest first, one page (`limit + 1` rows).
+    pub async fn list_groups_for_key(&self, key_id: &str, page: &PageRequest) -> StoreResult<Vec<AccountGroup>> {
+        let rows = match &page.after {
+            None => {
+                sqlx::query(
+                    "SELECT g.id, g.name, g.created_at FROM account_groups g \
+                     JOIN api_key_groups k ON k.group_id = g.id WHERE k.key_id = $1 \
+                     ORDER BY g.created_at DESC, g.id DESC LIMIT $2",
+                )
+                .bind(key_id)
+                .bind(page.fetch_limit())
+                .fetch_all(&self.reader)
+                .await?
+            }
+            Some(after) => {
+                sqlx::query(
+                    "SELECT g.id, g.name, g.created_at FROM account_groups g \
+                     JOIN api_key_groups k ON k.group_id = g.id WHERE k.key_id = $1 \
+                     AND (g.created_at, g.id) < ($2, $3) \
+                     ORDER BY g.created_at DESC, g.id DESC LIMIT $4",
+                )
+                .bind(key_id)
+                .bind(after.created_at.as_millis())
+                .bind(&after.id)
+                .bind(page.fetch_limit())
+                .fetch_all(&self.reader)
+                .await?
+            }
+        };
+        Ok(rows.iter().map(group_from_row).collect::<Result<_, _>>()?)
+    }
+}

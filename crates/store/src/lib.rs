@@ -1,0 +1,21 @@
+//! Persistence for Sonarly on SQLite (embedded default) and PostgreSQL.
+//!
+//! One API, two backends: queries go through sqlx's `Any` driver with SQL that
+//! both dialects accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`, row-value
+//! keyset comparisons). The few differences (connection setup, migrations) stay
+//! in `db.rs`. Every query on group-owned data takes the account group id first,
+//! so a lookup can never cross into another group.
+
+mod audiences;
+mod db;
+mod error;
+mod groups;
+mod idempotency;
+mod keys;
+mod settings;
+
+pub use db::{Backend, Store};
+pub use error::StoreError;
+pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
+
+pub type StoreResult<T> = Result<T, StoreError>;

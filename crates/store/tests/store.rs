@@ -1,0 +1,146 @@
+//! Store conformance: the same cases on SQLite and PostgreSQL.
+
+use sonarly_domain::Timestamp;
+use sonarly_domain::cursor::CursorPosition;
+use sonarly_domain::models::{AccountGroup, ApiKey, Audience};
+use sonarly_domain::page::PageRequest;
+use sonarly_domain::scope::ScopeSet;
+use sonarly_store::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
+use sonarly_testkit::{TestBackend, TestDb, both_backends};
+
+fn group(id: &str, at: i64) -> AccountGroup {
+    AccountGroup { id: id.into(), name: format!("Group {id}"), created_at: Timestamp::from_millis(at) }
+}
+
+fn audience(id: &str, group_id: &str, at: i64, filling: Option<&str>) -> Audience {
+    Audience {
+        id: id.into(),
+        group_id: group_id.into(),
+        name: format!("Audience {id}"),
+        audience_type: "linkedin_search".into(),
+        description: None,
+        folder_id: None,
+        prospect_count: 3,
+        filling_job_id: filling.map(Into::into),
+        created_at: Timestamp::from_millis(at),
+        updated_at: Timestamp::from_millis(at),
+    }
+}
+
+both_backends!(migrations_are_idempotent_and_ready, |backend: TestBackend| async move {
+    let db = TestDb::new(backend).await.unwrap();
+    assert!(db.store.is_ready().await);
+    db.store.migrate().await.unwrap();
+    let (url, _guard) = TestDb::empty(backend).await.unwrap();
+    let fresh = sonarly_store::Store::connect(&url).await.unwrap();
+    assert!(!fresh.is_ready().await, "an unmigrated database is not ready");
+});
+
+both_backends!(keys_round_trip_with_groups_and_revocation, |backend| async move {
+    let db = TestDb::new(backend).await.unwrap();
+    let s = &db.store;
+    s.insert_group(&group("g1", 1)).await.unwrap();
+    s.insert_group(&group("g2", 2)).await.unwrap();
+    let key = ApiKey {
+        id: "k1".into(),
+        name: "ci".into(),
+        display_prefix: "sk_live_abcdef".into(),
+        key_hash: "hash-1".into(),
+        scopes: ScopeSet::parse("audiences:read").unwrap(),
+        group_ids: vec!["g1".into(), "g2".into()],
+        rate_limit_per_minute: 60,
+        revoked_at: None,
+        last_used_at: None,
+        created_at: Timestamp::from_millis(5),
+    };
+    s.insert_api_key(&key).await.unwrap();
+    let found = s.find_api_key_by_hash("hash-1").await.unwrap().unwrap();
+    assert_eq!(found, key);
+    assert!(s.find_api_key_by_hash("hash-2").await.unwrap().is_none());
+    assert!(matches!(
+        s.insert_api_key(&key).await,
+        Err(sonarly_store::StoreError::UniqueViolation(_))
+    ));
+
+    s.touch_api_key("k1", Timestamp::from_millis(100_000)).await.unwrap();
+    s.touch_api_key("k1", Timestamp::from_millis(120_000)).await.unwrap();
+    let touched = s.find_api_key_by_hash("hash-1").await.unwrap().unwrap();
+    assert_eq!(touched.last_used_at, Some(Timestamp::from_millis(100_000)), "throttled to once a minute");
+
+    assert!(s.revoke_api_key("k1", Timestamp::from_millis(7)).await.unwrap());
+    assert!(s.revoke_api_key("k1", Timestamp::from_millis(9)).await.unwrap());
+    assert!(!s.revoke_api_key("nope", Timestamp::from_millis(9)).await.unwrap());
+    let revoked = s.find_api_key_by_hash("hash-1").await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(Timestamp::from_millis(7)));
+    assert_eq!(s.list_api_keys().await.unwrap().len(), 1);
+});
+
+both_backends!(keyset_pages_are_complete_and_disjoint, |backend| async move {
+    let db = TestDb::new(backend).await.unwrap();
+    let s = &db.store;
+    s.insert_group(&group("g1", 1)).await.unwrap();
+    s.insert_group(&group("g2", 1)).await.unwrap();
+    // Ties on created_at must be broken by id.
+    for i in 0..25 {
+        s.insert_audience(&audience(&format!("a{i:02}"), "g1", 1000 + (i / 3), None)).await.unwrap();
+    }
+    s.insert_audience(&audience("filling", "g1", 5000, Some("job1"))).await.unwrap();
+    s.insert_audience(&audience("other", "g2", 5000, None)).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(10);
+    loop {
+        let rows = s.list_ready_audiences("g1", &page).await.unwrap();
+        let more = rows.len() > 10;
+        let rows: Vec<_> = rows.into_iter().take(10).collect();
+        let last = rows.last().cloned();
+        seen.extend(rows.into_iter().map(|a| a.id));
+        if !more {
+            break;
+        }
+        let last = last.unwrap();
+        page = PageRequest { limit: 10, after: Some(CursorPosition { created_at: last.created_at, id: last.id }) };
+    }
+    let mut expected: Vec<_> = (0..25).map(|i| format!("a{i:02}")).collect();
+    expected.reverse();
+    assert_eq!(seen, expected);
+
+    assert!(s.get_audience("g2", "a01").await.unwrap().is_none(), "no cross-group reads");
+    assert!(!s.get_audience("g1", "filling").await.unwrap().unwrap().is_ready());
+});
+
+both_backends!(idempotency_records_follow_the_protocol, |backend| async move {
+    let db = TestDb::new(backend).await.unwrap();
+    let s = &db.store;
+    let now = Timestamp::from_millis(1_000_000_000);
+    let req = IdempotencyRequest { scope_id: "g1", method: "POST", path: "/x", key: "k", request_hash: "h1" };
+    assert_eq!(s.idempotency_begin(&req, now, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
+    assert_eq!(s.idempotency_begin(&req, now, 60_000).await.unwrap(), IdempotencyBegin::InProgress);
+    let other_body = IdempotencyRequest { request_hash: "h2", ..req.clone() };
+    assert_eq!(s.idempotency_begin(&other_body, now, 60_000).await.unwrap(), IdempotencyBegin::Mismatch);
+
+    // A crashed first attempt is taken over once its lock expires.
+    let later = now.plus_millis(61_000);
+    assert_eq!(s.idempotency_begin(&req, later, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
+
+    let response = StoredResponse { status: 202, body: "{\"ok\":true}".into() };
+    s.idempotency_complete(&req, &response).await.unwrap();
+    assert_eq!(s.idempotency_begin(&req, later, 60_000).await.unwrap(), IdempotencyBegin::Replay(response));
+
+    // Another scope with the same key is independent.
+    let other_scope = IdempotencyRequest { scope_id: "g2", ..req.clone() };
+    assert_eq!(s.idempotency_begin(&other_scope, later, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
+    s.idempotency_release(&other_scope).await.unwrap();
+    assert_eq!(s.idempotency_begin(&other_scope, later, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
+
+    // After the retention the record no longer counts, and the purge removes it.
+    let next_day = now.plus_millis(25 * 3600 * 1000);
+    assert_eq!(s.idempotency_begin(&other_body, next_day, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
+    assert_eq!(s.idempotency_purge(next_day.plus_millis(25 * 3600 * 1000)).await.unwrap(), 2);
+});
+
+both_backends!(settings_initialise_once, |backend| async move {
+    let db = TestDb::new(backend).await.unwrap();
+    assert_eq!(db.store.setting_or_init("cursor_secret", "first").await.unwrap(), "first");
+    assert_eq!(db.store.setting_or_init("cursor_secret", "second").await.unwrap(), "first");
+});
