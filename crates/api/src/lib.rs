@@ -1,1 +1,132 @@
+//! The Sonarly HTTP API: router, middleware, envelope and OpenAPI document.
 
+pub mod envelope;
+pub mod extract;
+pub mod idempotency;
+pub mod middleware;
+pub mod ratelimit;
+pub mod routes;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use envelope::ApiError;
+use sonarly_domain::ErrorCode;
+use sonarly_domain::clock::SharedClock;
+use sonarly_domain::cursor::CursorCodec;
+use sonarly_store::Store;
+use std::sync::Arc;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Request bodies above this are refused with 413.
+pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub cursors: CursorCodec,
+    pub rate_limits: Arc<ratelimit::RateLimits>,
+    openapi_json: Arc<String>,
+}
+
+impl AppState {
+    /// Builds the state, loading (or creating) the installation's cursor secret.
+    pub async fn new(store: Store, clock: SharedClock) -> Result<Self, sonarly_store::StoreError> {
+        let initial = sonarly_domain::apikey::random_secret_hex();
+        let secret = store.setting_or_init("cursor_secret", &initial).await?;
+        Ok(Self {
+            store,
+            clock,
+            cursors: CursorCodec::new(secret.into_bytes()),
+            rate_limits: Arc::new(ratelimit::RateLimits::default()),
+            openapi_json: Arc::new(String::new()),
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sonarly API",
+        version = "v1",
+        description = "Sonarly Server: a self-hostable implementation of the Sonarly public API v1. \
+                       Every response is the envelope {success, data, error, traceId}."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(envelope::ErrorEnvelope))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearerAuth", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The documented `/v1` routes with their OpenAPI entries, declared once.
+fn v1_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::accounts::list_accounts))
+        .routes(routes!(routes::accounts::get_account))
+        .routes(routes!(routes::audiences::list_audiences))
+        .routes(routes!(routes::audiences::get_audience))
+}
+
+/// The OpenAPI document generated from the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    v1_routes().split_for_parts().1
+}
+
+/// The whole application. `extra` lets tests mount routes behind the same
+/// pipeline (authentication, scopes, envelope).
+pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+pub fn router_with(mut state: AppState, extra: Router<AppState>) -> Router {
+    let (v1, spec) = v1_routes().split_for_parts();
+    state.openapi_json = Arc::new(spec.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let authenticated = v1
+        .merge(extra)
+        .route_layer(axum::middleware::from_fn(middleware::require_scope))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
+    Router::new()
+        .merge(authenticated)
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/readyz", get(routes::ops::readyz))
+        .route("/v1/openapi.json", get(routes::ops::openapi_json))
+        .route("/docs", get(routes::ops::docs))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::trace))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "No such route.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "This method is not allowed on this route.")
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!(panic = %message, "handler panicked");
+    ApiError::from(sonarly_domain::DomainError::internal()).into_response()
+}

@@ -87,3 +87,10 @@ mod tests {
         assert!(!hashes_match("abc", "abcd"));
     }
 }
+
+/// 32 random bytes as hex, for installation secrets (e.g. cursor signing).
+pub fn random_secret_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    hex::encode(bytes)
+}

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     UpstreamError,
     InternalError,
+    /// 503 from `/readyz` while the database is unreachable or not migrated.
+    ServiceUnavailable,
 }
 
 impl ErrorCode {
@@ -45,6 +47,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::UpstreamError => "UPSTREAM_ERROR",
             Self::InternalError => "INTERNAL_ERROR",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
 
@@ -64,6 +67,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => 415,
             Self::UpstreamError => 502,
             Self::InternalError => 500,
+            Self::ServiceUnavailable => 503,
         }
     }
 }

@@ -1,0 +1,155 @@
+//! The response envelope `{success, data, error, traceId}` (spec 1.3) and the
+//! one error type of the edge.
+//!
+//! The trace id of the request in flight lives in a task-local set by the
+//! outermost middleware, so every response built anywhere below it (handlers,
+//! extractor rejections, fallbacks, the panic handler) carries the same id.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sonarly_domain::clock::{Clock, SystemClock};
+use sonarly_domain::id::new_trace_id;
+use sonarly_domain::{DomainError, ErrorCode, FieldIssue};
+use utoipa::ToSchema;
+
+tokio::task_local! {
+    pub(crate) static TRACE_ID: String;
+}
+
+/// The trace id of the current request (a fresh one outside a request).
+pub fn current_trace_id() -> String {
+    TRACE_ID.try_with(Clone::clone).unwrap_or_else(|_| new_trace_id(SystemClock.now()))
+}
+
+/// A successful response: `{success: true, data, error: null, traceId}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<T> {
+    /// Always true on success.
+    pub success: bool,
+    pub data: T,
+    /// Always null on success.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<()>,
+    /// Include this when contacting support.
+    #[schema(example = "trace_01HYR7X8Q4M8K9P2V6N3B5C0D1")]
+    pub trace_id: String,
+}
+
+/// Builds a success response with `status`.
+pub fn respond<T: Serialize>(status: StatusCode, data: T) -> Response {
+    let body = Envelope { success: true, data, error: None, trace_id: current_trace_id() };
+    json_response(status, &body)
+}
+
+pub fn ok<T: Serialize>(data: T) -> Response {
+    respond(StatusCode::OK, data)
+}
+
+fn json_response<B: Serialize>(status: StatusCode, body: &B) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "response serialization failed");
+            ApiError::from(DomainError::internal()).into_response()
+        }
+    }
+}
+
+/// `error` of a failed response.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[schema(example = "VALIDATION_ERROR")]
+    pub code: String,
+    pub message: String,
+    /// Human-readable details, such as which fields failed and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    /// For validation errors: each failing field and why (an addition to the documented shape).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldIssueBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldIssueBody {
+    pub field: String,
+    pub message: String,
+}
+
+/// A failed response: `{success: false, data: null, error, traceId}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope {
+    pub success: bool,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<()>,
+    pub error: ErrorBody,
+    pub trace_id: String,
+}
+
+/// Every failure the edge can answer with. Wraps the domain's error so the
+/// mapping to status and code happens once.
+#[derive(Debug)]
+pub struct ApiError {
+    pub error: DomainError,
+    /// Extra headers (e.g. `Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        DomainError::new(code, message).into()
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::invalid_field(field, message).into()
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        Self { error, headers: Vec::new() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorEnvelope {
+            success: false,
+            data: None,
+            error: ErrorBody {
+                code: self.error.code.as_str().to_owned(),
+                message: self.error.message,
+                details: self.error.details,
+                fields: self
+                    .error
+                    .fields
+                    .into_iter()
+                    .map(|FieldIssue { field, message }| FieldIssueBody { field, message })
+                    .collect(),
+            },
+            trace_id: current_trace_id(),
+        };
+        let mut response = json_response(status, &body);
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+pub type ApiResult = Result<Response, ApiError>;

@@ -1,0 +1,115 @@
+//! The request pipeline, outermost first: trace id and request log,
+//! authentication, rate limit (headers on every authenticated response),
+//! routing, scope check, handler.
+
+use crate::AppState;
+use crate::envelope::{ApiError, TRACE_ID};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sonarly_domain::id::new_trace_id;
+use sonarly_domain::models::ApiKey;
+use sonarly_domain::scope::{RouteAccess, route_access};
+use sonarly_domain::ErrorCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Response header carrying the trace id.
+pub const TRACE_HEADER: &str = "x-trace-id";
+
+/// The authenticated caller, available to everything after authentication.
+#[derive(Clone)]
+pub struct Principal(pub Arc<ApiKey>);
+
+/// The route template that answered, copied into the response for the request log.
+#[derive(Clone)]
+struct MatchedRoute(String);
+
+/// Outermost layer: assigns the trace id, runs the request inside its scope,
+/// sets the `x-trace-id` header and logs one line per request. The line never
+/// holds headers, bodies or query strings, so no key or message text is logged.
+pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let trace_id = new_trace_id(state.clock.now());
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = Instant::now();
+    let mut response = TRACE_ID.scope(trace_id.clone(), next.run(req)).await;
+    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        response.headers_mut().insert(TRACE_HEADER, value);
+    }
+    let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let route = route.as_deref().unwrap_or(path.as_str());
+    if status >= 500 {
+        tracing::error!(trace_id, %method, route, status, latency_ms, "request");
+    } else {
+        tracing::info!(trace_id, %method, route, status, latency_ms, "request");
+    }
+    response
+}
+
+/// Authenticates the bearer key and applies its rate limit.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .unwrap_or("");
+    let key = match sonarly_app::auth::authenticate(&state.store, presented).await {
+        Ok(key) => Arc::new(key),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let decision = state.rate_limits.check(&key.id, key.rate_limit_per_minute);
+    let mut response = if decision.allowed {
+        record_use(&state, &key);
+        req.extensions_mut().insert(Principal(key));
+        next.run(req).await
+    } else {
+        ApiError::new(ErrorCode::RateLimitExceeded, "The API key exceeded its request limit; retry later.")
+            .with_header("retry-after", decision.reset_secs.to_string())
+            .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(decision.reset_secs));
+    response
+}
+
+/// `last_used_at` is bookkeeping: it must never slow or fail a request.
+fn record_use(state: &AppState, key: &Arc<ApiKey>) {
+    let needs_touch = key.last_used_at.is_none_or(|at| state.clock.now().as_millis() - at.as_millis() >= 60_000);
+    if needs_touch {
+        let (store, clock, key) = (state.store.clone(), state.clock.clone(), key.clone());
+        tokio::spawn(async move {
+            let _ = sonarly_app::auth::record_use(&store, clock.as_ref(), &key).await;
+        });
+    }
+}
+
+/// After routing: checks the route's scope from the domain's route table.
+/// A route missing from the table is refused (fail closed).
+pub async fn require_scope(req: Request, next: Next) -> Response {
+    let Some(route) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
+        return ApiError::new(ErrorCode::NotFound, "No such route.").into_response();
+    };
+    let access = route_access(req.method().as_str(), &route);
+    let principal = req.extensions().get::<Principal>().cloned();
+    let allowed = match (access, &principal) {
+        (Some(RouteAccess::AnyKey), Some(_)) => true,
+        (Some(RouteAccess::Scope(scope)), Some(Principal(key))) => key.scopes.contains(scope),
+        _ => false,
+    };
+    let mut response = if allowed {
+        next.run(req).await
+    } else {
+        ApiError::new(ErrorCode::ScopeDenied, "The API key does not have permission to access this resource.")
+            .into_response()
+    };
+    response.extensions_mut().insert(MatchedRoute(route));
+    response
+}

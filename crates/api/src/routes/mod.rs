@@ -1,0 +1,91 @@
+//! One module per resource. Handlers are thin: parse, authorize, call the use
+//! case, wrap the envelope.
+
+pub mod accounts;
+pub mod audiences;
+pub mod ops;
+
+use crate::envelope::ApiError;
+use crate::middleware::Principal;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use sonarly_domain::models::ApiKey;
+use sonarly_domain::page::Page;
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+/// The caller's key plus the account group in the path, after checking the key
+/// may access it. A group the key cannot access is reported exactly like one
+/// that does not exist (404 NOT_FOUND).
+pub struct GroupAccess {
+    pub key: Arc<ApiKey>,
+    pub group_id: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for GroupAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let key = caller(parts)?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::invalid("accountGroupId", "is required"))?;
+        let group_id = params
+            .iter()
+            .find(|(name, _)| *name == "accountGroupId")
+            .map(|(_, value)| value.to_owned())
+            .ok_or_else(|| ApiError::invalid("accountGroupId", "is required"))?;
+        if !key.can_access_group(&group_id) {
+            return Err(sonarly_app::accounts::account_not_found().into());
+        }
+        Ok(Self { key, group_id })
+    }
+}
+
+/// The authenticated key (set by the authentication middleware).
+pub struct Caller(pub Arc<ApiKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        caller(parts).map(Caller)
+    }
+}
+
+fn caller(parts: &Parts) -> Result<Arc<ApiKey>, ApiError> {
+    parts
+        .extensions
+        .get::<Principal>()
+        .map(|p| p.0.clone())
+        .ok_or_else(|| sonarly_app::auth::unauthorized().into())
+}
+
+/// `cursor` and `limit` of every list (spec 1.5).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Opaque pagination cursor returned by the previous page.
+    pub cursor: Option<String>,
+    /// Maximum number of items to return in this page (1 to 100, default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListData<T> {
+    pub items: Vec<T>,
+    /// Pass back as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+impl<T> ListData<T> {
+    pub fn from_page<U>(page: Page<U>, view: impl FnMut(U) -> T) -> Self {
+        let page = page.map(view);
+        Self { items: page.items, next_cursor: page.next_cursor, has_more: page.has_more }
+    }
+}

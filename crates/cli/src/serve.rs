@@ -1,0 +1,90 @@
+//! `sonarly serve`: the HTTP API plus background housekeeping, with graceful
+//! shutdown on SIGINT/SIGTERM.
+
+use crate::open_store;
+use clap::Args;
+use sonarly_api::AppState;
+use sonarly_domain::clock::{Clock, SharedClock, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SONARLY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Do not create the "Demo" account group and key on an empty database.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+/// Expired idempotency records are purged this often.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(database).await?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    if !args.no_demo {
+        announce_demo(&store, clock.as_ref()).await?;
+    }
+    let state = AppState::new(store.clone(), clock.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot initialise: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, backend = ?store.backend(), "sonarly is listening");
+    eprintln!("Sonarly API on http://{local}  (docs: http://{local}/docs)");
+
+    let purge = tokio::spawn(purge_loop(store.clone(), clock.clone()));
+    axum::serve(listener, sonarly_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    purge.abort();
+    store.close().await;
+    tracing::info!("sonarly stopped");
+    Ok(())
+}
+
+async fn announce_demo(store: &sonarly_store::Store, clock: &dyn Clock) -> anyhow::Result<()> {
+    let created = sonarly_app::keys::ensure_demo(store, clock).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    if let Some((group, key)) = created {
+        println!("Created the \"Demo\" account group ({}).", group.id);
+        println!("Demo API key (all scopes; shown once, store it now):");
+        println!("{}", key.plaintext());
+    }
+    Ok(())
+}
+
+async fn purge_loop(store: sonarly_store::Store, clock: SharedClock) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        match store.idempotency_purge(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired idempotency records removed"),
+            Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
