@@ -55,7 +55,13 @@ pub async fn enforce(State(state): State<AppState>, params: RawPathParams, req: 
         Err(_) => return ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.").into_response(),
     };
     let request_hash = canonical_hash(&bytes);
-    let record = IdempotencyRequest { scope_id: &scope_id, method: &method, path: &path, key: &key, request_hash: &request_hash };
+    let record = IdempotencyRequest {
+        scope_id: &scope_id,
+        method: &method,
+        path: &path,
+        key: &key,
+        request_hash: &request_hash,
+    };
     let begin = match state.store.idempotency_begin(&record, state.clock.now(), LOCK_MS).await {
         Ok(b) => b,
         Err(e) => {
@@ -96,7 +102,8 @@ async fn finish(state: &AppState, record: &IdempotencyRequest<'_>, response: Res
     let outcome = if parts.status.is_server_error() {
         state.store.idempotency_release(record).await
     } else {
-        let stored = StoredResponse { status: parts.status.as_u16(), body: String::from_utf8_lossy(&bytes).into_owned() };
+        let stored =
+            StoredResponse { status: parts.status.as_u16(), body: String::from_utf8_lossy(&bytes).into_owned() };
         state.store.idempotency_complete(record, &stored).await
     };
     if let Err(e) = outcome {

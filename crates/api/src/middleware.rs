@@ -8,10 +8,10 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sonarly_domain::ErrorCode;
 use sonarly_domain::id::new_trace_id;
 use sonarly_domain::models::ApiKey;
 use sonarly_domain::scope::{RouteAccess, route_access};
-use sonarly_domain::ErrorCode;
 use std::sync::Arc;
 use std::time::Instant;
 

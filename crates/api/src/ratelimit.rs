@@ -52,7 +52,12 @@ impl RateLimits {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = u64::from(per_minute.saturating_sub(remaining));
-                RateDecision { allowed: true, limit: per_minute, remaining, reset_secs: (used * cell_ms).div_ceil(1000) }
+                RateDecision {
+                    allowed: true,
+                    limit: per_minute,
+                    remaining,
+                    reset_secs: (used * cell_ms).div_ceil(1000),
+                }
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());

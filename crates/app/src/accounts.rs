@@ -1,12 +1,12 @@
 //! Account groups as the public API and the admin CLI see them.
 
 use crate::{AppResult, StoreResultExt, validate_name};
+use sonarly_domain::DomainError;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::models::{AccountGroup, ApiKey};
 use sonarly_domain::page::{Page, PageRequest};
-use sonarly_domain::DomainError;
 use sonarly_store::Store;
 
 /// The cursor list name for `GET /v1/accounts`.

@@ -33,8 +33,5 @@ pub async fn get_ready(store: &Store, group_id: &str, audience_id: &str) -> AppR
 }
 
 pub fn audience_not_ready() -> DomainError {
-    DomainError::new(
-        ErrorCode::AudienceNotReady,
-        "The audience is still being populated by an active prospecting job.",
-    )
+    DomainError::new(ErrorCode::AudienceNotReady, "The audience is still being populated by an active prospecting job.")
 }

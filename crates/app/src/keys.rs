@@ -1,12 +1,12 @@
 //! API-key administration (the `sonarly keys` and `sonarly serve` demo paths).
 
 use crate::{AppResult, StoreResultExt, accounts, validate_name};
+use sonarly_domain::DomainError;
 use sonarly_domain::apikey::GeneratedKey;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::models::{AccountGroup, ApiKey};
 use sonarly_domain::scope::ScopeSet;
-use sonarly_domain::DomainError;
 use sonarly_store::Store;
 
 /// What a new key may do.

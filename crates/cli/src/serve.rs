@@ -27,9 +27,8 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     if !args.no_demo {
         announce_demo(&store, clock.as_ref()).await?;
     }
-    let state = AppState::new(store.clone(), clock.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot initialise: {e}"))?;
+    let state =
+        AppState::new(store.clone(), clock.clone()).await.map_err(|e| anyhow::anyhow!("cannot initialise: {e}"))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

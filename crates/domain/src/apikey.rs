@@ -62,6 +62,13 @@ pub fn hashes_match(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// 32 random bytes as hex, for installation secrets (e.g. cursor signing).
+pub fn random_secret_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,11 +93,4 @@ mod tests {
         assert!(!hashes_match("abc", "abd"));
         assert!(!hashes_match("abc", "abcd"));
     }
-}
-
-/// 32 random bytes as hex, for installation secrets (e.g. cursor signing).
-pub fn random_secret_hex() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-    hex::encode(bytes)
 }

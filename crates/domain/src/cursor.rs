@@ -92,7 +92,10 @@ mod tests {
     use super::*;
 
     fn position() -> CursorPosition {
-        CursorPosition { created_at: Timestamp::from_millis(1_777_636_800_000), id: "aud_01HYR8B9P4D6Y2A7C3E1F0G5H9".into() }
+        CursorPosition {
+            created_at: Timestamp::from_millis(1_777_636_800_000),
+            id: "aud_01HYR8B9P4D6Y2A7C3E1F0G5H9".into(),
+        }
     }
 
     #[test]

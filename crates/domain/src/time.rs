@@ -61,10 +61,7 @@ mod tests {
     #[test]
     fn formats_with_milliseconds_and_z() {
         assert_eq!(Timestamp::from_millis(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            Timestamp::from_millis(1_777_636_800_123).to_rfc3339(),
-            "2026-05-01T12:00:00.123Z"
-        );
+        assert_eq!(Timestamp::from_millis(1_777_636_800_123).to_rfc3339(), "2026-05-01T12:00:00.123Z");
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub enum IdempotencyBegin {
     InProgress,
 }
 
+/// (request_hash, response_status, response_body, locked_until, created_at)
+type RecordRow = (String, Option<i64>, Option<String>, i64, i64);
+
 impl Store {
     pub async fn idempotency_begin(
         &self,
@@ -70,7 +73,7 @@ impl Store {
             if inserted.rows_affected() == 1 {
                 return Ok(IdempotencyBegin::Fresh);
             }
-            let row: Option<(String, Option<i64>, Option<String>, i64, i64)> = sqlx::query_as(
+            let row: Option<RecordRow> = sqlx::query_as(
                 "SELECT request_hash, response_status, response_body, locked_until, created_at \
                  FROM idempotency_records WHERE scope_id = $1 AND method = $2 AND path = $3 AND idem_key = $4",
             )
@@ -124,7 +127,11 @@ impl Store {
     }
 
     /// Stores the response of a request that began `Fresh`.
-    pub async fn idempotency_complete(&self, req: &IdempotencyRequest<'_>, response: &StoredResponse) -> StoreResult<()> {
+    pub async fn idempotency_complete(
+        &self,
+        req: &IdempotencyRequest<'_>,
+        response: &StoredResponse,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE idempotency_records SET response_status = $5, response_body = $6 \
              WHERE scope_id = $1 AND method = $2 AND path = $3 AND idem_key = $4",

@@ -81,9 +81,10 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")))
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")))
+                .fetch_all(&self.reader)
+                .await?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = row.try_get("id")?;

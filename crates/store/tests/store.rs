@@ -57,10 +57,7 @@ both_backends!(keys_round_trip_with_groups_and_revocation, |backend| async move 
     let found = s.find_api_key_by_hash("hash-1").await.unwrap().unwrap();
     assert_eq!(found, key);
     assert!(s.find_api_key_by_hash("hash-2").await.unwrap().is_none());
-    assert!(matches!(
-        s.insert_api_key(&key).await,
-        Err(sonarly_store::StoreError::UniqueViolation(_))
-    ));
+    assert!(matches!(s.insert_api_key(&key).await, Err(sonarly_store::StoreError::UniqueViolation(_))));
 
     s.touch_api_key("k1", Timestamp::from_millis(100_000)).await.unwrap();
     s.touch_api_key("k1", Timestamp::from_millis(120_000)).await.unwrap();

@@ -55,11 +55,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 fn caller(parts: &Parts) -> Result<Arc<ApiKey>, ApiError> {
-    parts
-        .extensions
-        .get::<Principal>()
-        .map(|p| p.0.clone())
-        .ok_or_else(|| sonarly_app::auth::unauthorized().into())
+    parts.extensions.get::<Principal>().map(|p| p.0.clone()).ok_or_else(|| sonarly_app::auth::unauthorized().into())
 }
 
 /// `cursor` and `limit` of every list (spec 1.5).

@@ -1,0 +1,8 @@
+//! HTTP black-box tests of the edge. Every case runs on SQLite and PostgreSQL.
+
+mod accounts;
+mod audiences;
+mod edge;
+mod idempotency;
+mod openapi;
+mod support;

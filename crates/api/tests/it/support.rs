@@ -1,0 +1,153 @@
+//! A `TestApp`: the real router over a fresh database, with typed helpers to
+//! seed groups, keys and audiences and to send requests in process.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sonarly_api::AppState;
+use sonarly_app::keys::NewKey;
+use sonarly_domain::Timestamp;
+use sonarly_domain::clock::{Clock, SharedClock, SystemClock};
+use sonarly_domain::models::{AccountGroup, Audience};
+use sonarly_domain::scope::ScopeSet;
+use sonarly_testkit::{TestBackend, TestDb};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub router: Router,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The body without its trace id, to compare two answers.
+    pub fn body_without_trace(&self) -> Value {
+        let mut body = self.body.clone();
+        body.as_object_mut().map(|o| o.remove("traceId"));
+        body
+    }
+}
+
+impl TestApp {
+    pub async fn new(backend: TestBackend) -> Self {
+        Self::with_routes(backend, |_| Router::new()).await
+    }
+
+    /// Mounts extra routes behind the full pipeline (auth, scopes, envelope).
+    pub async fn with_routes(backend: TestBackend, extra: impl FnOnce(&AppState) -> Router<AppState>) -> Self {
+        let db = TestDb::new(backend).await.expect("test database");
+        let clock: SharedClock = Arc::new(SystemClock);
+        let state = AppState::new(db.store.clone(), clock).await.unwrap();
+        let router = sonarly_api::router_with(state.clone(), extra(&state));
+        Self { db, router }
+    }
+
+    pub async fn group(&self, name: &str) -> AccountGroup {
+        sonarly_app::accounts::create_group(&self.db.store, &SystemClock, name).await.unwrap()
+    }
+
+    /// A key for `groups` with `scopes` (`all` or a list) and a rate limit.
+    pub async fn key_with(&self, groups: &[&AccountGroup], scopes: &str, rate: u32) -> String {
+        let new = NewKey {
+            name: "test".into(),
+            group_ids: groups.iter().map(|g| g.id.clone()).collect(),
+            scopes: ScopeSet::parse(scopes).unwrap(),
+            rate_limit_per_minute: rate,
+        };
+        let (_, generated) = sonarly_app::keys::create_key(&self.db.store, &SystemClock, new).await.unwrap();
+        generated.plaintext().to_owned()
+    }
+
+    pub async fn key(&self, groups: &[&AccountGroup]) -> String {
+        self.key_with(groups, "all", 10_000).await
+    }
+
+    pub async fn audience(&self, group: &AccountGroup, name: &str, at_ms: i64, filling_job: Option<&str>) -> Audience {
+        let at = Timestamp::from_millis(at_ms);
+        let audience = Audience {
+            id: sonarly_domain::id::new_audience_id(at),
+            group_id: group.id.clone(),
+            name: name.into(),
+            audience_type: "linkedin_search".into(),
+            description: None,
+            folder_id: None,
+            prospect_count: 250,
+            filling_job_id: filling_job.map(Into::into),
+            created_at: at,
+            updated_at: at,
+        };
+        self.db.store.insert_audience(&audience).await.unwrap();
+        audience
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            req = req.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let response = self.router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("{status}: body is not JSON: {}", String::from_utf8_lossy(&bytes)));
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.send(Method::GET, path, Some(key), &[], Body::empty()).await
+    }
+
+    pub async fn post_json(&self, path: &str, key: &str, headers: &[(&str, &str)], json: &str) -> Reply {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.send(Method::POST, path, Some(key), &all, Body::from(json.to_owned())).await
+    }
+}
+
+/// Asserts the error envelope shape, status and code.
+pub fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.body);
+    assert_eq!(reply.body["success"], false);
+    assert!(reply.body["data"].is_null());
+    assert_eq!(reply.code(), code, "body: {}", reply.body);
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_trace(reply);
+}
+
+/// The trace id is `trace_` + ULID, in the body and in the header alike.
+pub fn assert_trace(reply: &Reply) {
+    let trace = reply.body["traceId"].as_str().expect("traceId");
+    assert!(trace.starts_with("trace_") && trace.len() == 32, "{trace}");
+    assert_eq!(reply.header("x-trace-id"), trace);
+}
+
+pub fn now_ms() -> i64 {
+    SystemClock.now().as_millis()
+}
