@@ -1,0 +1,231 @@
+//! The `sonarly` binary as a user runs it: admin commands, `serve`, the demo
+//! key, logs and graceful shutdown, on SQLite and PostgreSQL.
+
+use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sonarly");
+
+/// Runs a command to completion; returns stdout, failing on a non-zero exit.
+fn sonarly(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).env_remove("SONARLY_DATABASE_URL").output().unwrap();
+    assert!(out.status.success(), "sonarly {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn last_line(text: &str) -> String {
+    text.lines().last().unwrap_or("").trim().to_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A minimal HTTP/1.1 client, so the test talks to the real socket.
+fn http_get(port: u16, path: &str, key: Option<&str>) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Accept: application/json\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(database: &str, extra: &[&str]) -> Self {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &listen, "--database", database])
+            .args(extra)
+            .env_remove("SONARLY_DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("server exited early: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+
+    /// Sends SIGTERM and returns (exit success, stderr).
+    fn stop(mut self) -> (bool, String) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+                return (status.success(), stderr);
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+both_backends!(admin_commands_and_serve_follow_the_cli_contract, |backend: TestBackend| async move {
+    let (url, _guard) = TestDb::empty(backend).await.unwrap();
+    let url = url.as_str();
+
+    let group_id = last_line(&sonarly(&["groups", "create", "Acme Growth", "--database", url]));
+    assert!(sonarly_domain::id::is_hex_id(&group_id), "{group_id}");
+    let other_group = last_line(&sonarly(&["--database", url, "groups", "create", "Other"]));
+    assert!(sonarly(&["groups", "list", "--database", url]).contains("Acme Growth"));
+
+    let key = last_line(&sonarly(&[
+        "keys",
+        "create",
+        "--group",
+        &group_id,
+        "--scopes",
+        "audiences:read",
+        "--rate-limit",
+        "50",
+        "--database",
+        url,
+    ]));
+    assert!(key.starts_with("sk_live_") && key.len() >= "sk_live_".len() + 32, "{key}");
+    let full =
+        last_line(&sonarly(&["keys", "create", "--database", url, "--group", &group_id, "--group", &other_group]));
+    assert!(full.starts_with("sk_live_"));
+
+    let listing = sonarly(&["keys", "list", "--database", url]);
+    assert!(listing.contains(&key[..14]) && !listing.contains(&key) && !listing.contains(&full));
+    assert!(listing.contains("audiences:read") && listing.contains("50"));
+
+    // Bad input is refused with a message, not a panic.
+    let bad = Command::new(BIN).args(["keys", "create", "--group", "nope", "--database", url]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not exist"));
+    let bad = Command::new(BIN)
+        .args(["keys", "create", "--group", &group_id, "--scopes", "audiences:admin", "--database", url])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    let server = Server::start(url, &["--no-demo"]);
+    let (status, body) = http_get(server.port, "/v1/accounts", Some(&key));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["items"][0]["id"], group_id.as_str());
+    assert_eq!(body["data"]["items"].as_array().unwrap().len(), 1);
+    let (status, _) = http_get(server.port, &format!("/v1/accounts/{group_id}/audiences?limit=10"), Some(&key));
+    assert_eq!(status, 200);
+    let (status, body) = http_get(server.port, "/v1/accounts", Some("sk_live_wrong"));
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
+
+    let key_id = listing.lines().find(|l| l.contains(&key[..14])).unwrap().split('\t').next().unwrap().to_owned();
+    sonarly(&["keys", "revoke", &key_id, "--database", url]);
+    let (status, _) = http_get(server.port, "/v1/accounts", Some(&key));
+    assert_eq!(status, 401, "a revoked key stops working at once");
+    assert!(sonarly(&["keys", "list", "--database", url]).contains("revoked"));
+
+    let (clean_exit, logs) = server.stop();
+    assert!(clean_exit, "graceful shutdown exits 0; logs:\n{logs}");
+    assert!(logs.contains("trace_") && logs.contains("/v1/accounts/{accountGroupId}/audiences"), "{logs}");
+    assert!(!logs.contains(&key) && !logs.contains(&full), "keys never reach the logs");
+    assert!(!logs.contains("sk_live_"), "not even a prefix of a presented key");
+});
+
+both_backends!(serve_creates_a_demo_group_and_key_on_an_empty_database, |backend: TestBackend| async move {
+    let (url, _guard) = TestDb::empty(backend).await.unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--log-format", "json"])
+        .env("SONARLY_DATABASE_URL", &url)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    let key = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "serve ended before printing a key: {printed:?}");
+        printed.push(line.clone());
+        if line.trim().starts_with("sk_live_") {
+            break line.trim().to_owned();
+        }
+    };
+    assert!(printed.iter().any(|l| l.contains("Demo")), "{printed:?}");
+    assert!(printed.iter().any(|l| l.contains("API key")), "the key has a clear label: {printed:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, body) = http_get(port, "/v1/accounts", Some(&key));
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["items"][0]["name"], "Demo");
+    let group = body["data"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = http_get(port, &format!("/v1/accounts/{group}/audiences"), Some(&key));
+    assert_eq!(status, 200, "the demo key has every scope");
+    let (status, _) = http_get(port, "/readyz", None);
+    assert_eq!(status, 200);
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let mut logs = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    let request_lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "request")
+        .collect();
+    assert!(request_lines.len() >= 3, "{logs}");
+    for line in &request_lines {
+        assert!(line["trace_id"].as_str().unwrap().starts_with("trace_"));
+        assert!(line["method"].is_string() && line["route"].is_string());
+        assert!(line["status"].is_number() && line["latency_ms"].is_number());
+    }
+    assert!(!logs.contains(&key));
+
+    // A second start on the same database does not mint another key.
+    let server = Server::start(&url, &[]);
+    let (clean, _) = server.stop();
+    assert!(clean);
+    let keys = sonarly(&["keys", "list", "--database", &url]);
+    assert_eq!(keys.lines().count(), 2, "header plus the one demo key:\n{keys}");
+});
+
+#[test]
+fn the_plaintext_key_is_not_stored_in_the_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let group = last_line(&sonarly(&["groups", "create", "G", "--database", &url]));
+    let key = last_line(&sonarly(&["keys", "create", "--group", &group, "--database", &url]));
+    sonarly(&["migrate", "--database", &url]);
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let secret_part = &key.as_bytes()["sk_live_".len() + 6..];
+    assert!(!bytes.windows(secret_part.len()).any(|w| w == secret_part));
+    let hash = sonarly_domain::apikey::hash_key(&key);
+    assert!(bytes.windows(hash.len()).any(|w| w == hash.as_bytes()), "the hash is what is stored");
+}
