@@ -41,12 +41,16 @@ pub async fn enforce(State(state): State<AppState>, params: RawPathParams, req: 
             return ApiError::invalid("Idempotency-Key", "must be 1 to 256 visible ASCII characters").into_response();
         }
     };
-    let scope_id = params
-        .iter()
-        .find(|(name, _)| *name == "accountGroupId")
-        .map(|(_, value)| value.to_owned())
-        .or_else(|| req.extensions().get::<Principal>().map(|p| p.0.id.clone()))
-        .unwrap_or_default();
+    let group_in_path = params.iter().find(|(name, _)| *name == "accountGroupId").map(|(_, value)| value.to_owned());
+    let principal = req.extensions().get::<Principal>().map(|p| p.0.clone());
+    // Checked here, before any record is read, so another group's stored
+    // answers can never be replayed or even detected (404 like any other route).
+    if let (Some(group), Some(key)) = (&group_in_path, &principal)
+        && !key.can_access_group(group)
+    {
+        return ApiError::from(sonarly_app::accounts::account_not_found()).into_response();
+    }
+    let scope_id = group_in_path.or_else(|| principal.map(|k| k.id.clone())).unwrap_or_default();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let (parts, body) = req.into_parts();

@@ -97,7 +97,9 @@ pub async fn require_scope(req: Request, next: Next) -> Response {
     let Some(route) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
         return ApiError::new(ErrorCode::NotFound, "No such route.").into_response();
     };
-    let access = route_access(req.method().as_str(), &route);
+    // HEAD is answered by the GET handler, so it needs what GET needs.
+    let method = if req.method() == axum::http::Method::HEAD { "GET" } else { req.method().as_str() };
+    let access = route_access(method, &route);
     let principal = req.extensions().get::<Principal>().cloned();
     let allowed = match (access, &principal) {
         (Some(RouteAccess::AnyKey), Some(_)) => true,

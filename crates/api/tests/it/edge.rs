@@ -97,3 +97,20 @@ both_backends!(bodies_are_validated_inside_the_envelope, |backend| async move {
     let panicked = app.post_json(&format!("/v1/accounts/{}/value-propositions", group.id), &key, &[], "{}").await;
     assert_error(&panicked, 500, "INTERNAL_ERROR");
 });
+
+both_backends!(head_requests_need_what_get_needs, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.group("G").await;
+    let key = app.key_with(&[&group], "audiences:read", 100).await;
+    let head = |path: String| {
+        let key = key.clone();
+        let router = app.router.clone();
+        async move {
+            let req =
+                axum::http::Request::head(path).header("authorization", format!("Bearer {key}")).body(Body::empty());
+            tower::ServiceExt::oneshot(router, req.unwrap()).await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(head("/v1/accounts".into()).await, 200);
+    assert_eq!(head(format!("/v1/accounts/{}/audiences", group.id)).await, 200);
+});

@@ -144,3 +144,22 @@ both_backends!(server_errors_are_not_recorded_and_bad_keys_are_refused, |backend
     assert_eq!(app.post_json(&path, &key, &[("idempotency-key", max.as_str())], "{}").await.status, 202);
     assert_eq!(counters.flaky_runs.load(Ordering::SeqCst), 3);
 });
+
+both_backends!(another_groups_idempotency_records_are_invisible, |backend| async move {
+    let (app, counters) = app_with_counters(backend).await;
+    let mine = app.group("Mine").await;
+    let theirs = app.group("Theirs").await;
+    let my_key = app.key(&[&mine]).await;
+    let their_key = app.key(&[&theirs]).await;
+    let idem = [("idempotency-key", "shared-key")];
+    let path = format!("/v1/accounts/{}/prospecting", theirs.id);
+    assert_eq!(app.post_json(&path, &their_key, &idem, r#"{"name":"x"}"#).await.status, 202);
+    // Same body (would replay) and different body (would conflict) both look absent.
+    for body in [r#"{"name":"x"}"#, r#"{"name":"y"}"#] {
+        let probe = app.post_json(&path, &my_key, &idem, body).await;
+        let missing = app.post_json("/v1/accounts/507f1f77bcf86cd799439011/prospecting", &my_key, &idem, body).await;
+        assert_error(&probe, 404, "NOT_FOUND");
+        assert_eq!(probe.body_without_trace(), missing.body_without_trace());
+    }
+    assert_eq!(counters.runs.load(Ordering::SeqCst), 1);
+});

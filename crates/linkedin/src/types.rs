@@ -1,0 +1,199 @@
+//! What the provider layer returns. Shapes follow LinkedIn's, not any one
+//! provider's payloads; connectors map into these.
+
+use sonarly_domain::Timestamp;
+
+/// LinkedIn product tier of a connected account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountType {
+    Classic,
+    SalesNavigator,
+    Recruiter,
+}
+
+impl AccountType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::SalesNavigator => "sales_navigator",
+            Self::Recruiter => "recruiter",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "classic" => Some(Self::Classic),
+            "sales_navigator" => Some(Self::SalesNavigator),
+            "recruiter" => Some(Self::Recruiter),
+            _ => None,
+        }
+    }
+}
+
+/// The connected account's own profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnProfile {
+    pub provider_id: String,
+    pub public_identifier: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub headline: Option<String>,
+    pub account_type: AccountType,
+    pub is_premium: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Company {
+    pub name: String,
+    pub linkedin_identifier: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub industry: Option<String>,
+    pub website: Option<String>,
+}
+
+/// A LinkedIn member as search results and profiles describe them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Member id, `ACoAA…`.
+    pub provider_id: String,
+    /// The `/in/<slug>` part of the profile URL.
+    pub public_identifier: String,
+    pub profile_url: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub headline: Option<String>,
+    pub title: Option<String>,
+    pub company: Option<Company>,
+    pub location: Option<String>,
+    pub about: Option<String>,
+    pub photo_url: Option<String>,
+    /// 1, 2 or 3 (3 = third degree or more); `None` when unknown.
+    pub connection_degree: Option<u8>,
+}
+
+impl Person {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name).trim().to_owned()
+    }
+}
+
+/// Where to find people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeopleSource {
+    /// A LinkedIn classic or Sales Navigator search URL.
+    SearchUrl(String),
+    /// A Sales Navigator saved search id.
+    SavedSearch(String),
+    /// A Sales Navigator lead list id.
+    LeadList(String),
+    /// People who commented on a post (post URL).
+    PostCommenters(String),
+}
+
+/// One page from a provider listing; `cursor` fetches the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderPage<T> {
+    pub items: Vec<T>,
+    pub cursor: Option<String>,
+    /// Total results when the provider says (searches).
+    pub total: Option<u32>,
+}
+
+/// A Sales Navigator saved search or lead list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedList {
+    pub id: String,
+    pub name: String,
+}
+
+/// A sent invitation (pending, or seen again after acceptance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub invitation_id: String,
+    pub recipient_provider_id: String,
+    pub note: Option<String>,
+    pub sent_at: Timestamp,
+}
+
+/// A first-degree connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub provider_id: String,
+    pub public_identifier: Option<String>,
+    pub name: String,
+    pub connected_at: Option<Timestamp>,
+}
+
+/// A conversation (thread).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    /// Thread id, `2-…`.
+    pub chat_id: String,
+    pub name: Option<String>,
+    /// The other participant's member id (one-to-one chats).
+    pub attendee_provider_id: Option<String>,
+    pub unread_count: u32,
+    pub last_activity_at: Option<Timestamp>,
+    /// `inmail` for InMail threads, else `direct_message`.
+    pub is_inmail: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// `img`, `video`, `audio`, `file`, `linkedin_post`…
+    pub kind: String,
+    pub id: String,
+    pub url: Option<String>,
+    pub file_name: Option<String>,
+    pub mime_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub message_id: String,
+    pub chat_id: String,
+    pub sender_provider_id: String,
+    /// True when the connected account sent it.
+    pub is_sender: bool,
+    pub text: String,
+    pub sent_at: Timestamp,
+    pub attachments: Vec<Attachment>,
+    /// The message this one quotes or answers, when the provider says.
+    pub parent_message_id: Option<String>,
+}
+
+/// The result of sending a message, starting a chat or sending an InMail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub chat_id: String,
+    pub message_id: Option<String>,
+    pub sent_at: Timestamp,
+}
+
+/// An outbound action whose outcome is unknown (timeout, crash): what the
+/// engine asks the provider about before trying again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboundAttempt {
+    Invitation { recipient_provider_id: String },
+    Message { chat_id: String, text: String },
+    StartChat { recipient_provider_id: String, text: String },
+    InMail { recipient_provider_id: String, body: String },
+}
+
+/// What reconciliation found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconciled {
+    /// The action happened; here is what it produced.
+    Sent(Option<SentMessage>),
+    /// No trace of it: safe to try again.
+    NotSent,
+}
+
+/// A change pushed by the provider (webhook) or found by polling; both feed
+/// the same handling code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderEvent {
+    MessageReceived(ChatMessage),
+    NewRelation(Relation),
+    AccountStatus { status: String, message: Option<String> },
+}

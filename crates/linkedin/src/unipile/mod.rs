@@ -1,0 +1,1 @@
+//! Unipile connector (in progress).
