@@ -1,0 +1,100 @@
+//! The sandbox's memory: every outbound action it was asked to perform,
+//! keyed by idempotency token. Everything dynamic in the sandbox (pending and
+//! accepted invitations, conversations, replies, credits used, limits) is
+//! derived from this journal, the seed and the clock, so persisting the
+//! journal is enough to survive restarts, and a shared journal lets several
+//! server processes drive one simulated account.
+
+use crate::error::LinkedInResult;
+use async_trait::async_trait;
+use sonarly_domain::Timestamp;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SandboxActionKind {
+    Invitation,
+    Message,
+    StartChat,
+    InMail,
+    Visit,
+    Follow,
+    Reaction,
+}
+
+impl SandboxActionKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Invitation => "invitation",
+            Self::Message => "message",
+            Self::StartChat => "start_chat",
+            Self::InMail => "inmail",
+            Self::Visit => "visit",
+            Self::Follow => "follow",
+            Self::Reaction => "reaction",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Invitation, Self::Message, Self::StartChat, Self::InMail, Self::Visit, Self::Follow, Self::Reaction]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+
+    /// Actions that deliver text to the other person.
+    pub fn delivers_message(self) -> bool {
+        matches!(self, Self::Message | Self::StartChat | Self::InMail)
+    }
+}
+
+/// One action the sandbox performed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxAction {
+    /// Order of recording, assigned by the journal (0 before recording).
+    pub seq: i64,
+    pub account_id: String,
+    pub token: String,
+    pub kind: SandboxActionKind,
+    pub recipient_provider_id: String,
+    pub chat_id: Option<String>,
+    pub text: Option<String>,
+    pub subject: Option<String>,
+    /// What the action produced: invitation id, message id, post id.
+    pub result_id: String,
+    pub at: Timestamp,
+}
+
+/// Where the journal lives. The server stores it in the database; tests may
+/// keep it in memory.
+#[async_trait]
+pub trait SandboxJournal: Send + Sync {
+    /// Records `action` unless one with the same (account, token) exists, and
+    /// returns the stored action (the earlier one on a repeat).
+    async fn record(&self, action: SandboxAction) -> LinkedInResult<SandboxAction>;
+
+    /// The account's actions with `seq > after`, in `seq` order.
+    async fn actions_since(&self, account_id: &str, after: i64) -> LinkedInResult<Vec<SandboxAction>>;
+}
+
+/// A journal in process memory (tests, throwaway sandboxes).
+#[derive(Default)]
+pub struct MemoryJournal {
+    actions: Mutex<Vec<SandboxAction>>,
+}
+
+#[async_trait]
+impl SandboxJournal for MemoryJournal {
+    async fn record(&self, mut action: SandboxAction) -> LinkedInResult<SandboxAction> {
+        let mut actions = self.actions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = actions.iter().find(|a| a.account_id == action.account_id && a.token == action.token) {
+            return Ok(existing.clone());
+        }
+        action.seq = actions.len() as i64 + 1;
+        actions.push(action.clone());
+        Ok(action)
+    }
+
+    async fn actions_since(&self, account_id: &str, after: i64) -> LinkedInResult<Vec<SandboxAction>> {
+        let actions = self.actions.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(actions.iter().filter(|a| a.account_id == account_id && a.seq > after).cloned().collect())
+    }
+}
