@@ -79,6 +79,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::accounts::get_account))
         .routes(routes!(routes::audiences::list_audiences))
         .routes(routes!(routes::audiences::get_audience))
+        .routes(routes!(routes::linkedin_accounts::list_linkedin_accounts))
 }
 
 /// The OpenAPI document generated from the routes.

@@ -1,12 +1,17 @@
 //! API-key administration (the `sonarly keys` and `sonarly serve` demo paths).
 
+use crate::linkedin::{ConnectAccount, ProviderSetup, connect_account};
 use crate::{AppResult, StoreResultExt, accounts, validate_name};
 use sonarly_domain::DomainError;
 use sonarly_domain::apikey::GeneratedKey;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::id::new_hex_id;
+use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
 use sonarly_domain::models::{AccountGroup, ApiKey};
+use sonarly_domain::prospecting::{DEMO_GROUP_CREDITS, Plan};
 use sonarly_domain::scope::ScopeSet;
+use sonarly_linkedin::AccountType;
+use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_store::Store;
 
 /// What a new key may do.
@@ -66,14 +71,30 @@ pub async fn revoke_key(store: &Store, clock: &dyn Clock, key_id: &str) -> AppRe
     }
 }
 
-/// On an empty database, creates the "Demo" group and one full-scope key so a
-/// new user can call every endpoint at once. Returns `None` when the database
-/// already has groups.
+/// On an empty database, creates the "Demo" group with two sandbox LinkedIn
+/// accounts working around the clock (one classic, one Sales Navigator with
+/// InMail credits) and one full-scope key, so a new user can call every
+/// endpoint at once and see results. Returns `None` when the database already
+/// has groups.
 pub async fn ensure_demo(store: &Store, clock: &dyn Clock) -> AppResult<Option<(AccountGroup, GeneratedKey)>> {
     if store.count_groups().await.or_internal()? > 0 {
         return Ok(None);
     }
-    let group = accounts::create_group(store, clock, "Demo").await?;
+    let group = accounts::create_group_on(store, clock, "Demo", Plan::Starter, DEMO_GROUP_CREDITS).await?;
+    for (name, account_type, credits) in
+        [("Demo Classic", AccountType::Classic, 0), ("Demo Sales Navigator", AccountType::SalesNavigator, 50)]
+    {
+        let rules = SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() };
+        let sandbox = SandboxConfig { inmail_credits: credits, ..SandboxConfig::default() };
+        let input = ConnectAccount {
+            group_id: group.id.clone(),
+            name: name.into(),
+            account_type,
+            rules,
+            provider: ProviderSetup::Sandbox(sandbox),
+        };
+        connect_account(store, clock, input).await?;
+    }
     let (_, generated) = create_key(
         store,
         clock,

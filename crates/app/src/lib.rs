@@ -6,6 +6,10 @@ pub mod accounts;
 pub mod audiences;
 pub mod auth;
 pub mod keys;
+pub mod linkedin;
+pub mod prospecting;
+pub mod prospects;
+pub mod upstream;
 
 use sonarly_domain::DomainError;
 use sonarly_store::StoreError;

@@ -1,6 +1,7 @@
 //! `sonarly`: the server and its administration commands.
 
 mod admin;
+mod linkedin;
 mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -44,6 +45,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
+    /// Manage connected LinkedIn accounts.
+    #[command(subcommand)]
+    Linkedin(linkedin::LinkedInCommand),
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -82,6 +86,7 @@ async fn main() -> ExitCode {
         },
         Command::Groups(cmd) => admin::groups(&cli.global.database, cmd).await,
         Command::Keys(cmd) => admin::keys(&cli.global.database, cmd).await,
+        Command::Linkedin(cmd) => linkedin::run(&cli.global.database, cmd).await,
         Command::Openapi => {
             match sonarly_api::openapi().to_pretty_json() {
                 Ok(json) => println!("{json}"),

@@ -186,6 +186,17 @@ both_backends!(serve_creates_a_demo_group_and_key_on_an_empty_database, |backend
     assert_eq!(status, 200, "the demo key has every scope");
     let (status, _) = http_get(port, "/readyz", None);
     assert_eq!(status, 200);
+    let (status, body) = http_get(port, &format!("/v1/accounts/{group}/linkedin-accounts"), Some(&key));
+    assert_eq!(status, 200);
+    let accounts = body["data"]["items"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2, "two sandbox accounts: {body}");
+    for account in accounts {
+        assert_eq!(account["provider"], "sandbox");
+        assert_eq!(
+            (account["workingHours"]["start"].as_str(), account["workingHours"]["end"].as_str()),
+            (Some("00:00"), Some("24:00"))
+        );
+    }
 
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();

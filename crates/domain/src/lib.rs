@@ -4,12 +4,16 @@
 
 pub mod apikey;
 pub mod clock;
+pub mod composer;
 pub mod cursor;
 pub mod error;
 pub mod id;
+pub mod linkedin_account;
 pub mod models;
 pub mod page;
+pub mod prospecting;
 pub mod scope;
+pub mod template;
 pub mod time;
 
 pub use error::{DomainError, ErrorCode, FieldIssue};

@@ -130,6 +130,8 @@ pub const ROUTE_ACCESS: &[(&str, &str, RouteAccess)] = {
     &[
         ("GET", "/v1/accounts", AnyKey),
         ("GET", "/v1/accounts/{accountGroupId}", AnyKey),
+        // Connected LinkedIn accounts (not in the spec; any key of the group may read them).
+        ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts", AnyKey),
         // Audiences
         ("GET", "/v1/accounts/{accountGroupId}/audiences", S(AudiencesRead)),
         ("POST", "/v1/accounts/{accountGroupId}/audiences", S(AudiencesWrite)),

@@ -234,8 +234,8 @@ async fn limits_answer_like_linkedin() {
     let sandbox = net.account("a1", config);
     let people: Vec<_> =
         all_people(&sandbox, ENGINEERS).await.into_iter().filter(|p| p.connection_degree != Some(1)).collect();
-    for k in 0..3 {
-        sandbox.send_invitation(&token(&format!("i{k}")), &people[k].provider_id, None).await.unwrap();
+    for (k, person) in people.iter().take(3).enumerate() {
+        sandbox.send_invitation(&token(&format!("i{k}")), &person.provider_id, None).await.unwrap();
     }
     let capped = sandbox.send_invitation(&token("i3"), &people[3].provider_id, None).await.unwrap_err();
     assert_eq!(capped, LinkedInError::LimitReached(LimitKind::WeeklyInvitations));

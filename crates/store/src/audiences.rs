@@ -4,8 +4,8 @@ use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::PageRequest;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 fn audience_from_row(row: &AnyRow) -> Result<Audience, sqlx::Error> {
     Ok(Audience {
@@ -22,24 +22,31 @@ fn audience_from_row(row: &AnyRow) -> Result<Audience, sqlx::Error> {
     })
 }
 
+pub(crate) async fn insert_audience_in(tx: &mut Transaction<'static, Any>, audience: &Audience) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audiences (id, group_id, name, audience_type, description, folder_id, prospect_count, \
+         filling_job_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&audience.id)
+    .bind(&audience.group_id)
+    .bind(&audience.name)
+    .bind(&audience.audience_type)
+    .bind(&audience.description)
+    .bind(&audience.folder_id)
+    .bind(audience.prospect_count)
+    .bind(&audience.filling_job_id)
+    .bind(audience.created_at.as_millis())
+    .bind(audience.updated_at.as_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_audience(&self, audience: &Audience) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audiences (id, group_id, name, audience_type, description, folder_id, prospect_count, \
-             filling_job_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&audience.id)
-        .bind(&audience.group_id)
-        .bind(&audience.name)
-        .bind(&audience.audience_type)
-        .bind(&audience.description)
-        .bind(&audience.folder_id)
-        .bind(audience.prospect_count)
-        .bind(&audience.filling_job_id)
-        .bind(audience.created_at.as_millis())
-        .bind(audience.updated_at.as_millis())
-        .execute(&self.writer)
-        .await?;
+        let mut tx = self.writer.begin().await?;
+        insert_audience_in(&mut tx, audience).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -16,11 +16,14 @@ fn group_from_row(row: &AnyRow) -> Result<AccountGroup, sqlx::Error> {
 }
 
 impl Store {
-    pub async fn insert_group(&self, group: &AccountGroup) -> StoreResult<()> {
-        sqlx::query("INSERT INTO account_groups (id, name, created_at) VALUES ($1, $2, $3)")
+    /// Inserts a group on `plan` with a starting credit balance.
+    pub async fn insert_group(&self, group: &AccountGroup, plan: &str, credits: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO account_groups (id, name, created_at, plan, credits) VALUES ($1, $2, $3, $4, $5)")
             .bind(&group.id)
             .bind(&group.name)
             .bind(group.created_at.as_millis())
+            .bind(plan)
+            .bind(credits)
             .execute(&self.writer)
             .await?;
         Ok(())
@@ -76,5 +79,44 @@ impl Store {
             }
         };
         Ok(rows.iter().map(group_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The group's plan and credit balance.
+    pub async fn group_plan(&self, group_id: &str) -> StoreResult<Option<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT plan, credits FROM account_groups WHERE id = $1")
+            .bind(group_id)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    pub async fn set_group_plan(&self, group_id: &str, plan: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE account_groups SET plan = $2 WHERE id = $1")
+            .bind(group_id)
+            .bind(plan)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Adds (or with a negative amount, removes) credits; returns the new balance.
+    pub async fn add_group_credits(&self, group_id: &str, amount: i64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("UPDATE account_groups SET credits = credits + $2 WHERE id = $1 RETURNING credits")
+            .bind(group_id)
+            .bind(amount)
+            .fetch_optional(&self.writer)
+            .await?)
+    }
+
+    /// Prospects imported this period for a quota list.
+    pub async fn quota_used(&self, group_id: &str, list_type: &str, period_start: Timestamp) -> StoreResult<i64> {
+        let used: Option<i64> = sqlx::query_scalar(
+            "SELECT used FROM quota_usage WHERE group_id = $1 AND list_type = $2 AND period_start = $3",
+        )
+        .bind(group_id)
+        .bind(list_type)
+        .bind(period_start.as_millis())
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(used.unwrap_or(0))
     }
 }

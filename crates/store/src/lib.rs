@@ -12,10 +12,17 @@ mod error;
 mod groups;
 mod idempotency;
 mod keys;
+mod linkedin_accounts;
+mod prospecting_jobs;
+mod prospects;
+mod queue;
 mod settings;
 
 pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
+pub use linkedin_accounts::SandboxActionRow;
+pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};
+pub use queue::WorkItem;
 
 pub type StoreResult<T> = Result<T, StoreError>;

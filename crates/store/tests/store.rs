@@ -39,8 +39,8 @@ both_backends!(migrations_are_idempotent_and_ready, |backend: TestBackend| async
 both_backends!(keys_round_trip_with_groups_and_revocation, |backend| async move {
     let db = TestDb::new(backend).await.unwrap();
     let s = &db.store;
-    s.insert_group(&group("g1", 1)).await.unwrap();
-    s.insert_group(&group("g2", 2)).await.unwrap();
+    s.insert_group(&group("g1", 1), "tester", 0).await.unwrap();
+    s.insert_group(&group("g2", 2), "tester", 0).await.unwrap();
     let key = ApiKey {
         id: "k1".into(),
         name: "ci".into(),
@@ -75,8 +75,8 @@ both_backends!(keys_round_trip_with_groups_and_revocation, |backend| async move 
 both_backends!(keyset_pages_are_complete_and_disjoint, |backend| async move {
     let db = TestDb::new(backend).await.unwrap();
     let s = &db.store;
-    s.insert_group(&group("g1", 1)).await.unwrap();
-    s.insert_group(&group("g2", 1)).await.unwrap();
+    s.insert_group(&group("g1", 1), "tester", 0).await.unwrap();
+    s.insert_group(&group("g2", 1), "tester", 0).await.unwrap();
     // Ties on created_at must be broken by id.
     for i in 0..25 {
         s.insert_audience(&audience(&format!("a{i:02}"), "g1", 1000 + (i / 3), None)).await.unwrap();

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audiences;
+pub mod linkedin_accounts;
 pub mod ops;
 
 use crate::envelope::ApiError;

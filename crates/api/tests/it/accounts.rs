@@ -143,3 +143,38 @@ both_backends!(scopes_are_enforced_per_route, |backend| async move {
 
     assert_eq!(app.get(&path, &audiences_reader).await.status, 200);
 });
+
+both_backends!(linkedin_accounts_are_listed_for_any_key_of_the_group, |backend| async move {
+    use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, connect_account};
+    let app = TestApp::new(backend).await;
+    let group = app.group("G").await;
+    let other = app.group("Other").await;
+    for k in 0..3 {
+        let input = ConnectAccount {
+            group_id: group.id.clone(),
+            name: format!("Account {k}"),
+            account_type: sonarly_linkedin::AccountType::SalesNavigator,
+            rules: sonarly_domain::linkedin_account::SendingRules {
+                timezone: "Europe/Berlin".into(),
+                ..Default::default()
+            },
+            provider: ProviderSetup::Sandbox(Default::default()),
+        };
+        connect_account(&app.db.store, &sonarly_domain::clock::SystemClock, input).await.unwrap();
+    }
+    let key = app.key_with(&[&group], "messages:read", 1000).await;
+    let page = app.get(&format!("/v1/accounts/{}/linkedin-accounts?limit=2", group.id), &key).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let items = page.body["data"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["provider"], "sandbox");
+    assert_eq!(items[0]["accountType"], "sales_navigator");
+    assert_eq!(items[0]["timezone"], "Europe/Berlin");
+    assert_eq!(items[0]["workingHours"]["start"], "09:00");
+    assert_eq!(items[0]["dailyCaps"]["invitations"], 80);
+    assert!(items[0].get("providerSettings").is_none(), "settings and secrets are never exposed");
+    let next = page.body["data"]["nextCursor"].as_str().unwrap();
+    let rest = app.get(&format!("/v1/accounts/{}/linkedin-accounts?cursor={next}", group.id), &key).await;
+    assert_eq!(rest.body["data"]["items"].as_array().unwrap().len(), 1);
+    assert_error(&app.get(&format!("/v1/accounts/{}/linkedin-accounts", other.id), &key).await, 404, "NOT_FOUND");
+});

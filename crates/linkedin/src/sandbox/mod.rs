@@ -29,6 +29,7 @@ use hash::{mix, mix_str, unit};
 use population::Population;
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::SharedClock;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use world::World;
@@ -41,6 +42,8 @@ pub const MESSAGE_MAX_CHARS: usize = 8_000;
 pub const INMAIL_SUBJECT_MAX_CHARS: usize = 200;
 pub const INMAIL_BODY_MAX_CHARS: usize = 1_900;
 const FAULT: u64 = 0xFA17;
+/// Journal entries read again on every refresh (see `refresh`).
+const REREAD_WINDOW: i64 = 64;
 
 /// One simulated LinkedIn account.
 pub struct Sandbox {
@@ -50,15 +53,17 @@ pub struct Sandbox {
     journal: Arc<dyn SandboxJournal>,
     population: Arc<Population>,
     connections: OnceLock<Vec<u32>>,
-    /// The journal as last read: (highest seq, actions in seq order).
-    cache: Mutex<(i64, Vec<SandboxAction>)>,
+    /// The journal as last read, by seq.
+    cache: Mutex<BTreeMap<i64, SandboxAction>>,
     calls: AtomicU64,
 }
 
 /// Populations are shared by world seed: building one is free, but their
 /// search caches are worth sharing between accounts.
+type PopulationsBySeed = Mutex<Vec<(u64, Arc<Population>)>>;
+
 fn population_for(seed: u64) -> Arc<Population> {
-    static POPULATIONS: OnceLock<Mutex<Vec<(u64, Arc<Population>)>>> = OnceLock::new();
+    static POPULATIONS: OnceLock<PopulationsBySeed> = OnceLock::new();
     let all = POPULATIONS.get_or_init(Default::default);
     let mut all = all.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, p)) = all.iter().find(|(s, _)| *s == seed) {
@@ -78,7 +83,7 @@ impl Sandbox {
             clock,
             journal,
             connections: OnceLock::new(),
-            cache: Mutex::new((0, Vec::new())),
+            cache: Mutex::new(BTreeMap::new()),
             calls: AtomicU64::new(0),
         }
     }
@@ -92,17 +97,17 @@ impl Sandbox {
         self.refresh().await
     }
 
+    /// Reads new journal entries. The last few sequence numbers are read
+    /// again: on PostgreSQL concurrent inserts may commit out of sequence
+    /// order, and a late commit must not be skipped.
     async fn refresh(&self) -> LinkedInResult<Vec<SandboxAction>> {
-        let after = self.cache.lock().unwrap_or_else(|p| p.into_inner()).0;
-        let fresh = self.journal.actions_since(&self.account_id, after).await?;
+        let newest = self.cache.lock().unwrap_or_else(|p| p.into_inner()).keys().next_back().copied().unwrap_or(0);
+        let fresh = self.journal.actions_since(&self.account_id, (newest - REREAD_WINDOW).max(0)).await?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         for action in fresh {
-            if action.seq > cache.0 {
-                cache.0 = action.seq;
-                cache.1.push(action);
-            }
+            cache.insert(action.seq, action);
         }
-        Ok(cache.1.clone())
+        Ok(cache.values().cloned().collect())
     }
 
     fn connections(&self) -> &[u32] {
@@ -389,7 +394,7 @@ impl LinkedIn for Sandbox {
         let i = self.person_index(provider_id)?;
         // About two people in three posted recently.
         let post = mix(self.config.world_seed ^ 0x9057, u64::from(i));
-        if post % 3 == 0 {
+        if post.is_multiple_of(3) {
             return Ok(None);
         }
         let cap = self.config.other_actions_per_day;
@@ -552,7 +557,7 @@ impl LinkedIn for Sandbox {
         too_long("InMail body", body, INMAIL_BODY_MAX_CHARS)?;
         let i = self.person_index(provider_id)?;
         let (credits, per_day) = (self.config.inmail_credits, self.config.inmails_per_day);
-        let refuses = mix(self.config.world_seed ^ 0x1A11, u64::from(i)) % 20 == 0;
+        let refuses = mix(self.config.world_seed ^ 0x1A11, u64::from(i)).is_multiple_of(20);
         let action = self
             .perform(
                 token,

@@ -183,7 +183,7 @@ impl Population {
             } else {
                 // Words our vocabulary lacks still find a stable slice of people,
                 // as free-text search on LinkedIn would.
-                mix_str(u64::from(i) ^ self.seed, token) % 40 == 0
+                mix_str(u64::from(i) ^ self.seed, token).is_multiple_of(40)
             };
             if !hit {
                 return false;

@@ -27,7 +27,7 @@ const CHAT: u64 = 0xC4A7;
 /// The account's pre-existing connections, fixed by its seed.
 pub fn background_connections(config: &SandboxConfig) -> Vec<u32> {
     (0..UNIVERSE_SIZE)
-        .filter(|&i| mix(config.account_seed ^ CONNECTION_ONE_IN, u64::from(i)) % CONNECTION_ONE_IN == 0)
+        .filter(|&i| mix(config.account_seed ^ CONNECTION_ONE_IN, u64::from(i)).is_multiple_of(CONNECTION_ONE_IN))
         .collect()
 }
 
@@ -187,7 +187,7 @@ impl World<'_> {
                     is_sender: !inbound,
                     text: BACKGROUND_MESSAGES[((h >> (k * 3)) % BACKGROUND_MESSAGES.len() as u64) as usize].to_owned(),
                     sent_at: start.plus_millis(k as i64 * between(mix(h, k as u64), 600_000, DAY_MS)),
-                    attachments: if k == 1 && h % 3 == 0 {
+                    attachments: if k == 1 && h.is_multiple_of(3) {
                         vec![Attachment {
                             kind: "file".into(),
                             id: format!("att-{person}"),

@@ -1,0 +1,103 @@
+//! `GET /v1/accounts/{accountGroupId}/linkedin-accounts`: the group's connected
+//! LinkedIn accounts (an addition to the documented API; see docs/decisions.md).
+
+use super::{GroupAccess, ListData, ListParams};
+use crate::AppState;
+use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok};
+use crate::extract::ApiQuery;
+use axum::extract::State;
+use serde::Serialize;
+use sonarly_app::linkedin::{LINKEDIN_ACCOUNTS_LIST, list_accounts};
+use sonarly_domain::linkedin_account::LinkedInAccount;
+use sonarly_domain::page::PageRequest;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkingHoursView {
+    #[schema(example = "09:00")]
+    pub start: String,
+    #[schema(example = "18:00")]
+    pub end: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyCapsView {
+    pub messages: u32,
+    pub inmails: u32,
+    pub invitations: u32,
+    pub profile_visits: u32,
+    pub engagements: u32,
+}
+
+/// A connected LinkedIn account. Messages report it as `accountId` / `accountType`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkedInAccountView {
+    pub id: String,
+    pub name: String,
+    /// `sandbox` or `unipile`.
+    pub provider: String,
+    /// `classic`, `sales_navigator` or `recruiter`.
+    pub account_type: String,
+    /// `connected` or `disconnected`.
+    pub status: String,
+    #[schema(example = "Europe/Berlin")]
+    pub timezone: String,
+    pub working_hours: WorkingHoursView,
+    pub daily_caps: DailyCapsView,
+    pub weekly_invitation_cap: u32,
+    /// Set while LinkedIn asked us to slow down; sending resumes after it.
+    pub rate_limited_until: Option<String>,
+    pub created_at: String,
+}
+
+impl From<LinkedInAccount> for LinkedInAccountView {
+    fn from(a: LinkedInAccount) -> Self {
+        let (start, end) = a.rules.working_hours.format();
+        Self {
+            id: a.id,
+            name: a.display_name,
+            provider: a.provider.as_str().to_owned(),
+            account_type: a.account_type,
+            status: a.status,
+            timezone: a.rules.timezone,
+            working_hours: WorkingHoursView { start, end },
+            daily_caps: DailyCapsView {
+                messages: a.rules.daily_messages,
+                inmails: a.rules.daily_inmails,
+                invitations: a.rules.daily_invitations,
+                profile_visits: a.rules.daily_profile_visits,
+                engagements: a.rules.daily_engagements,
+            },
+            weekly_invitation_cap: a.rules.weekly_invitations,
+            rate_limited_until: a.rate_limited_until.map(|t| t.to_rfc3339()),
+            created_at: a.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// List the account group's connected LinkedIn accounts (any key of the group).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/linkedin-accounts", tag = "LinkedIn accounts",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."), ListParams),
+    responses(
+        (status = 200, description = "Connected LinkedIn accounts, newest first", body = Envelope<ListData<LinkedInAccountView>>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn list_linkedin_accounts(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult {
+    let page = PageRequest::parse(&state.cursors, LINKEDIN_ACCOUNTS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let accounts = list_accounts(&state.store, &state.cursors, &access.group_id, &page).await?;
+    Ok(ok(ListData::from_page(accounts, LinkedInAccountView::from)))
+}

@@ -1,0 +1,118 @@
+//! Connecting LinkedIn accounts to an account group.
+
+use super::registry::UnipileSettings;
+use crate::{AppResult, StoreResultExt, validate_name};
+use sonarly_domain::DomainError;
+use sonarly_domain::clock::Clock;
+use sonarly_domain::cursor::CursorCodec;
+use sonarly_domain::id::new_hex_id;
+use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind, STATUS_CONNECTED, SendingRules};
+use sonarly_domain::page::{Page, PageRequest};
+use sonarly_linkedin::AccountType;
+use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_store::Store;
+
+pub const LINKEDIN_ACCOUNTS_LIST: &str = "linkedin-accounts";
+
+/// Unipile connection settings.
+#[derive(Debug, Clone)]
+pub struct UnipileSetup {
+    /// The DSN, e.g. `https://api8.unipile.com:13851`.
+    pub base_url: String,
+    pub api_key: String,
+    /// Unipile's id of the LinkedIn account.
+    pub account_id: String,
+    /// Secret Unipile will send in our webhook header (stored hashed).
+    pub webhook_secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProviderSetup {
+    Sandbox(SandboxConfig),
+    Unipile(UnipileSetup),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectAccount {
+    pub group_id: String,
+    pub name: String,
+    pub account_type: AccountType,
+    pub rules: SendingRules,
+    pub provider: ProviderSetup,
+}
+
+/// Connects an account. For the sandbox, the account's own seed derives from
+/// its id unless one was given, and `connected_at` is now.
+pub async fn connect_account(store: &Store, clock: &dyn Clock, input: ConnectAccount) -> AppResult<LinkedInAccount> {
+    let name = validate_name("name", &input.name)?;
+    input.rules.validate()?;
+    if store.get_group(&input.group_id).await.or_internal()?.is_none() {
+        return Err(DomainError::invalid_field("group", format!("account group {} does not exist", input.group_id)));
+    }
+    let now = clock.now();
+    let id = new_hex_id(now);
+    let (provider, settings, secret_hash) = match input.provider {
+        ProviderSetup::Sandbox(mut config) => {
+            config.validate().map_err(|e| DomainError::invalid_field("sandbox", e))?;
+            config.account_type = input.account_type;
+            if config.account_seed == SandboxConfig::default().account_seed {
+                config.account_seed = u64::from_str_radix(&id[8..], 16).unwrap_or(1);
+            }
+            config.connected_at_ms = now.as_millis();
+            let json = serde_json::to_string(&config).map_err(|_| DomainError::internal())?;
+            (ProviderKind::Sandbox, json, None)
+        }
+        ProviderSetup::Unipile(setup) => {
+            let mut issues = Vec::new();
+            if !(setup.base_url.starts_with("https://") || setup.base_url.starts_with("http://")) {
+                issues.push(sonarly_domain::FieldIssue::new("unipileDsn", "must be an http(s) URL"));
+            }
+            if setup.api_key.trim().is_empty() {
+                issues.push(sonarly_domain::FieldIssue::new("unipileApiKey", "is required"));
+            }
+            if setup.account_id.trim().is_empty() {
+                issues.push(sonarly_domain::FieldIssue::new("unipileAccountId", "is required"));
+            }
+            if setup.webhook_secret.len() < 16 {
+                issues.push(sonarly_domain::FieldIssue::new("webhookSecret", "must be at least 16 characters"));
+            }
+            if !issues.is_empty() {
+                return Err(DomainError::invalid(issues));
+            }
+            let settings = UnipileSettings {
+                base_url: setup.base_url.trim_end_matches('/').to_owned(),
+                api_key: setup.api_key,
+                account_id: setup.account_id,
+            };
+            let json = serde_json::to_string(&settings).map_err(|_| DomainError::internal())?;
+            (ProviderKind::Unipile, json, Some(sonarly_domain::apikey::hash_key(&setup.webhook_secret)))
+        }
+    };
+    let account = LinkedInAccount {
+        id,
+        group_id: input.group_id,
+        provider,
+        display_name: name,
+        account_type: input.account_type.as_str().to_owned(),
+        status: STATUS_CONNECTED.to_owned(),
+        rules: input.rules,
+        provider_settings: settings,
+        webhook_secret_hash: secret_hash,
+        rate_limited_until: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_linkedin_account(&account).await.or_internal()?;
+    Ok(account)
+}
+
+/// A page of the group's connected accounts, newest first.
+pub async fn list_accounts(
+    store: &Store,
+    codec: &CursorCodec,
+    group_id: &str,
+    page: &PageRequest,
+) -> AppResult<Page<LinkedInAccount>> {
+    let rows = store.list_linkedin_accounts(group_id, page).await.or_internal()?;
+    Ok(Page::from_rows(rows, page, codec, LINKEDIN_ACCOUNTS_LIST, |a| (a.created_at, a.id.clone())))
+}

@@ -1,0 +1,12 @@
+//! Connected LinkedIn accounts: connecting, listing, and turning an account
+//! row into a live provider (sandbox or Unipile).
+
+mod connect;
+mod journal;
+mod registry;
+
+pub use connect::{
+    ConnectAccount, LINKEDIN_ACCOUNTS_LIST, ProviderSetup, UnipileSetup, connect_account, list_accounts,
+};
+pub use journal::StoreJournal;
+pub use registry::ProviderRegistry;

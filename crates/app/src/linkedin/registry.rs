@@ -1,0 +1,75 @@
+//! Turns connected-account rows into live providers, once per account.
+
+use super::journal::StoreJournal;
+use sonarly_domain::clock::SharedClock;
+use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind};
+use sonarly_linkedin::sandbox::{Sandbox, SandboxConfig};
+use sonarly_linkedin::unipile::{UnipileConfig, UnipileLinkedIn};
+use sonarly_linkedin::{LinkedInError, SharedLinkedIn};
+use sonarly_store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Live providers by account id. A provider is rebuilt when its account row
+/// changes (settings edited), so no restart is needed.
+#[derive(Clone)]
+pub struct ProviderRegistry {
+    store: Store,
+    clock: SharedClock,
+    providers: Arc<Mutex<HashMap<String, (i64, SharedLinkedIn)>>>,
+}
+
+impl ProviderRegistry {
+    pub fn new(store: Store, clock: SharedClock) -> Self {
+        Self { store, clock, providers: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The provider for `account`.
+    pub fn provider(&self, account: &LinkedInAccount) -> Result<SharedLinkedIn, LinkedInError> {
+        let version = account.updated_at.as_millis();
+        if let Some((v, p)) = self.providers.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id)
+            && *v == version
+        {
+            return Ok(p.clone());
+        }
+        let provider: SharedLinkedIn = match account.provider {
+            ProviderKind::Sandbox => {
+                let config: SandboxConfig = serde_json::from_str(&account.provider_settings)
+                    .map_err(|e| LinkedInError::InvalidInput(format!("sandbox settings: {e}")))?;
+                Arc::new(Sandbox::new(
+                    &account.id,
+                    config,
+                    self.clock.clone(),
+                    Arc::new(StoreJournal::new(self.store.clone())),
+                ))
+            }
+            ProviderKind::Unipile => {
+                let config: UnipileSettings = serde_json::from_str(&account.provider_settings)
+                    .map_err(|e| LinkedInError::InvalidInput(format!("unipile settings: {e}")))?;
+                Arc::new(UnipileLinkedIn::new(UnipileConfig {
+                    base_url: config.base_url,
+                    api_key: config.api_key,
+                    account_id: config.account_id,
+                })?)
+            }
+        };
+        self.providers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.id.clone(), (version, provider.clone()));
+        Ok(provider)
+    }
+}
+
+/// How Unipile settings are stored in `provider_settings`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UnipileSettings {
+    pub base_url: String,
+    pub api_key: String,
+    pub account_id: String,
+}

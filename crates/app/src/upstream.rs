@@ -1,0 +1,22 @@
+//! Mapping provider failures to the documented API errors.
+
+use sonarly_domain::{DomainError, ErrorCode};
+use sonarly_linkedin::LinkedInError;
+
+/// A LinkedIn failure during a synchronous request: 502 for upstream trouble,
+/// 422 for input LinkedIn refused, 409 when the account cannot do it.
+pub fn upstream_error(e: LinkedInError) -> DomainError {
+    match e {
+        LinkedInError::InvalidInput(m) | LinkedInError::NotFound(m) | LinkedInError::NotReachable(m) => {
+            DomainError::unprocessable(format!("LinkedIn refused the request: {m}"))
+        }
+        LinkedInError::FeatureUnavailable(m) => {
+            DomainError::conflict(format!("Not available on the connected LinkedIn account: {m}"))
+        }
+        other => {
+            tracing::warn!(error = %other, "upstream failure");
+            DomainError::new(ErrorCode::UpstreamError, "LinkedIn is not responding as expected; retry later.")
+                .with_details(other.reason_code())
+        }
+    }
+}

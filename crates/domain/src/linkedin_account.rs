@@ -1,0 +1,235 @@
+//! Connected LinkedIn accounts and the safety rules the outbound scheduler
+//! applies to each: working hours in the account's time zone, daily caps per
+//! action type, a weekly invitation cap and randomized spacing.
+
+use crate::{DomainError, FieldIssue, Timestamp};
+
+/// Which connector drives the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    Sandbox,
+    Unipile,
+}
+
+impl ProviderKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Unipile => "unipile",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sandbox" => Some(Self::Sandbox),
+            "unipile" => Some(Self::Unipile),
+            _ => None,
+        }
+    }
+}
+
+/// Account health as the provider reports it.
+pub const STATUS_CONNECTED: &str = "connected";
+pub const STATUS_DISCONNECTED: &str = "disconnected";
+
+/// Outbound action kinds the scheduler meters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    Message,
+    InMail,
+    Invitation,
+    ProfileVisit,
+    /// Follows and reactions.
+    Engagement,
+}
+
+impl ActionKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::InMail => "inmail",
+            Self::Invitation => "invitation",
+            Self::ProfileVisit => "profile_visit",
+            Self::Engagement => "engagement",
+        }
+    }
+}
+
+/// Working hours as minutes after local midnight, `[start, end)`; `end` may be
+/// 1440 (midnight), and `0-1440` means around the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkingHours {
+    pub start_minute: u16,
+    pub end_minute: u16,
+}
+
+impl WorkingHours {
+    pub const AROUND_THE_CLOCK: Self = Self { start_minute: 0, end_minute: 1440 };
+
+    /// Parses `HH:MM-HH:MM` (end may be `24:00`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (start, end) = text.split_once('-').ok_or("must look like 09:00-18:00")?;
+        let minute = |t: &str| -> Result<u16, String> {
+            let (h, m) = t.trim().split_once(':').ok_or("must look like 09:00-18:00")?;
+            let (h, m): (u16, u16) = (h.parse().map_err(|_| "bad hour")?, m.parse().map_err(|_| "bad minute")?);
+            if m >= 60 || h > 24 || (h == 24 && m != 0) {
+                return Err("hours run from 00:00 to 24:00".into());
+            }
+            Ok(h * 60 + m)
+        };
+        let hours = Self { start_minute: minute(start)?, end_minute: minute(end)? };
+        if hours.start_minute >= hours.end_minute {
+            return Err("the start must be before the end".into());
+        }
+        Ok(hours)
+    }
+
+    pub fn format(self) -> (String, String) {
+        let f = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        (f(self.start_minute), f(self.end_minute))
+    }
+
+    pub fn contains(self, minute_of_day: u16) -> bool {
+        minute_of_day >= self.start_minute && minute_of_day < self.end_minute
+    }
+}
+
+/// The per-account rules of the outbound scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendingRules {
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub timezone: String,
+    pub working_hours: WorkingHours,
+    pub daily_messages: u32,
+    pub daily_inmails: u32,
+    pub daily_invitations: u32,
+    pub daily_profile_visits: u32,
+    pub daily_engagements: u32,
+    pub weekly_invitations: u32,
+    /// Random spacing between two actions of the account, in seconds.
+    pub min_spacing_secs: u32,
+    pub max_spacing_secs: u32,
+}
+
+impl Default for SendingRules {
+    /// At or below LinkedIn's published guidance (see docs/linkedin.md).
+    fn default() -> Self {
+        Self {
+            timezone: "UTC".into(),
+            working_hours: WorkingHours { start_minute: 9 * 60, end_minute: 18 * 60 },
+            daily_messages: 100,
+            daily_inmails: 30,
+            daily_invitations: 80,
+            daily_profile_visits: 80,
+            daily_engagements: 100,
+            weekly_invitations: 200,
+            min_spacing_secs: 45,
+            max_spacing_secs: 120,
+        }
+    }
+}
+
+impl SendingRules {
+    pub fn daily_cap(&self, kind: ActionKind) -> u32 {
+        match kind {
+            ActionKind::Message => self.daily_messages,
+            ActionKind::InMail => self.daily_inmails,
+            ActionKind::Invitation => self.daily_invitations,
+            ActionKind::ProfileVisit => self.daily_profile_visits,
+            ActionKind::Engagement => self.daily_engagements,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let mut issues = Vec::new();
+        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+            issues.push(FieldIssue::new("timezone", format!("`{}` is not an IANA time zone", self.timezone)));
+        }
+        if self.min_spacing_secs > self.max_spacing_secs {
+            issues.push(FieldIssue::new("spacing", "the minimum spacing must not exceed the maximum"));
+        }
+        if self.weekly_invitations < self.daily_invitations.min(1) {
+            issues.push(FieldIssue::new("weeklyInvitations", "must be at least 1 when invitations are allowed"));
+        }
+        if issues.is_empty() { Ok(()) } else { Err(DomainError::invalid(issues)) }
+    }
+
+    /// Minute of the local day at `at` in the account's time zone.
+    pub fn local_minute(&self, at: Timestamp) -> u16 {
+        let tz = jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        match jiff::Timestamp::from_millisecond(at.as_millis()) {
+            Ok(ts) => {
+                let local = ts.to_zoned_datetime(tz);
+                (local.hour() as u16) * 60 + local.minute() as u16
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// The earliest moment at or after `at` inside working hours.
+    pub fn next_working_moment(&self, at: Timestamp) -> Timestamp {
+        if self.working_hours == WorkingHours::AROUND_THE_CLOCK {
+            return at;
+        }
+        // Walk forward minute boundaries; at most one day plus a DST shift.
+        let mut t = at;
+        for _ in 0..(26 * 60) {
+            if self.working_hours.contains(self.local_minute(t)) {
+                return t;
+            }
+            t = Timestamp::from_millis((t.as_millis() / 60_000 + 1) * 60_000);
+        }
+        at
+    }
+}
+
+/// A connected LinkedIn account of an account group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkedInAccount {
+    pub id: String,
+    pub group_id: String,
+    pub provider: ProviderKind,
+    pub display_name: String,
+    /// `classic`, `sales_navigator` or `recruiter`.
+    pub account_type: String,
+    pub status: String,
+    pub rules: SendingRules,
+    /// Connector settings as JSON (sandbox knobs, or Unipile DSN / key / account id).
+    pub provider_settings: String,
+    /// SHA-256 (hex) of the secret Unipile sends in our webhook header.
+    pub webhook_secret_hash: Option<String>,
+    /// The provider asked us to pause this account until then.
+    pub rate_limited_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn working_hours_parse_and_contain() {
+        let h = WorkingHours::parse("09:00-18:30").unwrap();
+        assert_eq!((h.start_minute, h.end_minute), (540, 1110));
+        assert!(h.contains(540) && !h.contains(1110) && !h.contains(0));
+        assert_eq!(WorkingHours::parse("00:00-24:00").unwrap(), WorkingHours::AROUND_THE_CLOCK);
+        for bad in ["9-18", "18:00-09:00", "09:00-25:00", "09:60-10:00", ""] {
+            assert!(WorkingHours::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn next_working_moment_respects_the_time_zone() {
+        let rules = SendingRules { timezone: "Europe/Berlin".into(), ..SendingRules::default() };
+        // 2026-06-01 05:00 UTC = 07:00 in Berlin (CEST): wait until 09:00 local = 07:00 UTC.
+        let at = Timestamp::parse_rfc3339("2026-06-01T05:00:00Z").unwrap();
+        assert_eq!(rules.next_working_moment(at).to_rfc3339(), "2026-06-01T07:00:00.000Z");
+        let inside = Timestamp::parse_rfc3339("2026-06-01T10:15:30Z").unwrap();
+        assert_eq!(rules.next_working_moment(inside), inside);
+        // After hours: the next morning.
+        let late = Timestamp::parse_rfc3339("2026-06-01T17:00:00Z").unwrap();
+        assert_eq!(rules.next_working_moment(late).to_rfc3339(), "2026-06-02T07:00:00.000Z");
+        assert!(SendingRules { timezone: "Mars/Olympus".into(), ..SendingRules::default() }.validate().is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! Unipile failures → [`LinkedInError`] (contract §2.3).
+//!
+//! Known `type`s are mapped one by one; a type we do not know is mapped by its
+//! HTTP status, so a new Unipile error never turns into a wrong retry decision.
+
+use super::wire::Problem;
+use crate::error::{LimitKind, LinkedInError};
+use sonarly_domain::Timestamp;
+use std::time::Duration;
+use time::{PrimitiveDateTime, format_description::FormatItem, macros::format_description};
+
+/// What the failing call was about, for the few types whose meaning depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    /// `POST /users/invite`: Unipile's limit types mean the weekly invitation limit.
+    Invite,
+    /// Routes about one member (profile, posts, start chat): a 404 means the person is not reachable.
+    Person,
+    /// Routes about one chat: a 404 means the conversation cannot be reached.
+    Chat,
+    /// Everything else: a 404 is a plain "not found".
+    Other,
+}
+
+/// Maps a non-2xx Unipile answer.
+pub(crate) fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>, ctx: Ctx) -> LinkedInError {
+    let problem: Problem = serde_json::from_slice(body).unwrap_or_default();
+    let kind = problem.kind.as_deref().map(str::trim).unwrap_or("");
+    let what = describe(status, kind, &problem, body);
+
+    let short = kind.strip_prefix("errors/").unwrap_or(kind);
+    // 429 is a rate limit whatever its type says.
+    if status == 429 || short == "too_many_requests" {
+        return LinkedInError::RateLimited { retry_after };
+    }
+    if let Some(mapped) = by_type(status, short, ctx, &what) {
+        return mapped;
+    }
+    by_status(status, ctx, what)
+}
+
+/// The explicit rows of contract §2.3 (plus two types third-party code reports).
+fn by_type(status: u16, kind: &str, ctx: Ctx, what: &str) -> Option<LinkedInError> {
+    use LinkedInError as E;
+    let owned = || what.to_owned();
+    Some(match kind {
+        // Unipile uses the same limit types outside invitations; there they are a daily cap.
+        "cannot_resend_yet" | "limit_exceeded" | "cannot_resend_within_24hrs" | "connection_limit_reached" => {
+            if ctx == Ctx::Invite || kind == "cannot_resend_yet" || kind == "connection_limit_reached" {
+                E::LimitReached(LimitKind::WeeklyInvitations)
+            } else {
+                E::LimitReached(LimitKind::DailyActions)
+            }
+        }
+        "insufficient_credits" => E::LimitReached(LimitKind::InMailCredits),
+        "no_connection_with_recipient" => E::NotConnected,
+        "invalid_recipient"
+        | "user_unreachable"
+        | "blocked_recipient"
+        | "not_allowed_inmail"
+        | "cannot_invite_attendee" => E::NotReachable(owned()),
+        // `already_connected` is not in the OAS enum but is seen in the wild; it is idempotent success too.
+        "already_invited_recently" | "action_already_performed" | "already_connected" => E::AlreadyDone(owned()),
+        "disconnected_account"
+        | "expired_credentials"
+        | "invalid_credentials"
+        | "disconnected_feature"
+        | "multiple_sessions"
+        | "account_restricted" => E::AccountDisconnected(owned()),
+        "feature_not_subscribed" | "subscription_required" | "insufficient_permissions" | "invalid_account" => {
+            E::FeatureUnavailable(owned())
+        }
+        "invalid_message" | "invalid_post" | "unprocessable_entity" => E::InvalidInput(owned()),
+        "missing_credentials" => E::Unauthorized(owned()),
+        "resource_not_found" if status == 404 => not_found(ctx, owned()),
+        "unexpected_error"
+        | "provider_error"
+        | "request_timeout"
+        | "service_unavailable"
+        | "no_client_session"
+        | "no_channel"
+        | "no_handler"
+        | "network_down"
+        | "proxy_error" => E::Transient(owned()),
+        _ => return None,
+    })
+}
+
+/// Unknown (or absent) types, by HTTP status.
+fn by_status(status: u16, ctx: Ctx, what: String) -> LinkedInError {
+    use LinkedInError as E;
+    match status {
+        400 | 409 | 413 | 415 | 422 => E::InvalidInput(what),
+        // Every 401 type but `missing_credentials` is about the LinkedIn session (checkpoint, wrong account…);
+        // 407 is the account's own proxy refusing us.
+        401 | 407 => E::AccountDisconnected(what),
+        403 | 501 => E::FeatureUnavailable(what),
+        404 => not_found(ctx, what),
+        408 | 425 => E::Transient(what),
+        429 => E::RateLimited { retry_after: None },
+        500..=599 => E::Transient(what),
+        400..=499 => E::InvalidInput(what),
+        // 1xx/3xx that reqwest did not resolve: nothing says the call can never work.
+        _ => E::Transient(what),
+    }
+}
+
+fn not_found(ctx: Ctx, what: String) -> LinkedInError {
+    match ctx {
+        Ctx::Invite | Ctx::Person | Ctx::Chat => LinkedInError::NotReachable(what),
+        Ctx::Other => LinkedInError::NotFound(what),
+    }
+}
+
+/// `"<status> <type>: <title> — <detail>"`, or a bounded snippet of a non-JSON body.
+fn describe(status: u16, kind: &str, problem: &Problem, body: &[u8]) -> String {
+    let mut out = format!("Unipile {status}");
+    if !kind.is_empty() {
+        out.push(' ');
+        out.push_str(kind);
+    }
+    let text: Vec<&str> = [problem.title.as_deref(), problem.detail.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !text.is_empty() {
+        out.push_str(": ");
+        out.push_str(&text.join(" — "));
+    } else if kind.is_empty() && !body.is_empty() {
+        let snippet: String = String::from_utf8_lossy(body).chars().take(200).collect();
+        out.push_str(": ");
+        out.push_str(snippet.trim());
+    }
+    out
+}
+
+const HTTP_DATE: &[FormatItem<'static>] =
+    format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+
+/// `Retry-After` as delta-seconds or an IMF-fixdate (RFC 9110 §10.2.3); a date in the past means "now".
+pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = PrimitiveDateTime::parse(value, HTTP_DATE).ok()?.assume_utc();
+    let at_ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
+    let wait = at_ms.saturating_sub(now.as_millis()).max(0);
+    Some(Duration::from_millis(wait as u64))
+}
+
+/// A transport failure (connect, TLS, timeout, body read): the call may pass later.
+pub(crate) fn transport(error: reqwest::Error) -> LinkedInError {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    LinkedInError::Transient(format!("Unipile request {kind}: {}", error.without_url()))
+}

@@ -1,0 +1,188 @@
+//! Profiles, follows, reactions, invitations and relations (contract §4.2–§4.5, §4.9, §4.10).
+
+use super::UnipileLinkedIn;
+use super::errors::Ctx;
+use super::http::Query;
+use super::mapping::{self, is_member_id, profile_identifier};
+use super::wire::*;
+use crate::error::{LinkedInError, LinkedInResult};
+use crate::types::*;
+use serde_json::json;
+
+/// Page size for sent invitations (route max 100).
+pub(crate) const INVITATION_PAGE: u32 = 100;
+/// Page size for relations: Unipile flags deep relation polling, so stay at its default.
+const RELATION_PAGE: u32 = 100;
+/// Posts read to pick "the most recent one".
+const RECENT_POSTS: u32 = 5;
+/// LinkedIn's cap on an invitation note (OAS `maxLength`).
+const NOTE_MAX_CHARS: usize = 300;
+
+impl UnipileLinkedIn {
+    /// `GET /users/me?account_id`.
+    pub(crate) async fn get_own_profile(&self) -> LinkedInResult<OwnProfile> {
+        let wire: OwnProfileWire = self.http.get(&["users", "me"], vec![self.http.account()], Ctx::Other).await?;
+        Ok(mapping::own_profile(wire))
+    }
+
+    /// `GET /users/{identifier}?account_id&linkedin_sections=experience[&notify=true]`.
+    ///
+    /// `notify=true` is what makes LinkedIn show the visit (SDK 1.9.3 forgets to send it; we do not).
+    pub(crate) async fn get_profile(&self, identifier: &str, notify: bool) -> LinkedInResult<Person> {
+        let wire = self.fetch_profile(identifier, true, notify).await?;
+        Ok(mapping::profile_person(wire))
+    }
+
+    pub(crate) async fn fetch_profile(
+        &self,
+        identifier: &str,
+        with_experience: bool,
+        notify: bool,
+    ) -> LinkedInResult<UserProfileWire> {
+        let identifier = profile_identifier(identifier);
+        if identifier.is_empty() {
+            return Err(LinkedInError::InvalidInput("profile identifier is empty".into()));
+        }
+        let mut query: Query = vec![self.http.account()];
+        if with_experience {
+            query.push(("linkedin_sections", "experience".into()));
+        }
+        if notify {
+            query.push(("notify", "true".into()));
+        }
+        self.http.get(&["users", &identifier], query, Ctx::Person).await
+    }
+
+    /// The classic member id (`ACoAA…`) for a member id, Sales Navigator id, slug or profile URL.
+    /// Invitations, classic messages, follows and post listings only take that form (contract §4.4, §7).
+    pub(crate) async fn resolve_member(&self, id: &str) -> LinkedInResult<String> {
+        let id = id.trim();
+        if is_member_id(id) {
+            return Ok(id.to_owned());
+        }
+        Ok(self.fetch_profile(id, false, false).await?.provider_id)
+    }
+
+    /// Follow through the raw proxy route: LinkedIn's Voyager following-state patch (contract §4.10).
+    pub(crate) async fn do_follow(&self, provider_id: &str) -> LinkedInResult<()> {
+        let member = self.resolve_member(provider_id).await?;
+        let body = json!({
+            "account_id": self.http.account_id,
+            "method": "POST",
+            "request_url": format!(
+                "https://www.linkedin.com/voyager/api/feed/dash/followingStates/urn:li:fsd_followingState:urn:li:fsd_profile:{member}"
+            ),
+            "body": { "patch": { "$set": { "following": true } } },
+            "encoding": false,
+        });
+        let _: Ignored = self.http.post_json(&["linkedin"], Vec::new(), &body, Ctx::Person).await?;
+        Ok(())
+    }
+
+    /// Likes the newest own post among the member's last few; `None` without one.
+    pub(crate) async fn do_react(&self, provider_id: &str) -> LinkedInResult<Option<String>> {
+        let member = self.resolve_member(provider_id).await?;
+        let query = vec![self.http.account(), ("limit", RECENT_POSTS.to_string())];
+        let page: ListEnvelope = self.http.get(&["users", &member, "posts"], query, Ctx::Person).await?;
+        let posts: Vec<PostWire> = decode_items(page.items, "post");
+        let newest = posts
+            .into_iter()
+            .filter(|p| !p.is_repost && p.social_id.is_some())
+            .filter(|p| p.permissions.as_ref().and_then(|perm| perm.can_react) != Some(false))
+            .enumerate()
+            // Newest by date; Unipile lists newest first, so the index breaks ties and missing dates.
+            .max_by_key(|(index, post)| {
+                let at = post.parsed_datetime.as_deref().and_then(sonarly_domain::Timestamp::parse_rfc3339);
+                (at.map(|t| t.as_millis()), std::cmp::Reverse(*index))
+            })
+            .map(|(_, post)| post);
+        let Some(post) = newest else {
+            return Ok(None);
+        };
+        let social_id = post.social_id.unwrap_or_default();
+        // Already liked (by us earlier, or by hand): done, and no second reaction call.
+        if post.user_reacted.is_some() {
+            return Ok(Some(social_id));
+        }
+        let body = json!({ "account_id": self.http.account_id, "post_id": social_id, "reaction_type": "like" });
+        let _: Ignored = self.http.post_json(&["posts", "reaction"], Vec::new(), &body, Ctx::Other).await?;
+        Ok(Some(social_id))
+    }
+
+    /// `POST /users/invite` with the resolved member id and the optional note.
+    pub(crate) async fn do_invite(&self, provider_id: &str, note: Option<&str>) -> LinkedInResult<Invitation> {
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(note) = note {
+            let chars = note.chars().count();
+            if chars > NOTE_MAX_CHARS {
+                return Err(LinkedInError::InvalidInput(format!(
+                    "invitation note has {chars} characters; LinkedIn accepts {NOTE_MAX_CHARS}"
+                )));
+            }
+        }
+        let member = self.resolve_member(provider_id).await?;
+        let mut body = json!({ "account_id": self.http.account_id, "provider_id": member });
+        if let Some(note) = note {
+            body["message"] = json!(note);
+        }
+        let sent: InvitationSentWire =
+            self.http.post_json(&["users", "invite"], Vec::new(), &body, Ctx::Invite).await?;
+        let Some(invitation_id) = sent.invitation_id else {
+            // It was sent, but we cannot name it; a retry answers `already_invited_recently` (AlreadyDone)
+            // and reconcile finds it in the sent list, so nothing is sent twice.
+            return Err(LinkedInError::Transient(
+                "Unipile accepted the invitation without an invitation_id; reconcile before retrying".into(),
+            ));
+        };
+        Ok(Invitation {
+            invitation_id,
+            recipient_provider_id: member,
+            note: note.map(str::to_owned),
+            sent_at: self.now(),
+        })
+    }
+
+    /// `GET /users/invite/sent?account_id&limit&cursor` (pending invitations only).
+    pub(crate) async fn list_sent_invitations(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> LinkedInResult<ProviderPage<Invitation>> {
+        let query = paged(vec![self.http.account(), ("limit", limit.to_string())], cursor);
+        let page: ListEnvelope = self.http.get(&["users", "invite", "sent"], query, Ctx::Other).await?;
+        let now = self.now();
+        let wires: Vec<InvitationWire> = decode_items(page.items, "sent invitation");
+        let items = wires.into_iter().filter_map(|w| mapping::invitation(w, now)).collect();
+        Ok(ProviderPage { items, cursor: page.cursor, total: None })
+    }
+
+    /// `GET /users/relations?account_id&limit&cursor`, newest first.
+    pub(crate) async fn list_relations(&self, cursor: Option<&str>) -> LinkedInResult<ProviderPage<Relation>> {
+        let query = paged(vec![self.http.account(), ("limit", RELATION_PAGE.to_string())], cursor);
+        let page: ListEnvelope = self.http.get(&["users", "relations"], query, Ctx::Other).await?;
+        let wires: Vec<RelationWire> = decode_items(page.items, "relation");
+        Ok(ProviderPage { items: wires.into_iter().map(mapping::relation).collect(), cursor: page.cursor, total: None })
+    }
+
+    /// Unipile has no email finder (contract §8 "find email"): the only source is the
+    /// profile's `contact_info.emails`, which LinkedIn fills when it shows the address
+    /// (typically to first-degree connections). Read without `notify`, so it is no visit.
+    pub(crate) async fn email_from_profile(&self, provider_id: &str) -> LinkedInResult<Option<String>> {
+        let wire = self.fetch_profile(provider_id, false, false).await?;
+        Ok(wire
+            .contact_info
+            .map(|c| c.emails)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.trim().to_owned())
+            .find(|e| e.contains('@')))
+    }
+}
+
+/// Adds `cursor` when there is one (an empty cursor means "first page").
+pub(crate) fn paged(mut query: Query, cursor: Option<&str>) -> Query {
+    if let Some(cursor) = cursor.map(str::trim).filter(|c| !c.is_empty()) {
+        query.push(("cursor", cursor.to_owned()));
+    }
+    query
+}

@@ -1,0 +1,235 @@
+//! Connected LinkedIn accounts and the sandbox journal.
+
+use crate::{Store, StoreResult};
+use sonarly_domain::Timestamp;
+use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind, SendingRules, WorkingHours};
+use sonarly_domain::page::PageRequest;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
+    let int =
+        |name: &str| -> Result<u32, sqlx::Error> { Ok(row.try_get::<i64, _>(name)?.clamp(0, u32::MAX as i64) as u32) };
+    let provider: String = row.try_get("provider")?;
+    Ok(LinkedInAccount {
+        id: row.try_get("id")?,
+        group_id: row.try_get("group_id")?,
+        provider: ProviderKind::parse(&provider).unwrap_or(ProviderKind::Sandbox),
+        display_name: row.try_get("display_name")?,
+        account_type: row.try_get("account_type")?,
+        status: row.try_get("status")?,
+        rules: SendingRules {
+            timezone: row.try_get("timezone")?,
+            working_hours: WorkingHours {
+                start_minute: int("working_start_minute")? as u16,
+                end_minute: int("working_end_minute")? as u16,
+            },
+            daily_messages: int("daily_messages")?,
+            daily_inmails: int("daily_inmails")?,
+            daily_invitations: int("daily_invitations")?,
+            daily_profile_visits: int("daily_profile_visits")?,
+            daily_engagements: int("daily_engagements")?,
+            weekly_invitations: int("weekly_invitations")?,
+            min_spacing_secs: int("min_spacing_secs")?,
+            max_spacing_secs: int("max_spacing_secs")?,
+        },
+        provider_settings: row.try_get("provider_settings")?,
+        webhook_secret_hash: row.try_get("webhook_secret_hash")?,
+        rate_limited_until: row.try_get::<Option<i64>, _>("rate_limited_until")?.map(Timestamp::from_millis),
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
+    })
+}
+
+/// One row of the sandbox journal, in storage terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxActionRow {
+    pub seq: i64,
+    pub account_id: String,
+    pub token: String,
+    pub kind: String,
+    pub recipient_provider_id: String,
+    pub chat_id: Option<String>,
+    pub body: Option<String>,
+    pub subject: Option<String>,
+    pub result_id: String,
+    pub at: i64,
+}
+
+fn action_from_row(row: &AnyRow) -> Result<SandboxActionRow, sqlx::Error> {
+    Ok(SandboxActionRow {
+        seq: row.try_get("seq")?,
+        account_id: row.try_get("account_id")?,
+        token: row.try_get("token")?,
+        kind: row.try_get("kind")?,
+        recipient_provider_id: row.try_get("recipient_provider_id")?,
+        chat_id: row.try_get("chat_id")?,
+        body: row.try_get("body")?,
+        subject: row.try_get("subject")?,
+        result_id: row.try_get("result_id")?,
+        at: row.try_get("at")?,
+    })
+}
+
+const ACTION_COLUMNS: &str =
+    "seq, account_id, token, kind, recipient_provider_id, chat_id, body, subject, result_id, at";
+
+impl Store {
+    pub async fn insert_linkedin_account(&self, a: &LinkedInAccount) -> StoreResult<()> {
+        let r = &a.rules;
+        sqlx::query(
+            "INSERT INTO linkedin_accounts (id, group_id, provider, display_name, account_type, status, timezone, \
+             working_start_minute, working_end_minute, daily_messages, daily_inmails, daily_invitations, \
+             daily_profile_visits, daily_engagements, weekly_invitations, min_spacing_secs, max_spacing_secs, \
+             provider_settings, webhook_secret_hash, rate_limited_until, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        )
+        .bind(&a.id)
+        .bind(&a.group_id)
+        .bind(a.provider.as_str())
+        .bind(&a.display_name)
+        .bind(&a.account_type)
+        .bind(&a.status)
+        .bind(&r.timezone)
+        .bind(i64::from(r.working_hours.start_minute))
+        .bind(i64::from(r.working_hours.end_minute))
+        .bind(i64::from(r.daily_messages))
+        .bind(i64::from(r.daily_inmails))
+        .bind(i64::from(r.daily_invitations))
+        .bind(i64::from(r.daily_profile_visits))
+        .bind(i64::from(r.daily_engagements))
+        .bind(i64::from(r.weekly_invitations))
+        .bind(i64::from(r.min_spacing_secs))
+        .bind(i64::from(r.max_spacing_secs))
+        .bind(&a.provider_settings)
+        .bind(&a.webhook_secret_hash)
+        .bind(a.rate_limited_until.map(Timestamp::as_millis))
+        .bind(a.created_at.as_millis())
+        .bind(a.updated_at.as_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_linkedin_account(&self, group_id: &str, id: &str) -> StoreResult<Option<LinkedInAccount>> {
+        let row = sqlx::query("SELECT * FROM linkedin_accounts WHERE group_id = $1 AND id = $2")
+            .bind(group_id)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(account_from_row).transpose()?)
+    }
+
+    /// An account by id alone: for webhooks, whose URL names the account and
+    /// whose secret proves the caller.
+    pub async fn find_linkedin_account(&self, id: &str) -> StoreResult<Option<LinkedInAccount>> {
+        let row =
+            sqlx::query("SELECT * FROM linkedin_accounts WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
+        Ok(row.as_ref().map(account_from_row).transpose()?)
+    }
+
+    /// Every account of a group, oldest first (for workers and the CLI).
+    pub async fn group_linkedin_accounts(&self, group_id: &str) -> StoreResult<Vec<LinkedInAccount>> {
+        let rows = sqlx::query("SELECT * FROM linkedin_accounts WHERE group_id = $1 ORDER BY created_at, id")
+            .bind(group_id)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Every account of every group (for workers).
+    pub async fn all_linkedin_accounts(&self) -> StoreResult<Vec<LinkedInAccount>> {
+        let rows =
+            sqlx::query("SELECT * FROM linkedin_accounts ORDER BY created_at, id").fetch_all(&self.reader).await?;
+        Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// One page of a group's accounts, newest first (`limit + 1` rows).
+    pub async fn list_linkedin_accounts(
+        &self,
+        group_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<LinkedInAccount>> {
+        let rows =
+            match &page.after {
+                None => sqlx::query(
+                    "SELECT * FROM linkedin_accounts WHERE group_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                )
+                .bind(group_id)
+                .bind(page.fetch_limit())
+                .fetch_all(&self.reader)
+                .await?,
+                Some(after) => {
+                    sqlx::query(
+                        "SELECT * FROM linkedin_accounts WHERE group_id = $1 AND (created_at, id) < ($2, $3) \
+                     ORDER BY created_at DESC, id DESC LIMIT $4",
+                    )
+                    .bind(group_id)
+                    .bind(after.created_at.as_millis())
+                    .bind(&after.id)
+                    .bind(page.fetch_limit())
+                    .fetch_all(&self.reader)
+                    .await?
+                }
+            };
+        Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn set_linkedin_account_status(&self, id: &str, status: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE linkedin_accounts SET status = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .bind(now.as_millis())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that the provider asked us to pause the account until `until`.
+    pub async fn set_linkedin_rate_limited_until(&self, id: &str, until: Option<Timestamp>) -> StoreResult<()> {
+        sqlx::query("UPDATE linkedin_accounts SET rate_limited_until = $2 WHERE id = $1")
+            .bind(id)
+            .bind(until.map(Timestamp::as_millis))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts a sandbox action unless its (account, token) exists; returns the stored row.
+    pub async fn record_sandbox_action(&self, action: &SandboxActionRow) -> StoreResult<SandboxActionRow> {
+        sqlx::query(
+            "INSERT INTO sandbox_actions (account_id, token, kind, recipient_provider_id, chat_id, body, subject, \
+             result_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account_id, token) DO NOTHING",
+        )
+        .bind(&action.account_id)
+        .bind(&action.token)
+        .bind(&action.kind)
+        .bind(&action.recipient_provider_id)
+        .bind(&action.chat_id)
+        .bind(&action.body)
+        .bind(&action.subject)
+        .bind(&action.result_id)
+        .bind(action.at)
+        .execute(&self.writer)
+        .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTION_COLUMNS} FROM sandbox_actions WHERE account_id = $1 AND token = $2"
+        )))
+        .bind(&action.account_id)
+        .bind(&action.token)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(action_from_row(&row)?)
+    }
+
+    pub async fn sandbox_actions_since(&self, account_id: &str, after_seq: i64) -> StoreResult<Vec<SandboxActionRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTION_COLUMNS} FROM sandbox_actions WHERE account_id = $1 AND seq > $2 ORDER BY seq"
+        )))
+        .bind(account_id)
+        .bind(after_seq)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(action_from_row).collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,177 @@
+//! The durable work queue: every piece of background work is a row with
+//! `run_at`, `attempts` and a lease (`lease_owner`, `lease_until`).
+//!
+//! Workers claim due rows with a lease (`FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL; a single `UPDATE … RETURNING` on SQLite's one writer), renew it
+//! while working, and finish in the same transaction that records the result,
+//! guarded by the lease owner. A row whose lease expired (its worker died) is
+//! claimed again. That is what lets several instances share work with no
+//! coordinator, and why nothing queued is lost.
+
+use crate::{Backend, Store, StoreResult};
+use sonarly_domain::Timestamp;
+use sqlx::{Any, Transaction};
+
+/// A claimed piece of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkItem {
+    pub id: String,
+    pub kind: String,
+    pub ref_id: String,
+    pub group_id: String,
+    pub run_at: Timestamp,
+    /// Claims so far, including this one.
+    pub attempts: i64,
+    pub lease_owner: String,
+}
+
+const CLAIM_SQLITE: &str = "UPDATE work_items SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM work_items WHERE kind = $3 AND run_at <= $4 \
+     AND (lease_until IS NULL OR lease_until < $4) ORDER BY run_at, id LIMIT $5) \
+     RETURNING id, kind, ref_id, group_id, run_at, attempts";
+
+const CLAIM_POSTGRES: &str = "UPDATE work_items SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM work_items WHERE kind = $3 AND run_at <= $4 \
+     AND (lease_until IS NULL OR lease_until < $4) ORDER BY run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, kind, ref_id, group_id, run_at, attempts";
+
+/// Inserts a work item inside a caller's transaction.
+pub(crate) async fn enqueue_in(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    kind: &str,
+    ref_id: &str,
+    group_id: &str,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO work_items (id, kind, ref_id, group_id, run_at, attempts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (kind, ref_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(ref_id)
+    .bind(group_id)
+    .bind(run_at.as_millis())
+    .bind(now.as_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Checks, inside a caller's transaction, that `item` is still leased to its
+/// owner, extending the lease; false means another worker took over and the
+/// caller must roll back.
+pub(crate) async fn hold_lease_in(
+    tx: &mut Transaction<'static, Any>,
+    item: &WorkItem,
+    lease_until: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE work_items SET lease_until = $3 WHERE id = $1 AND lease_owner = $2")
+        .bind(&item.id)
+        .bind(&item.lease_owner)
+        .bind(lease_until.as_millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a finished item inside a caller's transaction; false when the lease was lost.
+pub(crate) async fn finish_in(tx: &mut Transaction<'static, Any>, item: &WorkItem) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM work_items WHERE id = $1 AND lease_owner = $2")
+        .bind(&item.id)
+        .bind(&item.lease_owner)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// Claims up to `limit` due items of `kind` for `owner` until `lease_until`.
+    pub async fn claim_work(
+        &self,
+        kind: &str,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<WorkItem>> {
+        let sql = match self.backend() {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(sql)
+            .bind(owner)
+            .bind(lease_until.as_millis())
+            .bind(kind)
+            .bind(now.as_millis())
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, ref_id, group_id, run_at, attempts)| WorkItem {
+                id,
+                kind,
+                ref_id,
+                group_id,
+                run_at: Timestamp::from_millis(run_at),
+                attempts,
+                lease_owner: owner.to_owned(),
+            })
+            .collect())
+    }
+
+    /// Extends a lease; false when it was lost (stop working on the item).
+    pub async fn renew_lease(&self, item: &WorkItem, lease_until: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let held = hold_lease_in(&mut tx, item, lease_until).await?;
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// Gives the item back to the queue to run again at `run_at` (retry, or a
+    /// scheduler deferral); false when the lease was lost.
+    pub async fn release_work(&self, item: &WorkItem, run_at: Timestamp, error: Option<&str>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(&item.id)
+        .bind(&item.lease_owner)
+        .bind(run_at.as_millis())
+        .bind(error)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a finished item; false when the lease was lost.
+    pub async fn finish_work(&self, item: &WorkItem) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let done = finish_in(&mut tx, item).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Items of `kind` still queued (due or not), for tests and metrics.
+    pub async fn count_work(&self, kind: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM work_items WHERE kind = $1")
+            .bind(kind)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    /// The earliest `run_at` of `kind` items not currently leased (to sleep until).
+    pub async fn next_work_at(&self, kind: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(run_at) FROM work_items WHERE kind = $1 AND (lease_until IS NULL OR lease_until < $2)",
+        )
+        .bind(kind)
+        .bind(now.as_millis())
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(at.map(Timestamp::from_millis))
+    }
+}
