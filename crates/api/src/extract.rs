@@ -17,17 +17,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        if !is_json {
+        if !is_json(&req) {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
                 "Request bodies must be JSON (Content-Type: application/json).",
@@ -43,6 +33,51 @@ pub(crate) fn body_rejection(rejection: BytesRejection) -> ApiError {
         ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
     } else {
         ApiError::invalid("body", "could not be read")
+    }
+}
+
+/// A JSON body plus the canonical hash of what was sent, for routes whose
+/// resources remember their Idempotency-Key and request.
+pub struct HashedJson<T>(pub T, pub String);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HashedJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&req) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "Request bodies must be JSON (Content-Type: application/json).",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        let value = parse_json(&bytes)?;
+        Ok(HashedJson(value, crate::idempotency::canonical_hash(&bytes)))
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// The `Idempotency-Key` header, validated (at most 256 visible characters).
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else { return Ok(None) };
+    match raw.to_str() {
+        Ok(k) if !k.trim().is_empty() && k.len() <= crate::idempotency::MAX_KEY_LEN => Ok(Some(k.to_owned())),
+        Ok(k) if k.len() > crate::idempotency::MAX_KEY_LEN => Err(ApiError::invalid(
+            "Idempotency-Key",
+            format!("must be at most {} characters", crate::idempotency::MAX_KEY_LEN),
+        )),
+        _ => Err(ApiError::invalid("Idempotency-Key", "must be 1 to 256 visible ASCII characters")),
     }
 }
 

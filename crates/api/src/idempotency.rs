@@ -28,18 +28,10 @@ const LOCK_MS: i64 = 60_000;
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub async fn enforce(State(state): State<AppState>, params: RawPathParams, req: Request, next: Next) -> Response {
-    let Some(raw_key) = req.headers().get("idempotency-key") else {
-        return next.run(req).await;
-    };
-    let key = match raw_key.to_str() {
-        Ok(k) if !k.trim().is_empty() && k.len() <= MAX_KEY_LEN => k.to_owned(),
-        Ok(k) if k.len() > MAX_KEY_LEN => {
-            return ApiError::invalid("Idempotency-Key", format!("must be at most {MAX_KEY_LEN} characters"))
-                .into_response();
-        }
-        _ => {
-            return ApiError::invalid("Idempotency-Key", "must be 1 to 256 visible ASCII characters").into_response();
-        }
+    let key = match crate::extract::idempotency_key(req.headers()) {
+        Ok(Some(k)) => k,
+        Ok(None) => return next.run(req).await,
+        Err(e) => return e.into_response(),
     };
     let group_in_path = params.iter().find(|(name, _)| *name == "accountGroupId").map(|(_, value)| value.to_owned());
     let principal = req.extensions().get::<Principal>().map(|p| p.0.clone());

@@ -12,6 +12,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use envelope::ApiError;
+use sonarly_app::linkedin::ProviderRegistry;
 use sonarly_domain::ErrorCode;
 use sonarly_domain::clock::SharedClock;
 use sonarly_domain::cursor::CursorCodec;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub cursors: CursorCodec,
     pub rate_limits: Arc<ratelimit::RateLimits>,
+    /// Live LinkedIn providers (shared with the engine).
+    pub registry: ProviderRegistry,
     openapi_json: Arc<String>,
 }
 
@@ -41,6 +44,7 @@ impl AppState {
         let initial = sonarly_domain::apikey::random_secret_hex();
         let secret = store.setting_or_init("cursor_secret", &initial).await?;
         Ok(Self {
+            registry: ProviderRegistry::new(store.clone(), clock.clone()),
             store,
             clock,
             cursors: CursorCodec::new(secret.into_bytes()),
@@ -80,6 +84,14 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::audiences::list_audiences))
         .routes(routes!(routes::audiences::get_audience))
         .routes(routes!(routes::linkedin_accounts::list_linkedin_accounts))
+        .routes(routes!(routes::prospecting::start_job, routes::prospecting::list_jobs))
+        .routes(routes!(routes::prospecting::get_quota))
+        .routes(routes!(routes::prospecting::get_job))
+        .routes(routes!(routes::prospecting::cancel_job))
+        .routes(routes!(routes::prospecting::saved_searches))
+        .routes(routes!(routes::prospecting::lead_lists))
+        .routes(routes!(routes::prospects::lookup_by_provider_id))
+        .routes(routes!(routes::prospects::list_audience_prospects))
 }
 
 /// The OpenAPI document generated from the routes.

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod linkedin;
 pub mod prospecting;
 pub mod prospects;
+pub mod templates;
 pub mod upstream;
 
 use sonarly_domain::DomainError;

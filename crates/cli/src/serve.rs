@@ -37,7 +37,14 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("Sonarly API on http://{local}  (docs: http://{local}/docs)");
 
     let purge = tokio::spawn(purge_loop(store.clone(), clock.clone()));
+    // Each instance leases queue rows under its own name, so several can share one database.
+    let owner = format!("{}-{}", std::process::id(), ulid::Ulid::new());
+    let engine = sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner);
+    let stop_engine = tokio_util::sync::CancellationToken::new();
+    let workers = engine.spawn(stop_engine.clone());
     axum::serve(listener, sonarly_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    stop_engine.cancel();
+    let _ = workers.await;
     purge.abort();
     store.close().await;
     tracing::info!("sonarly stopped");

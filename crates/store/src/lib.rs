@@ -17,6 +17,7 @@ mod prospecting_jobs;
 mod prospects;
 mod queue;
 mod settings;
+mod templates;
 
 pub use db::{Backend, Store};
 pub use error::StoreError;
@@ -24,5 +25,6 @@ pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
 pub use linkedin_accounts::SandboxActionRow;
 pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};
 pub use queue::WorkItem;
+pub use templates::{TemplateDelete, TemplateWrite};
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -133,15 +133,24 @@ impl Store {
 
     /// Gives the item back to the queue to run again at `run_at` (retry, or a
     /// scheduler deferral); false when the lease was lost.
-    pub async fn release_work(&self, item: &WorkItem, run_at: Timestamp, error: Option<&str>) -> StoreResult<bool> {
+    /// `progressed` resets the attempt count (the item moved forward; the next
+    /// failure starts a fresh backoff).
+    pub async fn release_work(
+        &self,
+        item: &WorkItem,
+        run_at: Timestamp,
+        error: Option<&str>,
+        progressed: bool,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 \
-             WHERE id = $1 AND lease_owner = $2",
+            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4, \
+             attempts = attempts * $5 WHERE id = $1 AND lease_owner = $2",
         )
         .bind(&item.id)
         .bind(&item.lease_owner)
         .bind(run_at.as_millis())
         .bind(error)
+        .bind(if progressed { 0i64 } else { 1i64 })
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)

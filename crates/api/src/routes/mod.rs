@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod audiences;
 pub mod linkedin_accounts;
 pub mod ops;
+pub mod prospecting;
+pub mod prospects;
 
 use crate::envelope::ApiError;
 use crate::middleware::Principal;

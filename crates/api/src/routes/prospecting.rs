@@ -1,0 +1,337 @@
+//! Prospecting jobs (spec 2.3 P1–P7).
+
+use super::{GroupAccess, ListData};
+use crate::AppState;
+use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
+use crate::extract::{ApiPath, ApiQuery, HashedJson, idempotency_key};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use sonarly_app::prospecting::{self as uc, JOBS_LIST, SalesNavigatorList, StartRequest};
+use sonarly_domain::page::PageRequest;
+use sonarly_domain::prospecting::ProspectingJob;
+use utoipa::{IntoParams, ToSchema};
+
+/// Body of `POST /prospecting`. `profileUrls` (url_upload) is our name for the
+/// field the docs leave unnamed.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct StartJobBody {
+    /// `linkedin_search`, `sales_navigator`, `post_commenters` or `url_upload`.
+    #[serde(rename = "type")]
+    pub source_type: String,
+    pub name: String,
+    pub search_url: Option<String>,
+    pub saved_search_id: Option<String>,
+    pub lead_list_id: Option<String>,
+    pub post_url: Option<String>,
+    /// 1 to 1000 LinkedIn profile URLs (url_upload).
+    pub profile_urls: Option<Vec<String>>,
+    /// Capped by plan: Tester 100, Starter 1,000, Scale and Enterprise 2,000.
+    pub max_results: Option<i64>,
+    /// Also find emails (2 credits per prospect instead of 1).
+    pub search_emails: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStartView {
+    pub job_id: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StageView {
+    pub status: String,
+    /// Between 0 and 1.
+    pub progress: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StagesView {
+    pub import: StageView,
+    pub enrichment: StageView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatusView {
+    pub job_id: String,
+    #[serde(rename = "type")]
+    pub job_type: String,
+    /// `queued`, `running`, `completed`, `failed` or `cancelled`.
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub stages: StagesView,
+    pub error: Option<JobErrorView>,
+    /// The audience this job fills (an addition to the documented payload).
+    pub audience_id: String,
+    pub name: String,
+    /// The source type (`linkedin_search`, …).
+    pub source_type: String,
+    pub imported_count: i64,
+    pub credits_charged: i64,
+}
+
+impl From<ProspectingJob> for JobStatusView {
+    fn from(j: ProspectingJob) -> Self {
+        let import = StageView { progress: j.import_progress(), status: j.import_status.clone() };
+        let enrichment = StageView { progress: j.enrichment_progress(), status: j.enrichment_status.clone() };
+        Self {
+            job_id: j.id,
+            job_type: "prospecting".into(),
+            status: j.status,
+            created_at: j.created_at.to_rfc3339(),
+            updated_at: j.updated_at.to_rfc3339(),
+            stages: StagesView { import, enrichment },
+            error: match (j.error_code, j.error_message) {
+                (Some(code), Some(message)) => Some(JobErrorView { code, message }),
+                _ => None,
+            },
+            audience_id: j.audience_id,
+            name: j.name,
+            source_type: j.source_type,
+            imported_count: j.import_done,
+            credits_charged: j.credits_charged,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobListItemView {
+    pub job_id: String,
+    #[serde(rename = "type")]
+    pub job_type: String,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobListParams {
+    pub cursor: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// Only jobs in this status.
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPath {
+    #[allow(dead_code)]
+    account_group_id: String,
+    job_id: String,
+}
+
+/// Start a prospecting job. Send a stable Idempotency-Key when retrying.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/prospecting", tag = "Prospecting",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("Idempotency-Key" = Option<String>, Header, description = "Up to 256 characters, kept 24 hours.")),
+    request_body = StartJobBody,
+    responses(
+        (status = 200, description = "Existing completed prospecting job replayed for the same request", body = Envelope<JobStartView>),
+        (status = 202, description = "Job created", body = Envelope<JobStartView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 402, description = "INSUFFICIENT_CREDITS", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 409, description = "Conflict (no suitable LinkedIn account, IDEMPOTENCY_CONFLICT)", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded or QUOTA_EXCEEDED", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["prospecting:write"]))
+)]
+pub async fn start_job(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    headers: HeaderMap,
+    HashedJson(body, hash): HashedJson<StartRequest>,
+) -> ApiResult {
+    let key = idempotency_key(&headers)?;
+    let started = uc::start_job(
+        &state.store,
+        state.clock.as_ref(),
+        &access.group_id,
+        &body,
+        key.as_deref().map(|k| (k, hash.as_str())),
+    )
+    .await?;
+    let status = if started.replayed_completed { StatusCode::OK } else { StatusCode::ACCEPTED };
+    let job = started.job;
+    Ok(respond(status, JobStartView { job_id: job.id, status: job.status, created_at: job.created_at.to_rfc3339() }))
+}
+
+/// List prospecting jobs, newest first.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/prospecting", tag = "Prospecting",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."), JobListParams),
+    responses(
+        (status = 200, description = "Paginated jobs", body = Envelope<ListData<JobListItemView>>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["prospecting:read"]))
+)]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiQuery(q): ApiQuery<JobListParams>,
+) -> ApiResult {
+    let page = PageRequest::parse(&state.cursors, JOBS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let jobs = uc::list_jobs(&state.store, &state.cursors, &access.group_id, q.status.as_deref(), &page).await?;
+    Ok(ok(ListData::from_page(jobs, |j| JobListItemView {
+        job_id: j.id,
+        job_type: "prospecting".into(),
+        status: j.status,
+        created_at: j.created_at.to_rfc3339(),
+        updated_at: j.updated_at.to_rfc3339(),
+    })))
+}
+
+/// Get a prospecting job's status and stage progress.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/prospecting/{jobId}", tag = "Prospecting",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("jobId" = String, Path, description = "Prospecting job ID returned when the import was started.")),
+    responses(
+        (status = 200, description = "Job status", body = Envelope<JobStatusView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["prospecting:read"]))
+)]
+pub async fn get_job(State(state): State<AppState>, access: GroupAccess, ApiPath(path): ApiPath<JobPath>) -> ApiResult {
+    Ok(ok(JobStatusView::from(uc::get_job(&state.store, &access.group_id, &path.job_id).await?)))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobCancelView {
+    pub job_id: String,
+    pub status: String,
+}
+
+/// Cancel a queued or running job; what was imported is kept.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/prospecting/{jobId}/cancel", tag = "Prospecting",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("jobId" = String, Path, description = "Prospecting job ID.")),
+    responses(
+        (status = 200, description = "Job cancelled", body = Envelope<JobCancelView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 422, description = "Job is not in a cancellable status", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["prospecting:write"]))
+)]
+pub async fn cancel_job(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<JobPath>,
+) -> ApiResult {
+    let job = uc::cancel_job(&state.store, state.clock.as_ref(), &access.group_id, &path.job_id).await?;
+    Ok(ok(JobCancelView { job_id: job.id, status: job.status }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaParams {
+    /// `LINKEDIN_CLASSIC` (default) or `SALES_NAVIGATOR`.
+    pub list_type: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaView {
+    pub list_type: String,
+    pub quota_type: String,
+    pub used: i64,
+    pub limit: i64,
+    pub remaining: i64,
+    pub reset_at: String,
+    pub exhausted: bool,
+}
+
+/// Prospecting quota of this calendar month.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/prospecting/quota", tag = "Prospecting",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."), QuotaParams),
+    responses(
+        (status = 200, description = "Prospecting quota status", body = Envelope<QuotaView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["prospecting:read"]))
+)]
+pub async fn get_quota(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiQuery(q): ApiQuery<QuotaParams>,
+) -> ApiResult {
+    let quota = uc::quota(&state.store, state.clock.as_ref(), &access.group_id, q.list_type.as_deref()).await?;
+    let remaining = (quota.limit - quota.used).max(0);
+    Ok(ok(QuotaView {
+        list_type: quota.list_type.as_str().into(),
+        quota_type: quota.list_type.quota_type().into(),
+        used: quota.used,
+        limit: quota.limit,
+        remaining,
+        reset_at: quota.reset_at.to_rfc3339(),
+        exhausted: remaining == 0,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NamedListView {
+    pub id: String,
+    pub name: String,
+}
+
+async fn lists(state: &AppState, group_id: &str, which: SalesNavigatorList) -> ApiResult {
+    let lists = uc::sales_navigator_lists(&state.store, &state.registry, group_id, which).await?;
+    Ok(ok(ListData {
+        items: lists.into_iter().map(|l| NamedListView { id: l.id, name: l.name }).collect(),
+        next_cursor: None,
+        has_more: false,
+    }))
+}
+
+/// Sales Navigator saved searches (ids for `sales_navigator` jobs).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/sales-navigator/saved-searches", tag = "Prospecting",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request.")),
+    responses(
+        (status = 200, description = "Saved searches", body = Envelope<ListData<NamedListView>>),
+        (status = 502, description = "Upstream service error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["prospecting:read"]))
+)]
+pub async fn saved_searches(State(state): State<AppState>, access: GroupAccess) -> ApiResult {
+    lists(&state, &access.group_id, SalesNavigatorList::SavedSearches).await
+}
+
+/// Sales Navigator lead lists (ids for `sales_navigator` jobs).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/sales-navigator/lead-lists", tag = "Prospecting",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request.")),
+    responses(
+        (status = 200, description = "Lead lists", body = Envelope<ListData<NamedListView>>),
+        (status = 502, description = "Upstream service error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["prospecting:read"]))
+)]
+pub async fn lead_lists(State(state): State<AppState>, access: GroupAccess) -> ApiResult {
+    lists(&state, &access.group_id, SalesNavigatorList::LeadLists).await
+}

@@ -1,0 +1,208 @@
+//! The prospecting runner on both backends, with a manual clock.
+
+use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use sonarly_app::prospecting::{StartRequest, cancel_job, get_job, start_job};
+use sonarly_domain::Timestamp;
+use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
+use sonarly_domain::linkedin_account::SendingRules;
+use sonarly_domain::models::AccountGroup;
+use sonarly_domain::prospecting::{Plan, status};
+use sonarly_engine::Engine;
+use sonarly_linkedin::AccountType;
+use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_store::{PROSPECTING_WORK, Store};
+use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use std::sync::Arc;
+
+const ENGINEERS: &str = "https://www.linkedin.com/search/results/people/?keywords=software%20engineer";
+
+struct World {
+    db: TestDb,
+    clock: ManualClock,
+    group: AccountGroup,
+    registry: ProviderRegistry,
+}
+
+impl World {
+    async fn new(backend: TestBackend, plan: Plan, credits: i64) -> Self {
+        let db = TestDb::new(backend).await.unwrap();
+        let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
+        let shared: SharedClock = Arc::new(clock.clone());
+        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", plan, credits).await.unwrap();
+        let input = ConnectAccount {
+            group_id: group.id.clone(),
+            name: "Sandbox".into(),
+            account_type: AccountType::SalesNavigator,
+            rules: SendingRules::default(),
+            provider: ProviderSetup::Sandbox(SandboxConfig::default()),
+        };
+        connect_account(&db.store, &clock, input).await.unwrap();
+        let registry = ProviderRegistry::new(db.store.clone(), shared);
+        Self { db, clock, group, registry }
+    }
+
+    fn store(&self) -> &Store {
+        &self.db.store
+    }
+
+    fn engine(&self, owner: &str) -> Engine {
+        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
+    }
+
+    async fn start(&self, request: StartRequest) -> String {
+        start_job(self.store(), &self.clock, &self.group.id, &request, None).await.unwrap().job.id
+    }
+
+    async fn credits(&self) -> i64 {
+        self.store().group_plan(&self.group.id).await.unwrap().unwrap().1
+    }
+}
+
+fn search(max: i64) -> StartRequest {
+    StartRequest {
+        source_type: Some("linkedin_search".into()),
+        name: Some("Engineers".into()),
+        search_url: Some(ENGINEERS.into()),
+        max_results: Some(max),
+        ..Default::default()
+    }
+}
+
+both_backends!(a_job_imports_into_a_new_audience_and_charges_credits, |backend| async move {
+    let w = World::new(backend, Plan::Starter, 5_000).await;
+    let job_id = w.start(search(120)).await;
+    let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
+    assert_eq!(job.status, status::QUEUED);
+    let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
+    assert!(!audience.is_ready(), "the audience is hidden while the job fills it");
+    assert_eq!(audience.audience_type, "linkedin_search");
+
+    w.engine("a").run_until_idle().await;
+    let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
+    assert_eq!(job.status, status::COMPLETED, "{job:?}");
+    assert_eq!((job.import_done, job.import_progress(), job.enrichment_status.as_str()), (120, 1.0, status::SKIPPED));
+    let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
+    assert!(audience.is_ready());
+    assert_eq!(audience.prospect_count, 120);
+    assert_eq!(w.credits().await, 5_000 - 120);
+    assert_eq!(job.credits_charged, 120);
+    assert_eq!(w.store().count_work(PROSPECTING_WORK).await.unwrap(), 0);
+
+    // A second import of overlapping people reuses the prospects (one per person per group).
+    let second = w.start(search(150)).await;
+    w.engine("a").run_until_idle().await;
+    let second = get_job(w.store(), &w.group.id, &second).await.unwrap();
+    assert_eq!(second.import_done, 150);
+    assert_eq!(w.store().count_prospects(&w.group.id).await.unwrap(), 150, "the first 120 are shared");
+});
+
+both_backends!(a_restart_mid_import_finishes_with_exactly_the_target, |backend| async move {
+    let w = World::new(backend, Plan::Starter, 5_000).await;
+    let job_id = w.start(search(1_000)).await;
+    let first = w.engine("first-instance");
+    for _ in 0..5 {
+        assert!(first.step().await);
+    }
+    let partial = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
+    assert!(partial.import_done > 0 && partial.import_done < 1_000);
+    assert!(partial.import_progress() > 0.0 && partial.import_progress() < 1.0);
+
+    // The first instance dies while holding the row.
+    let now = w.clock.now();
+    let held = w.store().claim_work(PROSPECTING_WORK, "first-instance", now, now.plus_millis(60_000), 1).await.unwrap();
+    assert_eq!(held.len(), 1);
+    let second = w.engine("second-instance");
+    assert!(!second.step().await, "the lease protects the row until it expires");
+    w.clock.advance_millis(61_000);
+    second.run_until_idle().await;
+
+    let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
+    assert_eq!(job.status, status::COMPLETED);
+    assert_eq!(job.import_done, 1_000);
+    let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
+    assert_eq!(audience.prospect_count, 1_000);
+    assert_eq!(w.store().count_prospects(&w.group.id).await.unwrap(), 1_000);
+    assert_eq!(w.credits().await, 5_000 - 1_000, "charged once per prospect, never twice");
+});
+
+both_backends!(cancelling_stops_at_the_next_page_and_keeps_imports, |backend| async move {
+    let w = World::new(backend, Plan::Starter, 5_000).await;
+    let job_id = w.start(search(1_000)).await;
+    let engine = w.engine("a");
+    engine.step().await;
+    engine.step().await;
+    let cancelled = cancel_job(w.store(), &w.clock, &w.group.id, &job_id).await.unwrap();
+    assert_eq!(cancelled.status, status::CANCELLED);
+    engine.run_until_idle().await;
+    let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
+    assert_eq!(job.status, status::CANCELLED);
+    let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
+    assert!(audience.is_ready());
+    assert_eq!(audience.prospect_count, job.import_done);
+    assert!(job.import_done > 0 && job.import_done < 1_000);
+    let again = cancel_job(w.store(), &w.clock, &w.group.id, &job_id).await.unwrap_err();
+    assert_eq!(again.status, 422);
+});
+
+both_backends!(uploads_and_enrichment_and_sales_navigator_sources, |backend| async move {
+    let w = World::new(backend, Plan::Starter, 5_000).await;
+    // Known profiles from a search, plus one that does not exist.
+    let probe = w.start(search(5)).await;
+    w.engine("a").run_until_idle().await;
+    let probe = get_job(w.store(), &w.group.id, &probe).await.unwrap();
+    let known: Vec<String> = w
+        .store()
+        .list_audience_prospects(&probe.audience_id, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, p)| p.linkedin_url.unwrap())
+        .collect();
+    let mut urls = known.clone();
+    urls.push("https://www.linkedin.com/in/nobody-here-zzzz".into());
+    let upload = w
+        .start(StartRequest {
+            source_type: Some("url_upload".into()),
+            name: Some("Upload".into()),
+            profile_urls: Some(urls),
+            search_emails: Some(true),
+            ..Default::default()
+        })
+        .await;
+    w.engine("a").run_until_idle().await;
+    let upload = get_job(w.store(), &w.group.id, &upload).await.unwrap();
+    assert_eq!(upload.status, status::COMPLETED);
+    assert_eq!(upload.import_done, 5, "the unknown profile is skipped");
+    assert_eq!((upload.enrichment_status.as_str(), upload.enrichment_done), (status::COMPLETED, 5));
+    assert_eq!(upload.credits_charged, 10, "two credits each with searchEmails");
+
+    let commenters = w
+        .start(StartRequest {
+            source_type: Some("post_commenters".into()),
+            name: Some("Commenters".into()),
+            post_url: Some("https://www.linkedin.com/posts/avery-stone_activity-71234".into()),
+            ..Default::default()
+        })
+        .await;
+    w.engine("a").run_until_idle().await;
+    let commenters = get_job(w.store(), &w.group.id, &commenters).await.unwrap();
+    assert_eq!(commenters.status, status::COMPLETED);
+    assert!(commenters.import_done >= 20);
+});
+
+both_backends!(credits_and_quota_bound_what_is_imported, |backend| async move {
+    let w = World::new(backend, Plan::Tester, 60).await;
+    let err = start_job(w.store(), &w.clock, &w.group.id, &search(100), None).await.err().unwrap();
+    assert_eq!((err.status, err.code.as_str()), (402, "INSUFFICIENT_CREDITS"));
+    assert_eq!(w.store().count_work(PROSPECTING_WORK).await.unwrap(), 0, "nothing queued");
+
+    let job_id = w.start(search(50)).await;
+    // Credits drain elsewhere before the job runs: it imports what is covered, then stops.
+    w.store().add_group_credits(&w.group.id, -40).await.unwrap();
+    w.engine("a").run_until_idle().await;
+    let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
+    assert_eq!(job.status, status::FAILED);
+    assert_eq!(job.error_code.as_deref(), Some("INSUFFICIENT_CREDITS"));
+    assert_eq!(job.import_done, 20);
+    assert_eq!(w.credits().await, 0);
+});
