@@ -36,7 +36,11 @@ pub struct AppState {
     /// Live LinkedIn providers (shared with the engine).
     pub registry: ProviderRegistry,
     openapi_json: Arc<String>,
+    pub(crate) extra_route_access: Arc<Vec<ExtraRoute>>,
 }
+
+/// The access rule of a route mounted with [`router_with`]: (method, path template, access).
+pub type ExtraRoute = (&'static str, &'static str, sonarly_domain::scope::RouteAccess);
 
 impl AppState {
     /// Builds the state, loading (or creating) the installation's cursor secret.
@@ -50,6 +54,7 @@ impl AppState {
             cursors: CursorCodec::new(secret.into_bytes()),
             rate_limits: Arc::new(ratelimit::RateLimits::default()),
             openapi_json: Arc::new(String::new()),
+            extra_route_access: Arc::new(Vec::new()),
         })
     }
 }
@@ -81,8 +86,17 @@ fn v1_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::accounts::list_accounts))
         .routes(routes!(routes::accounts::get_account))
-        .routes(routes!(routes::audiences::list_audiences))
-        .routes(routes!(routes::audiences::get_audience))
+        .routes(routes!(routes::audiences::list_audiences, routes::audiences::create_audience))
+        .routes(routes!(routes::audiences::navigation))
+        .routes(routes!(
+            routes::audiences::get_audience,
+            routes::audiences::update_audience,
+            routes::audiences::delete_audience
+        ))
+        .routes(routes!(routes::audiences::move_to_folder))
+        .routes(routes!(routes::audiences::remove_from_folder))
+        .routes(routes!(routes::audiences::create_folder))
+        .routes(routes!(routes::audiences::rename_folder))
         .routes(routes!(routes::linkedin_accounts::list_linkedin_accounts))
         .routes(routes!(routes::prospecting::start_job, routes::prospecting::list_jobs))
         .routes(routes!(routes::prospecting::get_quota))
@@ -99,18 +113,21 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     v1_routes().split_for_parts().1
 }
 
-/// The whole application. `extra` lets tests mount routes behind the same
-/// pipeline (authentication, scopes, envelope).
+/// The whole application.
 pub fn router(state: AppState) -> Router {
-    router_with(state, Router::new())
+    router_with(state, Router::new(), Vec::new())
 }
 
-pub fn router_with(mut state: AppState, extra: Router<AppState>) -> Router {
+/// The application plus `extra` routes behind the same pipeline
+/// (authentication, scopes, envelope), with their access rules; tests use it
+/// to exercise middleware on purpose-built handlers.
+pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: Vec<ExtraRoute>) -> Router {
+    state.extra_route_access = Arc::new(extra_access);
     let (v1, spec) = v1_routes().split_for_parts();
     state.openapi_json = Arc::new(spec.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let authenticated = v1
         .merge(extra)
-        .route_layer(axum::middleware::from_fn(middleware::require_scope))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_scope))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
     Router::new()
         .merge(authenticated)

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod composer;
 pub mod cursor;
 pub mod error;
+pub mod folder;
 pub mod id;
 pub mod linkedin_account;
 pub mod models;

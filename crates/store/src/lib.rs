@@ -9,6 +9,7 @@
 mod audiences;
 mod db;
 mod error;
+mod folders;
 mod groups;
 mod idempotency;
 mod keys;

@@ -141,3 +141,40 @@ both_backends!(settings_initialise_once, |backend| async move {
     assert_eq!(db.store.setting_or_init("cursor_secret", "first").await.unwrap(), "first");
     assert_eq!(db.store.setting_or_init("cursor_secret", "second").await.unwrap(), "first");
 });
+
+both_backends!(provider_id_lookups_return_every_match, |backend| async move {
+    use sonarly_domain::prospecting::Prospect;
+    let db = TestDb::new(backend).await.unwrap();
+    let s = &db.store;
+    s.insert_group(&group("g1", 1), "tester", 0).await.unwrap();
+    s.insert_group(&group("g2", 1), "tester", 0).await.unwrap();
+    let prospect = |id: &str, group: &str, provider: &str, member: Option<&str>| Prospect {
+        id: id.into(),
+        group_id: group.into(),
+        provider_id: provider.into(),
+        member_id: member.map(Into::into),
+        person_id: "p".into(),
+        name: id.into(),
+        ..Prospect::default()
+    };
+    // The same member imported once by member id and once by a Sales Navigator id.
+    s.upsert_prospects(
+        &[
+            prospect("a", "g1", "ACoAAmember", Some("ACoAAmember")),
+            prospect("b", "g1", "ACwAAsalesnav", Some("ACoAAmember")),
+            prospect("c", "g1", "ACoAAother", None),
+            prospect("d", "g2", "ACoAAmember", Some("ACoAAmember")),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let ids = |v: Vec<Prospect>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.prospects_by_provider_id("g1", "ACoAAmember").await.unwrap()), ["a", "b"]);
+    assert_eq!(ids(s.prospects_by_provider_id("g1", "ACwAAsalesnav").await.unwrap()), ["b"]);
+    assert_eq!(ids(s.prospects_by_provider_id("g1", "ACoAAnobody").await.unwrap()), Vec::<String>::new());
+    assert_eq!(ids(s.prospects_by_provider_id("g2", "ACoAAother").await.unwrap()), Vec::<String>::new());
+    // Upserting the same provider id again refreshes, never duplicates.
+    s.upsert_prospects(&[prospect("zzz", "g1", "ACoAAother", None)], None).await.unwrap();
+    assert_eq!(s.count_prospects("g1").await.unwrap(), 3);
+});

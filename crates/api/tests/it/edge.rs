@@ -1,6 +1,7 @@
 use crate::support::*;
 use axum::body::Body;
 use axum::http::Method;
+use sonarly_domain::scope::{RouteAccess, Scope};
 use sonarly_testkit::both_backends;
 
 both_backends!(unknown_routes_wrong_methods_and_ops_use_the_envelope, |backend| async move {
@@ -69,13 +70,16 @@ both_backends!(bodies_are_validated_inside_the_envelope, |backend| async move {
     }
     let app = TestApp::with_routes(backend, |_| {
         axum::Router::new()
-            .route("/v1/accounts/{accountGroupId}/writing-styles", post(echo))
-            .route("/v1/accounts/{accountGroupId}/value-propositions", post(boom))
-    })
+            .route("/v1/accounts/{accountGroupId}/test/echo", post(echo))
+            .route("/v1/accounts/{accountGroupId}/test/boom", post(boom))
+    }, vec![
+        ("POST", "/v1/accounts/{accountGroupId}/test/echo", RouteAccess::Scope(Scope::TemplatesWrite)),
+        ("POST", "/v1/accounts/{accountGroupId}/test/boom", RouteAccess::Scope(Scope::TemplatesWrite)),
+    ])
     .await;
     let group = app.group("G").await;
     let key = app.key(&[&group]).await;
-    let path = format!("/v1/accounts/{}/writing-styles", group.id);
+    let path = format!("/v1/accounts/{}/test/echo", group.id);
 
     let good = app.post_json(&path, &key, &[], r#"{"name":"x","count":3}"#).await;
     assert_eq!(good.status, 200, "{}", good.body);
@@ -94,7 +98,7 @@ both_backends!(bodies_are_validated_inside_the_envelope, |backend| async move {
     let huge = format!(r#"{{"name":"{}","count":1}}"#, "x".repeat(2 * 1024 * 1024));
     assert_error(&app.post_json(&path, &key, &[], &huge).await, 413, "PAYLOAD_TOO_LARGE");
 
-    let panicked = app.post_json(&format!("/v1/accounts/{}/value-propositions", group.id), &key, &[], "{}").await;
+    let panicked = app.post_json(&format!("/v1/accounts/{}/test/boom", group.id), &key, &[], "{}").await;
     assert_error(&panicked, 500, "INTERNAL_ERROR");
 });
 

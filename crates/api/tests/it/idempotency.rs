@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use sonarly_api::AppState;
+use sonarly_domain::scope::{RouteAccess, Scope};
 use sonarly_api::envelope::{ApiError, respond};
 use sonarly_api::extract::ApiJson;
 use sonarly_testkit::{TestBackend, both_backends};
@@ -26,7 +27,7 @@ async fn app_with_counters(backend: TestBackend) -> (TestApp, Counters) {
         let layer = || axum::middleware::from_fn_with_state(state.clone(), sonarly_api::idempotency::enforce);
         Router::new()
             .route(
-                "/v1/accounts/{accountGroupId}/prospecting",
+                "/v1/accounts/{accountGroupId}/test/slow-jobs",
                 post(move |ApiJson(body): ApiJson<serde_json::Value>| {
                     let runs = r.clone();
                     async move {
@@ -43,7 +44,7 @@ async fn app_with_counters(backend: TestBackend) -> (TestApp, Counters) {
                 .layer(layer()),
             )
             .route(
-                "/v1/accounts/{accountGroupId}/messages/responses",
+                "/v1/accounts/{accountGroupId}/test/flaky",
                 post(move || {
                     let runs = f.clone();
                     async move {
@@ -56,7 +57,10 @@ async fn app_with_counters(backend: TestBackend) -> (TestApp, Counters) {
                 })
                 .layer(layer()),
             )
-    })
+    }, vec![
+        ("POST", "/v1/accounts/{accountGroupId}/test/slow-jobs", RouteAccess::Scope(Scope::ProspectingWrite)),
+        ("POST", "/v1/accounts/{accountGroupId}/test/flaky", RouteAccess::Scope(Scope::MessagesWrite)),
+    ])
     .await;
     (app, Counters { runs, flaky_runs })
 }
@@ -65,7 +69,7 @@ both_backends!(same_key_and_body_replays_the_first_answer, |backend| async move 
     let (app, counters) = app_with_counters(backend).await;
     let group = app.group("G").await;
     let key = app.key(&[&group]).await;
-    let path = format!("/v1/accounts/{}/prospecting", group.id);
+    let path = format!("/v1/accounts/{}/test/slow-jobs", group.id);
     let idem = [("idempotency-key", "prospecting-run-2026-05-23-001")];
 
     let first = app.post_json(&path, &key, &idem, r#"{"name":"Berlin","maxResults":100}"#).await;
@@ -94,7 +98,7 @@ both_backends!(same_key_and_body_replays_the_first_answer, |backend| async move 
     let second_group = app.group("G2").await;
     let key2 = app.key(&[&second_group]).await;
     let elsewhere = app
-        .post_json(&format!("/v1/accounts/{}/prospecting", second_group.id), &key2, &idem, r#"{"name":"Munich"}"#)
+        .post_json(&format!("/v1/accounts/{}/test/slow-jobs", second_group.id), &key2, &idem, r#"{"name":"Munich"}"#)
         .await;
     assert_eq!(elsewhere.status, 202);
     assert_eq!(counters.runs.load(Ordering::SeqCst), 5);
@@ -104,7 +108,7 @@ both_backends!(concurrent_duplicates_execute_once, |backend| async move {
     let (app, counters) = app_with_counters(backend).await;
     let group = app.group("G").await;
     let key = app.key(&[&group]).await;
-    let path = format!("/v1/accounts/{}/prospecting", group.id);
+    let path = format!("/v1/accounts/{}/test/slow-jobs", group.id);
     let app = Arc::new(app);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..6 {
@@ -129,7 +133,7 @@ both_backends!(server_errors_are_not_recorded_and_bad_keys_are_refused, |backend
     let (app, counters) = app_with_counters(backend).await;
     let group = app.group("G").await;
     let key = app.key(&[&group]).await;
-    let path = format!("/v1/accounts/{}/messages/responses", group.id);
+    let path = format!("/v1/accounts/{}/test/flaky", group.id);
     let idem = [("idempotency-key", "retry-me")];
     assert_error(&app.post_json(&path, &key, &idem, "{}").await, 500, "INTERNAL_ERROR");
     let retried = app.post_json(&path, &key, &idem, "{}").await;
@@ -152,12 +156,12 @@ both_backends!(another_groups_idempotency_records_are_invisible, |backend| async
     let my_key = app.key(&[&mine]).await;
     let their_key = app.key(&[&theirs]).await;
     let idem = [("idempotency-key", "shared-key")];
-    let path = format!("/v1/accounts/{}/prospecting", theirs.id);
+    let path = format!("/v1/accounts/{}/test/slow-jobs", theirs.id);
     assert_eq!(app.post_json(&path, &their_key, &idem, r#"{"name":"x"}"#).await.status, 202);
     // Same body (would replay) and different body (would conflict) both look absent.
     for body in [r#"{"name":"x"}"#, r#"{"name":"y"}"#] {
         let probe = app.post_json(&path, &my_key, &idem, body).await;
-        let missing = app.post_json("/v1/accounts/507f1f77bcf86cd799439011/prospecting", &my_key, &idem, body).await;
+        let missing = app.post_json("/v1/accounts/507f1f77bcf86cd799439011/test/slow-jobs", &my_key, &idem, body).await;
         assert_error(&probe, 404, "NOT_FOUND");
         assert_eq!(probe.body_without_trace(), missing.body_without_trace());
     }

@@ -5,4 +5,5 @@ mod audiences;
 mod edge;
 mod idempotency;
 mod openapi;
+mod prospecting;
 mod support;

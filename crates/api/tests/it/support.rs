@@ -19,6 +19,7 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub db: TestDb,
     pub router: Router,
+    pub state: AppState,
 }
 
 pub struct Reply {
@@ -46,16 +47,41 @@ impl Reply {
 
 impl TestApp {
     pub async fn new(backend: TestBackend) -> Self {
-        Self::with_routes(backend, |_| Router::new()).await
+        Self::with_routes(backend, |_| Router::new(), Vec::new()).await
     }
 
     /// Mounts extra routes behind the full pipeline (auth, scopes, envelope).
-    pub async fn with_routes(backend: TestBackend, extra: impl FnOnce(&AppState) -> Router<AppState>) -> Self {
+    pub async fn with_routes(
+        backend: TestBackend,
+        extra: impl FnOnce(&AppState) -> Router<AppState>,
+        access: Vec<sonarly_api::ExtraRoute>,
+    ) -> Self {
         let db = TestDb::new(backend).await.expect("test database");
         let clock: SharedClock = Arc::new(SystemClock);
         let state = AppState::new(db.store.clone(), clock).await.unwrap();
-        let router = sonarly_api::router_with(state.clone(), extra(&state));
-        Self { db, router }
+        let router = sonarly_api::router_with(state.clone(), extra(&state), access);
+        Self { db, router, state }
+    }
+
+    /// The background workers, driven by hand.
+    pub fn engine(&self) -> sonarly_engine::Engine {
+        sonarly_engine::Engine::new(self.db.store.clone(), self.state.registry.clone(), self.state.clock.clone(), "test")
+    }
+
+    /// A group with a sandbox Sales Navigator account, on `plan` with `credits`.
+    pub async fn prospecting_group(&self, plan: sonarly_domain::prospecting::Plan, credits: i64) -> AccountGroup {
+        let group = sonarly_app::accounts::create_group_on(&self.db.store, &SystemClock, "Prospecting", plan, credits)
+            .await
+            .unwrap();
+        let input = sonarly_app::linkedin::ConnectAccount {
+            group_id: group.id.clone(),
+            name: "Sandbox".into(),
+            account_type: sonarly_linkedin::AccountType::SalesNavigator,
+            rules: Default::default(),
+            provider: sonarly_app::linkedin::ProviderSetup::Sandbox(Default::default()),
+        };
+        sonarly_app::linkedin::connect_account(&self.db.store, &SystemClock, input).await.unwrap();
+        group
     }
 
     pub async fn group(&self, name: &str) -> AccountGroup {
