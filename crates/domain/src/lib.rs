@@ -4,7 +4,6 @@
 
 pub mod apikey;
 pub mod clock;
-pub mod composer;
 pub mod cursor;
 pub mod error;
 pub mod folder;
@@ -14,7 +13,6 @@ pub mod models;
 pub mod page;
 pub mod prospecting;
 pub mod scope;
-pub mod template;
 pub mod time;
 
 pub use error::{DomainError, ErrorCode, FieldIssue};
