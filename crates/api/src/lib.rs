@@ -106,6 +106,34 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::prospecting::lead_lists))
         .routes(routes!(routes::prospects::lookup_by_provider_id))
         .routes(routes!(routes::prospects::list_audience_prospects))
+        .routes(routes!(
+            routes::templates::writing_styles::list_writing_styles,
+            routes::templates::writing_styles::create_writing_style
+        ))
+        .routes(routes!(
+            routes::templates::writing_styles::get_writing_style,
+            routes::templates::writing_styles::update_writing_style,
+            routes::templates::writing_styles::delete_writing_style
+        ))
+        .routes(routes!(routes::templates::writing_styles::preview_writing_style))
+        .routes(routes!(
+            routes::templates::value_propositions::list_value_propositions,
+            routes::templates::value_propositions::create_value_proposition
+        ))
+        .routes(routes!(
+            routes::templates::value_propositions::get_value_proposition,
+            routes::templates::value_propositions::update_value_proposition,
+            routes::templates::value_propositions::delete_value_proposition
+        ))
+        .routes(routes!(
+            routes::templates::signal_specifications::list_signal_specifications,
+            routes::templates::signal_specifications::create_signal_specification
+        ))
+        .routes(routes!(
+            routes::templates::signal_specifications::get_signal_specification,
+            routes::templates::signal_specifications::update_signal_specification,
+            routes::templates::signal_specifications::delete_signal_specification
+        ))
 }
 
 /// The OpenAPI document generated from the routes.

@@ -99,9 +99,8 @@ pub async fn require_scope(State(state): State<AppState>, req: Request, next: Ne
     };
     // HEAD is answered by the GET handler, so it needs what GET needs.
     let method = if req.method() == axum::http::Method::HEAD { "GET" } else { req.method().as_str() };
-    let access = route_access(method, &route).or_else(|| {
-        state.extra_route_access.iter().find(|(m, p, _)| *m == method && *p == route).map(|(_, _, a)| *a)
-    });
+    let access = route_access(method, &route)
+        .or_else(|| state.extra_route_access.iter().find(|(m, p, _)| *m == method && *p == route).map(|(_, _, a)| *a));
     let principal = req.extensions().get::<Principal>().cloned();
     let allowed = match (access, &principal) {
         (Some(RouteAccess::AnyKey), Some(_)) => true,

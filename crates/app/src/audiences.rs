@@ -3,9 +3,9 @@
 
 use crate::{AppResult, StoreResultExt, validate_name};
 use sonarly_domain::clock::Clock;
+use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::folder::{AudienceFolder, folder_kind, is_audience_kind};
 use sonarly_domain::id::{new_audience_id, new_hex_id};
-use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::{DomainError, ErrorCode};
@@ -180,7 +180,12 @@ pub async fn move_to_folder(
     get_ready(store, group_id, audience_id).await
 }
 
-pub async fn remove_from_folder(store: &Store, clock: &dyn Clock, group_id: &str, audience_id: &str) -> AppResult<Audience> {
+pub async fn remove_from_folder(
+    store: &Store,
+    clock: &dyn Clock,
+    group_id: &str,
+    audience_id: &str,
+) -> AppResult<Audience> {
     get_ready(store, group_id, audience_id).await?;
     if !store.set_audience_folder(group_id, audience_id, None, clock.now()).await.or_internal()? {
         return Err(absent_or_not_ready(store, group_id, audience_id).await);
@@ -189,7 +194,10 @@ pub async fn remove_from_folder(store: &Store, clock: &dyn Clock, group_id: &str
 }
 
 /// Folders with their audiences, and audiences in no folder (ready ones only).
-pub async fn navigation(store: &Store, group_id: &str) -> AppResult<(Vec<(AudienceFolder, Vec<Audience>)>, Vec<Audience>)> {
+pub async fn navigation(
+    store: &Store,
+    group_id: &str,
+) -> AppResult<(Vec<(AudienceFolder, Vec<Audience>)>, Vec<Audience>)> {
     let folders = store.list_folders(group_id).await.or_internal()?;
     let audiences = store.all_ready_audiences(group_id).await.or_internal()?;
     let mut grouped: Vec<(AudienceFolder, Vec<Audience>)> = folders.into_iter().map(|f| (f, Vec::new())).collect();

@@ -16,6 +16,10 @@ pub enum GroupsCommand {
     Create { name: String },
     /// List account groups.
     List,
+    /// Set a group's plan: tester, starter, scale or enterprise.
+    SetPlan { group_id: String, plan: String },
+    /// Add prospecting credits to a group; prints the new balance.
+    AddCredits { group_id: String, credits: i64 },
 }
 
 #[derive(Subcommand)]
@@ -58,8 +62,18 @@ pub async fn groups(database: &str, cmd: GroupsCommand) -> anyhow::Result<()> {
         }
         GroupsCommand::List => {
             for group in sonarly_app::accounts::list_all_groups(&store).await.map_err(domain)? {
-                println!("{}\t{}\t{}", group.id, group.created_at, group.name);
+                let (plan, credits) = store.group_plan(&group.id).await?.unwrap_or_default();
+                println!("{}\t{}\t{plan}\t{credits} credits\t{}", group.id, group.created_at, group.name);
             }
+        }
+        GroupsCommand::SetPlan { group_id, plan } => {
+            sonarly_app::accounts::set_plan(&store, &group_id, &plan).await.map_err(domain)?;
+            eprintln!("Account group {group_id} is now on the {plan} plan.");
+        }
+        GroupsCommand::AddCredits { group_id, credits } => {
+            let balance = sonarly_app::accounts::add_credits(&store, &group_id, credits).await.map_err(domain)?;
+            eprintln!("Added {credits} credits to account group {group_id}.");
+            println!("{balance}");
         }
     }
     store.close().await;

@@ -11,7 +11,7 @@ use sonarly_linkedin::sandbox::SandboxConfig;
 #[derive(Subcommand)]
 pub enum LinkedInCommand {
     /// Connect a LinkedIn account (sandbox or Unipile); prints its id.
-    Connect(ConnectArgs),
+    Connect(Box<ConnectArgs>),
     /// List connected accounts.
     List {
         /// Only this account group.
@@ -79,7 +79,7 @@ pub struct ConnectArgs {
 pub async fn run(database: &str, cmd: LinkedInCommand) -> anyhow::Result<()> {
     let store = open_store(database).await?;
     match cmd {
-        LinkedInCommand::Connect(args) => connect(&store, args).await?,
+        LinkedInCommand::Connect(args) => connect(&store, *args).await?,
         LinkedInCommand::List { group } => {
             let accounts = match group {
                 Some(g) => store.group_linkedin_accounts(&g).await,

@@ -94,6 +94,16 @@ both_backends!(admin_commands_and_serve_follow_the_cli_contract, |backend: TestB
     assert!(sonarly_domain::id::is_hex_id(&group_id), "{group_id}");
     let other_group = last_line(&sonarly(&["--database", url, "groups", "create", "Other"]));
     assert!(sonarly(&["groups", "list", "--database", url]).contains("Acme Growth"));
+    // Plans and credits: a new group starts on tester with a small grant.
+    assert!(sonarly(&["groups", "list", "--database", url]).contains("tester\t200 credits"));
+    sonarly(&["groups", "set-plan", &group_id, "scale", "--database", url]);
+    let balance = last_line(&sonarly(&["groups", "add-credits", &group_id, "500", "--database", url]));
+    assert_eq!(balance, "700");
+    assert!(sonarly(&["groups", "list", "--database", url]).contains("scale\t700 credits"));
+    for bad in [vec!["groups", "set-plan", &group_id, "platinum"], vec!["groups", "add-credits", &group_id, "0"]] {
+        let out = Command::new(BIN).args(&bad).args(["--database", url]).output().unwrap();
+        assert!(!out.status.success(), "{bad:?}");
+    }
 
     let key = last_line(&sonarly(&[
         "keys",

@@ -4,6 +4,7 @@
 
 pub mod apikey;
 pub mod clock;
+pub mod composer;
 pub mod cursor;
 pub mod error;
 pub mod folder;
@@ -13,6 +14,7 @@ pub mod models;
 pub mod page;
 pub mod prospecting;
 pub mod scope;
+pub mod template;
 pub mod time;
 
 pub use error::{DomainError, ErrorCode, FieldIssue};

@@ -57,22 +57,24 @@ impl Store {
     }
 
     pub async fn rename_folder(&self, group_id: &str, id: &str, name: &str, now: Timestamp) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE audience_folders SET name = $3, updated_at = $4 WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
-            .bind(id)
-            .bind(name)
-            .bind(now.as_millis())
-            .execute(&self.writer)
-            .await?;
+        let done =
+            sqlx::query("UPDATE audience_folders SET name = $3, updated_at = $4 WHERE group_id = $1 AND id = $2")
+                .bind(group_id)
+                .bind(id)
+                .bind(name)
+                .bind(now.as_millis())
+                .execute(&self.writer)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// The group's folders in display order (pinned first).
     pub async fn list_folders(&self, group_id: &str) -> StoreResult<Vec<AudienceFolder>> {
-        let rows = sqlx::query("SELECT * FROM audience_folders WHERE group_id = $1 ORDER BY is_pinned DESC, position, id")
-            .bind(group_id)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM audience_folders WHERE group_id = $1 ORDER BY is_pinned DESC, position, id")
+                .bind(group_id)
+                .fetch_all(&self.reader)
+                .await?;
         Ok(rows.iter().map(folder_from_row).collect::<Result<_, _>>()?)
     }
 
@@ -103,7 +105,13 @@ impl Store {
     }
 
     /// Sets or clears an audience's folder while no job fills it.
-    pub async fn set_audience_folder(&self, group_id: &str, id: &str, folder_id: Option<&str>, now: Timestamp) -> StoreResult<bool> {
+    pub async fn set_audience_folder(
+        &self,
+        group_id: &str,
+        id: &str,
+        folder_id: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE audiences SET folder_id = $3, updated_at = $4 WHERE group_id = $1 AND id = $2 AND filling_job_id IS NULL",
         )

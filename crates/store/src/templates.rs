@@ -516,3 +516,106 @@ impl Store {
         delete_template(self, "signal_specifications", SIGNAL_SPECIFICATION_USERS, group_id, id).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The race paths: a reference that appears or vanishes between the check
+    //! and the write is caught by the foreign keys, on both backends.
+
+    use super::*;
+    use sonarly_domain::template::{ContentType, Sample, SampleType};
+    use sonarly_testkit::{TestBackend, TestDb, both_backends};
+
+    async fn store(backend: TestBackend) -> (Store, sonarly_testkit::EmptyDbGuard) {
+        let (url, guard) = TestDb::empty(backend).await.expect("test database");
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        for group in ["g1", "g2"] {
+            sqlx::query("INSERT INTO account_groups (id, name, created_at) VALUES ($1, $1, 0)")
+                .bind(group)
+                .execute(&store.writer)
+                .await
+                .unwrap();
+        }
+        (store, guard)
+    }
+
+    fn vp(group: &str, id: &str) -> ValueProposition {
+        ValueProposition {
+            id: id.into(),
+            group_id: group.into(),
+            name: id.into(),
+            description: None,
+            values: vec![],
+            challenges: vec![],
+            created_at: Timestamp::from_millis(1),
+            updated_at: Timestamp::from_millis(1),
+        }
+    }
+
+    fn style(group: &str, id: &str, vp: Option<&str>) -> WritingStyle {
+        WritingStyle {
+            id: id.into(),
+            group_id: group.into(),
+            name: id.into(),
+            description: None,
+            content_type: ContentType::Comment,
+            samples: vec![Sample {
+                sample_type: SampleType::Basic,
+                message: "Hi.".into(),
+                subject: None,
+                signal_tag: None,
+            }],
+            include_rules: vec![],
+            exclude_rules: vec![],
+            use_strict_template: true,
+            value_proposition_id: vp.map(Into::into),
+            created_at: Timestamp::from_millis(2),
+            updated_at: Timestamp::from_millis(2),
+        }
+    }
+
+    both_backends!(a_reference_that_vanishes_before_the_write_is_missing, |backend| async move {
+        let (store, _guard) = store(backend).await;
+        store.insert_value_proposition(&vp("g1", "vp1")).await.unwrap();
+        // Skip the in-transaction check (empty id list) to reach the foreign key.
+        let unchecked = try_save_writing_style(&store, &style("g1", "ws1", Some("gone")), &[], true).await;
+        assert!(unchecked.as_ref().is_err_and(is_foreign_key_violation), "{unchecked:?}");
+        let ids = vec!["gone".to_owned()];
+        let guarded = guarded_write(
+            &store,
+            "g1",
+            &ids,
+            try_save_writing_style(&store, &style("g1", "ws1", Some("gone")), &[], true),
+        )
+        .await
+        .unwrap();
+        assert_eq!(guarded, TemplateWrite::MissingValuePropositions(ids));
+        // Another group's value proposition fails the composite key the same way.
+        let foreign = try_save_writing_style(&store, &style("g2", "ws2", Some("vp1")), &[], true).await;
+        assert!(foreign.as_ref().is_err_and(is_foreign_key_violation), "{foreign:?}");
+        assert!(store.get_writing_style("g2", "ws2").await.unwrap().is_none());
+    });
+
+    both_backends!(a_reference_that_appears_before_the_delete_blocks_it, |backend| async move {
+        let (store, _guard) = store(backend).await;
+        store.insert_value_proposition(&vp("g1", "vp1")).await.unwrap();
+        assert_eq!(
+            store.save_writing_style(&style("g1", "ws1", Some("vp1")), true).await.unwrap(),
+            TemplateWrite::Written
+        );
+        // Without the reference check the delete reaches the foreign key, and is refused.
+        let outcome = delete_template(&store, "value_propositions", &[], "g1", "vp1").await.unwrap();
+        assert_eq!(outcome, TemplateDelete::InUse(vec![]));
+        assert!(store.get_value_proposition("g1", "vp1").await.unwrap().is_some());
+        // With it, the users are named.
+        let TemplateDelete::InUse(users) = store.delete_value_proposition("g1", "vp1").await.unwrap() else {
+            panic!("expected InUse");
+        };
+        assert_eq!(users, [TemplateReference { kind: "writing style", id: "ws1".into(), name: "ws1".into() }]);
+        assert!(store.references_to_writing_style("g1", "ws1").await.unwrap().is_empty());
+        assert_eq!(store.delete_writing_style("g1", "ws1").await.unwrap(), TemplateDelete::Deleted);
+        assert_eq!(store.delete_value_proposition("g1", "vp1").await.unwrap(), TemplateDelete::Deleted);
+        assert_eq!(store.delete_value_proposition("g1", "vp1").await.unwrap(), TemplateDelete::NotFound);
+    });
+}

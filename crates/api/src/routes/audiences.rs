@@ -6,10 +6,10 @@ use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::extract::State;
 use axum::http::StatusCode;
-use sonarly_app::audiences as uc;
-use sonarly_domain::folder::AudienceFolder;
 use serde::{Deserialize, Serialize};
+use sonarly_app::audiences as uc;
 use sonarly_app::audiences::{AUDIENCES_LIST, get_ready, list_ready};
+use sonarly_domain::folder::AudienceFolder;
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::PageRequest;
 use utoipa::ToSchema;
@@ -153,7 +153,11 @@ pub struct MoveToFolderBody {
     ),
     security(("bearerAuth" = ["audiences:write"]))
 )]
-pub async fn create_audience(State(state): State<AppState>, access: GroupAccess, ApiJson(body): ApiJson<CreateAudienceBody>) -> ApiResult {
+pub async fn create_audience(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiJson(body): ApiJson<CreateAudienceBody>,
+) -> ApiResult {
     let audience = uc::create(
         &state.store,
         state.clock.as_ref(),
@@ -187,9 +191,15 @@ pub async fn update_audience(
     ApiJson(body): ApiJson<UpdateAudienceBody>,
 ) -> ApiResult {
     let description = body.description.as_ref().map(|d| d.as_deref());
-    let audience =
-        uc::update(&state.store, state.clock.as_ref(), &access.group_id, &path.audience_id, body.name.as_deref(), description)
-            .await?;
+    let audience = uc::update(
+        &state.store,
+        state.clock.as_ref(),
+        &access.group_id,
+        &path.audience_id,
+        body.name.as_deref(),
+        description,
+    )
+    .await?;
     Ok(ok(AudienceView::from(audience)))
 }
 
@@ -205,7 +215,11 @@ pub async fn update_audience(
     ),
     security(("bearerAuth" = ["audiences:write"]))
 )]
-pub async fn delete_audience(State(state): State<AppState>, access: GroupAccess, ApiPath(path): ApiPath<AudiencePath>) -> ApiResult {
+pub async fn delete_audience(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<AudiencePath>,
+) -> ApiResult {
     uc::delete(&state.store, &access.group_id, &path.audience_id).await?;
     Ok(ok(DeletedView { deleted: true }))
 }
@@ -231,7 +245,8 @@ pub async fn move_to_folder(
     ApiJson(body): ApiJson<MoveToFolderBody>,
 ) -> ApiResult {
     let audience =
-        uc::move_to_folder(&state.store, state.clock.as_ref(), &access.group_id, &path.audience_id, &body.folder_id).await?;
+        uc::move_to_folder(&state.store, state.clock.as_ref(), &access.group_id, &path.audience_id, &body.folder_id)
+            .await?;
     Ok(ok(AudienceView::from(audience)))
 }
 
@@ -247,8 +262,13 @@ pub async fn move_to_folder(
     ),
     security(("bearerAuth" = ["audiences:write"]))
 )]
-pub async fn remove_from_folder(State(state): State<AppState>, access: GroupAccess, ApiPath(path): ApiPath<AudiencePath>) -> ApiResult {
-    let audience = uc::remove_from_folder(&state.store, state.clock.as_ref(), &access.group_id, &path.audience_id).await?;
+pub async fn remove_from_folder(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<AudiencePath>,
+) -> ApiResult {
+    let audience =
+        uc::remove_from_folder(&state.store, state.clock.as_ref(), &access.group_id, &path.audience_id).await?;
     Ok(ok(AudienceView::from(audience)))
 }
 
@@ -310,8 +330,14 @@ pub struct FolderPath {
     ),
     security(("bearerAuth" = ["audiences:write"]))
 )]
-pub async fn create_folder(State(state): State<AppState>, access: GroupAccess, ApiJson(body): ApiJson<CreateFolderBody>) -> ApiResult {
-    let folder = uc::create_folder(&state.store, state.clock.as_ref(), &access.group_id, &body.name, &body.audience_type).await?;
+pub async fn create_folder(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiJson(body): ApiJson<CreateFolderBody>,
+) -> ApiResult {
+    let folder =
+        uc::create_folder(&state.store, state.clock.as_ref(), &access.group_id, &body.name, &body.audience_type)
+            .await?;
     Ok(respond(StatusCode::CREATED, FolderView::from(folder)))
 }
 
@@ -333,7 +359,8 @@ pub async fn rename_folder(
     ApiPath(path): ApiPath<FolderPath>,
     ApiJson(body): ApiJson<RenameFolderBody>,
 ) -> ApiResult {
-    let folder = uc::rename_folder(&state.store, state.clock.as_ref(), &access.group_id, &path.folder_id, &body.name).await?;
+    let folder =
+        uc::rename_folder(&state.store, state.clock.as_ref(), &access.group_id, &path.folder_id, &body.name).await?;
     Ok(ok(FolderView::from(folder)))
 }
 

@@ -7,6 +7,7 @@ pub mod linkedin_accounts;
 pub mod ops;
 pub mod prospecting;
 pub mod prospects;
+pub mod templates;
 
 use crate::envelope::ApiError;
 use crate::middleware::Principal;

@@ -87,7 +87,9 @@ both_backends!(audiences_and_folders_can_be_created_edited_moved_and_deleted, |b
     let key = app.key(&[&group]).await;
     let base = format!("/v1/accounts/{}/audiences", group.id);
 
-    let created = app.post_json(&base, &key, &[], r#"{"name":"Berlin Tech Leaders","type":"on_demand","description":"CTOs"}"#).await;
+    let created = app
+        .post_json(&base, &key, &[], r#"{"name":"Berlin Tech Leaders","type":"on_demand","description":"CTOs"}"#)
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.body["data"]["id"].as_str().unwrap().to_owned();
     assert_eq!(created.body["data"]["type"], "on_demand");
@@ -101,34 +103,60 @@ both_backends!(audiences_and_folders_can_be_created_edited_moved_and_deleted, |b
         let key = key.clone();
         let app = &app;
         async move {
-            app.send(axum::http::Method::PATCH, &path, Some(&key), &[("content-type", "application/json")], axum::body::Body::from(body))
-                .await
+            app.send(
+                axum::http::Method::PATCH,
+                &path,
+                Some(&key),
+                &[("content-type", "application/json")],
+                axum::body::Body::from(body),
+            )
+            .await
         }
     };
     let renamed = patch(r#"{"name":"Berlin CTOs"}"#).await;
-    assert_eq!((renamed.body["data"]["name"].as_str(), renamed.body["data"]["description"].as_str()), (Some("Berlin CTOs"), Some("CTOs")));
+    assert_eq!(
+        (renamed.body["data"]["name"].as_str(), renamed.body["data"]["description"].as_str()),
+        (Some("Berlin CTOs"), Some("CTOs"))
+    );
     let cleared = patch(r#"{"description":null}"#).await;
     assert!(cleared.body["data"]["description"].is_null(), "null clears, absence keeps");
     assert_error(&patch("{}").await, 422, "VALIDATION_ERROR");
     assert_error(&patch(r#"{"name":""}"#).await, 400, "VALIDATION_ERROR");
 
-    let folder = app.post_json(&format!("{base}/folders"), &key, &[], r#"{"name":"Q3","audienceType":"on_demand"}"#).await;
+    let folder =
+        app.post_json(&format!("{base}/folders"), &key, &[], r#"{"name":"Q3","audienceType":"on_demand"}"#).await;
     assert_eq!(folder.status, 201, "{}", folder.body);
     let folder_id = folder.body["data"]["id"].as_str().unwrap().to_owned();
-    assert_eq!((folder.body["data"]["isPinned"].as_bool(), folder.body["data"]["position"].as_i64()), (Some(false), Some(0)));
-    let monitoring = app.post_json(&format!("{base}/folders"), &key, &[], r#"{"name":"Watch","audienceType":"monitoring"}"#).await;
+    assert_eq!(
+        (folder.body["data"]["isPinned"].as_bool(), folder.body["data"]["position"].as_i64()),
+        (Some(false), Some(0))
+    );
+    let monitoring =
+        app.post_json(&format!("{base}/folders"), &key, &[], r#"{"name":"Watch","audienceType":"monitoring"}"#).await;
     assert_eq!(monitoring.body["data"]["position"], 1);
     let renamed_folder = app
-        .send(axum::http::Method::PATCH, &format!("{base}/folders/{folder_id}"), Some(&key), &[("content-type", "application/json")], axum::body::Body::from(r#"{"name":"Q4"}"#))
+        .send(
+            axum::http::Method::PATCH,
+            &format!("{base}/folders/{folder_id}"),
+            Some(&key),
+            &[("content-type", "application/json")],
+            axum::body::Body::from(r#"{"name":"Q4"}"#),
+        )
         .await;
     assert_eq!(renamed_folder.body["data"]["name"], "Q4");
 
-    let moved = app.post_json(&format!("{base}/{id}/move-to-folder"), &key, &[], &format!(r#"{{"folderId":"{folder_id}"}}"#)).await;
+    let moved = app
+        .post_json(&format!("{base}/{id}/move-to-folder"), &key, &[], &format!(r#"{{"folderId":"{folder_id}"}}"#))
+        .await;
     assert_eq!(moved.body["data"]["folderId"], folder_id.as_str());
     let wrong_kind = monitoring.body["data"]["id"].as_str().unwrap();
-    let refused = app.post_json(&format!("{base}/{id}/move-to-folder"), &key, &[], &format!(r#"{{"folderId":"{wrong_kind}"}}"#)).await;
+    let refused = app
+        .post_json(&format!("{base}/{id}/move-to-folder"), &key, &[], &format!(r#"{{"folderId":"{wrong_kind}"}}"#))
+        .await;
     assert_error(&refused, 422, "VALIDATION_ERROR");
-    let missing = app.post_json(&format!("{base}/{id}/move-to-folder"), &key, &[], r#"{"folderId":"507f1f77bcf86cd799439011"}"#).await;
+    let missing = app
+        .post_json(&format!("{base}/{id}/move-to-folder"), &key, &[], r#"{"folderId":"507f1f77bcf86cd799439011"}"#)
+        .await;
     assert_error(&missing, 404, "NOT_FOUND");
 
     let nav = app.get(&format!("{base}/navigation"), &key).await;
@@ -142,10 +170,12 @@ both_backends!(audiences_and_folders_can_be_created_edited_moved_and_deleted, |b
     let nav = app.get(&format!("{base}/navigation"), &key).await;
     assert_eq!(nav.body["data"]["ungroupedAudiences"][0]["id"], id.as_str());
 
-    let deleted = app.send(axum::http::Method::DELETE, &format!("{base}/{id}"), Some(&key), &[], axum::body::Body::empty()).await;
+    let deleted =
+        app.send(axum::http::Method::DELETE, &format!("{base}/{id}"), Some(&key), &[], axum::body::Body::empty()).await;
     assert_eq!(deleted.body["data"]["deleted"], true);
     assert_error(&app.get(&format!("{base}/{id}"), &key).await, 404, "NOT_FOUND");
-    let again = app.send(axum::http::Method::DELETE, &format!("{base}/{id}"), Some(&key), &[], axum::body::Body::empty()).await;
+    let again =
+        app.send(axum::http::Method::DELETE, &format!("{base}/{id}"), Some(&key), &[], axum::body::Body::empty()).await;
     assert_error(&again, 404, "NOT_FOUND");
 });
 
@@ -154,7 +184,14 @@ both_backends!(audiences_being_filled_refuse_every_change, |backend| async move 
     let group = app.group("G").await;
     let key = app.key(&[&group]).await;
     let filling = app.audience(&group, "Filling", now_ms(), Some("job_1")).await;
-    let folder = app.post_json(&format!("/v1/accounts/{}/audiences/folders", group.id), &key, &[], r#"{"name":"F","audienceType":"on_demand"}"#).await;
+    let folder = app
+        .post_json(
+            &format!("/v1/accounts/{}/audiences/folders", group.id),
+            &key,
+            &[],
+            r#"{"name":"F","audienceType":"on_demand"}"#,
+        )
+        .await;
     let folder_id = folder.body["data"]["id"].as_str().unwrap();
     let base = format!("/v1/accounts/{}/audiences/{}", group.id, filling.id);
     let json = [("content-type", "application/json")];
@@ -172,8 +209,11 @@ both_backends!(audiences_being_filled_refuse_every_change, |backend| async move 
     assert!(nav.body["data"]["ungroupedAudiences"].as_array().unwrap().is_empty());
     // A reader cannot write.
     let reader = app.key_with(&[&group], "audiences:read", 100).await;
-    let denied = app.post_json(&format!("/v1/accounts/{}/audiences", group.id), &reader, &[], r#"{"name":"x","type":"on_demand"}"#).await;
+    let denied = app
+        .post_json(&format!("/v1/accounts/{}/audiences", group.id), &reader, &[], r#"{"name":"x","type":"on_demand"}"#)
+        .await;
     assert_error(&denied, 403, "SCOPE_DENIED");
-    let no_prospects_scope = app.get(&format!("/v1/accounts/{}/audiences/{}/prospects", group.id, filling.id), &reader).await;
+    let no_prospects_scope =
+        app.get(&format!("/v1/accounts/{}/audiences/{}/prospects", group.id, filling.id), &reader).await;
     assert_error(&no_prospects_scope, 403, "SCOPE_DENIED");
 });

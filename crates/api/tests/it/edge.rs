@@ -68,14 +68,18 @@ both_backends!(bodies_are_validated_inside_the_envelope, |backend| async move {
     async fn boom() -> axum::response::Response {
         panic!("boom")
     }
-    let app = TestApp::with_routes(backend, |_| {
-        axum::Router::new()
-            .route("/v1/accounts/{accountGroupId}/test/echo", post(echo))
-            .route("/v1/accounts/{accountGroupId}/test/boom", post(boom))
-    }, vec![
-        ("POST", "/v1/accounts/{accountGroupId}/test/echo", RouteAccess::Scope(Scope::TemplatesWrite)),
-        ("POST", "/v1/accounts/{accountGroupId}/test/boom", RouteAccess::Scope(Scope::TemplatesWrite)),
-    ])
+    let app = TestApp::with_routes(
+        backend,
+        |_| {
+            axum::Router::new()
+                .route("/v1/accounts/{accountGroupId}/test/echo", post(echo))
+                .route("/v1/accounts/{accountGroupId}/test/boom", post(boom))
+        },
+        vec![
+            ("POST", "/v1/accounts/{accountGroupId}/test/echo", RouteAccess::Scope(Scope::TemplatesWrite)),
+            ("POST", "/v1/accounts/{accountGroupId}/test/boom", RouteAccess::Scope(Scope::TemplatesWrite)),
+        ],
+    )
     .await;
     let group = app.group("G").await;
     let key = app.key(&[&group]).await;

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use sonarly_api::AppState;
-use sonarly_domain::scope::{RouteAccess, Scope};
 use sonarly_api::envelope::{ApiError, respond};
 use sonarly_api::extract::ApiJson;
+use sonarly_domain::scope::{RouteAccess, Scope};
 use sonarly_testkit::{TestBackend, both_backends};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,44 +23,48 @@ async fn app_with_counters(backend: TestBackend) -> (TestApp, Counters) {
     let runs = Arc::new(AtomicUsize::new(0));
     let flaky_runs = Arc::new(AtomicUsize::new(0));
     let (r, f) = (runs.clone(), flaky_runs.clone());
-    let app = TestApp::with_routes(backend, move |state: &AppState| {
-        let layer = || axum::middleware::from_fn_with_state(state.clone(), sonarly_api::idempotency::enforce);
-        Router::new()
-            .route(
-                "/v1/accounts/{accountGroupId}/test/slow-jobs",
-                post(move |ApiJson(body): ApiJson<serde_json::Value>| {
-                    let runs = r.clone();
-                    async move {
-                        let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
-                        if body["slow"] == true {
-                            tokio::time::sleep(Duration::from_millis(400)).await;
+    let app = TestApp::with_routes(
+        backend,
+        move |state: &AppState| {
+            let layer = || axum::middleware::from_fn_with_state(state.clone(), sonarly_api::idempotency::enforce);
+            Router::new()
+                .route(
+                    "/v1/accounts/{accountGroupId}/test/slow-jobs",
+                    post(move |ApiJson(body): ApiJson<serde_json::Value>| {
+                        let runs = r.clone();
+                        async move {
+                            let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+                            if body["slow"] == true {
+                                tokio::time::sleep(Duration::from_millis(400)).await;
+                            }
+                            respond(
+                                StatusCode::ACCEPTED,
+                                serde_json::json!({ "jobId": format!("job_{n}"), "status": "queued" }),
+                            )
                         }
-                        respond(
-                            StatusCode::ACCEPTED,
-                            serde_json::json!({ "jobId": format!("job_{n}"), "status": "queued" }),
-                        )
-                    }
-                })
-                .layer(layer()),
-            )
-            .route(
-                "/v1/accounts/{accountGroupId}/test/flaky",
-                post(move || {
-                    let runs = f.clone();
-                    async move {
-                        if runs.fetch_add(1, Ordering::SeqCst) == 0 {
-                            Err::<Response, _>(ApiError::from(sonarly_domain::DomainError::internal()))
-                        } else {
-                            Ok(respond(StatusCode::ACCEPTED, serde_json::json!({ "id": "resp_1" })))
+                    })
+                    .layer(layer()),
+                )
+                .route(
+                    "/v1/accounts/{accountGroupId}/test/flaky",
+                    post(move || {
+                        let runs = f.clone();
+                        async move {
+                            if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                                Err::<Response, _>(ApiError::from(sonarly_domain::DomainError::internal()))
+                            } else {
+                                Ok(respond(StatusCode::ACCEPTED, serde_json::json!({ "id": "resp_1" })))
+                            }
                         }
-                    }
-                })
-                .layer(layer()),
-            )
-    }, vec![
-        ("POST", "/v1/accounts/{accountGroupId}/test/slow-jobs", RouteAccess::Scope(Scope::ProspectingWrite)),
-        ("POST", "/v1/accounts/{accountGroupId}/test/flaky", RouteAccess::Scope(Scope::MessagesWrite)),
-    ])
+                    })
+                    .layer(layer()),
+                )
+        },
+        vec![
+            ("POST", "/v1/accounts/{accountGroupId}/test/slow-jobs", RouteAccess::Scope(Scope::ProspectingWrite)),
+            ("POST", "/v1/accounts/{accountGroupId}/test/flaky", RouteAccess::Scope(Scope::MessagesWrite)),
+        ],
+    )
     .await;
     (app, Counters { runs, flaky_runs })
 }

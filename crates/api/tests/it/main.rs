@@ -7,3 +7,4 @@ mod idempotency;
 mod openapi;
 mod prospecting;
 mod support;
+mod templates;

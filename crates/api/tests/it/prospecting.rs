@@ -46,7 +46,19 @@ both_backends!(start_poll_list_and_look_up, |backend| async move {
     }
     assert_eq!(prospects.len(), 30);
     let first = &prospects[0];
-    for field in ["id", "firstName", "lastName", "name", "headline", "about", "photoUrl", "linkedinUrl", "publicIdentifier", "company", "providerId"] {
+    for field in [
+        "id",
+        "firstName",
+        "lastName",
+        "name",
+        "headline",
+        "about",
+        "photoUrl",
+        "linkedinUrl",
+        "publicIdentifier",
+        "company",
+        "providerId",
+    ] {
         assert!(first.get(field).is_some(), "{field} missing from {first}");
     }
     assert!(first["company"]["name"].is_string() && first["company"]["industry"].is_string());
@@ -57,14 +69,26 @@ both_backends!(start_poll_list_and_look_up, |backend| async move {
     assert_eq!(found.body["data"]["matches"][0]["prospectId"], first["id"]);
     assert!(found.body["data"]["matches"][0]["personId"].is_string());
     let none = app.get(&format!("{base}/prospects/by-provider-id/ACoAAnobody"), &key).await;
-    assert_eq!((none.body["data"]["resolution"].as_str(), none.body["data"]["matches"].as_array().unwrap().len()), (Some("none"), 0));
+    assert_eq!(
+        (none.body["data"]["resolution"].as_str(), none.body["data"]["matches"].as_array().unwrap().len()),
+        (Some("none"), 0)
+    );
     assert_error(&app.get(&format!("{base}/prospects/by-provider-id/bad%20id"), &key).await, 422, "VALIDATION_ERROR");
 
     let jobs = app.get(&format!("{base}/prospecting?status=completed"), &key).await;
     assert_eq!(jobs.body["data"]["items"][0]["jobId"], job_id.as_str());
-    assert!(app.get(&format!("{base}/prospecting?status=queued"), &key).await.body["data"]["items"].as_array().unwrap().is_empty());
+    assert!(
+        app.get(&format!("{base}/prospecting?status=queued"), &key).await.body["data"]["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     assert_error(&app.get(&format!("{base}/prospecting?status=done"), &key).await, 400, "VALIDATION_ERROR");
-    assert_error(&app.post_json(&format!("{base}/prospecting/{job_id}/cancel"), &key, &[], "{}").await, 422, "VALIDATION_ERROR");
+    assert_error(
+        &app.post_json(&format!("{base}/prospecting/{job_id}/cancel"), &key, &[], "{}").await,
+        422,
+        "VALIDATION_ERROR",
+    );
 
     let quota = app.get(&format!("{base}/prospecting/quota"), &key).await;
     assert_eq!(quota.body["data"]["listType"], "LINKEDIN_CLASSIC");
@@ -77,7 +101,12 @@ both_backends!(start_poll_list_and_look_up, |backend| async move {
     let lead_lists = app.get(&format!("{base}/sales-navigator/lead-lists"), &key).await;
     assert_eq!(lead_lists.body["data"]["items"].as_array().unwrap().len(), 2);
     let sn = app
-        .post_json(&format!("{base}/prospecting"), &key, &[], &format!(r#"{{"type":"sales_navigator","name":"Saved","savedSearchId":"{saved_id}","maxResults":10}}"#))
+        .post_json(
+            &format!("{base}/prospecting"),
+            &key,
+            &[],
+            &format!(r#"{{"type":"sales_navigator","name":"Saved","savedSearchId":"{saved_id}","maxResults":10}}"#),
+        )
         .await;
     assert_eq!(sn.status, 202, "{}", sn.body);
 });
@@ -91,23 +120,44 @@ both_backends!(starts_are_validated_up_front, |backend| async move {
         (r#"{"name":"x"}"#, "type"),
         (r#"{"type":"linkedin_search"}"#, "name"),
         (r#"{"type":"linkedin_search","name":"x"}"#, "searchUrl"),
-        (r#"{"type":"linkedin_search","name":"x","searchUrl":"https://evil.com/search/results/people/?keywords=a"}"#, "searchUrl"),
+        (
+            r#"{"type":"linkedin_search","name":"x","searchUrl":"https://evil.com/search/results/people/?keywords=a"}"#,
+            "searchUrl",
+        ),
         (r#"{"type":"sales_navigator","name":"x"}"#, "savedSearchId"),
         (r#"{"type":"post_commenters","name":"x","postUrl":"https://www.linkedin.com/in/someone"}"#, "postUrl"),
         (r#"{"type":"url_upload","name":"x","profileUrls":[]}"#, "profileUrls"),
-        (r#"{"type":"url_upload","name":"x","profileUrls":["https://www.linkedin.com/in/ok","https://x.com/in/no"]}"#, "profileUrls[1]"),
+        (
+            r#"{"type":"url_upload","name":"x","profileUrls":["https://www.linkedin.com/in/ok","https://x.com/in/no"]}"#,
+            "profileUrls[1]",
+        ),
         (r#"{"type":"carrier_pigeon","name":"x"}"#, "type"),
-        (r#"{"type":"linkedin_search","name":"x","searchUrl":"https://www.linkedin.com/search/results/people/?keywords=a","maxResults":0}"#, "maxResults"),
+        (
+            r#"{"type":"linkedin_search","name":"x","searchUrl":"https://www.linkedin.com/search/results/people/?keywords=a","maxResults":0}"#,
+            "maxResults",
+        ),
         (r#"{"type":"linkedin_search","name":"x","maxResults":"ten"}"#, "maxResults"),
     ];
     for (body, field) in cases {
         let reply = app.post_json(&path, &key, &[], body).await;
         assert_error(&reply, 400, "VALIDATION_ERROR");
-        let fields: Vec<_> = reply.body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect();
+        let fields: Vec<_> = reply.body["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap().to_owned())
+            .collect();
         assert!(fields.iter().any(|f| f == field), "{body}: expected {field} in {fields:?}");
     }
     let too_many: Vec<String> = (0..1001).map(|i| format!("\"https://www.linkedin.com/in/p{i}\"")).collect();
-    let reply = app.post_json(&path, &key, &[], &format!(r#"{{"type":"url_upload","name":"x","profileUrls":[{}]}}"#, too_many.join(","))).await;
+    let reply = app
+        .post_json(
+            &path,
+            &key,
+            &[],
+            &format!(r#"{{"type":"url_upload","name":"x","profileUrls":[{}]}}"#, too_many.join(",")),
+        )
+        .await;
     assert_error(&reply, 400, "VALIDATION_ERROR");
     // 100 credits cannot cover 100 prospects with emails.
     let costly = SEARCH.replace("\"maxResults\":30,\"searchEmails\":false", "\"maxResults\":100,\"searchEmails\":true");
@@ -115,7 +165,11 @@ both_backends!(starts_are_validated_up_front, |backend| async move {
     // A group without a LinkedIn account cannot prospect.
     let bare = app.group("Bare").await;
     let bare_key = app.key(&[&bare]).await;
-    assert_error(&app.post_json(&format!("/v1/accounts/{}/prospecting", bare.id), &bare_key, &[], SEARCH).await, 409, "CONFLICT");
+    assert_error(
+        &app.post_json(&format!("/v1/accounts/{}/prospecting", bare.id), &bare_key, &[], SEARCH).await,
+        409,
+        "CONFLICT",
+    );
 });
 
 both_backends!(idempotency_keys_start_one_job, |backend| async move {
@@ -164,12 +218,24 @@ both_backends!(foreign_jobs_are_absent, |backend| async move {
     let their_key = app.key(&[&theirs]).await;
     let started = app.post_json(&format!("/v1/accounts/{}/prospecting", theirs.id), &their_key, &[], SEARCH).await;
     let job_id = started.body["data"]["jobId"].as_str().unwrap();
-    for path in [format!("/v1/accounts/{}/prospecting/{job_id}", mine.id), format!("/v1/accounts/{}/prospecting/{job_id}", theirs.id)] {
+    for path in [
+        format!("/v1/accounts/{}/prospecting/{job_id}", mine.id),
+        format!("/v1/accounts/{}/prospecting/{job_id}", theirs.id),
+    ] {
         assert_error(&app.get(&path, &my_key).await, 404, "NOT_FOUND");
     }
-    assert_error(&app.post_json(&format!("/v1/accounts/{}/prospecting/{job_id}/cancel", mine.id), &my_key, &[], "{}").await, 404, "NOT_FOUND");
-    let cancelled = app.post_json(&format!("/v1/accounts/{}/prospecting/{job_id}/cancel", theirs.id), &their_key, &[], "{}").await;
+    assert_error(
+        &app.post_json(&format!("/v1/accounts/{}/prospecting/{job_id}/cancel", mine.id), &my_key, &[], "{}").await,
+        404,
+        "NOT_FOUND",
+    );
+    let cancelled =
+        app.post_json(&format!("/v1/accounts/{}/prospecting/{job_id}/cancel", theirs.id), &their_key, &[], "{}").await;
     assert_eq!((cancelled.status.as_u16(), cancelled.body["data"]["status"].as_str()), (200, Some("cancelled")));
     let reader = app.key_with(&[&mine], "prospecting:read", 100).await;
-    assert_error(&app.post_json(&format!("/v1/accounts/{}/prospecting", mine.id), &reader, &[], SEARCH).await, 403, "SCOPE_DENIED");
+    assert_error(
+        &app.post_json(&format!("/v1/accounts/{}/prospecting", mine.id), &reader, &[], SEARCH).await,
+        403,
+        "SCOPE_DENIED",
+    );
 });

@@ -65,7 +65,12 @@ impl TestApp {
 
     /// The background workers, driven by hand.
     pub fn engine(&self) -> sonarly_engine::Engine {
-        sonarly_engine::Engine::new(self.db.store.clone(), self.state.registry.clone(), self.state.clock.clone(), "test")
+        sonarly_engine::Engine::new(
+            self.db.store.clone(),
+            self.state.registry.clone(),
+            self.state.clock.clone(),
+            "test",
+        )
     }
 
     /// A group with a sandbox Sales Navigator account, on `plan` with `credits`.

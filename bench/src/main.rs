@@ -1,0 +1,118 @@
+//! `cargo run --release -p sonarly-bench -- <scenario> [sqlite|postgres] [size]`
+//!
+//! Scenarios:
+//! - `import`: one prospecting job importing `size` (default 2,000) people
+//!   from the sandbox, end to end through the engine; prints the wall time.
+//! - `lookup`: loads `size` (default 1,000,000) prospects into one group, then
+//!   times 2,000 provider-id lookups (p50 / p99 / max).
+//!
+//! PostgreSQL runs on a throwaway cluster started by the test kit.
+
+use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use sonarly_app::prospecting::{StartRequest, get_job, start_job};
+use sonarly_domain::Timestamp;
+use sonarly_domain::clock::{SharedClock, SystemClock};
+use sonarly_domain::prospecting::{Plan, Prospect};
+use sonarly_engine::Engine;
+use sonarly_linkedin::AccountType;
+use sonarly_testkit::{TestBackend, TestDb};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let scenario = args.get(1).map(String::as_str).unwrap_or("import");
+    let backend = match args.get(2).map(String::as_str) {
+        Some("postgres") => TestBackend::Postgres,
+        _ => TestBackend::Sqlite,
+    };
+    let size: Option<usize> = args.get(3).and_then(|s| s.parse().ok());
+    let db = TestDb::new(backend).await.expect("PostgreSQL binaries are needed for the postgres backend");
+    match scenario {
+        "import" => import(&db, size.unwrap_or(2_000)).await,
+        "lookup" => lookup(&db, size.unwrap_or(1_000_000)).await,
+        other => eprintln!("unknown scenario {other}; use import or lookup"),
+    }
+}
+
+async fn import(db: &TestDb, size: usize) {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let group = sonarly_app::accounts::create_group_on(&db.store, &SystemClock, "Bench", Plan::Enterprise, 1_000_000)
+        .await
+        .unwrap();
+    let input = ConnectAccount {
+        group_id: group.id.clone(),
+        name: "Sandbox".into(),
+        account_type: AccountType::SalesNavigator,
+        rules: Default::default(),
+        provider: ProviderSetup::Sandbox(Default::default()),
+    };
+    connect_account(&db.store, &SystemClock, input).await.unwrap();
+    let request = StartRequest {
+        source_type: Some("linkedin_search".into()),
+        name: Some("Bench".into()),
+        search_url: Some("https://www.linkedin.com/sales/search/people?query=(keywords%3Aengineer)".into()),
+        max_results: Some(size as i64),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let job = start_job(&db.store, &SystemClock, &group.id, &request, None).await.unwrap().job;
+    let engine = Engine::new(db.store.clone(), ProviderRegistry::new(db.store.clone(), clock.clone()), clock, "bench");
+    engine.run_until_idle().await;
+    let elapsed = started.elapsed();
+    let job = get_job(&db.store, &group.id, &job.id).await.unwrap();
+    println!(
+        "import: {} prospects ({}) in {:.2} s = {:.0} prospects/s",
+        job.import_done,
+        job.status,
+        elapsed.as_secs_f64(),
+        job.import_done as f64 / elapsed.as_secs_f64()
+    );
+}
+
+async fn lookup(db: &TestDb, size: usize) {
+    let group = sonarly_app::accounts::create_group(&db.store, &SystemClock, "Bench").await.unwrap();
+    let started = Instant::now();
+    const BATCH: usize = 2_000;
+    let now = Timestamp::from_millis(1_780_000_000_000);
+    for chunk in 0..size.div_ceil(BATCH) {
+        let batch: Vec<Prospect> = (chunk * BATCH..((chunk + 1) * BATCH).min(size))
+            .map(|i| Prospect {
+                id: format!("{i:024x}"),
+                group_id: group.id.clone(),
+                provider_id: provider_id(i),
+                member_id: Some(provider_id(i)),
+                person_id: format!("{i:024x}"),
+                name: format!("Person {i}"),
+                company_name: Some("Acme".into()),
+                title: Some("Engineer".into()),
+                created_at: now,
+                updated_at: now,
+                ..Prospect::default()
+            })
+            .collect();
+        db.store.upsert_prospects(&batch, None).await.unwrap();
+    }
+    println!("lookup: loaded {size} prospects in {:.1} s", started.elapsed().as_secs_f64());
+    let mut times: Vec<Duration> = Vec::with_capacity(2_000);
+    for k in 0..2_000usize {
+        let i = (k * 7_919) % size;
+        let t = Instant::now();
+        let found = db.store.prospects_by_provider_id(&group.id, &provider_id(i)).await.unwrap();
+        times.push(t.elapsed());
+        assert_eq!(found.len(), 1);
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "lookup: 2000 provider-id lookups at {size} prospects: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        ms(times[times.len() / 2]),
+        ms(times[times.len() * 99 / 100]),
+        ms(times[times.len() - 1])
+    );
+}
+
+fn provider_id(i: usize) -> String {
+    format!("ACoAA{i:034}")
+}

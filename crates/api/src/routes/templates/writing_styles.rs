@@ -1,0 +1,470 @@
+//! Writing styles (spec 2.7 T8–T11, plus delete and the deterministic preview).
+
+use super::{DeletedView, channel_schema, content_type_schema, deleted, sample_type_schema};
+use crate::AppState;
+use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{GroupAccess, ListData, ListParams};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sonarly_app::templates::{self as uc, PreviewProspect, WRITING_STYLES_LIST};
+use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
+use sonarly_domain::page::PageRequest;
+use sonarly_domain::template::{Patch, Sample, SampleInput, WritingStyle, WritingStyleInput};
+use sonarly_domain::{DomainError, FieldIssue};
+use utoipa::ToSchema;
+
+/// One example message of a writing style.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SampleView {
+    #[serde(rename = "type")]
+    #[schema(schema_with = sample_type_schema)]
+    pub sample_type: String,
+    #[schema(example = "Hi {{ FirstName }}, congrats on {{ Signal }}!")]
+    pub message: String,
+    #[schema(example = "Quick follow-up")]
+    pub subject: Option<String>,
+    pub signal_tag: Option<String>,
+}
+
+impl From<Sample> for SampleView {
+    fn from(s: Sample) -> Self {
+        Self {
+            sample_type: s.sample_type.as_str().to_owned(),
+            message: s.message,
+            subject: s.subject,
+            signal_tag: s.signal_tag,
+        }
+    }
+}
+
+/// A writing style used for generated or templated content.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WritingStyleView {
+    #[schema(example = "507f1f77bcf86cd799439011")]
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(schema_with = content_type_schema)]
+    pub content_type: String,
+    pub samples: Vec<SampleView>,
+    pub include_rules: Vec<String>,
+    pub exclude_rules: Vec<String>,
+    /// Whether the writing style uses template fill-in instead of AI free text.
+    pub use_strict_template: bool,
+    /// The value proposition used for campaign messaging, if any.
+    pub value_proposition_id: Option<String>,
+    #[schema(example = "2026-04-28T15:30:00.000Z")]
+    pub created_at: String,
+    /// When the writing style last changed (an addition to the documented shape).
+    #[schema(example = "2026-04-28T15:30:00.000Z")]
+    pub updated_at: String,
+}
+
+impl From<WritingStyle> for WritingStyleView {
+    fn from(w: WritingStyle) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            description: w.description,
+            content_type: w.content_type.as_str().to_owned(),
+            samples: w.samples.into_iter().map(SampleView::from).collect(),
+            include_rules: w.include_rules,
+            exclude_rules: w.exclude_rules,
+            use_strict_template: w.use_strict_template,
+            value_proposition_id: w.value_proposition_id,
+            created_at: w.created_at.to_rfc3339(),
+            updated_at: w.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A sample as sent. Template variables use double braces (`{{ FirstName }}`,
+/// `{{ Signal }}`, `{{ Signal_anonym }}`…) and are not validated on write.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SampleBody {
+    #[serde(rename = "type")]
+    #[schema(schema_with = sample_type_schema)]
+    pub sample_type: String,
+    /// 1 to 8,000 characters.
+    pub message: String,
+    /// Up to 200 characters; used for InMail and email.
+    pub subject: Option<String>,
+    /// For `signal` samples: only prospects with a signal of this tag use it first.
+    pub signal_tag: Option<String>,
+}
+
+impl From<SampleBody> for SampleInput {
+    fn from(b: SampleBody) -> Self {
+        Self { sample_type: b.sample_type, message: b.message, subject: b.subject, signal_tag: b.signal_tag }
+    }
+}
+
+fn samples(list: Vec<SampleBody>) -> Vec<SampleInput> {
+    list.into_iter().map(SampleInput::from).collect()
+}
+
+/// Body of `POST …/writing-styles`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateWritingStyleBody {
+    /// Human-readable name for this resource (1 to 200 characters).
+    pub name: String,
+    /// Human-readable description for this resource (up to 2,000 characters).
+    pub description: Option<String>,
+    /// Defaults to `direct_message`.
+    #[schema(schema_with = content_type_schema)]
+    pub content_type: Option<String>,
+    /// 1 to 50 samples.
+    pub samples: Vec<SampleBody>,
+    /// A value proposition of the same account group (422 otherwise).
+    pub value_proposition_id: Option<String>,
+    /// Phrases that must appear (up to 50, each up to 500 characters).
+    pub include_rules: Option<Vec<String>>,
+    /// Phrases that must not appear (up to 50, each up to 500 characters).
+    pub exclude_rules: Option<Vec<String>>,
+    /// Whether the writing style uses template fill-in instead of AI free text (default true).
+    pub use_strict_template: Option<bool>,
+}
+
+impl From<CreateWritingStyleBody> for WritingStyleInput {
+    fn from(b: CreateWritingStyleBody) -> Self {
+        Self {
+            name: Patch::Value(b.name),
+            description: Patch::from_option(b.description),
+            content_type: Patch::from_option(b.content_type),
+            samples: Patch::Value(samples(b.samples)),
+            value_proposition_id: Patch::from_option(b.value_proposition_id),
+            include_rules: Patch::from_option(b.include_rules),
+            exclude_rules: Patch::from_option(b.exclude_rules),
+            use_strict_template: Patch::from_option(b.use_strict_template),
+        }
+    }
+}
+
+/// Body of `PATCH …/writing-styles/{writingStyleId}`: absent fields are kept;
+/// `null` clears `description` and `valuePropositionId` (and is refused for the
+/// others). `samples` replaces the whole list.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateWritingStyleBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    #[serde(default)]
+    #[schema(schema_with = content_type_schema)]
+    pub content_type: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<SampleBody>)]
+    pub samples: Patch<Vec<SampleBody>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub value_proposition_id: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub include_rules: Patch<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub exclude_rules: Patch<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = bool)]
+    pub use_strict_template: Patch<bool>,
+}
+
+impl From<UpdateWritingStyleBody> for WritingStyleInput {
+    fn from(b: UpdateWritingStyleBody) -> Self {
+        let samples = match b.samples {
+            Patch::Absent => Patch::Absent,
+            Patch::Null => Patch::Null,
+            Patch::Value(list) => Patch::Value(samples(list)),
+        };
+        Self {
+            name: b.name,
+            description: b.description,
+            content_type: b.content_type,
+            samples,
+            value_proposition_id: b.value_proposition_id,
+            include_rules: b.include_rules,
+            exclude_rules: b.exclude_rules,
+            use_strict_template: b.use_strict_template,
+        }
+    }
+}
+
+/// The prospect a preview is written for. Blank or absent fields have no value.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewProfileBody {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub location: Option<String>,
+}
+
+impl From<PreviewProfileBody> for ProspectProfile {
+    fn from(b: PreviewProfileBody) -> Self {
+        Self {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            company: b.company,
+            title: b.title,
+            location: b.location,
+        }
+    }
+}
+
+/// One signal of the prospect (most relevant first).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewSignalBody {
+    /// The signal's tag or type, matched against samples' `signalTag` (`type` is accepted too).
+    #[serde(alias = "type")]
+    #[schema(example = "funding")]
+    pub tag: String,
+    /// What `{{ Signal }}` says.
+    #[schema(example = "the Series B you announced last week")]
+    pub summary: Option<String>,
+}
+
+/// Body of `POST …/writing-styles/{writingStyleId}/preview`. Today the prospect
+/// is given inline (`profile` + `signals`); a stored prospect (`prospectId`)
+/// will become the alternative to `profile`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewBody {
+    #[schema(schema_with = channel_schema)]
+    pub channel: String,
+    /// The prospect's profile (required).
+    pub profile: Option<PreviewProfileBody>,
+    /// The prospect's signals, most relevant first (up to 50).
+    #[serde(default)]
+    pub signals: Vec<PreviewSignalBody>,
+}
+
+/// What the built-in composer produced.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewView {
+    /// For InMail and email samples with a subject; null otherwise.
+    pub subject: Option<String>,
+    pub body: String,
+    /// The type of the sample that was used.
+    #[schema(schema_with = sample_type_schema)]
+    pub sample_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WritingStylePath {
+    #[allow(dead_code)]
+    account_group_id: String,
+    writing_style_id: String,
+}
+
+/// List writing styles, newest first.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/writing-styles", tag = "Templates",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."), ListParams),
+    responses(
+        (status = 200, description = "Paginated writing styles", body = Envelope<ListData<WritingStyleView>>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["templates:read"]))
+)]
+pub async fn list_writing_styles(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult {
+    let page = PageRequest::parse(&state.cursors, WRITING_STYLES_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let items = uc::list_writing_styles(&state.store, &state.cursors, &access.group_id, &page).await?;
+    Ok(ok(ListData::from_page(items, WritingStyleView::from)))
+}
+
+/// Create a writing style.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/writing-styles", tag = "Templates",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request.")),
+    request_body = CreateWritingStyleBody,
+    responses(
+        (status = 201, description = "Writing style created", body = Envelope<WritingStyleView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 422, description = "The value proposition does not exist in this account group", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["templates:write"]))
+)]
+pub async fn create_writing_style(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiJson(body): ApiJson<CreateWritingStyleBody>,
+) -> ApiResult {
+    let style = uc::create_writing_style(&state.store, state.clock.as_ref(), &access.group_id, body.into()).await?;
+    Ok(respond(StatusCode::CREATED, WritingStyleView::from(style)))
+}
+
+/// Get a writing style.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}", tag = "Templates",
+    params(
+        ("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+        ("writingStyleId" = String, Path, description = "Writing style ID used for generated or templated content."),
+    ),
+    responses(
+        (status = 200, description = "Writing style details", body = Envelope<WritingStyleView>),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["templates:read"]))
+)]
+pub async fn get_writing_style(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<WritingStylePath>,
+) -> ApiResult {
+    let style = uc::get_writing_style(&state.store, &access.group_id, &path.writing_style_id).await?;
+    Ok(ok(WritingStyleView::from(style)))
+}
+
+/// Update a writing style; absent fields are kept.
+#[utoipa::path(
+    patch, path = "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}", tag = "Templates",
+    params(
+        ("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+        ("writingStyleId" = String, Path, description = "Writing style ID used for generated or templated content."),
+    ),
+    request_body = UpdateWritingStyleBody,
+    responses(
+        (status = 200, description = "Writing style updated", body = Envelope<WritingStyleView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 422, description = "The value proposition does not exist in this account group", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["templates:write"]))
+)]
+pub async fn update_writing_style(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<WritingStylePath>,
+    ApiJson(body): ApiJson<UpdateWritingStyleBody>,
+) -> ApiResult {
+    let style = uc::update_writing_style(
+        &state.store,
+        state.clock.as_ref(),
+        &access.group_id,
+        &path.writing_style_id,
+        body.into(),
+    )
+    .await?;
+    Ok(ok(WritingStyleView::from(style)))
+}
+
+/// Delete a writing style (an addition: the docs name delete among the
+/// `templates:write` operations but show no page for it). A writing style still
+/// used elsewhere answers 409 CONFLICT naming its users.
+#[utoipa::path(
+    delete, path = "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}", tag = "Templates",
+    params(
+        ("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+        ("writingStyleId" = String, Path, description = "Writing style ID used for generated or templated content."),
+    ),
+    responses(
+        (status = 200, description = "Writing style deleted", body = Envelope<DeletedView>),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 409, description = "Still in use (CONFLICT)", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["templates:write"]))
+)]
+pub async fn delete_writing_style(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<WritingStylePath>,
+) -> ApiResult {
+    uc::delete_writing_style(&state.store, &access.group_id, &path.writing_style_id).await?;
+    Ok(deleted())
+}
+
+/// Preview a writing style for one prospect with the built-in deterministic
+/// composer (an addition). It picks a sample (signal, then basic, then
+/// fallback), fills the variables, applies the include and exclude rules and
+/// fits the channel's length limit. Nothing is stored or sent.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}/preview", tag = "Templates",
+    params(
+        ("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+        ("writingStyleId" = String, Path, description = "Writing style ID used for generated or templated content."),
+    ),
+    request_body = PreviewBody,
+    responses(
+        (status = 200, description = "Composed content", body = Envelope<PreviewView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 422, description = "No sample can be filled for this prospect, or the channel does not fit the content type (VALIDATION_ERROR)", body = ErrorEnvelope),
+        (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
+        (status = 500, description = "Internal server error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["templates:read"]))
+)]
+pub async fn preview_writing_style(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<WritingStylePath>,
+    ApiJson(body): ApiJson<PreviewBody>,
+) -> ApiResult {
+    let mut issues: Vec<FieldIssue> = Vec::new();
+    let channel = uc::parse_channel(&body.channel).map_err(|e| issues.extend(e.fields)).ok();
+    let prospect = match body.profile {
+        Some(profile) => Some(PreviewProspect::Inline {
+            profile: profile.into(),
+            signals: body
+                .signals
+                .into_iter()
+                .map(|s| ProspectSignal { tag: s.tag, summary: s.summary.unwrap_or_default() })
+                .collect(),
+        }),
+        None => {
+            issues.push(FieldIssue::new("profile", "is required"));
+            None
+        }
+    };
+    let (Some(channel), Some(prospect)) = (channel, prospect) else {
+        return Err(DomainError::invalid(issues).into());
+    };
+    let composed =
+        uc::preview_writing_style(&state.store, &access.group_id, &path.writing_style_id, channel, prospect).await?;
+    Ok(ok(PreviewView {
+        subject: composed.subject,
+        body: composed.body,
+        sample_type: composed.sample_type_used.as_str().to_owned(),
+    }))
+}
