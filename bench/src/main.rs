@@ -5,6 +5,8 @@
 //!   from the sandbox, end to end through the engine; prints the wall time.
 //! - `lookup`: loads `size` (default 1,000,000) prospects into one group, then
 //!   times 2,000 provider-id lookups (p50 / p99 / max).
+//! - `scheduler`: queues `size` (default 100,000) responses on one sandbox
+//!   account with the safety limits off, then times one engine draining them.
 //!
 //! PostgreSQL runs on a throwaway cluster started by the test kit.
 
@@ -32,6 +34,7 @@ async fn main() {
     match scenario {
         "import" => import(&db, size.unwrap_or(2_000)).await,
         "lookup" => lookup(&db, size.unwrap_or(1_000_000)).await,
+        "scheduler" => scheduler(&db, size.unwrap_or(100_000)).await,
         other => eprintln!("unknown scenario {other}; use import or lookup"),
     }
 }
@@ -115,4 +118,66 @@ async fn lookup(db: &TestDb, size: usize) {
 
 fn provider_id(i: usize) -> String {
     format!("ACoAA{i:034}")
+}
+
+async fn scheduler(db: &TestDb, size: usize) {
+    use sonarly_app::responses::{QueueResponseRequest, queue_response};
+    use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
+    use sonarly_linkedin::sandbox::SandboxConfig;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let group = sonarly_app::accounts::create_group(&db.store, &SystemClock, "Bench").await.unwrap();
+    let rules = SendingRules {
+        working_hours: WorkingHours::AROUND_THE_CLOCK,
+        min_spacing_secs: 0,
+        max_spacing_secs: 0,
+        daily_messages: u32::MAX,
+        ..SendingRules::default()
+    };
+    let input = ConnectAccount {
+        group_id: group.id.clone(),
+        name: "Sandbox".into(),
+        account_type: AccountType::Classic,
+        rules,
+        provider: ProviderSetup::Sandbox(SandboxConfig { messages_per_day: u32::MAX, ..SandboxConfig::default() }),
+    };
+    let account = connect_account(&db.store, &SystemClock, input).await.unwrap();
+    let registry = ProviderRegistry::new(db.store.clone(), clock.clone());
+    let relations = registry.provider(&account).unwrap().relations(None).await.unwrap().items;
+    let now = clock.now();
+    let prospects: Vec<Prospect> = relations
+        .iter()
+        .enumerate()
+        .map(|(k, r)| Prospect {
+            id: format!("{k:024x}"),
+            group_id: group.id.clone(),
+            provider_id: r.provider_id.clone(),
+            member_id: Some(r.provider_id.clone()),
+            person_id: format!("{k:024x}"),
+            name: r.name.clone(),
+            connection_degree: Some(1),
+            created_at: now,
+            updated_at: now,
+            ..Prospect::default()
+        })
+        .collect();
+    db.store.upsert_prospects(&prospects, None).await.unwrap();
+    let queued = Instant::now();
+    for k in 0..size {
+        let request = QueueResponseRequest {
+            prospect_id: Some(prospects[k % prospects.len()].id.clone()),
+            message: Some(format!("Bench {k}")),
+            ..Default::default()
+        };
+        queue_response(&db.store, &registry, &SystemClock, &group.id, &request, None).await.unwrap();
+    }
+    println!("scheduler: queued {size} responses in {:.1} s", queued.elapsed().as_secs_f64());
+    let engine = Engine::new(db.store.clone(), registry, clock, "bench");
+    let started = Instant::now();
+    engine.run_until_idle().await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let sent = db.store.count_responses(&group.id, "sent").await.unwrap();
+    println!(
+        "scheduler: drained {sent} of {size} responses in {elapsed:.1} s = {:.0} responses/s",
+        sent as f64 / elapsed
+    );
 }

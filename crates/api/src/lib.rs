@@ -10,7 +10,7 @@ pub mod routes;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use envelope::ApiError;
 use sonarly_app::linkedin::ProviderRegistry;
 use sonarly_domain::ErrorCode;
@@ -98,6 +98,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::audiences::create_folder))
         .routes(routes!(routes::audiences::rename_folder))
         .routes(routes!(routes::linkedin_accounts::list_linkedin_accounts))
+        .routes(routes!(routes::messages::list_messages))
         .routes(routes!(routes::prospecting::start_job, routes::prospecting::list_jobs))
         .routes(routes!(routes::prospecting::get_quota))
         .routes(routes!(routes::prospecting::get_job))
@@ -106,6 +107,9 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::prospecting::lead_lists))
         .routes(routes!(routes::prospects::lookup_by_provider_id))
         .routes(routes!(routes::prospects::list_audience_prospects))
+        .routes(routes!(routes::responses::queue_response, routes::responses::list_responses))
+        .routes(routes!(routes::responses::get_response))
+        .routes(routes!(routes::responses::cancel_response))
         .routes(routes!(
             routes::templates::writing_styles::list_writing_styles,
             routes::templates::writing_styles::create_writing_style
@@ -161,6 +165,7 @@ pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: V
         .merge(authenticated)
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
+        .route("/v1/webhooks/unipile/{linkedinAccountId}", post(routes::webhooks::unipile))
         .route("/v1/openapi.json", get(routes::ops::openapi_json))
         .route("/docs", get(routes::ops::docs))
         .fallback(not_found)

@@ -5,10 +5,12 @@
 pub mod accounts;
 pub mod audiences;
 pub mod auth;
+pub mod inbox;
 pub mod keys;
 pub mod linkedin;
 pub mod prospecting;
 pub mod prospects;
+pub mod responses;
 pub mod templates;
 pub mod upstream;
 

@@ -50,6 +50,12 @@ pub struct ConnectArgs {
     daily_engagements: Option<u32>,
     #[arg(long)]
     weekly_invitations: Option<u32>,
+    /// Minimum random spacing between two actions of the account, in seconds.
+    #[arg(long)]
+    min_spacing_secs: Option<u32>,
+    /// Maximum random spacing between two actions of the account, in seconds.
+    #[arg(long)]
+    max_spacing_secs: Option<u32>,
     /// Sandbox: seed of the simulated network (accounts with the same seed see the same people).
     #[arg(long, default_value_t = 42)]
     sandbox_world_seed: u64,
@@ -120,7 +126,8 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
         daily_profile_visits: args.daily_profile_visits.unwrap_or(defaults.daily_profile_visits),
         daily_engagements: args.daily_engagements.unwrap_or(defaults.daily_engagements),
         weekly_invitations: args.weekly_invitations.unwrap_or(defaults.weekly_invitations),
-        ..defaults
+        min_spacing_secs: args.min_spacing_secs.unwrap_or(defaults.min_spacing_secs),
+        max_spacing_secs: args.max_spacing_secs.unwrap_or(defaults.max_spacing_secs),
     };
     let mut webhook_secret = None;
     let provider = match args.provider.as_str() {

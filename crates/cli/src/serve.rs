@@ -16,6 +16,10 @@ pub struct ServeArgs {
     /// Do not create the "Demo" account group and key on an empty database.
     #[arg(long)]
     no_demo: bool,
+    /// How long a worker holds a queue row before another instance may take
+    /// it over (after a crash), in milliseconds.
+    #[arg(long, env = "SONARLY_LEASE_MS", default_value_t = 60_000)]
+    lease_ms: i64,
 }
 
 /// Expired idempotency records are purged this often.
@@ -39,7 +43,9 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_loop(store.clone(), clock.clone()));
     // Each instance leases queue rows under its own name, so several can share one database.
     let owner = format!("{}-{}", std::process::id(), ulid::Ulid::new());
-    let engine = sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner);
+    let config = sonarly_engine::EngineConfig { lease_ms: args.lease_ms.max(1_000), ..Default::default() };
+    let engine =
+        sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner).with_config(config);
     let stop_engine = tokio_util::sync::CancellationToken::new();
     let workers = engine.spawn(stop_engine.clone());
     axum::serve(listener, sonarly_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;

@@ -13,6 +13,7 @@ pub mod linkedin_account;
 pub mod models;
 pub mod page;
 pub mod prospecting;
+pub mod responses;
 pub mod scope;
 pub mod template;
 pub mod time;

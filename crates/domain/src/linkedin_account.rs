@@ -166,6 +166,28 @@ impl SendingRules {
         }
     }
 
+    fn zoned(&self, at: Timestamp) -> Option<jiff::ZonedDateTime> {
+        let tz = jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        jiff::Timestamp::from_millisecond(at.as_millis()).ok().map(|ts| ts.to_zoned_datetime(tz))
+    }
+
+    /// Midnight (local) of the day containing `at`: daily caps count from here.
+    pub fn local_day_start(&self, at: Timestamp) -> Timestamp {
+        self.zoned(at)
+            .and_then(|z| z.start_of_day().ok())
+            .map(|z| Timestamp::from_millis(z.timestamp().as_millisecond()))
+            .unwrap_or(at)
+    }
+
+    /// Midnight (local) of the day after the one containing `at`.
+    pub fn next_local_day_start(&self, at: Timestamp) -> Timestamp {
+        self.zoned(at)
+            .and_then(|z| z.tomorrow().ok())
+            .and_then(|z| z.start_of_day().ok())
+            .map(|z| Timestamp::from_millis(z.timestamp().as_millisecond()))
+            .unwrap_or(at.plus_millis(86_400_000))
+    }
+
     /// The earliest moment at or after `at` inside working hours.
     pub fn next_working_moment(&self, at: Timestamp) -> Timestamp {
         if self.working_hours == WorkingHours::AROUND_THE_CLOCK {
@@ -231,5 +253,9 @@ mod tests {
         let late = Timestamp::parse_rfc3339("2026-06-01T17:00:00Z").unwrap();
         assert_eq!(rules.next_working_moment(late).to_rfc3339(), "2026-06-02T07:00:00.000Z");
         assert!(SendingRules { timezone: "Mars/Olympus".into(), ..SendingRules::default() }.validate().is_err());
+        // Local days: 2026-06-01 23:30 UTC is already June 2nd in Berlin.
+        let night = Timestamp::parse_rfc3339("2026-06-01T23:30:00Z").unwrap();
+        assert_eq!(rules.local_day_start(night).to_rfc3339(), "2026-06-01T22:00:00.000Z");
+        assert_eq!(rules.next_local_day_start(night).to_rfc3339(), "2026-06-02T22:00:00.000Z");
     }
 }

@@ -7,6 +7,8 @@
 //! `Engine::run_until_idle` drives every worker to quiescence, which is how
 //! tests run days of simulated work deterministically with a manual clock.
 
+mod inbox;
+mod outbound;
 mod prospecting;
 
 use sonarly_app::linkedin::ProviderRegistry;
@@ -23,11 +25,17 @@ pub struct EngineConfig {
     pub lease_ms: i64,
     /// Idle wait between polls of the queue.
     pub poll_interval: Duration,
+    /// How often each connected account's inbox is polled (webhooks fill the gaps in between).
+    pub inbox_sync_interval: Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { lease_ms: 60_000, poll_interval: Duration::from_millis(500) }
+        Self {
+            lease_ms: 60_000,
+            poll_interval: Duration::from_millis(500),
+            inbox_sync_interval: Duration::from_secs(30),
+        }
     }
 }
 
@@ -40,11 +48,20 @@ pub struct Engine {
     /// This instance's lease owner name.
     pub(crate) owner: String,
     pub(crate) config: EngineConfig,
+    /// Each connected account's own member id, learned once (the sender of what we send).
+    pub(crate) own_ids: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl Engine {
     pub fn new(store: Store, registry: ProviderRegistry, clock: SharedClock, owner: impl Into<String>) -> Self {
-        Self { store, registry, clock, owner: owner.into(), config: EngineConfig::default() }
+        Self {
+            store,
+            registry,
+            clock,
+            owner: owner.into(),
+            config: EngineConfig::default(),
+            own_ids: Default::default(),
+        }
     }
 
     pub fn with_config(mut self, config: EngineConfig) -> Self {
@@ -64,6 +81,8 @@ impl Engine {
     pub async fn step(&self) -> bool {
         let mut worked = false;
         worked |= self.step_prospecting().await;
+        worked |= self.step_outbound().await;
+        worked |= self.step_inbox().await;
         worked
     }
 

@@ -12,20 +12,24 @@ mod error;
 mod folders;
 mod groups;
 mod idempotency;
+mod inbox;
 mod keys;
 mod linkedin_accounts;
 mod prospecting_jobs;
 mod prospects;
 mod queue;
+mod responses;
 mod settings;
 mod templates;
 
 pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
+pub use inbox::{ChatRef, Conversation, INBOX_SYNC_WORK, InboxMessage, InboxSyncState, IngestedMessage, NewMessage};
 pub use linkedin_accounts::SandboxActionRow;
 pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};
 pub use queue::WorkItem;
+pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, SlotClaim};
 pub use templates::{TemplateDelete, TemplateWrite};
 
 pub type StoreResult<T> = Result<T, StoreError>;

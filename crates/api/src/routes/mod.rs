@@ -4,10 +4,13 @@
 pub mod accounts;
 pub mod audiences;
 pub mod linkedin_accounts;
+pub mod messages;
 pub mod ops;
 pub mod prospecting;
 pub mod prospects;
+pub mod responses;
 pub mod templates;
+pub mod webhooks;
 
 use crate::envelope::ApiError;
 use crate::middleware::Principal;

@@ -4,6 +4,7 @@ mod accounts;
 mod audiences;
 mod edge;
 mod idempotency;
+mod messages;
 mod openapi;
 mod prospecting;
 mod support;

@@ -9,4 +9,4 @@ pub use connect::{
     ConnectAccount, LINKEDIN_ACCOUNTS_LIST, ProviderSetup, UnipileSetup, connect_account, list_accounts,
 };
 pub use journal::StoreJournal;
-pub use registry::ProviderRegistry;
+pub use registry::{ProviderRegistry, unipile_account_id};

@@ -65,6 +65,15 @@ impl ProviderRegistry {
     }
 }
 
+/// The Unipile account id of a Unipile-driven account (webhooks name it), or
+/// `None` for other providers and unreadable settings.
+pub fn unipile_account_id(account: &LinkedInAccount) -> Option<String> {
+    if account.provider != ProviderKind::Unipile {
+        return None;
+    }
+    serde_json::from_str::<UnipileSettings>(&account.provider_settings).ok().map(|s| s.account_id)
+}
+
 /// How Unipile settings are stored in `provider_settings`.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

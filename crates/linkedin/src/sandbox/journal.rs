@@ -98,3 +98,69 @@ impl SandboxJournal for MemoryJournal {
         Ok(actions.iter().filter(|a| a.account_id == account_id && a.seq > after).cloned().collect())
     }
 }
+
+/// The journal as one sandbox process last read it, indexed so each call
+/// costs about the same however many actions were recorded (the scheduler
+/// benchmark drives 100,000 of them through one account).
+#[derive(Debug, Clone, Default)]
+pub struct JournalIndex {
+    actions: Vec<SandboxAction>,
+    by_seq: std::collections::HashMap<i64, usize>,
+    by_token: std::collections::HashMap<String, usize>,
+    by_recipient: std::collections::HashMap<String, Vec<usize>>,
+    by_chat: std::collections::HashMap<String, String>,
+    /// Action times per kind, sorted, for windowed counts.
+    times: std::collections::HashMap<SandboxActionKind, Vec<i64>>,
+}
+
+impl JournalIndex {
+    /// Adds an action once (by seq).
+    pub fn insert(&mut self, action: SandboxAction) {
+        if self.by_seq.contains_key(&action.seq) {
+            return;
+        }
+        let at = self.actions.len();
+        self.by_seq.insert(action.seq, at);
+        self.by_token.insert(action.token.clone(), at);
+        self.by_recipient.entry(action.recipient_provider_id.clone()).or_default().push(at);
+        if let Some(chat) = &action.chat_id {
+            self.by_chat.insert(chat.clone(), action.recipient_provider_id.clone());
+        }
+        let times = self.times.entry(action.kind).or_default();
+        let t = action.at.as_millis();
+        let pos = times.partition_point(|x| *x <= t);
+        times.insert(pos, t);
+        self.actions.push(action);
+    }
+
+    pub fn newest_seq(&self) -> i64 {
+        self.by_seq.keys().copied().max().unwrap_or(0)
+    }
+
+    pub fn all(&self) -> &[SandboxAction] {
+        &self.actions
+    }
+
+    pub fn by_token(&self, token: &str) -> Option<&SandboxAction> {
+        self.by_token.get(token).map(|&i| &self.actions[i])
+    }
+
+    /// Actions aimed at one member, in recording order.
+    pub fn for_recipient<'a>(&'a self, provider_id: &str) -> impl Iterator<Item = &'a SandboxAction> + 'a {
+        self.by_recipient.get(provider_id).into_iter().flatten().map(move |&i| &self.actions[i])
+    }
+
+    /// The member a chat created by an action belongs to.
+    pub fn chat_recipient(&self, chat_id: &str) -> Option<&str> {
+        self.by_chat.get(chat_id).map(String::as_str)
+    }
+
+    /// Actions of `kinds` with `since < at <= until`.
+    pub fn count_between(&self, kinds: &[SandboxActionKind], since: i64, until: i64) -> u32 {
+        kinds
+            .iter()
+            .filter_map(|k| self.times.get(k))
+            .map(|times| times.partition_point(|t| *t <= until) - times.partition_point(|t| *t <= since))
+            .sum::<usize>() as u32
+    }
+}

@@ -17,7 +17,7 @@ mod vocab;
 mod world;
 
 pub use config::SandboxConfig;
-pub use journal::{MemoryJournal, SandboxAction, SandboxActionKind, SandboxJournal};
+pub use journal::{JournalIndex, MemoryJournal, SandboxAction, SandboxActionKind, SandboxJournal};
 pub use population::{CLASSIC_RESULT_CAP, SALES_NAVIGATOR_RESULT_CAP, UNIVERSE_SIZE};
 pub use search_url::{SearchQuery, check_post_url, parse_search_url};
 
@@ -29,7 +29,6 @@ use hash::{mix, mix_str, unit};
 use population::Population;
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::SharedClock;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use world::World;
@@ -53,8 +52,8 @@ pub struct Sandbox {
     journal: Arc<dyn SandboxJournal>,
     population: Arc<Population>,
     connections: OnceLock<Vec<u32>>,
-    /// The journal as last read, by seq.
-    cache: Mutex<BTreeMap<i64, SandboxAction>>,
+    /// The journal as last read, indexed.
+    cache: Mutex<Arc<JournalIndex>>,
     calls: AtomicU64,
 }
 
@@ -83,7 +82,7 @@ impl Sandbox {
             clock,
             journal,
             connections: OnceLock::new(),
-            cache: Mutex::new(BTreeMap::new()),
+            cache: Mutex::new(Arc::new(JournalIndex::default())),
             calls: AtomicU64::new(0),
         }
     }
@@ -94,32 +93,37 @@ impl Sandbox {
 
     /// Everything this account was asked to do, in order (for tests and audits).
     pub async fn ledger(&self) -> LinkedInResult<Vec<SandboxAction>> {
-        self.refresh().await
+        let mut all = self.refresh().await?.all().to_vec();
+        all.sort_by_key(|a| a.seq);
+        Ok(all)
     }
 
     /// Reads new journal entries. The last few sequence numbers are read
     /// again: on PostgreSQL concurrent inserts may commit out of sequence
     /// order, and a late commit must not be skipped.
-    async fn refresh(&self) -> LinkedInResult<Vec<SandboxAction>> {
-        let newest = self.cache.lock().unwrap_or_else(|p| p.into_inner()).keys().next_back().copied().unwrap_or(0);
+    async fn refresh(&self) -> LinkedInResult<Arc<JournalIndex>> {
+        let newest = self.cache.lock().unwrap_or_else(|p| p.into_inner()).newest_seq();
         let fresh = self.journal.actions_since(&self.account_id, (newest - REREAD_WINDOW).max(0)).await?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        for action in fresh {
-            cache.insert(action.seq, action);
+        if fresh.iter().any(|a| cache.by_token(&a.token).is_none()) {
+            let index = Arc::make_mut(&mut cache);
+            for action in fresh {
+                index.insert(action);
+            }
         }
-        Ok(cache.values().cloned().collect())
+        Ok(cache.clone())
     }
 
     fn connections(&self) -> &[u32] {
         self.connections.get_or_init(|| world::background_connections(&self.config))
     }
 
-    fn world<'a>(&'a self, actions: &'a [SandboxAction]) -> World<'a> {
+    fn world<'a>(&'a self, journal: &'a JournalIndex) -> World<'a> {
         World {
             config: &self.config,
             population: &self.population,
             connections: self.connections(),
-            actions,
+            journal,
             now: self.clock.now(),
         }
     }
@@ -155,7 +159,7 @@ impl Sandbox {
     ) -> LinkedInResult<SandboxAction> {
         self.maybe_fault()?;
         let actions = self.refresh().await?;
-        if let Some(existing) = actions.iter().find(|a| a.token == token.as_str()) {
+        if let Some(existing) = actions.by_token(token.as_str()) {
             return Ok(existing.clone());
         }
         let world = self.world(&actions);
@@ -438,10 +442,7 @@ impl LinkedIn for Sandbox {
                     if w.degree(i) == 1 {
                         return Err(LinkedInError::AlreadyDone("already connected".into()));
                     }
-                    if w.actions
-                        .iter()
-                        .any(|a| a.kind == SandboxActionKind::Invitation && a.recipient_provider_id == recipient)
-                    {
+                    if w.journal.for_recipient(&recipient).any(|a| a.kind == SandboxActionKind::Invitation) {
                         return Err(LinkedInError::AlreadyDone("already invited recently".into()));
                     }
                     let kinds = [SandboxActionKind::Invitation];
@@ -499,9 +500,9 @@ impl LinkedIn for Sandbox {
     async fn send_message(&self, token: &OutboundToken, chat_id: &str, text: &str) -> LinkedInResult<SentMessage> {
         too_long("message", text, MESSAGE_MAX_CHARS)?;
         let actions = self.refresh().await?;
-        let person = self.world(&actions).chat_people().get(chat_id).copied();
+        let person = self.world(&actions).chat_person(chat_id);
         // A repeated token answers the first result even if the chat changed since.
-        let person = match (person, actions.iter().find(|a| a.token == token.as_str())) {
+        let person = match (person, actions.by_token(token.as_str())) {
             (_, Some(existing)) => return Ok(self.sent(existing)),
             (Some(p), None) => p,
             (None, None) => return Err(LinkedInError::NotFound(format!("chat {chat_id}"))),
@@ -584,7 +585,7 @@ impl LinkedIn for Sandbox {
     async fn inmail_credits(&self) -> LinkedInResult<Option<u32>> {
         self.maybe_fault()?;
         let actions = self.refresh().await?;
-        let used = actions.iter().filter(|a| a.kind == SandboxActionKind::InMail).count() as u32;
+        let used = actions.count_between(&[SandboxActionKind::InMail], i64::MIN, i64::MAX);
         Ok(Some(self.config.inmail_credits.saturating_sub(used)))
     }
 
@@ -601,7 +602,7 @@ impl LinkedIn for Sandbox {
         _attempted_at: Timestamp,
     ) -> LinkedInResult<Reconciled> {
         let actions = self.refresh().await?;
-        Ok(match actions.iter().find(|a| a.token == token.as_str()) {
+        Ok(match actions.by_token(token.as_str()) {
             Some(action) if action.kind.delivers_message() => Reconciled::Sent(Some(self.sent(action))),
             Some(_) => Reconciled::Sent(None),
             None => Reconciled::NotSent,

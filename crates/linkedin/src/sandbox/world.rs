@@ -5,7 +5,7 @@
 
 use super::config::SandboxConfig;
 use super::hash::{between, mix, mix_str, unit};
-use super::journal::{SandboxAction, SandboxActionKind};
+use super::journal::{JournalIndex, SandboxAction, SandboxActionKind};
 use super::population::{Population, UNIVERSE_SIZE};
 use super::vocab::{BACKGROUND_MESSAGES, REPLIES};
 use crate::types::{Attachment, Chat, ChatMessage, Invitation, Relation};
@@ -57,7 +57,7 @@ pub struct World<'a> {
     pub config: &'a SandboxConfig,
     pub population: &'a Population,
     pub connections: &'a [u32],
-    pub actions: &'a [SandboxAction],
+    pub journal: &'a JournalIndex,
     pub now: Timestamp,
 }
 
@@ -84,9 +84,9 @@ impl World<'_> {
     /// Accepted by now?
     pub fn accepted(&self, person: u32) -> Option<Timestamp> {
         let provider_id = self.population.provider_id(person);
-        self.actions
-            .iter()
-            .filter(|a| a.kind == SandboxActionKind::Invitation && a.recipient_provider_id == provider_id)
+        self.journal
+            .for_recipient(&provider_id)
+            .filter(|a| a.kind == SandboxActionKind::Invitation)
             .filter_map(|a| self.acceptance_time(a))
             .filter(|t| *t <= self.now)
             .min()
@@ -105,7 +105,8 @@ impl World<'_> {
 
     pub fn pending_invitations(&self) -> Vec<Invitation> {
         let mut pending: Vec<Invitation> = self
-            .actions
+            .journal
+            .all()
             .iter()
             .filter(|a| a.kind == SandboxActionKind::Invitation && a.at <= self.now)
             .filter(|a| self.acceptance_time(a).is_none_or(|t| t > self.now))
@@ -130,7 +131,7 @@ impl World<'_> {
             })
             .collect();
         let mut accepted = BTreeSet::new();
-        for action in self.actions.iter().filter(|a| a.kind == SandboxActionKind::Invitation) {
+        for action in self.journal.all().iter().filter(|a| a.kind == SandboxActionKind::Invitation) {
             if let (Some(i), Some(t)) =
                 (self.population.index_of(&action.recipient_provider_id), self.acceptance_time(action))
                 && t <= self.now
@@ -160,12 +161,25 @@ impl World<'_> {
         for &i in self.connections.iter().take(BACKGROUND_CHATS) {
             people.insert(chat_id_for(self.config, i), i);
         }
-        for action in self.actions.iter().filter(|a| a.kind.delivers_message() && a.at <= self.now) {
+        for action in self.journal.all().iter().filter(|a| a.kind.delivers_message() && a.at <= self.now) {
             if let Some(i) = self.population.index_of(&action.recipient_provider_id) {
                 people.insert(chat_id_for(self.config, i), i);
             }
         }
         people
+    }
+
+    /// The member behind a chat id, if the chat exists now.
+    pub fn chat_person(&self, chat_id: &str) -> Option<u32> {
+        if let Some(&i) =
+            self.connections.iter().take(BACKGROUND_CHATS).find(|&&i| chat_id_for(self.config, i) == chat_id)
+        {
+            return Some(i);
+        }
+        let recipient = self.journal.chat_recipient(chat_id)?;
+        let person = self.population.index_of(recipient)?;
+        let started = self.journal.for_recipient(recipient).any(|a| a.kind.delivers_message() && a.at <= self.now);
+        started.then_some(person)
     }
 
     /// Messages with `person` visible at `now`, newest first.
@@ -202,7 +216,7 @@ impl World<'_> {
                 });
             }
         }
-        for action in self.actions.iter().filter(|a| a.kind.delivers_message() && a.recipient_provider_id == them) {
+        for action in self.journal.for_recipient(&them).filter(|a| a.kind.delivers_message()) {
             if action.at <= self.now {
                 messages.push(ChatMessage {
                     message_id: action.result_id.clone(),
@@ -256,9 +270,9 @@ impl World<'_> {
                 let unread = messages.iter().take_while(|m| !m.is_sender).count() as u32;
                 let them = self.population.provider_id(person);
                 let is_inmail = self
-                    .actions
-                    .iter()
-                    .find(|a| a.kind.delivers_message() && a.recipient_provider_id == them)
+                    .journal
+                    .for_recipient(&them)
+                    .find(|a| a.kind.delivers_message())
                     .is_some_and(|a| a.kind == SandboxActionKind::InMail);
                 Some(Chat {
                     chat_id,
@@ -276,8 +290,8 @@ impl World<'_> {
 
     /// How many actions of `kind` happened in the `window_ms` before now.
     pub fn count_recent(&self, kinds: &[SandboxActionKind], window_ms: i64) -> u32 {
-        let since = self.now.plus_millis(-window_ms);
-        self.actions.iter().filter(|a| kinds.contains(&a.kind) && a.at > since && a.at <= self.now).count() as u32
+        let since = self.now.as_millis().saturating_sub(window_ms);
+        self.journal.count_between(kinds, since, self.now.as_millis())
     }
 }
 

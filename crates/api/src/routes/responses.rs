@@ -1,0 +1,188 @@
+//! Scheduled message responses (spec 2.4 M2) plus the added list, get and cancel.
+
+use super::{GroupAccess, ListData};
+use crate::AppState;
+use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
+use crate::extract::{ApiPath, ApiQuery, HashedJson, idempotency_key};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use sonarly_app::responses::{self as uc, QueueResponseRequest, RESPONSES_LIST};
+use sonarly_domain::page::PageRequest;
+use sonarly_domain::responses::ScheduledResponse;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct QueueResponseBody {
+    /// Sonarly prospect ID scoped to the account group.
+    pub prospect_id: String,
+    /// Message body to queue.
+    pub message: String,
+    /// `direct_message` (default) or `inmail`.
+    pub channel: Option<String>,
+    /// Existing conversation ID when responding in a direct message thread.
+    pub conversation_id: Option<String>,
+    /// InMail subject line; required when channel is inmail.
+    pub subject: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FailureView {
+    pub code: String,
+    pub message: String,
+}
+
+/// A scheduled response.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledResponseView {
+    pub id: String,
+    /// `queued`, `sending`, `sent`, `failed` or `cancelled`.
+    pub status: String,
+    pub scheduled_at: String,
+    pub sent_at: Option<String>,
+    pub channel: String,
+    pub conversation_id: Option<String>,
+    pub message_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// True when a safety rule (working hours, caps, spacing, a LinkedIn rate limit) moved `scheduledAt`.
+    pub deferred: bool,
+    pub prospect_id: String,
+    pub account_id: String,
+    pub failure: Option<FailureView>,
+    pub created_at: String,
+}
+
+impl From<ScheduledResponse> for ScheduledResponseView {
+    fn from(r: ScheduledResponse) -> Self {
+        Self {
+            id: r.id,
+            status: r.status,
+            scheduled_at: r.scheduled_at.to_rfc3339(),
+            sent_at: r.sent_at.map(|t| t.to_rfc3339()),
+            channel: r.channel,
+            conversation_id: r.conversation_id,
+            message_id: r.message_id,
+            idempotency_key: r.idempotency_key,
+            deferred: r.deferred,
+            prospect_id: r.prospect_id,
+            account_id: r.linkedin_account_id,
+            failure: match (r.failure_code, r.failure_message) {
+                (Some(code), Some(message)) => Some(FailureView { code, message }),
+                _ => None,
+            },
+            created_at: r.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResponseListParams {
+    pub cursor: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// Only responses in this status.
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponsePath {
+    #[allow(dead_code)]
+    account_group_id: String,
+    response_id: String,
+}
+
+/// Queue a reply through the outbound scheduler (never sent synchronously).
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/messages/responses", tag = "Messages",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("Idempotency-Key" = Option<String>, Header, description = "Up to 256 characters, kept 24 hours.")),
+    request_body = QueueResponseBody,
+    responses(
+        (status = 202, description = "Queued or scheduled outbound message response", body = Envelope<ScheduledResponseView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
+        (status = 403, description = "Missing required permission", body = ErrorEnvelope),
+        (status = 409, description = "Conflict (IDEMPOTENCY_CONFLICT, account not connected)", body = ErrorEnvelope),
+        (status = 422, description = "Request validation failed (business rules)", body = ErrorEnvelope),
+        (status = 502, description = "Upstream service error", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["messages:write"]))
+)]
+pub async fn queue_response(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    headers: HeaderMap,
+    HashedJson(body, hash): HashedJson<QueueResponseRequest>,
+) -> ApiResult {
+    let key = idempotency_key(&headers)?;
+    let idempotency = key.as_deref().map(|k| (k, hash.as_str()));
+    let response =
+        uc::queue_response(&state.store, &state.registry, state.clock.as_ref(), &access.group_id, &body, idempotency)
+            .await?;
+    Ok(respond(StatusCode::ACCEPTED, ScheduledResponseView::from(response)))
+}
+
+/// List scheduled responses, newest first (an addition to the documented API).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/messages/responses", tag = "Messages",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."), ResponseListParams),
+    responses(
+        (status = 200, description = "Scheduled responses", body = Envelope<ListData<ScheduledResponseView>>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["messages:read"]))
+)]
+pub async fn list_responses(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiQuery(q): ApiQuery<ResponseListParams>,
+) -> ApiResult {
+    let page = PageRequest::parse(&state.cursors, RESPONSES_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let rows = uc::list_responses(&state.store, &state.cursors, &access.group_id, q.status.as_deref(), &page).await?;
+    Ok(ok(ListData::from_page(rows, ScheduledResponseView::from)))
+}
+
+/// Get one scheduled response (an addition to the documented API).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/messages/responses/{responseId}", tag = "Messages",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("responseId" = String, Path, description = "Scheduled response ID.")),
+    responses(
+        (status = 200, description = "The scheduled response", body = Envelope<ScheduledResponseView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["messages:read"]))
+)]
+pub async fn get_response(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<ResponsePath>,
+) -> ApiResult {
+    Ok(ok(ScheduledResponseView::from(uc::get_response(&state.store, &access.group_id, &path.response_id).await?)))
+}
+
+/// Cancel a queued response (an addition to the documented API).
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/messages/responses/{responseId}/cancel", tag = "Messages",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("responseId" = String, Path, description = "Scheduled response ID.")),
+    responses(
+        (status = 200, description = "Cancelled", body = Envelope<ScheduledResponseView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 422, description = "Not cancellable (only queued responses are)", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["messages:write"]))
+)]
+pub async fn cancel_response(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<ResponsePath>,
+) -> ApiResult {
+    let r = uc::cancel_response(&state.store, state.clock.as_ref(), &access.group_id, &path.response_id).await?;
+    Ok(ok(ScheduledResponseView::from(r)))
+}

@@ -1,0 +1,160 @@
+//! Exactly-once delivery with real server processes: a server killed with
+//! SIGKILL while dispatching 2,000 responses, and three servers draining 3,000
+//! responses from one PostgreSQL database. The sandbox's journal (unique per
+//! account and token) is the ledger of what reached "LinkedIn".
+
+use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use sonarly_app::responses::{QueueResponseRequest, queue_response};
+use sonarly_domain::clock::{SharedClock, SystemClock};
+use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
+use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_linkedin::AccountType;
+use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_store::{OUTBOUND_WORK, Store};
+use sonarly_testkit::{TestBackend, TestDb, both_backends, postgres_available};
+use std::collections::HashSet;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sonarly");
+
+fn start_server(url: &str) -> Child {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(BIN)
+        .args(["serve", "--no-demo", "--lease-ms", "2000", "--listen", &format!("127.0.0.1:{port}"), "--database", url])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    child
+}
+
+/// A group with one fast sandbox account (no working-hour, cap or spacing
+/// limits) and `responses` queued replies to its connections.
+async fn queued_world(store: &Store, responses: usize) -> (String, LinkedInAccount, Vec<String>) {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let group = sonarly_app::accounts::create_group_on(store, &SystemClock, "Load", Plan::Scale, 0).await.unwrap();
+    let rules = SendingRules {
+        working_hours: WorkingHours::AROUND_THE_CLOCK,
+        min_spacing_secs: 0,
+        max_spacing_secs: 0,
+        daily_messages: 1_000_000,
+        ..SendingRules::default()
+    };
+    let sandbox = SandboxConfig { messages_per_day: 1_000_000, ..SandboxConfig::default() };
+    let input = ConnectAccount {
+        group_id: group.id.clone(),
+        name: "Load".into(),
+        account_type: AccountType::Classic,
+        rules,
+        provider: ProviderSetup::Sandbox(sandbox),
+    };
+    let account = connect_account(store, &SystemClock, input).await.unwrap();
+    let registry = ProviderRegistry::new(store.clone(), clock.clone());
+    let relations = registry.provider(&account).unwrap().relations(None).await.unwrap().items;
+    let now = clock.now();
+    let prospects: Vec<Prospect> = relations
+        .iter()
+        .enumerate()
+        .map(|(k, r)| Prospect {
+            id: format!("{k:024x}"),
+            group_id: group.id.clone(),
+            provider_id: r.provider_id.clone(),
+            member_id: Some(r.provider_id.clone()),
+            person_id: person_id_for(&r.provider_id),
+            name: r.name.clone(),
+            connection_degree: Some(1),
+            created_at: now,
+            updated_at: now,
+            ..Prospect::default()
+        })
+        .collect();
+    store.upsert_prospects(&prospects, None).await.unwrap();
+    let mut ids = Vec::with_capacity(responses);
+    for k in 0..responses {
+        let request = QueueResponseRequest {
+            prospect_id: Some(prospects[k % prospects.len()].id.clone()),
+            message: Some(format!("Load message {k}")),
+            ..Default::default()
+        };
+        ids.push(queue_response(store, &registry, &SystemClock, &group.id, &request, None).await.unwrap().id);
+    }
+    (group.id, account, ids)
+}
+
+async fn wait_until_sent(store: &Store, group_id: &str, expected: i64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let sent = store.count_responses(group_id, "sent").await.unwrap();
+        if sent == expected {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {sent} of {expected} sent in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every response reached the sandbox exactly once, and nothing else did.
+async fn assert_ledger_matches(store: &Store, account: &LinkedInAccount, ids: &[String]) {
+    let ledger = store.sandbox_actions_since(&account.id, 0).await.unwrap();
+    let tokens: Vec<String> = ledger.into_iter().map(|a| a.token).collect();
+    let unique: HashSet<&String> = tokens.iter().collect();
+    assert_eq!(unique.len(), tokens.len(), "no token twice");
+    let expected: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique, expected, "every response exactly once, none lost, none extra");
+    assert_eq!(store.count_work(OUTBOUND_WORK).await.unwrap(), 0);
+}
+
+both_backends!(a_killed_server_never_sends_twice_or_loses_anything, |backend: TestBackend| async move {
+    let (url, _guard) = TestDb::empty(backend).await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let (group_id, account, ids) = queued_world(&store, 2_000).await;
+
+    let mut first = start_server(&url);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let sent = store.count_responses(&group_id, "sent").await.unwrap();
+        if sent >= 300 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first server made no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Command::new("kill").args(["-KILL", &first.id().to_string()]).status().unwrap();
+    first.wait().unwrap();
+    let at_kill = store.count_responses(&group_id, "sent").await.unwrap();
+    assert!(at_kill < 2_000, "killed mid-dispatch ({at_kill} sent)");
+
+    let mut second = start_server(&url);
+    wait_until_sent(&store, &group_id, 2_000, Duration::from_secs(180)).await;
+    Command::new("kill").args(["-TERM", &second.id().to_string()]).status().unwrap();
+    second.wait().unwrap();
+    assert_ledger_matches(&store, &account, &ids).await;
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_on_one_postgres_drain_without_duplicates() {
+    if !postgres_available() {
+        return;
+    }
+    let (url, _guard) = TestDb::empty(TestBackend::Postgres).await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let (group_id, account, ids) = queued_world(&store, 3_000).await;
+    let mut servers: Vec<Child> = (0..3).map(|_| start_server(&url)).collect();
+    wait_until_sent(&store, &group_id, 3_000, Duration::from_secs(240)).await;
+    for server in &mut servers {
+        Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        server.wait().unwrap();
+    }
+    assert_ledger_matches(&store, &account, &ids).await;
+}

@@ -1,0 +1,49 @@
+//! Scheduled message responses: replies queued through the outbound scheduler.
+
+use crate::Timestamp;
+
+pub mod status {
+    pub const QUEUED: &str = "queued";
+    /// Claimed by the scheduler; the provider call is in flight or its outcome unknown.
+    pub const SENDING: &str = "sending";
+    pub const SENT: &str = "sent";
+    pub const FAILED: &str = "failed";
+    pub const CANCELLED: &str = "cancelled";
+    pub const ALL: [&str; 5] = [QUEUED, SENDING, SENT, FAILED, CANCELLED];
+}
+
+pub const CHANNEL_DIRECT_MESSAGE: &str = "direct_message";
+pub const CHANNEL_INMAIL: &str = "inmail";
+
+/// LinkedIn's text limits for what a response may carry.
+pub const DIRECT_MESSAGE_MAX_CHARS: usize = 8_000;
+pub const INMAIL_SUBJECT_MAX_CHARS: usize = 200;
+pub const INMAIL_BODY_MAX_CHARS: usize = 1_900;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledResponse {
+    pub id: String,
+    pub group_id: String,
+    pub prospect_id: String,
+    pub linkedin_account_id: String,
+    pub channel: String,
+    pub body: String,
+    pub subject: Option<String>,
+    /// Our conversation id, when replying in (or once sent into) a conversation.
+    pub conversation_id: Option<String>,
+    pub recipient_provider_id: String,
+    pub provider_chat_id: Option<String>,
+    pub status: String,
+    pub scheduled_at: Timestamp,
+    /// True once a safety rule moved `scheduled_at` later.
+    pub deferred: bool,
+    pub sent_at: Option<Timestamp>,
+    /// Our inbox message id once sent.
+    pub message_id: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}

@@ -1,0 +1,297 @@
+//! The inbox sync on both backends, with a manual clock and a sandbox account.
+
+use sonarly_app::inbox::{EventOutcome, handle_event};
+use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use sonarly_domain::Timestamp;
+use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
+use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_DISCONNECTED, SendingRules};
+use sonarly_domain::models::AccountGroup;
+use sonarly_domain::page::PageRequest;
+use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_engine::Engine;
+use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_linkedin::{AccountType, Chat, ChatMessage, OutboundToken, ProviderEvent, SharedLinkedIn};
+use sonarly_store::{ChatRef, INBOX_SYNC_WORK, NewMessage, Store};
+use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use std::sync::Arc;
+
+const HOUR_MS: i64 = 3_600_000;
+
+struct World {
+    db: TestDb,
+    clock: ManualClock,
+    group: AccountGroup,
+    account: LinkedInAccount,
+    registry: ProviderRegistry,
+}
+
+impl World {
+    async fn new(backend: TestBackend, config: SandboxConfig) -> Self {
+        let db = TestDb::new(backend).await.unwrap();
+        let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
+        let shared: SharedClock = Arc::new(clock.clone());
+        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
+        let input = ConnectAccount {
+            group_id: group.id.clone(),
+            name: "Sandbox".into(),
+            account_type: AccountType::Classic,
+            rules: SendingRules::default(),
+            provider: ProviderSetup::Sandbox(config),
+        };
+        let account = connect_account(&db.store, &clock, input).await.unwrap();
+        let registry = ProviderRegistry::new(db.store.clone(), shared);
+        Self { db, clock, group, account, registry }
+    }
+
+    fn store(&self) -> &Store {
+        &self.db.store
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), "test")
+    }
+
+    fn provider(&self) -> SharedLinkedIn {
+        self.registry.provider(&self.account).unwrap()
+    }
+
+    async fn messages(&self) -> i64 {
+        self.store().count_account_messages(&self.account.id).await.unwrap()
+    }
+
+    /// Every chat the provider shows, newest first.
+    async fn provider_chats(&self) -> Vec<Chat> {
+        let provider = self.provider();
+        let (mut chats, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = provider.chats(cursor.as_deref()).await.unwrap();
+            chats.extend(page.items);
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return chats,
+            }
+        }
+    }
+
+    async fn provider_messages(&self, chat_id: &str) -> Vec<ChatMessage> {
+        let provider = self.provider();
+        let (mut messages, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = provider.chat_messages(chat_id, cursor.as_deref()).await.unwrap();
+            messages.extend(page.items);
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return messages,
+            }
+        }
+    }
+
+    async fn prospect(&self, provider_id: &str, member_id: Option<&str>, degree: Option<i64>) -> String {
+        let now = self.clock.now();
+        let prospect = Prospect {
+            id: sonarly_domain::id::new_hex_id(now),
+            group_id: self.group.id.clone(),
+            provider_id: provider_id.to_owned(),
+            member_id: member_id.map(str::to_owned),
+            person_id: person_id_for(member_id.unwrap_or(provider_id)),
+            name: "Someone".into(),
+            connection_degree: degree,
+            created_at: now,
+            updated_at: now,
+            ..Default::default()
+        };
+        self.store().upsert_prospects(&[prospect], None).await.unwrap().remove(0)
+    }
+}
+
+fn replies_always() -> SandboxConfig {
+    SandboxConfig { reply_rate: 1.0, ..SandboxConfig::default() }
+}
+
+both_backends!(the_first_sync_backfills_every_conversation, |backend| async move {
+    let w = World::new(backend, replies_always()).await;
+    let chats = w.provider_chats().await;
+    assert!(!chats.is_empty(), "the sandbox account has background conversations");
+    let mut expected = 0;
+    for chat in &chats {
+        expected += w.provider_messages(&chat.chat_id).await.len() as i64;
+    }
+
+    w.engine().run_until_idle().await;
+    let stored = w.store().account_conversations(&w.account.id).await.unwrap();
+    assert_eq!(stored.len(), chats.len());
+    assert_eq!(w.messages().await, expected);
+    for chat in &chats {
+        let c = w.store().conversation_by_provider_chat(&w.account.id, &chat.chat_id).await.unwrap().unwrap();
+        assert_eq!(c.group_id, w.group.id);
+        assert_eq!(c.name, chat.name);
+        assert_eq!(c.participant_provider_id, chat.attendee_provider_id);
+        assert_eq!(c.unread_count, i64::from(chat.unread_count));
+        assert_eq!(c.last_message_at, chat.last_activity_at);
+        assert!(sonarly_domain::id::is_hex_id(&c.id));
+    }
+    let state = w.store().inbox_sync_state(&w.account.id).await.unwrap().unwrap();
+    assert!(state.backfilled);
+    assert_eq!(state.last_activity_at, chats[0].last_activity_at);
+    assert!(state.last_relation_at.is_some());
+
+    // Attachments and sender flags come through.
+    let page = w.store().list_messages(&w.group.id, None, &PageRequest::first(100)).await.unwrap();
+    assert_eq!(page.len() as i64, expected);
+    assert!(page.iter().any(|m| m.is_sender) && page.iter().any(|m| !m.is_sender));
+    assert!(page.windows(2).all(|p| (p[0].sent_at, &p[0].id) > (p[1].sent_at, &p[1].id)), "newest first");
+    assert!(page.iter().all(|m| m.account_type == "classic" && m.attachments_json.starts_with('[')));
+
+    // Not due again within the interval; a second pass after it stores nothing new.
+    assert!(!w.engine().step().await, "the next sync waits for the interval");
+    w.clock.advance_millis(31_000);
+    assert!(w.engine().step().await);
+    w.engine().run_until_idle().await;
+    assert_eq!(w.messages().await, expected);
+    assert_eq!(w.store().account_conversations(&w.account.id).await.unwrap().len(), chats.len());
+    assert_eq!(w.store().count_work(INBOX_SYNC_WORK).await.unwrap(), 1, "one row per account, kept");
+});
+
+both_backends!(a_reply_to_a_sent_message_is_stored_exactly_once, |backend| async move {
+    let w = World::new(backend, replies_always()).await;
+    w.engine().run_until_idle().await;
+    let before = w.messages().await;
+    let chat = w.provider_chats().await.remove(0);
+
+    // The outbound scheduler sends and records the message at once.
+    let sent =
+        w.provider().send_message(&OutboundToken::new("response-1"), &chat.chat_id, "Shall we talk?").await.unwrap();
+    let sent_id = sent.message_id.clone().unwrap();
+    let (conversation_id, message_id) = w
+        .store()
+        .record_outbound_message(
+            &w.account.id,
+            &w.group.id,
+            &ChatRef {
+                provider_chat_id: sent.chat_id.clone(),
+                participant_provider_id: chat.attendee_provider_id.clone(),
+                ..Default::default()
+            },
+            &NewMessage {
+                provider_message_id: sent_id.clone(),
+                sender_provider_id: w.account.id.clone(),
+                is_sender: true,
+                body: "Shall we talk?".into(),
+                sent_at: sent.sent_at,
+                parent_message_id: None,
+                attachments_json: "[]".into(),
+                prospect_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.messages().await, before + 1);
+    let conversation = w.store().get_conversation(&w.group.id, &conversation_id).await.unwrap().unwrap();
+    assert_eq!(conversation.provider_chat_id, chat.chat_id, "the existing conversation");
+    assert_eq!(conversation.unread_count, 0, "writing in a thread reads it");
+
+    // The reply arrives within 48 hours.
+    w.clock.advance_millis(49 * HOUR_MS);
+    w.engine().run_until_idle().await;
+    assert_eq!(w.messages().await, before + 2, "the reply, and not the sent message again");
+    let page = w.store().list_messages(&w.group.id, Some(&conversation_id), &PageRequest::first(10)).await.unwrap();
+    let (reply, ours) = (&page[0], &page[1]);
+    assert!(!reply.is_sender);
+    assert_eq!(reply.sender_id, chat.attendee_provider_id.clone().unwrap());
+    assert_eq!(reply.parent_message_id.as_deref(), Some(message_id.as_str()), "threads to our message");
+    assert_eq!(reply.parent_provider_message_id.as_deref(), Some(sent_id.as_str()));
+    assert_eq!(reply.unread_count, 1);
+    assert_eq!((ours.id.as_str(), ours.is_sender, ours.text.as_str()), (message_id.as_str(), true, "Shall we talk?"));
+
+    // Again: nothing new, by polling or by the same event pushed again.
+    w.clock.advance_millis(31_000);
+    w.engine().run_until_idle().await;
+    assert_eq!(w.messages().await, before + 2);
+    let replayed = w.provider_messages(&chat.chat_id).await.remove(0);
+    let outcome =
+        handle_event(w.store(), &w.clock, &w.account, &ProviderEvent::MessageReceived(replayed)).await.unwrap();
+    assert_eq!(
+        outcome,
+        EventOutcome::Message { conversation_id: conversation_id.clone(), message_id: reply.id.clone(), is_new: false }
+    );
+    assert_eq!(w.messages().await, before + 2);
+});
+
+both_backends!(messages_from_prospects_are_linked_and_connections_recorded, |backend| async move {
+    let w = World::new(backend, replies_always()).await;
+    let chats = w.provider_chats().await;
+    let linked = chats[0].attendee_provider_id.clone().unwrap();
+    let ambiguous = chats[1].attendee_provider_id.clone().unwrap();
+    let prospect_id = w.prospect(&linked, Some(&linked), Some(1)).await;
+    // Two prospects answer to the same member id: never guessed.
+    w.prospect(&ambiguous, None, None).await;
+    w.prospect("ACwAAAsalesnav", Some(&ambiguous), None).await;
+    // A connection the prospect list does not know yet as one.
+    let relation = w.provider().relations(None).await.unwrap().items.remove(0);
+    let connected = w.prospect(&relation.provider_id, None, Some(2)).await;
+
+    w.engine().run_until_idle().await;
+    let c = w.store().conversation_by_provider_chat(&w.account.id, &chats[0].chat_id).await.unwrap().unwrap();
+    assert_eq!(c.prospect_id.as_deref(), Some(prospect_id.as_str()));
+    let messages = w.store().list_messages(&w.group.id, Some(&c.id), &PageRequest::first(50)).await.unwrap();
+    assert!(!messages.is_empty());
+    assert!(messages.iter().all(|m| m.prospect_id.as_deref() == Some(prospect_id.as_str())), "{messages:?}");
+    assert!(messages.iter().all(|m| m.participant_provider_id.as_deref() == Some(linked.as_str())));
+    let other = w.store().conversation_by_provider_chat(&w.account.id, &chats[1].chat_id).await.unwrap().unwrap();
+    assert_eq!(other.prospect_id, None);
+    let degree = w.store().get_prospect(&w.group.id, &connected).await.unwrap().unwrap().connection_degree;
+    assert_eq!(degree, Some(1), "the new relation went through the event path");
+
+    // A webhook-style event from a prospect in a new chat is linked too.
+    let newcomer = w.prospect("ACoAAAnewcomer", None, None).await;
+    let outcome = handle_event(
+        w.store(),
+        &w.clock,
+        &w.account,
+        &ProviderEvent::MessageReceived(ChatMessage {
+            message_id: "2-newcomer-1".into(),
+            chat_id: "2-newchat".into(),
+            sender_provider_id: "ACoAAAnewcomer".into(),
+            is_sender: false,
+            text: "Hi!".into(),
+            sent_at: w.clock.now(),
+            attachments: vec![],
+            parent_message_id: None,
+        }),
+    )
+    .await
+    .unwrap();
+    let EventOutcome::Message { conversation_id, is_new: true, .. } = outcome else { panic!("{outcome:?}") };
+    let c = w.store().get_conversation(&w.group.id, &conversation_id).await.unwrap().unwrap();
+    assert_eq!((c.prospect_id.as_deref(), c.unread_count), (Some(newcomer.as_str()), 1));
+});
+
+both_backends!(status_faults_and_leases, |backend| async move {
+    let w = World::new(backend, SandboxConfig { fault_rate: 1.0, ..replies_always() }).await;
+    // Transient failures: logged, nothing recorded, retried after the interval.
+    assert!(w.engine().step().await);
+    assert_eq!(w.messages().await, 0);
+    assert!(w.store().inbox_sync_state(&w.account.id).await.unwrap().is_none());
+    assert!(!w.engine().step().await, "waits for the next interval");
+    assert_eq!(
+        w.store().next_work_at(INBOX_SYNC_WORK, w.clock.now()).await.unwrap(),
+        Some(w.clock.now().plus_millis(30_000))
+    );
+
+    // Another instance holding the row keeps this one off it.
+    w.clock.advance_millis(31_000);
+    let now = w.clock.now();
+    let held = w.store().claim_work(INBOX_SYNC_WORK, "other", now, now.plus_millis(60_000), 1).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(!w.engine().step().await, "the lease protects the account");
+
+    // The provider says the account is disconnected: the account stops syncing.
+    let event = ProviderEvent::AccountStatus { status: "CREDENTIALS".into(), message: None };
+    let outcome = handle_event(w.store(), &w.clock, &w.account, &event).await.unwrap();
+    assert_eq!(outcome, EventOutcome::AccountStatus { status: STATUS_DISCONNECTED.into() });
+    let account = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
+    assert_eq!(account.status, STATUS_DISCONNECTED);
+    w.clock.advance_millis(61_000);
+    assert!(w.engine().step().await, "the expired lease is claimed again");
+    assert!(w.store().inbox_sync_state(&w.account.id).await.unwrap().is_none(), "a disconnected account is skipped");
+});

@@ -1,0 +1,269 @@
+//! The outbound scheduler on both backends, with a manual clock: safety
+//! rules, retries, rate limits, and exactly-once sends across a crash.
+
+use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use sonarly_app::responses::{QueueResponseRequest, queue_response};
+use sonarly_domain::Timestamp;
+use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
+use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
+use sonarly_domain::models::AccountGroup;
+use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_domain::responses::{ScheduledResponse, status};
+use sonarly_engine::Engine;
+use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_linkedin::{AccountType, OutboundToken};
+use sonarly_store::{OUTBOUND_WORK, Store};
+use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use std::sync::Arc;
+
+struct World {
+    db: TestDb,
+    clock: ManualClock,
+    group: AccountGroup,
+    account: LinkedInAccount,
+    registry: ProviderRegistry,
+    prospects: Vec<Prospect>,
+}
+
+fn around_the_clock() -> SendingRules {
+    SendingRules {
+        working_hours: WorkingHours::AROUND_THE_CLOCK,
+        min_spacing_secs: 0,
+        max_spacing_secs: 0,
+        daily_messages: 10_000,
+        ..SendingRules::default()
+    }
+}
+
+impl World {
+    /// A group with one sandbox account and prospects who are its connections.
+    async fn new(backend: TestBackend, start: &str, rules: SendingRules, sandbox: SandboxConfig) -> Self {
+        let db = TestDb::new(backend).await.unwrap();
+        let clock = ManualClock::new(Timestamp::parse_rfc3339(start).unwrap());
+        let shared: SharedClock = Arc::new(clock.clone());
+        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
+        let input = ConnectAccount {
+            group_id: group.id.clone(),
+            name: "Sandbox".into(),
+            account_type: AccountType::SalesNavigator,
+            rules,
+            provider: ProviderSetup::Sandbox(SandboxConfig { messages_per_day: 100_000, ..sandbox }),
+        };
+        let account = connect_account(&db.store, &clock, input).await.unwrap();
+        let registry = ProviderRegistry::new(db.store.clone(), shared);
+        let provider = registry.provider(&account).unwrap();
+        // The setup itself may meet the simulated faults: retry it.
+        let mut relations = Vec::new();
+        for _ in 0..100 {
+            if let Ok(page) = provider.relations(None).await {
+                relations = page.items;
+                break;
+            }
+        }
+        let now = clock.now();
+        let prospects: Vec<Prospect> = relations
+            .iter()
+            .take(20)
+            .enumerate()
+            .map(|(k, r)| Prospect {
+                id: format!("{k:024x}"),
+                group_id: group.id.clone(),
+                provider_id: r.provider_id.clone(),
+                member_id: Some(r.provider_id.clone()),
+                person_id: person_id_for(&r.provider_id),
+                name: r.name.clone(),
+                connection_degree: Some(1),
+                created_at: now,
+                updated_at: now,
+                ..Prospect::default()
+            })
+            .collect();
+        db.store.upsert_prospects(&prospects, None).await.unwrap();
+        Self { db, clock, group, account, registry, prospects }
+    }
+
+    fn store(&self) -> &Store {
+        &self.db.store
+    }
+
+    fn engine(&self, owner: &str) -> Engine {
+        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
+    }
+
+    async fn queue(&self, prospect: usize, text: &str) -> ScheduledResponse {
+        let request = QueueResponseRequest {
+            prospect_id: Some(self.prospects[prospect].id.clone()),
+            message: Some(text.into()),
+            ..Default::default()
+        };
+        queue_response(self.store(), &self.registry, &self.clock, &self.group.id, &request, None).await.unwrap()
+    }
+
+    async fn response(&self, id: &str) -> ScheduledResponse {
+        self.store().get_response(&self.group.id, id).await.unwrap().unwrap()
+    }
+
+    async fn responses(&self, ids: &[String]) -> Vec<ScheduledResponse> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(self.response(id).await);
+        }
+        out
+    }
+
+    async fn ledger_tokens(&self) -> Vec<String> {
+        self.store().sandbox_actions_since(&self.account.id, 0).await.unwrap().into_iter().map(|a| a.token).collect()
+    }
+}
+
+both_backends!(a_queued_response_is_sent_once_and_reported_honestly, |backend| async move {
+    let w = World::new(backend, "2026-06-01T10:00:00Z", around_the_clock(), SandboxConfig::default()).await;
+    let queued = w.queue(0, "Thanks for connecting!").await;
+    assert_eq!((queued.status.as_str(), queued.deferred, queued.sent_at), (status::QUEUED, false, None));
+    w.engine("a").run_until_idle().await;
+    let sent = w.response(&queued.id).await;
+    assert_eq!(sent.status, status::SENT, "{sent:?}");
+    assert_eq!(sent.sent_at, Some(w.clock.now()));
+    assert!(sent.message_id.is_some() && sent.conversation_id.is_some() && sent.provider_chat_id.is_some());
+    assert_eq!(w.ledger_tokens().await, vec![queued.id.clone()]);
+    // A second reply to the same prospect goes into the now-known conversation.
+    let second = w.queue(0, "Following up").await;
+    assert_eq!(second.conversation_id, sent.conversation_id);
+    w.engine("a").run_until_idle().await;
+    assert_eq!(w.response(&second.id).await.status, status::SENT);
+    assert_eq!(w.store().count_work(OUTBOUND_WORK).await.unwrap(), 0);
+});
+
+both_backends!(working_hours_defer_to_the_next_local_morning, |backend| async move {
+    let rules = SendingRules {
+        timezone: "Europe/Berlin".into(),
+        min_spacing_secs: 0,
+        max_spacing_secs: 0,
+        ..SendingRules::default()
+    };
+    // 20:00 in Berlin (CEST): after hours.
+    let w = World::new(backend, "2026-06-01T18:00:00Z", rules, SandboxConfig::default()).await;
+    let queued = w.queue(1, "Hello").await;
+    assert!(queued.deferred);
+    assert_eq!(queued.scheduled_at.to_rfc3339(), "2026-06-02T07:00:00.000Z");
+    w.engine("a").run_until_idle().await;
+    assert_eq!(w.response(&queued.id).await.status, status::QUEUED, "nothing leaves outside working hours");
+    assert!(w.ledger_tokens().await.is_empty());
+    w.clock.set(Timestamp::parse_rfc3339("2026-06-02T07:00:00Z").unwrap());
+    w.engine("a").run_until_idle().await;
+    assert_eq!(w.response(&queued.id).await.status, status::SENT);
+});
+
+both_backends!(daily_caps_and_spacing_hold_responses_back, |backend| async move {
+    let rules = SendingRules { daily_messages: 2, min_spacing_secs: 60, max_spacing_secs: 90, ..around_the_clock() };
+    let w = World::new(backend, "2026-06-01T10:00:00Z", rules, SandboxConfig::default()).await;
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for k in 0..3 {
+            ids.push(w.queue(k, &format!("Hello {k}")).await.id);
+        }
+        ids
+    };
+    let engine = w.engine("a");
+    engine.run_until_idle().await;
+    let now = w.responses(&ids).await;
+    assert_eq!(now.iter().filter(|r| r.status == status::SENT).count(), 1, "spacing lets one through at a time");
+    let waiting: Vec<_> = now.iter().filter(|r| r.status == status::QUEUED).collect();
+    assert!(waiting.iter().all(|r| r.deferred && r.scheduled_at > w.clock.now()));
+    assert!(waiting.iter().all(|r| r.scheduled_at <= w.clock.now().plus_millis(90_000)));
+
+    w.clock.advance_millis(91_000);
+    engine.run_until_idle().await;
+    w.clock.advance_millis(91_000);
+    engine.run_until_idle().await;
+    let later = w.responses(&ids).await;
+    assert_eq!(later.iter().filter(|r| r.status == status::SENT).count(), 2, "the daily cap is 2");
+    let held = later.iter().find(|r| r.status == status::QUEUED).unwrap();
+    assert_eq!(held.scheduled_at.to_rfc3339(), "2026-06-02T00:00:00.000Z", "next local day (UTC account)");
+    w.clock.set(Timestamp::parse_rfc3339("2026-06-02T00:00:01Z").unwrap());
+    engine.run_until_idle().await;
+    assert!(w.responses(&ids).await.iter().all(|r| r.status == status::SENT));
+    assert_eq!(w.ledger_tokens().await.len(), 3);
+});
+
+both_backends!(transient_faults_retry_and_still_send_exactly_once, |backend| async move {
+    let w = World::new(
+        backend,
+        "2026-06-01T10:00:00Z",
+        around_the_clock(),
+        SandboxConfig { fault_rate: 0.4, ..SandboxConfig::default() },
+    )
+    .await;
+    let mut ids = Vec::new();
+    for k in 0..30 {
+        ids.push(w.queue(k % 20, &format!("Message {k}")).await.id);
+    }
+    let engine = w.engine("a");
+    for _ in 0..60 {
+        engine.run_until_idle().await;
+        w.clock.advance_millis(11 * 60_000);
+    }
+    for id in &ids {
+        assert_eq!(w.response(id).await.status, status::SENT, "{id}");
+    }
+    let mut tokens = w.ledger_tokens().await;
+    tokens.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(tokens, expected, "each response reached LinkedIn exactly once");
+});
+
+both_backends!(a_linkedin_rate_limit_pauses_the_account, |backend| async move {
+    let w = World::new(
+        backend,
+        "2026-06-01T10:00:00Z",
+        around_the_clock(),
+        SandboxConfig { burst_per_minute: 2, ..SandboxConfig::default() },
+    )
+    .await;
+    let mut ids = Vec::new();
+    for k in 0..3 {
+        ids.push(w.queue(k, "Hi").await.id);
+    }
+    w.engine("a").run_until_idle().await;
+    let account = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
+    let until = account.rate_limited_until.expect("the account is paused");
+    assert!(until > w.clock.now());
+    // Two went out; the one LinkedIn refused waits for the pause to end.
+    let all = w.responses(&ids).await;
+    assert_eq!(all.iter().filter(|r| r.status == status::SENT).count(), 2);
+    let paused = all.iter().find(|r| r.status == status::QUEUED).unwrap();
+    assert!(paused.deferred);
+    assert_eq!(paused.scheduled_at, until);
+    w.clock.set(until);
+    w.engine("a").run_until_idle().await;
+    assert_eq!(w.response(&paused.id).await.status, status::SENT);
+});
+
+both_backends!(a_crash_after_sending_is_reconciled_not_resent, |backend| async move {
+    let w = World::new(backend, "2026-06-01T10:00:00Z", around_the_clock(), SandboxConfig::default()).await;
+    let queued = w.queue(3, "Sent just before the crash").await;
+    // An instance claims the row, sends, and dies before recording anything.
+    let now = w.clock.now();
+    let item = w.store().claim_work(OUTBOUND_WORK, "doomed", now, now.plus_millis(60_000), 1).await.unwrap().remove(0);
+    let response = w.response(&queued.id).await;
+    w.store().claim_send_slot(&item, &response, "message", now, now, now.plus_millis(60_000)).await.unwrap();
+    let provider = w.registry.provider(&w.account).unwrap();
+    provider
+        .start_chat(&OutboundToken::new(queued.id.clone()), &response.recipient_provider_id, &response.body)
+        .await
+        .unwrap();
+    assert_eq!(w.response(&queued.id).await.status, status::SENDING);
+
+    let survivor = w.engine("survivor");
+    survivor.run_until_idle().await;
+    assert_eq!(w.response(&queued.id).await.status, status::SENDING, "the lease still protects the row");
+    w.clock.advance_millis(61_000);
+    survivor.run_until_idle().await;
+    let done = w.response(&queued.id).await;
+    assert_eq!(done.status, status::SENT);
+    assert_eq!(w.ledger_tokens().await, vec![queued.id.clone()], "reconciled, not sent again");
+    // The daily count saw one action, not two.
+    let counted = w.store().count_outbound(&w.account.id, "message", Timestamp::from_millis(0)).await.unwrap();
+    assert_eq!(counted, 1);
+});

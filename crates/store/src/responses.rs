@@ -1,0 +1,486 @@
+//! Scheduled responses and the outbound scheduler's bookkeeping: per-account
+//! action ledger (daily and weekly caps) and send slots (spacing).
+
+use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
+use crate::{Store, StoreError, StoreResult};
+use sonarly_domain::Timestamp;
+use sonarly_domain::page::PageRequest;
+use sonarly_domain::responses::{ScheduledResponse, status};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+pub const OUTBOUND_WORK: &str = "outbound";
+const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
+
+fn response_from_row(row: &AnyRow) -> Result<ScheduledResponse, sqlx::Error> {
+    Ok(ScheduledResponse {
+        id: row.try_get("id")?,
+        group_id: row.try_get("group_id")?,
+        prospect_id: row.try_get("prospect_id")?,
+        linkedin_account_id: row.try_get("linkedin_account_id")?,
+        channel: row.try_get("channel")?,
+        body: row.try_get("body")?,
+        subject: row.try_get("subject")?,
+        conversation_id: row.try_get("conversation_id")?,
+        recipient_provider_id: row.try_get("recipient_provider_id")?,
+        provider_chat_id: row.try_get("provider_chat_id")?,
+        status: row.try_get("status")?,
+        scheduled_at: Timestamp::from_millis(row.try_get("scheduled_at")?),
+        deferred: row.try_get::<i64, _>("deferred")? != 0,
+        sent_at: row.try_get::<Option<i64>, _>("sent_at")?.map(Timestamp::from_millis),
+        message_id: row.try_get("message_id")?,
+        failure_code: row.try_get("failure_code")?,
+        failure_message: row.try_get("failure_message")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
+    })
+}
+
+/// The parts of a conversation a response needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationTarget {
+    pub id: String,
+    pub linkedin_account_id: String,
+    pub provider_chat_id: String,
+    pub participant_provider_id: Option<String>,
+    pub is_inmail: bool,
+}
+
+fn target_from_row(row: &AnyRow) -> Result<ConversationTarget, sqlx::Error> {
+    Ok(ConversationTarget {
+        id: row.try_get("id")?,
+        linkedin_account_id: row.try_get("linkedin_account_id")?,
+        provider_chat_id: row.try_get("provider_chat_id")?,
+        participant_provider_id: row.try_get("participant_provider_id")?,
+        is_inmail: row.try_get::<i64, _>("is_inmail")? != 0,
+    })
+}
+
+/// What queuing a response did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseCreation {
+    Created(ScheduledResponse),
+    /// A response with this Idempotency-Key exists (within 24 h).
+    Existing(ScheduledResponse),
+}
+
+/// The result of asking for a send slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotClaim {
+    /// Reserved: the action is recorded and the response marked `sending`.
+    Granted,
+    /// Another action holds the account until then (spacing).
+    Busy(Timestamp),
+    /// The lease was lost or the response is no longer queued.
+    Lost,
+}
+
+impl Store {
+    /// Queues a response and its work row atomically (idempotent by key).
+    pub async fn create_response(
+        &self,
+        r: &ScheduledResponse,
+        work_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<ResponseCreation> {
+        for _ in 0..3 {
+            let mut tx = self.writer.begin().await?;
+            if let Some(key) = &r.idempotency_key {
+                let existing =
+                    sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND idempotency_key = $2")
+                        .bind(&r.group_id)
+                        .bind(key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if let Some(row) = existing {
+                    let existing = response_from_row(&row)?;
+                    if existing.created_at.as_millis() >= now.as_millis() - IDEMPOTENCY_WINDOW_MS {
+                        return Ok(ResponseCreation::Existing(existing));
+                    }
+                    sqlx::query("UPDATE scheduled_responses SET idempotency_key = NULL WHERE id = $1")
+                        .bind(&existing.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO scheduled_responses (id, group_id, prospect_id, linkedin_account_id, channel, body, subject, \
+                 conversation_id, recipient_provider_id, provider_chat_id, status, scheduled_at, deferred, sent_at, \
+                 message_id, failure_code, failure_message, idempotency_key, request_hash, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, NULL, NULL, $14, $15, $16, $16)",
+            )
+            .bind(&r.id)
+            .bind(&r.group_id)
+            .bind(&r.prospect_id)
+            .bind(&r.linkedin_account_id)
+            .bind(&r.channel)
+            .bind(&r.body)
+            .bind(&r.subject)
+            .bind(&r.conversation_id)
+            .bind(&r.recipient_provider_id)
+            .bind(&r.provider_chat_id)
+            .bind(&r.status)
+            .bind(r.scheduled_at.as_millis())
+            .bind(i64::from(r.deferred))
+            .bind(&r.idempotency_key)
+            .bind(&r.request_hash)
+            .bind(r.created_at.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from);
+            match inserted {
+                Ok(_) => {
+                    enqueue_in(&mut tx, work_id, OUTBOUND_WORK, &r.id, &r.group_id, r.scheduled_at, now).await?;
+                    tx.commit().await?;
+                    return Ok(ResponseCreation::Created(r.clone()));
+                }
+                Err(StoreError::UniqueViolation(_)) if r.idempotency_key.is_some() => {
+                    tx.rollback().await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Config("could not resolve a concurrent idempotent response".into()))
+    }
+
+    /// A conversation of the group by our id.
+    pub async fn conversation_target(
+        &self,
+        group_id: &str,
+        conversation_id: &str,
+    ) -> StoreResult<Option<ConversationTarget>> {
+        let row = sqlx::query(
+            "SELECT id, linkedin_account_id, provider_chat_id, participant_provider_id, is_inmail FROM conversations \
+             WHERE group_id = $1 AND id = $2",
+        )
+        .bind(group_id)
+        .bind(conversation_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(target_from_row).transpose()?)
+    }
+
+    /// The most recent conversation of the group with a member (any account).
+    pub async fn conversation_with(
+        &self,
+        group_id: &str,
+        participant_provider_id: &str,
+    ) -> StoreResult<Option<ConversationTarget>> {
+        let row = sqlx::query(
+            "SELECT id, linkedin_account_id, provider_chat_id, participant_provider_id, is_inmail FROM conversations \
+             WHERE group_id = $1 AND participant_provider_id = $2 ORDER BY last_message_at DESC, id DESC LIMIT 1",
+        )
+        .bind(group_id)
+        .bind(participant_provider_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(target_from_row).transpose()?)
+    }
+
+    pub async fn response_by_key(&self, group_id: &str, key: &str) -> StoreResult<Option<ScheduledResponse>> {
+        let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND idempotency_key = $2")
+            .bind(group_id)
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(response_from_row).transpose()?)
+    }
+
+    pub async fn get_response(&self, group_id: &str, id: &str) -> StoreResult<Option<ScheduledResponse>> {
+        let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND id = $2")
+            .bind(group_id)
+            .bind(id)
+            .fetch_optional(&self.writer)
+            .await?;
+        Ok(row.as_ref().map(response_from_row).transpose()?)
+    }
+
+    /// One page of a group's responses, newest first, optionally of one status.
+    pub async fn list_responses(
+        &self,
+        group_id: &str,
+        status_filter: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ScheduledResponse>> {
+        let (at, id) = match &page.after {
+            Some(p) => (p.created_at.as_millis(), p.id.clone()),
+            None => (i64::MAX, "\u{10FFFF}".to_owned()),
+        };
+        let rows = sqlx::query(
+            "SELECT * FROM scheduled_responses WHERE group_id = $1 AND ($5 = '' OR status = $5) \
+             AND (created_at < $2 OR (created_at = $2 AND id < $3)) ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(group_id)
+        .bind(at)
+        .bind(id)
+        .bind(page.fetch_limit())
+        .bind(status_filter.unwrap_or(""))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(response_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Cancels a queued response; `Some((false, r))` when it is past queued.
+    pub async fn cancel_response(
+        &self,
+        group_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(bool, ScheduledResponse)>> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE scheduled_responses SET status = $3, updated_at = $4 WHERE group_id = $1 AND id = $2 AND status = $5",
+        )
+        .bind(group_id)
+        .bind(id)
+        .bind(status::CANCELLED)
+        .bind(now.as_millis())
+        .bind(status::QUEUED)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query("DELETE FROM work_items WHERE kind = $1 AND ref_id = $2")
+                .bind(OUTBOUND_WORK)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND id = $2")
+            .bind(group_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.as_ref().map(response_from_row).transpose()?.map(|r| (done.rows_affected() == 1, r)))
+    }
+
+    /// Actions of `kind` the account performed since `since` (caps).
+    pub async fn count_outbound(&self, account_id: &str, kind: &str, since: Timestamp) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 AND performed_at >= $3",
+        )
+        .bind(account_id)
+        .bind(kind)
+        .bind(since.as_millis())
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
+    /// Reserves the account's next send slot for a response: when the account
+    /// is free (`next_slot_at <= now`) it moves the slot to `next_slot_at`,
+    /// records the action (once per response, so a retry after a crash is not
+    /// counted twice) and marks the response `sending`, all in one transaction
+    /// under the lease. Concurrent instances serialize on the slot row.
+    pub async fn claim_send_slot(
+        &self,
+        item: &WorkItem,
+        response: &ScheduledResponse,
+        kind: &str,
+        now: Timestamp,
+        next_slot_at: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<SlotClaim> {
+        let mut tx = self.writer.begin().await?;
+        if !hold_lease_in(&mut tx, item, lease_until).await? {
+            return Ok(SlotClaim::Lost);
+        }
+        sqlx::query(
+            "INSERT INTO account_send_state (linkedin_account_id, next_slot_at) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(&response.linkedin_account_id)
+        .execute(&mut *tx)
+        .await?;
+        let already: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbound_actions WHERE kind = $1 AND ref_id = $2")
+            .bind(kind)
+            .bind(&response.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if already.is_none() {
+            let moved = sqlx::query(
+                "UPDATE account_send_state SET next_slot_at = $3 WHERE linkedin_account_id = $1 AND next_slot_at <= $2",
+            )
+            .bind(&response.linkedin_account_id)
+            .bind(now.as_millis())
+            .bind(next_slot_at.as_millis())
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() == 0 {
+                let busy: i64 =
+                    sqlx::query_scalar("SELECT next_slot_at FROM account_send_state WHERE linkedin_account_id = $1")
+                        .bind(&response.linkedin_account_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tx.rollback().await?;
+                return Ok(SlotClaim::Busy(Timestamp::from_millis(busy)));
+            }
+            sqlx::query(
+                "INSERT INTO outbound_actions (id, linkedin_account_id, kind, ref_id, performed_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(sonarly_domain::id::new_hex_id(now))
+            .bind(&response.linkedin_account_id)
+            .bind(kind)
+            .bind(&response.id)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let marked = sqlx::query(
+            "UPDATE scheduled_responses SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(&response.id)
+        .bind(status::SENDING)
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(SlotClaim::Lost);
+        }
+        tx.commit().await?;
+        Ok(SlotClaim::Granted)
+    }
+
+    /// Moves a response later (a safety rule held it back) and releases its row.
+    pub async fn defer_response(
+        &self,
+        item: &WorkItem,
+        response_id: &str,
+        until: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(&item.id)
+        .bind(&item.lease_owner)
+        .bind(until.as_millis())
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE scheduled_responses SET scheduled_at = $2, deferred = 1, updated_at = $3 WHERE id = $1 AND status = 'queued'",
+        )
+        .bind(response_id)
+        .bind(until.as_millis())
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Puts a `sending` response back to `queued` at `until` (a LinkedIn limit
+    /// answered; nothing was sent) and releases its row.
+    pub async fn requeue_response(
+        &self,
+        item: &WorkItem,
+        response_id: &str,
+        until: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(&item.id)
+        .bind(&item.lease_owner)
+        .bind(until.as_millis())
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // The reserved action did not happen: un-count it so caps stay honest.
+        sqlx::query("DELETE FROM outbound_actions WHERE ref_id = $1").bind(response_id).execute(&mut *tx).await?;
+        sqlx::query(
+            "UPDATE scheduled_responses SET status = 'queued', scheduled_at = $2, deferred = 1, updated_at = $3 \
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(response_id)
+        .bind(until.as_millis())
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records a successful send and finishes the row, under the lease.
+    pub async fn mark_response_sent(
+        &self,
+        item: &WorkItem,
+        response_id: &str,
+        sent_at: Timestamp,
+        provider_chat_id: Option<&str>,
+        conversation_id: Option<&str>,
+        message_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        if !finish_in(&mut tx, item).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE scheduled_responses SET status = $2, sent_at = $3, provider_chat_id = COALESCE($4, provider_chat_id), \
+             conversation_id = COALESCE($5, conversation_id), message_id = $6, updated_at = $3 WHERE id = $1",
+        )
+        .bind(response_id)
+        .bind(status::SENT)
+        .bind(sent_at.as_millis())
+        .bind(provider_chat_id)
+        .bind(conversation_id)
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Fails a response with a recorded reason and finishes its row.
+    pub async fn fail_response(
+        &self,
+        item: &WorkItem,
+        response_id: &str,
+        code: &str,
+        message: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        if !finish_in(&mut tx, item).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE scheduled_responses SET status = $2, failure_code = $3, failure_message = $4, updated_at = $5 \
+             WHERE id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(response_id)
+        .bind(status::FAILED)
+        .bind(code)
+        .bind(message)
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Counts responses by status (tests, benchmarks).
+    pub async fn count_responses(&self, group_id: &str, status_filter: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM scheduled_responses WHERE group_id = $1 AND status = $2")
+            .bind(group_id)
+            .bind(status_filter)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+}
