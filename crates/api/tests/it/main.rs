@@ -7,5 +7,6 @@ mod idempotency;
 mod messages;
 mod openapi;
 mod prospecting;
+mod responses;
 mod support;
 mod templates;

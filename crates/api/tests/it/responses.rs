@@ -1,0 +1,248 @@
+//! Scheduled responses over HTTP, on both backends.
+
+use crate::support::*;
+use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_testkit::both_backends;
+use std::sync::Arc;
+
+/// Prospects of `group`: the first `connected` are connections of its sandbox account, plus one stranger.
+async fn seed_prospects(app: &TestApp, group: &sonarly_domain::models::AccountGroup) -> Vec<Prospect> {
+    let accounts = app.db.store.group_linkedin_accounts(&group.id).await.unwrap();
+    let provider = app.state.registry.provider(&accounts[0]).unwrap();
+    let relations = provider.relations(None).await.unwrap().items;
+    let now = sonarly_domain::Timestamp::from_millis(now_ms());
+    let mut prospects: Vec<Prospect> = relations
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(k, r)| Prospect {
+            id: format!("{:024x}", k + 1),
+            group_id: group.id.clone(),
+            provider_id: r.provider_id.clone(),
+            member_id: Some(r.provider_id.clone()),
+            person_id: person_id_for(&r.provider_id),
+            name: r.name.clone(),
+            connection_degree: Some(1),
+            created_at: now,
+            updated_at: now,
+            ..Prospect::default()
+        })
+        .collect();
+    let search = sonarly_linkedin::PeopleSource::SearchUrl(
+        "https://www.linkedin.com/search/results/people/?keywords=cto".into(),
+    );
+    let stranger = provider
+        .search_people(&search, None, 50)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|p| p.connection_degree != Some(1))
+        .unwrap();
+    prospects.push(Prospect {
+        id: format!("{:024x}", 99),
+        group_id: group.id.clone(),
+        provider_id: stranger.provider_id.clone(),
+        member_id: Some(stranger.provider_id.clone()),
+        person_id: person_id_for(&stranger.provider_id),
+        name: stranger.full_name(),
+        connection_degree: Some(3),
+        created_at: now,
+        updated_at: now,
+        ..Prospect::default()
+    });
+    app.db.store.upsert_prospects(&prospects, None).await.unwrap();
+    prospects
+}
+
+both_backends!(queue_follow_and_read_responses, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let prospects = seed_prospects(&app, &group).await;
+    let base = format!("/v1/accounts/{}/messages/responses", group.id);
+
+    let body = format!(
+        r#"{{"prospectId":"{}","message":"Thanks for connecting!","channel":"direct_message"}}"#,
+        prospects[0].id
+    );
+    let queued = app.post_json(&base, &key, &[("idempotency-key", "reply-001")], &body).await;
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    let data = &queued.body["data"];
+    for field in [
+        "id",
+        "status",
+        "scheduledAt",
+        "sentAt",
+        "channel",
+        "conversationId",
+        "messageId",
+        "idempotencyKey",
+        "deferred",
+    ] {
+        assert!(data.get(field).is_some(), "{field} missing: {data}");
+    }
+    assert_eq!((data["status"].as_str(), data["channel"].as_str()), (Some("queued"), Some("direct_message")));
+    assert_eq!(data["idempotencyKey"], "reply-001");
+    assert!(data["sentAt"].is_null() && data["messageId"].is_null());
+    let id = data["id"].as_str().unwrap().to_owned();
+
+    // Same key and body: the original request; another body: conflict.
+    let again = app.post_json(&base, &key, &[("idempotency-key", "reply-001")], &body).await;
+    assert_eq!((again.status.as_u16(), again.body["data"]["id"].as_str()), (202, Some(id.as_str())));
+    let other = body.replace("Thanks", "Hi");
+    assert_error(
+        &app.post_json(&base, &key, &[("idempotency-key", "reply-001")], &other).await,
+        409,
+        "IDEMPOTENCY_CONFLICT",
+    );
+
+    app.engine().run_until_idle().await;
+    let sent = app.get(&format!("{base}/{id}"), &key).await;
+    assert_eq!(sent.body["data"]["status"], "sent", "{}", sent.body);
+    assert!(sent.body["data"]["sentAt"].is_string() && sent.body["data"]["messageId"].is_string());
+    let conversation = sent.body["data"]["conversationId"].as_str().unwrap().to_owned();
+    let thread = app.get(&format!("/v1/accounts/{}/messages?conversationId={conversation}", group.id), &key).await;
+    assert_eq!(thread.status, 200, "{}", thread.body);
+    assert!(
+        thread.body["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "Thanks for connecting!" && m["isSender"] == true)
+    );
+
+    // Cancel: only while queued.
+    let later =
+        app.post_json(&base, &key, &[], &format!(r#"{{"prospectId":"{}","message":"Later"}}"#, prospects[1].id)).await;
+    let later_id = later.body["data"]["id"].as_str().unwrap().to_owned();
+    let cancelled = app.post_json(&format!("{base}/{later_id}/cancel"), &key, &[], "{}").await;
+    assert_eq!(cancelled.body["data"]["status"], "cancelled");
+    assert_error(&app.post_json(&format!("{base}/{later_id}/cancel"), &key, &[], "{}").await, 422, "VALIDATION_ERROR");
+    assert_error(&app.post_json(&format!("{base}/{id}/cancel"), &key, &[], "{}").await, 422, "VALIDATION_ERROR");
+    app.engine().run_until_idle().await;
+    assert_eq!(
+        app.get(&format!("{base}/{later_id}"), &key).await.body["data"]["status"],
+        "cancelled",
+        "nothing sent after a cancel"
+    );
+
+    let listed = app.get(&format!("{base}?status=sent"), &key).await;
+    assert_eq!(listed.body["data"]["items"].as_array().unwrap().len(), 1);
+    assert_error(&app.get(&format!("{base}?status=done"), &key).await, 400, "VALIDATION_ERROR");
+    let page = app.get(&format!("{base}?limit=1"), &key).await;
+    assert_eq!(page.body["data"]["hasMore"], true);
+});
+
+both_backends!(responses_are_validated, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let prospects = seed_prospects(&app, &group).await;
+    let base = format!("/v1/accounts/{}/messages/responses", group.id);
+    let connected = &prospects[0].id;
+    let stranger = &prospects[3].id;
+    let bad_requests = [
+        (r#"{"message":"x"}"#.to_owned(), "prospectId"),
+        (format!(r#"{{"prospectId":"{connected}"}}"#), "message"),
+        (format!(r#"{{"prospectId":"{connected}","message":"   "}}"#), "message"),
+        (format!(r#"{{"prospectId":"{connected}","message":"x","channel":"sms"}}"#), "channel"),
+        (format!(r#"{{"prospectId":"{connected}","message":"x","channel":"inmail"}}"#), "subject"),
+        (format!(r#"{{"prospectId":{connected:?},"message":42}}"#), "message"),
+    ];
+    for (body, field) in &bad_requests {
+        let reply = app.post_json(&base, &key, &[], body).await;
+        assert_error(&reply, 400, "VALIDATION_ERROR");
+        assert!(
+            reply.body["error"]["fields"].as_array().unwrap().iter().any(|f| f["field"] == *field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    let long = "x".repeat(8_001);
+    let business = [
+        (r#"{"prospectId":"507f1f77bcf86cd799439011","message":"x"}"#.to_owned(), "prospectId"),
+        (format!(r#"{{"prospectId":"{stranger}","message":"x"}}"#), "prospectId"),
+        (format!(r#"{{"prospectId":"{connected}","message":"{long}"}}"#), "message"),
+        (format!(r#"{{"prospectId":"{connected}","message":"x","conversationId":"nope"}}"#), "conversationId"),
+        (
+            format!(
+                r#"{{"prospectId":"{connected}","message":"x","channel":"inmail","subject":"{}"}}"#,
+                "s".repeat(201)
+            ),
+            "subject",
+        ),
+    ];
+    for (body, field) in &business {
+        let reply = app.post_json(&base, &key, &[], body).await;
+        assert_error(&reply, 422, "VALIDATION_ERROR");
+        assert!(
+            reply.body["error"]["fields"].as_array().unwrap().iter().any(|f| f["field"] == *field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    // InMail reaches the stranger through the Sales Navigator account's credits.
+    let inmail = app
+        .post_json(
+            &base,
+            &key,
+            &[],
+            &format!(
+                r#"{{"prospectId":"{stranger}","message":"Hello","channel":"inmail","subject":"Quick question"}}"#
+            ),
+        )
+        .await;
+    assert_eq!(inmail.status, 202, "{}", inmail.body);
+    assert_eq!(inmail.body["data"]["channel"], "inmail");
+
+    // Another group's prospect, response and conversation are absent.
+    let other = app.prospecting_group(Plan::Starter, 100).await;
+    let other_key = app.key(&[&other]).await;
+    let foreign = app
+        .post_json(
+            &format!("/v1/accounts/{}/messages/responses", other.id),
+            &other_key,
+            &[],
+            &format!(r#"{{"prospectId":"{connected}","message":"x"}}"#),
+        )
+        .await;
+    assert_error(&foreign, 422, "VALIDATION_ERROR");
+    let id = inmail.body["data"]["id"].as_str().unwrap();
+    assert_error(
+        &app.get(&format!("/v1/accounts/{}/messages/responses/{id}", other.id), &other_key).await,
+        404,
+        "NOT_FOUND",
+    );
+    let reader = app.key_with(&[&group], "messages:read", 100).await;
+    assert_error(
+        &app.post_json(&base, &reader, &[], &format!(r#"{{"prospectId":"{connected}","message":"x"}}"#)).await,
+        403,
+        "SCOPE_DENIED",
+    );
+});
+
+both_backends!(concurrent_retries_queue_one_response, |backend| async move {
+    let app = Arc::new(TestApp::new(backend).await);
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let prospects = seed_prospects(&app, &group).await;
+    let base = format!("/v1/accounts/{}/messages/responses", group.id);
+    let body = format!(r#"{{"prospectId":"{}","message":"Once only"}}"#, prospects[2].id);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (app, key, base, body) = (app.clone(), key.clone(), base.clone(), body.clone());
+        tasks.spawn(async move {
+            app.post_json(&base, &key, &[("idempotency-key", "burst")], &body).await.body["data"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    let mut ids = std::collections::HashSet::new();
+    while let Some(id) = tasks.join_next().await {
+        ids.insert(id.unwrap());
+    }
+    assert_eq!(ids.len(), 1);
+    assert_eq!(app.get(&base, &key).await.body["data"]["items"].as_array().unwrap().len(), 1);
+});
