@@ -158,27 +158,33 @@ impl Sandbox {
         build: impl FnOnce(&World<'_>) -> (Option<String>, Option<String>, Option<String>, String),
     ) -> LinkedInResult<SandboxAction> {
         self.maybe_fault()?;
-        let actions = self.refresh().await?;
-        if let Some(existing) = actions.by_token(token.as_str()) {
-            return Ok(existing.clone());
-        }
-        let world = self.world(&actions);
-        if self.config.burst_per_minute > 0 && world.count_recent(&ALL_KINDS, 60_000) >= self.config.burst_per_minute {
-            return Err(LinkedInError::RateLimited { retry_after: Some(std::time::Duration::from_secs(60)) });
-        }
-        check(&world)?;
-        let (chat_id, text, subject, result_id) = build(&world);
-        let action = SandboxAction {
-            seq: 0,
-            account_id: self.account_id.clone(),
-            token: token.as_str().to_owned(),
-            kind,
-            recipient_provider_id: recipient,
-            chat_id,
-            text,
-            subject,
-            result_id,
-            at: world.now,
+        // The snapshot is dropped before recording, so the next refresh can
+        // extend the shared index in place instead of copying it.
+        let action = {
+            let actions = self.refresh().await?;
+            if let Some(existing) = actions.by_token(token.as_str()) {
+                return Ok(existing.clone());
+            }
+            let world = self.world(&actions);
+            if self.config.burst_per_minute > 0
+                && world.count_recent(&ALL_KINDS, 60_000) >= self.config.burst_per_minute
+            {
+                return Err(LinkedInError::RateLimited { retry_after: Some(std::time::Duration::from_secs(60)) });
+            }
+            check(&world)?;
+            let (chat_id, text, subject, result_id) = build(&world);
+            SandboxAction {
+                seq: 0,
+                account_id: self.account_id.clone(),
+                token: token.as_str().to_owned(),
+                kind,
+                recipient_provider_id: recipient,
+                chat_id,
+                text,
+                subject,
+                result_id,
+                at: world.now,
+            }
         };
         let stored = self.journal.record(action).await?;
         self.refresh().await?;
@@ -499,13 +505,15 @@ impl LinkedIn for Sandbox {
 
     async fn send_message(&self, token: &OutboundToken, chat_id: &str, text: &str) -> LinkedInResult<SentMessage> {
         too_long("message", text, MESSAGE_MAX_CHARS)?;
-        let actions = self.refresh().await?;
-        let person = self.world(&actions).chat_person(chat_id);
-        // A repeated token answers the first result even if the chat changed since.
-        let person = match (person, actions.by_token(token.as_str())) {
-            (_, Some(existing)) => return Ok(self.sent(existing)),
-            (Some(p), None) => p,
-            (None, None) => return Err(LinkedInError::NotFound(format!("chat {chat_id}"))),
+        let person = {
+            let actions = self.refresh().await?;
+            let person = self.world(&actions).chat_person(chat_id);
+            // A repeated token answers the first result even if the chat changed since.
+            match (person, actions.by_token(token.as_str())) {
+                (_, Some(existing)) => return Ok(self.sent(existing)),
+                (Some(p), None) => p,
+                (None, None) => return Err(LinkedInError::NotFound(format!("chat {chat_id}"))),
+            }
         };
         let cap = self.config.messages_per_day;
         let action = self
