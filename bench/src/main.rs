@@ -5,6 +5,9 @@
 //!   from the sandbox, end to end through the engine; prints the wall time.
 //! - `lookup`: loads `size` (default 1,000,000) prospects into one group, then
 //!   times 2,000 provider-id lookups (p50 / p99 / max).
+//! - `messages`: generates `size` (default 1,000,000) messages in 1,000
+//!   conversations, then times the messages list: the first page, page 10,000
+//!   (limit 100, reached by following cursors), and every page in between.
 //! - `scheduler`: queues `size` (default 100,000) responses on one sandbox
 //!   account with the safety limits off, then times one engine draining them.
 //!
@@ -30,11 +33,22 @@ async fn main() {
         _ => TestBackend::Sqlite,
     };
     let size: Option<usize> = args.get(3).and_then(|s| s.parse().ok());
+    if scenario == "generate-messages" {
+        // generate-messages DATABASE_URL GROUP_ID ACCOUNT_ID COUNT: fill a real database for bench/messages-load.sh.
+        let store = sonarly_store::Store::connect(&args[2]).await.expect("database");
+        store.migrate().await.expect("migrate");
+        let count: i64 = args[5].parse().expect("count");
+        let started = Instant::now();
+        store.generate_messages(&args[3], &args[4], 1_000, count, Timestamp::from_millis(1_700_000_000_000)).await.unwrap();
+        println!("generated {count} messages in {:.1} s", started.elapsed().as_secs_f64());
+        return;
+    }
     let db = TestDb::new(backend).await.expect("PostgreSQL binaries are needed for the postgres backend");
     match scenario {
         "import" => import(&db, size.unwrap_or(2_000)).await,
         "lookup" => lookup(&db, size.unwrap_or(1_000_000)).await,
         "scheduler" => scheduler(&db, size.unwrap_or(100_000)).await,
+        "messages" => messages(&db, size.unwrap_or(1_000_000)).await,
         other => eprintln!("unknown scenario {other}; use import or lookup"),
     }
 }
@@ -179,5 +193,52 @@ async fn scheduler(db: &TestDb, size: usize) {
     println!(
         "scheduler: drained {sent} of {size} responses in {elapsed:.1} s = {:.0} responses/s",
         sent as f64 / elapsed
+    );
+}
+
+async fn messages(db: &TestDb, size: usize) {
+    use sonarly_domain::cursor::CursorCodec;
+    use sonarly_domain::page::PageRequest;
+    let group = sonarly_app::accounts::create_group(&db.store, &SystemClock, "Bench").await.unwrap();
+    let input = ConnectAccount {
+        group_id: group.id.clone(),
+        name: "Sandbox".into(),
+        account_type: AccountType::Classic,
+        rules: Default::default(),
+        provider: ProviderSetup::Sandbox(Default::default()),
+    };
+    let account = connect_account(&db.store, &SystemClock, input).await.unwrap();
+    let started = Instant::now();
+    db.store
+        .generate_messages(&group.id, &account.id, 1_000, size as i64, Timestamp::from_millis(1_700_000_000_000))
+        .await
+        .unwrap();
+    println!("messages: generated {size} messages in {:.1} s", started.elapsed().as_secs_f64());
+    let codec = CursorCodec::new(b"bench".to_vec());
+    let mut page = PageRequest::parse(&codec, "messages", Some("100"), None).unwrap();
+    let mut times = Vec::new();
+    let mut seen = 0usize;
+    loop {
+        let t = Instant::now();
+        let result = sonarly_app::inbox::list_messages(&db.store, &codec, &group.id, None, &page).await.unwrap();
+        times.push(t.elapsed());
+        seen += result.items.len();
+        match result.next_cursor {
+            Some(cursor) => page = PageRequest::parse(&codec, "messages", Some("100"), Some(&cursor)).unwrap(),
+            None => break,
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let last = times.len() - 1;
+    let mut sorted = times.clone();
+    sorted.sort();
+    println!(
+        "messages: {} pages of 100 ({seen} messages): page 1 {:.3} ms, page {} {:.3} ms, median {:.3} ms, p99 {:.3} ms",
+        times.len(),
+        ms(times[0]),
+        last + 1,
+        ms(times[last]),
+        ms(sorted[sorted.len() / 2]),
+        ms(sorted[sorted.len() * 99 / 100])
     );
 }

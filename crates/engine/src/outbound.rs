@@ -26,6 +26,7 @@ const CLAIM_BATCH: i64 = 16;
 const MAX_ATTEMPTS: i64 = 8;
 /// Pause after a rate limit without a retry-after.
 const DEFAULT_RATE_LIMIT_PAUSE_MS: i64 = 15 * 60_000;
+const WEEK_MS: i64 = 7 * 86_400_000;
 
 impl Engine {
     pub(crate) async fn step_outbound(&self) -> bool {
@@ -149,6 +150,16 @@ impl Engine {
         let done_today = self.store.count_outbound(&account.id, kind.as_str(), day_start).await?;
         if done_today >= i64::from(rules.daily_cap(kind)) {
             return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
+        }
+        if kind == ActionKind::Invitation {
+            // The weekly cap is a rolling seven days, like LinkedIn's.
+            let week_ago = now.plus_millis(-WEEK_MS);
+            let this_week = self.store.count_outbound(&account.id, kind.as_str(), week_ago).await?;
+            if this_week >= i64::from(rules.weekly_invitations) {
+                let oldest = self.store.oldest_outbound_since(&account.id, kind.as_str(), week_ago).await?;
+                let free_at = oldest.map_or(now.plus_millis(86_400_000), |t| t.plus_millis(WEEK_MS + 1));
+                return Ok(Some(rules.next_working_moment(free_at)));
+            }
         }
         Ok(None)
     }

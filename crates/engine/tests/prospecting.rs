@@ -206,3 +206,22 @@ both_backends!(credits_and_quota_bound_what_is_imported, |backend| async move {
     assert_eq!(job.import_done, 20);
     assert_eq!(w.credits().await, 0);
 });
+
+both_backends!(an_exhausted_monthly_quota_refuses_new_jobs, |backend| async move {
+    let w = World::new(backend, Plan::Tester, 100_000).await;
+    for _ in 0..5 {
+        w.start(search(100)).await;
+        w.engine("a").run_until_idle().await;
+    }
+    let quota = sonarly_app::prospecting::quota(w.store(), &w.clock, &w.group.id, None).await.unwrap();
+    assert_eq!((quota.used, quota.limit), (500, 500));
+    let err = start_job(w.store(), &w.clock, &w.group.id, &search(10), None).await.err().unwrap();
+    assert_eq!((err.status, err.code.as_str()), (429, "QUOTA_EXCEEDED"));
+    assert!(err.details.unwrap().starts_with("resetAt: "));
+    // Sales Navigator has its own quota.
+    let sales_navigator = StartRequest {
+        search_url: Some("https://www.linkedin.com/sales/search/people?query=(keywords%3Acto)".into()),
+        ..search(10)
+    };
+    assert!(start_job(w.store(), &w.clock, &w.group.id, &sales_navigator, None).await.is_ok());
+});

@@ -10,6 +10,7 @@ mod audiences;
 mod db;
 mod error;
 mod folders;
+mod generate;
 mod groups;
 mod idempotency;
 mod inbox;

@@ -269,6 +269,19 @@ impl Store {
         .await?)
     }
 
+    /// The oldest action of `kind` since `since` (when a rolling window frees up).
+    pub async fn oldest_outbound_since(&self, account_id: &str, kind: &str, since: Timestamp) -> StoreResult<Option<Timestamp>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(performed_at) FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 AND performed_at >= $3",
+        )
+        .bind(account_id)
+        .bind(kind)
+        .bind(since.as_millis())
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(at.map(Timestamp::from_millis))
+    }
+
     /// Reserves the account's next send slot for a response: when the account
     /// is free (`next_slot_at <= now`) it moves the slot to `next_slot_at`,
     /// records the action (once per response, so a retry after a crash is not
