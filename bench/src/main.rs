@@ -39,7 +39,10 @@ async fn main() {
         store.migrate().await.expect("migrate");
         let count: i64 = args[5].parse().expect("count");
         let started = Instant::now();
-        store.generate_messages(&args[3], &args[4], 1_000, count, Timestamp::from_millis(1_700_000_000_000)).await.unwrap();
+        store
+            .generate_messages(&args[3], &args[4], 1_000, count, Timestamp::from_millis(1_700_000_000_000))
+            .await
+            .unwrap();
         println!("generated {count} messages in {:.1} s", started.elapsed().as_secs_f64());
         return;
     }

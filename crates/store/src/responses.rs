@@ -270,7 +270,12 @@ impl Store {
     }
 
     /// The oldest action of `kind` since `since` (when a rolling window frees up).
-    pub async fn oldest_outbound_since(&self, account_id: &str, kind: &str, since: Timestamp) -> StoreResult<Option<Timestamp>> {
+    pub async fn oldest_outbound_since(
+        &self,
+        account_id: &str,
+        kind: &str,
+        since: Timestamp,
+    ) -> StoreResult<Option<Timestamp>> {
         let at: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(performed_at) FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 AND performed_at >= $3",
         )
