@@ -26,6 +26,9 @@ pub struct ServeArgs {
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
+    // Signal handlers are installed before the port opens, so a SIGTERM that
+    // arrives right after start-up still shuts down gracefully.
+    let shutdown = shutdown_signal()?;
     let store = open_store(database).await?;
     let clock: SharedClock = Arc::new(SystemClock);
     if !args.no_demo {
@@ -48,7 +51,7 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner).with_config(config);
     let stop_engine = tokio_util::sync::CancellationToken::new();
     let workers = engine.spawn(stop_engine.clone());
-    axum::serve(listener, sonarly_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, sonarly_api::router(state)).with_graceful_shutdown(shutdown).await?;
     stop_engine.cancel();
     let _ = workers.await;
     purge.abort();
@@ -79,24 +82,25 @@ async fn purge_loop(store: sonarly_store::Store, clock: SharedClock) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT or SIGTERM; the handlers are registered when this is called.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
