@@ -146,16 +146,22 @@ impl Engine {
         if working > now {
             return Ok(Some(working));
         }
-        let day_start = rules.local_day_start(now);
-        let done_today = self.store.count_outbound(&account.id, kind.as_str(), day_start).await?;
-        if done_today >= i64::from(rules.daily_cap(kind)) {
-            return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
+        // `u32::MAX` means no cap: nothing to count.
+        let cap = rules.daily_cap(kind);
+        if cap != u32::MAX {
+            let day_start = rules.local_day_start(now);
+            let done_today =
+                self.store.count_outbound_up_to(&account.id, kind.as_str(), day_start, i64::from(cap)).await?;
+            if done_today >= i64::from(cap) {
+                return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
+            }
         }
-        if kind == ActionKind::Invitation {
+        if kind == ActionKind::Invitation && rules.weekly_invitations != u32::MAX {
             // The weekly cap is a rolling seven days, like LinkedIn's.
             let week_ago = now.plus_millis(-WEEK_MS);
-            let this_week = self.store.count_outbound(&account.id, kind.as_str(), week_ago).await?;
-            if this_week >= i64::from(rules.weekly_invitations) {
+            let weekly = i64::from(rules.weekly_invitations);
+            let this_week = self.store.count_outbound_up_to(&account.id, kind.as_str(), week_ago, weekly).await?;
+            if this_week >= weekly {
                 let oldest = self.store.oldest_outbound_since(&account.id, kind.as_str(), week_ago).await?;
                 let free_at = oldest.map_or(now.plus_millis(86_400_000), |t| t.plus_millis(WEEK_MS + 1));
                 return Ok(Some(rules.next_working_moment(free_at)));

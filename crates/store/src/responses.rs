@@ -269,6 +269,27 @@ impl Store {
         .await?)
     }
 
+    /// Like [`Store::count_outbound`], but stops counting at `cap`: checking a
+    /// cap costs O(cap), not O(actions today).
+    pub async fn count_outbound_up_to(
+        &self,
+        account_id: &str,
+        kind: &str,
+        since: Timestamp,
+        cap: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 \
+             AND performed_at >= $3 LIMIT $4) AS capped",
+        )
+        .bind(account_id)
+        .bind(kind)
+        .bind(since.as_millis())
+        .bind(cap)
+        .fetch_one(&self.writer)
+        .await?)
+    }
+
     /// The oldest action of `kind` since `since` (when a rolling window frees up).
     pub async fn oldest_outbound_since(
         &self,
