@@ -35,8 +35,18 @@ pub struct AppState {
     pub rate_limits: Arc<ratelimit::RateLimits>,
     /// Live LinkedIn providers (shared with the engine).
     pub registry: ProviderRegistry,
+    /// Composes previews: the built-in composer unless a model is configured ([`AppState::with_composer`]).
+    pub composer: sonarly_app::composer::SharedComposer,
     openapi_json: Arc<String>,
     pub(crate) extra_route_access: Arc<Vec<ExtraRoute>>,
+}
+
+impl AppState {
+    /// Uses `composer` for previews (e.g. the OpenAI-compatible one).
+    pub fn with_composer(mut self, composer: sonarly_app::composer::SharedComposer) -> Self {
+        self.composer = composer;
+        self
+    }
 }
 
 /// The access rule of a route mounted with [`router_with`]: (method, path template, access).
@@ -49,6 +59,7 @@ impl AppState {
         let secret = store.setting_or_init("cursor_secret", &initial).await?;
         Ok(Self {
             registry: ProviderRegistry::new(store.clone(), clock.clone()),
+            composer: Arc::new(sonarly_app::composer::BuiltinComposer),
             store,
             clock,
             cursors: CursorCodec::new(secret.into_bytes()),
@@ -97,6 +108,17 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::audiences::remove_from_folder))
         .routes(routes!(routes::audiences::create_folder))
         .routes(routes!(routes::audiences::rename_folder))
+        .routes(routes!(routes::campaigns::list_campaigns, routes::campaigns::create_campaign))
+        .routes(routes!(routes::campaigns::starter_templates))
+        .routes(routes!(routes::campaigns::get_campaign))
+        .routes(routes!(routes::campaigns::duplicate_campaign))
+        .routes(routes!(routes::campaigns::list_content_slots))
+        .routes(routes!(routes::campaigns::update_content_slot))
+        .routes(routes!(routes::campaigns::start_campaign))
+        .routes(routes!(routes::campaigns::stop_campaign))
+        .routes(routes!(routes::campaigns::lead_status))
+        .routes(routes!(routes::campaigns::approve))
+        .routes(routes!(routes::campaigns::discard))
         .routes(routes!(routes::linkedin_accounts::list_linkedin_accounts))
         .routes(routes!(routes::messages::list_messages))
         .routes(routes!(routes::prospecting::start_job, routes::prospecting::list_jobs))
@@ -110,6 +132,10 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::responses::queue_response, routes::responses::list_responses))
         .routes(routes!(routes::responses::get_response))
         .routes(routes!(routes::responses::cancel_response))
+        .routes(routes!(routes::signals::start_scan, routes::signals::list_scans))
+        .routes(routes!(routes::signals::get_scan))
+        .routes(routes!(routes::signals::cancel_scan))
+        .routes(routes!(routes::signals::prospect_signals))
         .routes(routes!(
             routes::templates::writing_styles::list_writing_styles,
             routes::templates::writing_styles::create_writing_style

@@ -5,12 +5,15 @@
 pub mod accounts;
 pub mod audiences;
 pub mod auth;
+pub mod campaigns;
+pub mod composer;
 pub mod inbox;
 pub mod keys;
 pub mod linkedin;
 pub mod prospecting;
 pub mod prospects;
 pub mod responses;
+pub mod signals;
 pub mod templates;
 pub mod upstream;
 

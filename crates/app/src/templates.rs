@@ -5,12 +5,15 @@
 //! then checks references inside the store's transaction (422). Another
 //! group's ids are simply absent: every store call takes the group first.
 
+use crate::composer::{ComposeRequest, Composition, ContentComposer, HISTORY_LIMIT};
+use crate::signals::signals_for_composer;
 use crate::{AppResult, StoreResultExt};
 use sonarly_domain::clock::Clock;
-use sonarly_domain::composer::{Channel, Composed, ProspectProfile, ProspectSignal, compose};
+use sonarly_domain::composer::{Channel, ProspectProfile, ProspectSignal};
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::page::{Page, PageRequest};
+use sonarly_domain::signals::unknown_reference;
 use sonarly_domain::template::{
     SignalSpecification, SignalSpecificationInput, TemplateReference, ValueProposition, ValuePropositionInput,
     WritingStyle, WritingStyleInput, in_use, missing_value_propositions,
@@ -195,12 +198,15 @@ pub async fn delete_writing_style(store: &Store, group_id: &str, id: &str) -> Ap
     deleted(outcome, "writing style", writing_style_not_found)
 }
 
-/// Who the preview is written for. A stored prospect (`prospectId`) becomes a
-/// second variant once prospects exist.
+/// Who the preview is written for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreviewProspect {
     /// A profile and signals given in the request.
     Inline { profile: ProspectProfile, signals: Vec<ProspectSignal> },
+    /// A stored prospect of the group: its profile, its stored signals (its
+    /// latest completed evaluation, items scoring at least `min_score`, best
+    /// first) and its latest conversation messages.
+    Stored { prospect_id: String, min_score: u8 },
 }
 
 fn validate_inline(profile: &ProspectProfile, signals: &[ProspectSignal]) -> AppResult<()> {
@@ -233,25 +239,51 @@ pub fn parse_channel(text: &str) -> AppResult<Channel> {
     })
 }
 
-/// Composes a writing style for one prospect with the built-in deterministic
-/// composer; 422 when no sample can be filled.
+/// Composes a writing style for one prospect with `composer` (the built-in
+/// deterministic composer, or the configured model when the style is not
+/// strict); 422 when no sample can be filled. Order of checks: the inline
+/// profile (400), the writing style (404), a stored prospect (422 when it is
+/// not in the group).
 pub async fn preview_writing_style(
     store: &Store,
+    composer: &dyn ContentComposer,
     group_id: &str,
     id: &str,
     channel: Channel,
     prospect: PreviewProspect,
-) -> AppResult<Composed> {
-    let PreviewProspect::Inline { profile, signals } = prospect;
-    validate_inline(&profile, &signals)?;
+) -> AppResult<Composition> {
+    if let PreviewProspect::Inline { profile, signals } = &prospect {
+        validate_inline(profile, signals)?;
+    }
     let style = get_writing_style(store, group_id, id).await?;
+    let (profile, signals, history) = match prospect {
+        PreviewProspect::Inline { profile, signals } => (profile, signals, Vec::new()),
+        PreviewProspect::Stored { prospect_id, min_score } => {
+            let Some(p) = store.get_prospect(group_id, &prospect_id).await.or_internal()? else {
+                return Err(unknown_reference(
+                    "prospectId",
+                    &format!("no prospect `{prospect_id}` exists in this account group"),
+                ));
+            };
+            let signals = signals_for_composer(store, group_id, &p.id, min_score).await?;
+            let history = store.recent_prospect_messages(group_id, &p.id, HISTORY_LIMIT as i64).await.or_internal()?;
+            let profile = ProspectProfile {
+                first_name: p.first_name,
+                last_name: p.last_name,
+                company: p.company_name,
+                title: p.title,
+                location: p.location,
+            };
+            (profile, signals, history)
+        }
+    };
     let mut value_propositions = Vec::new();
     if let Some(vp_id) = &style.value_proposition_id
         && let Some(vp) = store.get_value_proposition(group_id, vp_id).await.or_internal()?
     {
         value_propositions.push(vp);
     }
-    compose(&style, &value_propositions, &profile, &signals, channel)
+    composer.compose(&ComposeRequest { style, value_propositions, profile, signals, history, channel }).await
 }
 
 // --- signal specifications -----------------------------------------------------

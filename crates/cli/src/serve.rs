@@ -20,6 +20,29 @@ pub struct ServeArgs {
     /// it over (after a crash), in milliseconds.
     #[arg(long, env = "SONARLY_LEASE_MS", default_value_t = 60_000)]
     lease_ms: i64,
+    /// Base URL of an OpenAI-compatible chat-completions API (e.g. https://api.openai.com/v1);
+    /// when set, writing styles with `useStrictTemplate: false` are written by that model.
+    #[arg(long, env = "SONARLY_OPENAI_BASE_URL")]
+    openai_base_url: Option<String>,
+    /// The model to ask (required with --openai-base-url).
+    #[arg(long, env = "SONARLY_OPENAI_MODEL")]
+    openai_model: Option<String>,
+}
+
+/// The composer from `SONARLY_OPENAI_*`: the model when configured, else the built-in one.
+/// The API key is read from `SONARLY_OPENAI_API_KEY` only (never a flag, so it stays out of `ps`).
+fn composer(args: &ServeArgs) -> anyhow::Result<sonarly_app::composer::SharedComposer> {
+    let api_key = std::env::var("SONARLY_OPENAI_API_KEY").ok();
+    let config = sonarly_app::composer::OpenAiConfig::from_settings(
+        args.openai_base_url.clone(),
+        api_key,
+        args.openai_model.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(config) = &config {
+        tracing::info!(base_url = %config.base_url, model = %config.model, "content composer: OpenAI-compatible model");
+    }
+    sonarly_app::composer::composer_for(config).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Expired idempotency records are purged this often.
@@ -34,8 +57,11 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     if !args.no_demo {
         announce_demo(&store, clock.as_ref()).await?;
     }
-    let state =
-        AppState::new(store.clone(), clock.clone()).await.map_err(|e| anyhow::anyhow!("cannot initialise: {e}"))?;
+    let composer = composer(&args)?;
+    let state = AppState::new(store.clone(), clock.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot initialise: {e}"))?
+        .with_composer(composer);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

@@ -656,6 +656,70 @@ fn compose_candidate(
     Ok(Composed { subject, body, sample_type_used: candidate.sample.sample_type })
 }
 
+/// Checks content written by another composer (an AI model) against the rules
+/// the built-in composer follows for the same style, prospect and channel: a
+/// non-empty body, no `{{` or `}}` left, no excluded phrase, every include
+/// rule present (missing ones are appended as sentences, as the built-in
+/// composer does), a subject only where the channel has one (required for
+/// InMail), and the channel's length limits. Content over a limit is refused,
+/// never cut: the caller falls back to the built-in composer. The error says why.
+/// The result's `sample_type_used` is `basic`; the caller sets the type of the
+/// sample the model was asked to follow.
+pub fn check_external(
+    style: &WritingStyle,
+    value_propositions: &[ValueProposition],
+    profile: &ProspectProfile,
+    signals: &[ProspectSignal],
+    channel: Channel,
+    subject: Option<&str>,
+    body: &str,
+) -> Result<Composed, String> {
+    let context = Context { profile, value_proposition: value_propositions.first() };
+    let signal = signals.first();
+    let value = |key: &str| context.value(key, signal);
+    let fill_rules = |rules: &[String]| -> Vec<String> {
+        rules
+            .iter()
+            .filter_map(|r| fill(r, &value).ok().map(|rich| rich.text.trim().to_owned()))
+            .filter(|r| !r.is_empty())
+            .collect()
+    };
+    let body = body.trim();
+    if body.is_empty() {
+        return Err("the body is empty".into());
+    }
+    let subject = match channel.subject_limit() {
+        None => None,
+        Some(limit) => match subject.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")) {
+            Some(s) if !s.is_empty() => {
+                if char_len(&s) > limit {
+                    return Err(format!("the subject has {} characters; the limit is {limit}", char_len(&s)));
+                }
+                Some(s)
+            }
+            _ => None,
+        },
+    };
+    if channel.requires_subject() && subject.is_none() {
+        return Err("the channel needs a subject and none was written".into());
+    }
+    let all = format!("{}\n{body}", subject.as_deref().unwrap_or(""));
+    if all.contains("{{") || all.contains("}}") {
+        return Err("the content holds an unfilled {{variable}}".into());
+    }
+    if let Some(phrase) = fill_rules(&style.exclude_rules).iter().find(|e| contains(&all, e)) {
+        return Err(format!("the content contains the excluded phrase \"{phrase}\""));
+    }
+    let missing: Vec<String> =
+        fill_rules(&style.include_rules).iter().filter(|i| !contains(body, i)).map(|i| as_sentence(i)).collect();
+    let body = append(body, &missing);
+    let limit = channel.body_limit();
+    if char_len(&body) > limit {
+        return Err(format!("the body has {} characters; the limit is {limit}", char_len(&body)));
+    }
+    Ok(Composed { subject, body, sample_type_used: SampleType::Basic })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -978,6 +1042,32 @@ mod tests {
         let only_plain = style(ContentType::InMail, vec![sample(SampleType::Basic, "No subject.")]);
         let err = compose(&only_plain, &[], &anna(), &[], Channel::InMail).unwrap_err();
         assert!(err.details.unwrap().contains("subject"));
+    }
+
+    #[test]
+    fn external_content_follows_the_same_rules() {
+        let mut s = dm(vec![sample(SampleType::Basic, "Hi {{ FirstName }}.")]);
+        s.include_rules = vec!["Reply STOP to opt out".into()];
+        s.exclude_rules = vec!["pricing".into()];
+        let check = |s: &WritingStyle, channel, subject: Option<&str>, body: &str| {
+            check_external(s, &[], &anna(), &[], channel, subject, body)
+        };
+        let ok = check(&s, Channel::DirectMessage, Some("ignored"), "  Hi Anna, loved your post.  ").unwrap();
+        assert_eq!(ok.body, "Hi Anna, loved your post. Reply STOP to opt out.");
+        assert_eq!(ok.subject, None, "direct messages have no subject");
+        assert!(check(&s, Channel::DirectMessage, None, " ").unwrap_err().contains("empty"));
+        assert!(check(&s, Channel::DirectMessage, None, "Hi {{ FirstName }}").unwrap_err().contains("unfilled"));
+        assert!(check(&s, Channel::DirectMessage, None, "Our Pricing is great").unwrap_err().contains("excluded"));
+        let long = "é".repeat(8_001);
+        assert!(check(&s, Channel::DirectMessage, None, &long).unwrap_err().contains("8000"));
+        let inmail = style(ContentType::InMail, vec![sample(SampleType::Basic, "x")]);
+        assert!(check(&inmail, Channel::InMail, None, "Body").unwrap_err().contains("subject"));
+        assert!(check(&inmail, Channel::InMail, Some(&"s".repeat(201)), "Body").unwrap_err().contains("subject"));
+        let good = check(&inmail, Channel::InMail, Some(" Idea \n for Zoë "), "Body").unwrap();
+        assert_eq!(good.subject.as_deref(), Some("Idea for Zoë"));
+        let note = style(ContentType::ConnectionRequest, vec![sample(SampleType::Basic, "x")]);
+        assert!(check(&note, Channel::ConnectionRequest, None, &"ü".repeat(300)).is_ok());
+        assert!(check(&note, Channel::ConnectionRequest, None, &"ü".repeat(301)).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! every rule here is testable without a database or a network.
 
 pub mod apikey;
+pub mod campaign;
 pub mod clock;
 pub mod composer;
 pub mod cursor;
@@ -15,6 +16,7 @@ pub mod page;
 pub mod prospecting;
 pub mod responses;
 pub mod scope;
+pub mod signals;
 pub mod template;
 pub mod time;
 

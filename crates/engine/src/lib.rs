@@ -7,9 +7,11 @@
 //! `Engine::run_until_idle` drives every worker to quiescence, which is how
 //! tests run days of simulated work deterministically with a manual clock.
 
+mod campaign;
 mod inbox;
 mod outbound;
 mod prospecting;
+mod signals;
 
 use sonarly_app::linkedin::ProviderRegistry;
 use sonarly_domain::Timestamp;
@@ -82,6 +84,8 @@ impl Engine {
         let mut worked = false;
         worked |= self.step_prospecting().await;
         worked |= self.step_outbound().await;
+        worked |= self.step_campaigns().await;
+        worked |= self.step_signals().await;
         worked |= self.step_inbox().await;
         worked
     }

@@ -96,6 +96,11 @@ pub trait LinkedIn: Send + Sync {
     /// Finds a professional email for a member (enrichment); `None` when not found.
     async fn find_email(&self, provider_id: &str) -> LinkedInResult<Option<String>>;
 
+    /// What a member (member id or public identifier) did recently, newest
+    /// first: posts and comments they wrote, job changes, and their company's
+    /// job postings, news and funding rounds, as far as the provider can see.
+    async fn recent_activity(&self, provider_id: &str) -> LinkedInResult<Vec<ActivityItem>>;
+
     /// After an attempt whose outcome is unknown: did it happen?
     async fn reconcile(
         &self,

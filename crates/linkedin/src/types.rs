@@ -197,3 +197,29 @@ pub enum ProviderEvent {
     NewRelation(Relation),
     AccountStatus { status: String, message: Option<String> },
 }
+
+/// One thing a member (or their company) did recently, as signal scans read
+/// it: a post they wrote, a comment they wrote, a job change, a job posting,
+/// news or a funding round of their company. `source` is the signal
+/// specification source it belongs to (the result group `type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityItem {
+    /// A stable id at the provider (activity URN, comment id, job id…), unique per member and source.
+    pub id: String,
+    pub source: sonarly_domain::template::SignalSource,
+    /// A post's title or first line, the commented post's title, a job title, a news headline.
+    pub title: Option<String>,
+    /// The post, the comment, the job posting or the news text.
+    pub text: String,
+    /// When it happened: posted, commented, started, announced. Never after the provider's "now".
+    pub occurred_at: Timestamp,
+    /// The post (for a comment: the commented post).
+    pub post_link: Option<String>,
+    pub total_likes: Option<u32>,
+    pub total_comments: Option<u32>,
+    /// What the replies to a post say, when the provider knows.
+    pub reply_summary: Option<String>,
+    pub comment_link: Option<String>,
+    pub job_url: Option<String>,
+    pub company_name: Option<String>,
+}

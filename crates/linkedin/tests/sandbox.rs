@@ -322,3 +322,56 @@ async fn faults_and_bursts_surface_as_typed_retryable_errors() {
     net.clock.advance_millis(61_000);
     bursty.follow(&token("f-more"), &people[5].provider_id).await.unwrap();
 }
+
+#[tokio::test]
+async fn recent_activity_is_a_stable_dated_history_that_grows_with_the_clock() {
+    use sonarly_domain::clock::Clock;
+    use sonarly_domain::template::SignalSource;
+    let net = Net::new();
+    let sandbox = net.account("a1", cfg());
+    let people = all_people(&sandbox, ENGINEERS).await;
+    let mut sources = HashSet::new();
+    let mut total = 0;
+    for person in people.iter().take(40) {
+        let items = sandbox.recent_activity(&person.provider_id).await.unwrap();
+        // The same history through the public identifier, from another account, after a restart.
+        assert_eq!(items, sandbox.recent_activity(&person.public_identifier).await.unwrap());
+        let other = net.account("a2", SandboxConfig { account_seed: 7, ..cfg() });
+        assert_eq!(items, other.recent_activity(&person.provider_id).await.unwrap());
+        for item in &items {
+            assert!(item.occurred_at <= start(), "{item:?} is in the future");
+            assert!(!item.id.is_empty() && !item.text.is_empty());
+            match item.source {
+                SignalSource::LinkedinPosts => {
+                    assert!(item.post_link.as_deref().unwrap().starts_with("https://www.linkedin.com/feed/update/"));
+                    assert!(item.total_likes.is_some() && item.total_comments.is_some());
+                }
+                SignalSource::LinkedinComments => assert!(item.comment_link.is_some() && item.post_link.is_some()),
+                SignalSource::JobChanges | SignalSource::Hiring => {
+                    assert!(item.job_url.is_some() && item.company_name.is_some() && item.title.is_some())
+                }
+                SignalSource::CompanyNews | SignalSource::Funding => assert!(item.company_name.is_some()),
+            }
+            sources.insert(item.source);
+        }
+        total += items.len();
+    }
+    assert!(total > 100, "people are active: {total} items for 40 people");
+    assert!(sources.len() >= 5, "varied sources: {sources:?}");
+
+    // Two weeks later new items appear, and the ones still in the window are unchanged.
+    let person = &people[0].provider_id;
+    let before = sandbox.recent_activity(person).await.unwrap();
+    net.clock.advance_millis(14 * 24 * HOUR);
+    let after = sandbox.recent_activity(person).await.unwrap();
+    let newest_before = before.first().map(|i| i.occurred_at);
+    assert!(after.iter().all(|i| i.occurred_at <= net.clock.now()));
+    if let Some(newest) = newest_before {
+        let fresh: Vec<_> = after.iter().filter(|i| i.occurred_at > start()).collect();
+        assert!(after.iter().any(|i| i.occurred_at >= newest));
+        assert!(fresh.iter().all(|i| !before.contains(i)));
+    }
+
+    let err = sandbox.recent_activity("ACoAAnobody").await.unwrap_err();
+    assert!(matches!(err, LinkedInError::NotReachable(_)), "{err:?}");
+}

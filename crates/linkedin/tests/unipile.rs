@@ -5,6 +5,8 @@
 #[path = "unipile/support.rs"]
 mod support;
 
+#[path = "unipile/activity.rs"]
+mod activity;
 #[path = "unipile/errors.rs"]
 mod errors;
 #[path = "unipile/messaging.rs"]

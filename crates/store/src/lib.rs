@@ -7,6 +7,7 @@
 //! so a lookup can never cross into another group.
 
 mod audiences;
+mod campaigns;
 mod db;
 mod error;
 mod folders;
@@ -21,8 +22,10 @@ mod prospects;
 mod queue;
 mod responses;
 mod settings;
+mod signals;
 mod templates;
 
+pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, StepRecord, StopOutcome};
 pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
@@ -31,6 +34,7 @@ pub use linkedin_accounts::SandboxActionRow;
 pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};
 pub use queue::WorkItem;
 pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, SlotClaim};
+pub use signals::{Evaluation, HistoryMessage, NewScan, ProspectOutcome, SIGNAL_SCAN_WORK, ScanCreation};
 pub use templates::{TemplateDelete, TemplateWrite};
 
 pub type StoreResult<T> = Result<T, StoreError>;

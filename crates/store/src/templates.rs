@@ -55,14 +55,21 @@ const VALUE_PROPOSITION_USERS: &[ReferenceQuery] = &[
     },
 ];
 
-/// Who may reference a writing style. Nothing does yet: campaign content slots
-/// (`templateId`) add their query here when campaigns are stored, and deleting
-/// a writing style they use then answers 409 with no other change.
-const WRITING_STYLE_USERS: &[ReferenceQuery] = &[];
+/// Who may reference a writing style: campaign content slots (`templateId`);
+/// deleting a writing style they use answers 409.
+const WRITING_STYLE_USERS: &[ReferenceQuery] = &[ReferenceQuery {
+    kind: "campaign",
+    sql: "SELECT c.id, c.name FROM campaigns c WHERE c.group_id = $1 AND EXISTS (SELECT 1 FROM \
+          campaign_content_slots s WHERE s.campaign_id = c.id AND s.template_id = $2) ORDER BY c.created_at, c.id",
+}];
 
-/// Who may reference a signal specification. Nothing does yet: signal scans
-/// add their query here when they are stored.
-const SIGNAL_SPECIFICATION_USERS: &[ReferenceQuery] = &[];
+/// Who may reference a signal specification: signal scans still queued or
+/// running (finished scans keep a copy of the specification they used).
+const SIGNAL_SPECIFICATION_USERS: &[ReferenceQuery] = &[ReferenceQuery {
+    kind: "signal scan",
+    sql: "SELECT id, name FROM signal_scans WHERE group_id = $1 AND specification_id = $2 \
+          AND status IN ('queued', 'running') ORDER BY created_at, id",
+}];
 
 async fn references(
     conn: &mut AnyConnection,
@@ -502,7 +509,7 @@ impl Store {
         Ok(())
     }
 
-    /// The resources that use a signal specification (none yet; signal scans plug in later).
+    /// The resources that use a signal specification (signal scans still queued or running).
     pub async fn references_to_signal_specification(
         &self,
         group_id: &str,

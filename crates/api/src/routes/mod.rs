@@ -3,12 +3,14 @@
 
 pub mod accounts;
 pub mod audiences;
+pub mod campaigns;
 pub mod linkedin_accounts;
 pub mod messages;
 pub mod ops;
 pub mod prospecting;
 pub mod prospects;
 pub mod responses;
+pub mod signals;
 pub mod templates;
 pub mod webhooks;
 

@@ -2,11 +2,13 @@
 
 mod accounts;
 mod audiences;
+mod campaigns;
 mod edge;
 mod idempotency;
 mod messages;
 mod openapi;
 mod prospecting;
 mod responses;
+mod signals;
 mod support;
 mod templates;

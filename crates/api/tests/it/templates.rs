@@ -660,7 +660,8 @@ both_backends!(preview_composes_deterministically, |backend| async move {
         json!({
             "subject": null,
             "body": "Hi Anna, congrats on the Series B! Saw an exciting milestone for your company. Worth a quick chat?",
-            "sampleType": "signal"
+            "sampleType": "signal",
+            "composer": "builtin"
         })
     );
     for _ in 0..3 {
@@ -681,7 +682,8 @@ both_backends!(preview_composes_deterministically, |backend| async move {
         json!({
             "subject": "Acme and Faster hiring",
             "body": "Hi Anna, teams like Acme often fight slow pipelines. Worth a quick chat?",
-            "sampleType": "basic"
+            "sampleType": "basic",
+            "composer": "builtin"
         })
     );
 

@@ -8,6 +8,7 @@
 //! rates and a fault rate ([`SandboxConfig`]). Unlike LinkedIn it honours
 //! idempotency tokens, so tests can count exactly what was sent.
 
+mod activity;
 mod config;
 mod hash;
 mod journal;
@@ -601,6 +602,12 @@ impl LinkedIn for Sandbox {
         self.maybe_fault()?;
         let i = self.person_index(provider_id)?;
         Ok(self.population.email(i, self.config.email_find_rate))
+    }
+
+    async fn recent_activity(&self, provider_id: &str) -> LinkedInResult<Vec<ActivityItem>> {
+        self.maybe_fault()?;
+        let i = self.person_index(provider_id)?;
+        Ok(activity::recent(&self.population, self.config.world_seed, i, self.clock.now()))
     }
 
     async fn reconcile(

@@ -11,6 +11,7 @@
 //! recorded in tracing; exactly-once comes from the engine recording the attempt
 //! and calling [`LinkedIn::reconcile`], which reads back what LinkedIn shows.
 
+mod activity;
 mod errors;
 mod http;
 mod mapping;
@@ -222,6 +223,10 @@ impl LinkedIn for UnipileLinkedIn {
 
     async fn find_email(&self, provider_id: &str) -> LinkedInResult<Option<String>> {
         self.email_from_profile(provider_id).await
+    }
+
+    async fn recent_activity(&self, provider_id: &str) -> LinkedInResult<Vec<ActivityItem>> {
+        self.list_activity(provider_id).await
     }
 
     async fn reconcile(

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sonarly_app::templates::{self as uc, PreviewProspect, WRITING_STYLES_LIST};
 use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
 use sonarly_domain::page::PageRequest;
+use sonarly_domain::signals::DEFAULT_COMPOSE_MIN_SCORE;
 use sonarly_domain::template::{Patch, Sample, SampleInput, WritingStyle, WritingStyleInput};
 use sonarly_domain::{DomainError, FieldIssue};
 use utoipa::ToSchema;
@@ -234,19 +235,24 @@ pub struct PreviewSignalBody {
     pub summary: Option<String>,
 }
 
-/// Body of `POST …/writing-styles/{writingStyleId}/preview`. Today the prospect
-/// is given inline (`profile` + `signals`); a stored prospect (`prospectId`)
-/// will become the alternative to `profile`.
+/// Body of `POST …/writing-styles/{writingStyleId}/preview`: the prospect is
+/// given inline (`profile` + `signals`) or as a stored prospect (`prospectId`,
+/// whose stored signals are used), one or the other.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewBody {
     #[schema(schema_with = channel_schema)]
     pub channel: String,
-    /// The prospect's profile (required).
+    /// The prospect's profile (required unless `prospectId` is given).
     pub profile: Option<PreviewProfileBody>,
-    /// The prospect's signals, most relevant first (up to 50).
-    #[serde(default)]
-    pub signals: Vec<PreviewSignalBody>,
+    /// The prospect's signals, most relevant first (up to 50; only with `profile`).
+    pub signals: Option<Vec<PreviewSignalBody>>,
+    /// A prospect of this account group: its profile, its stored signals and
+    /// its conversation are used (instead of `profile` and `signals`).
+    pub prospect_id: Option<String>,
+    /// With `prospectId`: the lowest score of the stored signals used (0 to 100, default 40).
+    #[schema(minimum = 0, maximum = 100)]
+    pub min_score: Option<i64>,
 }
 
 /// What the built-in composer produced.
@@ -259,6 +265,10 @@ pub struct PreviewView {
     /// The type of the sample that was used.
     #[schema(schema_with = sample_type_schema)]
     pub sample_type: String,
+    /// Who wrote it: `builtin` (the deterministic composer) or `openai` (the
+    /// configured model, for styles with `useStrictTemplate: false`).
+    #[schema(example = "builtin")]
+    pub composer: String,
 }
 
 #[derive(Deserialize)]
@@ -412,10 +422,13 @@ pub async fn delete_writing_style(
     Ok(deleted())
 }
 
-/// Preview a writing style for one prospect with the built-in deterministic
-/// composer (an addition). It picks a sample (signal, then basic, then
-/// fallback), fills the variables, applies the include and exclude rules and
-/// fits the channel's length limit. Nothing is stored or sent.
+/// Preview a writing style for one prospect (an addition), given inline
+/// (`profile`, `signals`) or stored (`prospectId`, with its stored signals).
+/// The built-in deterministic composer picks a sample (signal, then basic,
+/// then fallback), fills the variables, applies the include and exclude rules
+/// and fits the channel's length limit; when a model is configured and the
+/// style is not strict, the model rewrites that draft under the same rules
+/// (falling back to the draft on any failure). Nothing is stored or sent.
 #[utoipa::path(
     post, path = "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}/preview", tag = "Templates",
     params(
@@ -429,7 +442,7 @@ pub async fn delete_writing_style(
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
-        (status = 422, description = "No sample can be filled for this prospect, or the channel does not fit the content type (VALIDATION_ERROR)", body = ErrorEnvelope),
+        (status = 422, description = "No sample can be filled for this prospect, the channel does not fit the content type, or prospectId names no prospect of this account group (VALIDATION_ERROR)", body = ErrorEnvelope),
         (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
         (status = 500, description = "Internal server error", body = ErrorEnvelope),
     ),
@@ -443,28 +456,64 @@ pub async fn preview_writing_style(
 ) -> ApiResult {
     let mut issues: Vec<FieldIssue> = Vec::new();
     let channel = uc::parse_channel(&body.channel).map_err(|e| issues.extend(e.fields)).ok();
-    let prospect = match body.profile {
-        Some(profile) => Some(PreviewProspect::Inline {
-            profile: profile.into(),
-            signals: body
-                .signals
-                .into_iter()
-                .map(|s| ProspectSignal { tag: s.tag, summary: s.summary.unwrap_or_default() })
-                .collect(),
-        }),
-        None => {
-            issues.push(FieldIssue::new("profile", "is required"));
+    let prospect = match (body.profile, body.prospect_id) {
+        (Some(_), Some(_)) => {
+            issues.push(FieldIssue::new("prospectId", "give profile or prospectId, not both"));
+            None
+        }
+        (Some(profile), None) => {
+            if body.min_score.is_some() {
+                issues.push(FieldIssue::new("minScore", "applies only with prospectId"));
+            }
+            Some(PreviewProspect::Inline {
+                profile: profile.into(),
+                signals: body
+                    .signals
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| ProspectSignal { tag: s.tag, summary: s.summary.unwrap_or_default() })
+                    .collect(),
+            })
+        }
+        (None, Some(prospect_id)) => {
+            let prospect_id = prospect_id.trim().to_owned();
+            if prospect_id.is_empty() || prospect_id.chars().count() > 100 {
+                issues.push(FieldIssue::new("prospectId", "must be 1 to 100 characters"));
+            }
+            if body.signals.is_some() {
+                issues.push(FieldIssue::new("signals", "come from the stored prospect when prospectId is given"));
+            }
+            let min_score = match body.min_score {
+                None => Some(DEFAULT_COMPOSE_MIN_SCORE),
+                Some(n) => u8::try_from(n).ok().filter(|n| *n <= 100),
+            };
+            if min_score.is_none() {
+                issues.push(FieldIssue::new("minScore", "must be an integer from 0 to 100"));
+            }
+            min_score.map(|min_score| PreviewProspect::Stored { prospect_id, min_score })
+        }
+        (None, None) => {
+            issues.push(FieldIssue::new("profile", "is required (or give prospectId)"));
             None
         }
     };
-    let (Some(channel), Some(prospect)) = (channel, prospect) else {
+    let (Some(channel), Some(prospect), true) = (channel, prospect, issues.is_empty()) else {
         return Err(DomainError::invalid(issues).into());
     };
-    let composed =
-        uc::preview_writing_style(&state.store, &access.group_id, &path.writing_style_id, channel, prospect).await?;
+    let composition = uc::preview_writing_style(
+        &state.store,
+        state.composer.as_ref(),
+        &access.group_id,
+        &path.writing_style_id,
+        channel,
+        prospect,
+    )
+    .await?;
+    let composed = composition.composed;
     Ok(ok(PreviewView {
         subject: composed.subject,
         body: composed.body,
         sample_type: composed.sample_type_used.as_str().to_owned(),
+        composer: composition.composer.as_str().to_owned(),
     }))
 }

@@ -1,0 +1,549 @@
+//! Campaigns (spec 2.5): starter templates, drafts, duplication, content
+//! slots, start/stop, lead status and the approval gate.
+
+use super::{GroupAccess, ListData};
+use crate::AppState;
+use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sonarly_app::campaigns::{
+    self as uc, ApprovalAction, CAMPAIGNS_LIST, CampaignState, CreateCampaignRequest, DuplicateCampaignRequest,
+    LeadStatus,
+};
+use sonarly_domain::campaign::ContentSlot;
+use sonarly_domain::page::PageRequest;
+use utoipa::{IntoParams, ToSchema};
+
+/// Campaign metadata, without workflow definitions.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignView {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `draft`, `active`, `stopped` or `completed`.
+    pub status: String,
+    pub selected_lead_count: i64,
+    pub include_conversation_history: bool,
+    pub auto_cancel_on_message_received: bool,
+    pub outreach_language: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub started_at: Option<String>,
+    /// While LinkedIn asks the campaign's account to pause: until when.
+    pub rate_limited_until: Option<String>,
+    /// The starter template it was created from (an addition).
+    pub starter_template_id: String,
+    /// The audience its leads were selected from (an addition).
+    pub audience_id: String,
+}
+
+impl From<CampaignState> for CampaignView {
+    fn from(s: CampaignState) -> Self {
+        let c = s.campaign;
+        Self {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            status: c.status,
+            selected_lead_count: c.selected_lead_count,
+            include_conversation_history: c.include_conversation_history,
+            auto_cancel_on_message_received: c.auto_cancel_on_message_received,
+            outreach_language: c.outreach_language,
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+            started_at: c.started_at.map(|t| t.to_rfc3339()),
+            rate_limited_until: s.rate_limited_until.map(|t| t.to_rfc3339()),
+            starter_template_id: c.starter_template.id().to_owned(),
+            audience_id: c.audience_id,
+        }
+    }
+}
+
+/// One entry of the starter-template catalog.
+#[derive(Serialize, ToSchema)]
+pub struct StarterTemplateView {
+    /// `engage-inmail`, `engage-connect-dm`, `connect-engage-dm` or `connect`.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Whether the group's connected accounts (and InMail credits) can run it.
+    pub available: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StarterTemplateList {
+    pub items: Vec<StarterTemplateView>,
+}
+
+/// An editable content slot.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentSlotView {
+    pub id: String,
+    /// `direct_message`, `inmail` or `connection_request`.
+    pub channel: String,
+    pub label: String,
+    pub position: u32,
+    pub channel_position: u32,
+    /// The linked writing style.
+    pub template_id: Option<String>,
+}
+
+impl From<ContentSlot> for ContentSlotView {
+    fn from(s: ContentSlot) -> Self {
+        Self {
+            id: s.id,
+            channel: s.channel.as_str().to_owned(),
+            label: s.label,
+            position: s.position,
+            channel_position: s.channel_position,
+            template_id: s.template_id,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContentSlotList {
+    pub items: Vec<ContentSlotView>,
+}
+
+/// A lead's workflow status in one campaign.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadStatusView {
+    pub lead_id: String,
+    /// `pending`, `waiting`, `completed`, `stopped`, `not_started`, `not_in_campaign` or `not_eligible`.
+    pub workflow_status: String,
+    pub workflow_instance_id: Option<String>,
+    pub latest_step: Option<String>,
+    /// e.g. `CONTENT_DISCARDED`, `REPLY_RECEIVED`, `INVITATION_NOT_ACCEPTED`, `CAMPAIGN_STOPPED`, `NO_INMAIL_CREDITS`.
+    pub workflow_stop_reason: Option<String>,
+    pub has_pending_approval: bool,
+}
+
+impl From<LeadStatus> for LeadStatusView {
+    fn from(s: LeadStatus) -> Self {
+        Self {
+            lead_id: s.lead_id,
+            workflow_status: s.workflow_status.to_owned(),
+            workflow_instance_id: s.workflow_instance_id,
+            latest_step: s.latest_step,
+            workflow_stop_reason: s.workflow_stop_reason,
+            has_pending_approval: s.has_pending_approval,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LeadStatusList {
+    pub items: Vec<LeadStatusView>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedCampaignView {
+    pub campaign: CampaignView,
+    pub triggered: bool,
+    pub instances_created: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedCampaignView {
+    pub campaign: CampaignView,
+    pub instances_stopped: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalResultView {
+    /// `approved` or `discarded`.
+    pub action: String,
+    pub workflow_instance_id: String,
+    pub lead_status: LeadStatusView,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CreateCampaignBody {
+    /// Starter template ID used to create the campaign draft.
+    #[schema(example = "connect-engage-dm")]
+    pub starter_template_id: String,
+    /// Human-readable name for this resource.
+    pub name: String,
+    /// Audience ID that identifies the list or folder target.
+    pub audience_id: String,
+    /// Lead IDs to include (a subset of the audience); the whole audience when absent.
+    pub lead_ids: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct DuplicateCampaignBody {
+    /// Name of the copy; `<name> (copy)` when absent.
+    pub name: Option<String>,
+    pub audience_id: String,
+    pub lead_ids: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateContentSlotBody {
+    /// The writing style to link (its contentType must fit the slot's channel).
+    pub template_id: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignListParams {
+    pub cursor: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// Only campaigns in this status (`draft`, `active`, `stopped`, `completed`).
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadStatusParams {
+    /// Comma-separated lead IDs (1 to 100).
+    pub lead_ids: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignPath {
+    #[allow(dead_code)]
+    account_group_id: String,
+    campaign_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotPath {
+    #[allow(dead_code)]
+    account_group_id: String,
+    campaign_id: String,
+    slot_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstancePath {
+    #[allow(dead_code)]
+    account_group_id: String,
+    campaign_id: String,
+    workflow_instance_id: String,
+}
+
+/// List curated public starter templates for campaign creation.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/campaigns/starter-templates", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request.")),
+    responses(
+        (status = 200, description = "Starter template catalog", body = Envelope<StarterTemplateList>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:read"]))
+)]
+pub async fn starter_templates(State(state): State<AppState>, access: GroupAccess) -> ApiResult {
+    let items = uc::starter_templates(&state.store, &state.registry, &access.group_id).await?;
+    Ok(ok(StarterTemplateList {
+        items: items
+            .into_iter()
+            .map(|i| StarterTemplateView {
+                id: i.template.id().to_owned(),
+                name: i.template.name().to_owned(),
+                description: i.template.description().to_owned(),
+                available: i.available,
+            })
+            .collect(),
+    }))
+}
+
+/// List campaigns for an account group, newest first (cursor and `status` are additions).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/campaigns", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."), CampaignListParams),
+    responses(
+        (status = 200, description = "Campaign metadata without workflow definitions", body = Envelope<ListData<CampaignView>>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:read"]))
+)]
+pub async fn list_campaigns(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiQuery(q): ApiQuery<CampaignListParams>,
+) -> ApiResult {
+    let page = PageRequest::parse(&state.cursors, CAMPAIGNS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let status = q.status.as_deref().map(str::trim);
+    let rows =
+        uc::list_campaigns(&state.store, state.clock.as_ref(), &state.cursors, &access.group_id, status, &page).await?;
+    Ok(ok(ListData::from_page(rows, CampaignView::from)))
+}
+
+/// Create a draft campaign from a curated starter template.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/campaigns", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request.")),
+    request_body = CreateCampaignBody,
+    responses(
+        (status = 201, description = "Created draft campaign metadata", body = Envelope<CampaignView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 409, description = "Conflict (AUDIENCE_NOT_READY)", body = ErrorEnvelope),
+        (status = 422, description = "audienceId or leadIds name nothing usable in the group", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:write"]))
+)]
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiJson(body): ApiJson<CreateCampaignRequest>,
+) -> ApiResult {
+    let campaign = uc::create_campaign(&state.store, state.clock.as_ref(), &access.group_id, &body).await?;
+    let view = uc::campaign_state(&state.store, state.clock.as_ref(), campaign).await?;
+    Ok(respond(StatusCode::CREATED, CampaignView::from(view)))
+}
+
+/// Get a single campaign.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate.")),
+    responses(
+        (status = 200, description = "Campaign metadata without workflow definitions", body = Envelope<CampaignView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:read"]))
+)]
+pub async fn get_campaign(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+) -> ApiResult {
+    let view = uc::get_campaign_state(&state.store, state.clock.as_ref(), &access.group_id, &path.campaign_id).await?;
+    Ok(ok(CampaignView::from(view)))
+}
+
+/// Duplicate a campaign into a draft with a target audience and selected leads.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/duplicate", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate.")),
+    request_body = DuplicateCampaignBody,
+    responses(
+        (status = 201, description = "Duplicated draft campaign metadata", body = Envelope<CampaignView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 409, description = "Conflict (leads in an active workflow, AUDIENCE_NOT_READY)", body = ErrorEnvelope),
+        (status = 422, description = "audienceId or leadIds name nothing usable in the group", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:write"]))
+)]
+pub async fn duplicate_campaign(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+    ApiJson(body): ApiJson<DuplicateCampaignRequest>,
+) -> ApiResult {
+    let campaign =
+        uc::duplicate_campaign(&state.store, state.clock.as_ref(), &access.group_id, &path.campaign_id, &body).await?;
+    let view = uc::campaign_state(&state.store, state.clock.as_ref(), campaign).await?;
+    Ok(respond(StatusCode::CREATED, CampaignView::from(view)))
+}
+
+/// List editable campaign content slots without exposing workflow definitions.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/content-slots", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate.")),
+    responses(
+        (status = 200, description = "Editable campaign content slots", body = Envelope<ContentSlotList>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:read"]))
+)]
+pub async fn list_content_slots(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+) -> ApiResult {
+    let slots = uc::content_slots(&state.store, &access.group_id, &path.campaign_id).await?;
+    Ok(ok(ContentSlotList { items: slots.into_iter().map(ContentSlotView::from).collect() }))
+}
+
+/// Update the linked template (writing style) of one editable content slot.
+#[utoipa::path(
+    patch, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/content-slots/{slotId}", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate."),
+           ("slotId" = String, Path, description = "Campaign content slot ID that identifies the generated content item.")),
+    request_body = UpdateContentSlotBody,
+    responses(
+        (status = 200, description = "Updated campaign content slot", body = Envelope<ContentSlotView>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 409, description = "The campaign is not a draft", body = ErrorEnvelope),
+        (status = 422, description = "The writing style is unknown or does not fit the slot's channel", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:write"]))
+)]
+pub async fn update_content_slot(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<SlotPath>,
+    ApiJson(body): ApiJson<UpdateContentSlotBody>,
+) -> ApiResult {
+    let slot = uc::update_content_slot(
+        &state.store,
+        state.clock.as_ref(),
+        &access.group_id,
+        &path.campaign_id,
+        &path.slot_id,
+        &body.template_id,
+    )
+    .await?;
+    Ok(ok(ContentSlotView::from(slot)))
+}
+
+/// Start a campaign: one workflow instance per selected lead.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/start", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate.")),
+    responses(
+        (status = 200, description = "Started campaign metadata and trigger summary", body = Envelope<StartedCampaignView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 409, description = "Not startable (not a draft, no leads, unlinked slots, no connected account)", body = ErrorEnvelope),
+        (status = 422, description = "A linked writing style no longer fits its slot", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:execute"]))
+)]
+pub async fn start_campaign(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+) -> ApiResult {
+    let started =
+        uc::start_campaign(&state.store, &state.registry, state.clock.as_ref(), &access.group_id, &path.campaign_id)
+            .await?;
+    Ok(ok(StartedCampaignView {
+        campaign: CampaignView::from(started.campaign),
+        triggered: started.triggered,
+        instances_created: started.instances_created,
+    }))
+}
+
+/// Stop an active campaign and every live workflow instance.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/stop", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate.")),
+    responses(
+        (status = 200, description = "Stopped campaign metadata and instance summary", body = Envelope<StoppedCampaignView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 409, description = "The campaign is not active", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:execute"]))
+)]
+pub async fn stop_campaign(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+) -> ApiResult {
+    let (campaign, stopped) =
+        uc::stop_campaign(&state.store, state.clock.as_ref(), &access.group_id, &path.campaign_id).await?;
+    Ok(ok(StoppedCampaignView { campaign: CampaignView::from(campaign), instances_stopped: stopped }))
+}
+
+/// Campaign workflow status for a specific set of leads (one row per requested id).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/lead-status", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate."),
+           LeadStatusParams),
+    responses(
+        (status = 200, description = "Campaign workflow status for the requested leads", body = Envelope<LeadStatusList>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:read"]))
+)]
+pub async fn lead_status(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+    ApiQuery(q): ApiQuery<LeadStatusParams>,
+) -> ApiResult {
+    let ids = uc::parse_lead_ids(q.lead_ids.as_deref())?;
+    let rows = uc::lead_status(&state.store, state.clock.as_ref(), &access.group_id, &path.campaign_id, &ids).await?;
+    Ok(ok(LeadStatusList { items: rows.into_iter().map(LeadStatusView::from).collect() }))
+}
+
+async fn resolve(state: AppState, access: GroupAccess, path: InstancePath, action: ApprovalAction) -> ApiResult {
+    let status = uc::resolve_approval(
+        &state.store,
+        state.clock.as_ref(),
+        &access.group_id,
+        &path.campaign_id,
+        &path.workflow_instance_id,
+        action,
+    )
+    .await?;
+    Ok(ok(ApprovalResultView {
+        action: action.as_str().to_owned(),
+        workflow_instance_id: path.workflow_instance_id,
+        lead_status: LeadStatusView::from(status),
+    }))
+}
+
+/// Approve pending campaign content for a workflow instance.
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/workflow-instances/{workflowInstanceId}/approve",
+    tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate."),
+           ("workflowInstanceId" = String, Path, description = "Unique identifier for the workflow instance.")),
+    responses(
+        (status = 200, description = "Pending campaign content approved and workflow status refreshed", body = Envelope<ApprovalResultView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 409, description = "Nothing is pending approval", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:execute"]))
+)]
+pub async fn approve(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<InstancePath>,
+) -> ApiResult {
+    resolve(state, access, path, ApprovalAction::Approve).await
+}
+
+/// Discard pending campaign content for a workflow instance (stops it with CONTENT_DISCARDED).
+#[utoipa::path(
+    post, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/workflow-instances/{workflowInstanceId}/discard",
+    tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate."),
+           ("workflowInstanceId" = String, Path, description = "Unique identifier for the workflow instance.")),
+    responses(
+        (status = 200, description = "Pending campaign content discarded and workflow status refreshed", body = Envelope<ApprovalResultView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 409, description = "Nothing is pending approval", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:execute"]))
+)]
+pub async fn discard(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<InstancePath>,
+) -> ApiResult {
+    resolve(state, access, path, ApprovalAction::Discard).await
+}

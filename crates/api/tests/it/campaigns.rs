@@ -1,0 +1,448 @@
+//! Campaigns over HTTP (spec 2.5), on both backends.
+
+use crate::support::*;
+use axum::body::Body;
+use axum::http::Method;
+use serde_json::{Value, json};
+use sonarly_domain::Timestamp;
+use sonarly_domain::models::{AccountGroup, Audience};
+use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_testkit::both_backends;
+
+const CAMPAIGN_FIELDS: [&str; 12] = [
+    "id",
+    "name",
+    "description",
+    "status",
+    "selectedLeadCount",
+    "includeConversationHistory",
+    "autoCancelOnMessageReceived",
+    "outreachLanguage",
+    "createdAt",
+    "updatedAt",
+    "startedAt",
+    "rateLimitedUntil",
+];
+
+/// An audience of `n` fabricated prospects.
+async fn audience_with(
+    app: &TestApp,
+    group: &AccountGroup,
+    n: usize,
+    filling: Option<&str>,
+) -> (Audience, Vec<String>) {
+    let audience = app.audience(group, "Leads", now_ms(), filling).await;
+    let now = Timestamp::from_millis(now_ms());
+    let prospects: Vec<Prospect> = (0..n)
+        .map(|k| {
+            let provider_id = format!("ACoAAtest{}{k:04}", &group.id[..8]);
+            Prospect {
+                id: sonarly_domain::id::new_hex_id(now),
+                group_id: group.id.clone(),
+                person_id: person_id_for(&provider_id),
+                provider_id,
+                first_name: if k % 2 == 0 { Some(format!("Lead{k}")) } else { None },
+                name: format!("Lead {k}"),
+                company_name: Some("Acme".into()),
+                created_at: now,
+                updated_at: now,
+                ..Prospect::default()
+            }
+        })
+        .collect();
+    let ids = app.db.store.upsert_prospects(&prospects, Some(&audience.id)).await.unwrap();
+    (audience, ids)
+}
+
+async fn patch_json(app: &TestApp, path: &str, key: &str, json: &str) -> Reply {
+    app.send(Method::PATCH, path, Some(key), &[("content-type", "application/json")], Body::from(json.to_owned())).await
+}
+
+async fn create(app: &TestApp, base: &str, key: &str, body: Value) -> Reply {
+    app.post_json(&format!("{base}/campaigns"), key, &[], &body.to_string()).await
+}
+
+both_backends!(starter_templates_reflect_accounts_and_credits, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let bare = app.group("No LinkedIn").await;
+    let key = app.key(&[&group, &bare]).await;
+    let reply = app.get(&format!("/v1/accounts/{}/campaigns/starter-templates", group.id), &key).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let items = reply.body["data"]["items"].as_array().unwrap();
+    let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["engage-inmail", "engage-connect-dm", "connect-engage-dm", "connect"]);
+    assert!(items.iter().all(|i| i["available"] == true && i["name"].is_string() && i["description"].is_string()));
+    let reply = app.get(&format!("/v1/accounts/{}/campaigns/starter-templates", bare.id), &key).await;
+    assert!(reply.body["data"]["items"].as_array().unwrap().iter().all(|i| i["available"] == false));
+    let reader = app.key_with(&[&group], "audiences:read", 100).await;
+    let denied = app.get(&format!("/v1/accounts/{}/campaigns/starter-templates", group.id), &reader).await;
+    assert_error(&denied, 403, "SCOPE_DENIED");
+});
+
+both_backends!(drafts_are_created_validated_listed_and_read, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let other = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let (audience, leads) = audience_with(&app, &group, 6, None).await;
+
+    let reply = create(
+        &app,
+        &base,
+        &key,
+        json!({"starterTemplateId": "connect-engage-dm", "name": " Q3 ", "audienceId": audience.id}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let c = &reply.body["data"];
+    for field in CAMPAIGN_FIELDS {
+        assert!(c.get(field).is_some(), "{field}");
+    }
+    assert_eq!(
+        (c["status"].as_str(), c["name"].as_str(), c["selectedLeadCount"].as_i64()),
+        (Some("draft"), Some("Q3"), Some(6))
+    );
+    assert_eq!(
+        (c["outreachLanguage"].as_str(), c["startedAt"].is_null(), c["rateLimitedUntil"].is_null()),
+        (Some("en"), true, true)
+    );
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(&format!("{base}/campaigns/{id}"), &key).await.body["data"], reply.body["data"]);
+
+    // A subset of the audience.
+    let subset = create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "Two", "audienceId": audience.id, "leadIds": [leads[0], leads[1], leads[0]]})).await;
+    assert_eq!(subset.body["data"]["selectedLeadCount"], 2, "{}", subset.body);
+
+    // 400: missing fields, unknown template, empty leadIds; 422: foreign audience or lead; 409: audience filling.
+    assert_error(&create(&app, &base, &key, json!({"name": "x"})).await, 400, "VALIDATION_ERROR");
+    let bad =
+        create(&app, &base, &key, json!({"starterTemplateId": "scratch", "name": "x", "audienceId": audience.id}))
+            .await;
+    assert_error(&bad, 400, "VALIDATION_ERROR");
+    assert_eq!(bad.body["error"]["fields"][0]["field"], "starterTemplateId");
+    let empty = create(
+        &app,
+        &base,
+        &key,
+        json!({"starterTemplateId": "connect", "name": "x", "audienceId": audience.id, "leadIds": []}),
+    )
+    .await;
+    assert_error(&empty, 400, "VALIDATION_ERROR");
+    let (foreign_audience, foreign_leads) = audience_with(&app, &other, 2, None).await;
+    let foreign = create(
+        &app,
+        &base,
+        &key,
+        json!({"starterTemplateId": "connect", "name": "x", "audienceId": foreign_audience.id}),
+    )
+    .await;
+    assert_error(&foreign, 422, "VALIDATION_ERROR");
+    let outsider = create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "x", "audienceId": audience.id, "leadIds": [leads[0], foreign_leads[0]]})).await;
+    assert_error(&outsider, 422, "VALIDATION_ERROR");
+    assert_eq!(outsider.body["error"]["fields"][0]["field"], "leadIds[1]");
+    let (filling, _) = audience_with(&app, &group, 1, Some("job")).await;
+    let busy =
+        create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "x", "audienceId": filling.id})).await;
+    assert_error(&busy, 409, "AUDIENCE_NOT_READY");
+
+    // List: newest first, paginated, status filter; unknown status is 400; foreign or unknown id is 404.
+    let list = app.get(&format!("{base}/campaigns?limit=1"), &key).await;
+    assert_eq!(list.body["data"]["items"][0]["name"], "Two");
+    assert_eq!(list.body["data"]["hasMore"], true);
+    let next = app
+        .get(&format!("{base}/campaigns?limit=1&cursor={}", list.body["data"]["nextCursor"].as_str().unwrap()), &key)
+        .await;
+    assert_eq!(next.body["data"]["items"][0]["id"], id.as_str());
+    assert_eq!(
+        app.get(&format!("{base}/campaigns?status=draft"), &key).await.body["data"]["items"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        app.get(&format!("{base}/campaigns?status=active"), &key).await.body["data"]["items"].as_array().unwrap().len(),
+        0
+    );
+    assert_error(&app.get(&format!("{base}/campaigns?status=running"), &key).await, 400, "VALIDATION_ERROR");
+    assert_error(&app.get(&format!("{base}/campaigns/nope"), &key).await, 404, "NOT_FOUND");
+    let other_key = app.key(&[&other]).await;
+    assert_error(&app.get(&format!("/v1/accounts/{}/campaigns/{id}", other.id), &other_key).await, 404, "NOT_FOUND");
+});
+
+both_backends!(content_slots_link_fitting_writing_styles, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let (audience, _) = audience_with(&app, &group, 3, None).await;
+    let c = create(
+        &app,
+        &base,
+        &key,
+        json!({"starterTemplateId": "engage-connect-dm", "name": "Slots", "audienceId": audience.id}),
+    )
+    .await;
+    let id = c.body["data"]["id"].as_str().unwrap().to_owned();
+    let slots = app.get(&format!("{base}/campaigns/{id}/content-slots"), &key).await;
+    assert_eq!(slots.status, 200);
+    let items = slots.body["data"]["items"].as_array().unwrap().clone();
+    let shape: Vec<(String, i64, i64)> = items
+        .iter()
+        .map(|s| {
+            (
+                s["channel"].as_str().unwrap().to_owned(),
+                s["position"].as_i64().unwrap(),
+                s["channelPosition"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [("connection_request".into(), 1, 1), ("direct_message".into(), 2, 1), ("direct_message".into(), 3, 2)]
+    );
+    assert!(items.iter().all(|s| s["templateId"].is_string() && s["label"].is_string()), "defaults are linked");
+
+    let style = |content_type: &str| json!({"name": "Mine", "contentType": content_type, "samples": [{"type": "basic", "message": "Hi {{ FirstName }}"}]});
+    let dm = app.post_json(&format!("{base}/writing-styles"), &key, &[], &style("direct_message").to_string()).await;
+    let dm_id = dm.body["data"]["id"].as_str().unwrap().to_owned();
+    let slot2 = items[1]["id"].as_str().unwrap();
+    let slot1 = items[0]["id"].as_str().unwrap();
+    let ok = patch_json(
+        &app,
+        &format!("{base}/campaigns/{id}/content-slots/{slot2}"),
+        &key,
+        &json!({"templateId": dm_id}).to_string(),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["data"]["templateId"], dm_id.as_str());
+    // A direct-message style cannot write the invitation note; unknown styles and slots; bad bodies.
+    let wrong = patch_json(
+        &app,
+        &format!("{base}/campaigns/{id}/content-slots/{slot1}"),
+        &key,
+        &json!({"templateId": dm_id}).to_string(),
+    )
+    .await;
+    assert_error(&wrong, 422, "VALIDATION_ERROR");
+    let unknown =
+        patch_json(&app, &format!("{base}/campaigns/{id}/content-slots/{slot1}"), &key, r#"{"templateId":"nope"}"#)
+            .await;
+    assert_error(&unknown, 422, "VALIDATION_ERROR");
+    assert_error(
+        &patch_json(&app, &format!("{base}/campaigns/{id}/content-slots/nope"), &key, r#"{"templateId":"x"}"#).await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &patch_json(&app, &format!("{base}/campaigns/{id}/content-slots/{slot1}"), &key, "{}").await,
+        400,
+        "VALIDATION_ERROR",
+    );
+    // The linked style cannot be deleted while the campaign uses it.
+    let del = app.send(Method::DELETE, &format!("{base}/writing-styles/{dm_id}"), Some(&key), &[], Body::empty()).await;
+    assert_error(&del, 409, "CONFLICT");
+    // Once started, slots are frozen.
+    assert_eq!(app.post_json(&format!("{base}/campaigns/{id}/start"), &key, &[], "").await.status, 200);
+    let frozen = patch_json(
+        &app,
+        &format!("{base}/campaigns/{id}/content-slots/{slot2}"),
+        &key,
+        &json!({"templateId": dm_id}).to_string(),
+    )
+    .await;
+    assert_error(&frozen, 409, "CONFLICT");
+});
+
+both_backends!(start_stop_lead_status_and_duplicate, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let (audience, leads) = audience_with(&app, &group, 4, None).await;
+    let c = create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "Run", "audienceId": audience.id, "leadIds": [leads[0], leads[1], leads[2]]})).await;
+    let id = c.body["data"]["id"].as_str().unwrap().to_owned();
+    let status_of = |ids: String| format!("{base}/campaigns/{id}/lead-status?leadIds={ids}");
+
+    let before = app.get(&status_of(format!("{},{},nope", leads[0], leads[3])), &key).await;
+    assert_eq!(before.status, 200, "{}", before.body);
+    let rows = before.body["data"]["items"].as_array().unwrap();
+    let statuses: Vec<&str> = rows.iter().map(|r| r["workflowStatus"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["not_started", "not_in_campaign", "not_in_campaign"]);
+    assert_eq!(rows[2]["leadId"], "nope");
+    assert!(rows.iter().all(|r| r["workflowInstanceId"].is_null() && r["hasPendingApproval"] == false));
+    assert_error(&app.get(&format!("{base}/campaigns/{id}/lead-status"), &key).await, 400, "VALIDATION_ERROR");
+
+    // Stop before start is 409; start creates one instance per lead; a second start is 409.
+    assert_error(&app.post_json(&format!("{base}/campaigns/{id}/stop"), &key, &[], "").await, 409, "CONFLICT");
+    let started = app.post_json(&format!("{base}/campaigns/{id}/start"), &key, &[], "").await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    assert_eq!(
+        (started.body["data"]["triggered"].as_bool(), started.body["data"]["instancesCreated"].as_i64()),
+        (Some(true), Some(3))
+    );
+    assert_eq!(started.body["data"]["campaign"]["status"], "active");
+    assert!(started.body["data"]["campaign"]["startedAt"].is_string());
+    assert_error(&app.post_json(&format!("{base}/campaigns/{id}/start"), &key, &[], "").await, 409, "CONFLICT");
+    let running = app.get(&status_of(format!("{},{}", leads[0], leads[3])), &key).await;
+    let row = &running.body["data"]["items"][0];
+    assert!(["pending", "waiting"].contains(&row["workflowStatus"].as_str().unwrap()), "{row}");
+    assert!(row["workflowInstanceId"].is_string());
+    assert_eq!(running.body["data"]["items"][1]["workflowStatus"], "not_in_campaign");
+
+    // Duplicating onto leads with a live workflow conflicts; onto the free lead it works.
+    let dup = app
+        .post_json(
+            &format!("{base}/campaigns/{id}/duplicate"),
+            &key,
+            &[],
+            &json!({"audienceId": audience.id}).to_string(),
+        )
+        .await;
+    assert_error(&dup, 409, "CONFLICT");
+    let dup = app
+        .post_json(
+            &format!("{base}/campaigns/{id}/duplicate"),
+            &key,
+            &[],
+            &json!({"audienceId": audience.id, "leadIds": [leads[3]]}).to_string(),
+        )
+        .await;
+    assert_eq!(dup.status, 201, "{}", dup.body);
+    assert_eq!(
+        (
+            dup.body["data"]["name"].as_str(),
+            dup.body["data"]["status"].as_str(),
+            dup.body["data"]["selectedLeadCount"].as_i64()
+        ),
+        (Some("Run (copy)"), Some("draft"), Some(1))
+    );
+    assert_error(
+        &app.post_json(
+            &format!("{base}/campaigns/nope/duplicate"),
+            &key,
+            &[],
+            &json!({"audienceId": audience.id}).to_string(),
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &app.post_json(&format!("{base}/campaigns/{id}/duplicate"), &key, &[], "{}").await,
+        400,
+        "VALIDATION_ERROR",
+    );
+
+    // Stop: every live instance stops; a second stop is 409.
+    let stopped = app.post_json(&format!("{base}/campaigns/{id}/stop"), &key, &[], "").await;
+    assert_eq!(stopped.status, 200, "{}", stopped.body);
+    assert_eq!(
+        (stopped.body["data"]["campaign"]["status"].as_str(), stopped.body["data"]["instancesStopped"].as_i64()),
+        (Some("stopped"), Some(3))
+    );
+    assert_error(&app.post_json(&format!("{base}/campaigns/{id}/stop"), &key, &[], "").await, 409, "CONFLICT");
+    let after = app.get(&status_of(leads[1].clone()), &key).await;
+    assert_eq!(after.body["data"]["items"][0]["workflowStatus"], "stopped");
+    assert_eq!(after.body["data"]["items"][0]["workflowStopReason"], "CAMPAIGN_STOPPED");
+    assert_error(&app.post_json(&format!("{base}/campaigns/{id}/start"), &key, &[], "").await, 409, "CONFLICT");
+
+    // Not startable: no leads, no connected account.
+    let (empty, _) = audience_with(&app, &group, 0, None).await;
+    let none =
+        create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "Empty", "audienceId": empty.id}))
+            .await;
+    let none_id = none.body["data"]["id"].as_str().unwrap();
+    assert_error(&app.post_json(&format!("{base}/campaigns/{none_id}/start"), &key, &[], "").await, 409, "CONFLICT");
+    let bare = app.group("Bare").await;
+    let bare_key = app.key(&[&bare]).await;
+    let (bare_audience, _) = audience_with(&app, &bare, 2, None).await;
+    let bare_base = format!("/v1/accounts/{}", bare.id);
+    let draft = create(
+        &app,
+        &bare_base,
+        &bare_key,
+        json!({"starterTemplateId": "connect", "name": "B", "audienceId": bare_audience.id}),
+    )
+    .await;
+    let draft_id = draft.body["data"]["id"].as_str().unwrap();
+    assert_error(
+        &app.post_json(&format!("{bare_base}/campaigns/{draft_id}/start"), &bare_key, &[], "").await,
+        409,
+        "CONFLICT",
+    );
+    let executor = app.key_with(&[&group], "campaigns:read,campaigns:write", 100).await;
+    assert_error(
+        &app.post_json(&format!("{base}/campaigns/{none_id}/start"), &executor, &[], "").await,
+        403,
+        "SCOPE_DENIED",
+    );
+});
+
+both_backends!(fallback_content_waits_for_approval, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let (audience, leads) = audience_with(&app, &group, 2, None).await;
+    let style = json!({"name": "Fallback only", "contentType": "connection_request",
+        "samples": [{"type": "fallback", "message": "Hi, glad to connect."}]});
+    let style_id =
+        app.post_json(&format!("{base}/writing-styles"), &key, &[], &style.to_string()).await.body["data"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let c =
+        create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "Gate", "audienceId": audience.id}))
+            .await;
+    let id = c.body["data"]["id"].as_str().unwrap().to_owned();
+    let slots = app.get(&format!("{base}/campaigns/{id}/content-slots"), &key).await;
+    let slot = slots.body["data"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let linked = patch_json(
+        &app,
+        &format!("{base}/campaigns/{id}/content-slots/{slot}"),
+        &key,
+        &json!({"templateId": style_id}).to_string(),
+    )
+    .await;
+    assert_eq!(linked.status, 200);
+    app.post_json(&format!("{base}/campaigns/{id}/start"), &key, &[], "").await;
+    app.engine().run_until_idle().await;
+
+    let rows = app.get(&format!("{base}/campaigns/{id}/lead-status?leadIds={},{}", leads[0], leads[1]), &key).await;
+    let items = rows.body["data"]["items"].as_array().unwrap().clone();
+    assert!(items.iter().all(|r| r["hasPendingApproval"] == true && r["workflowStatus"] == "waiting"), "{items:?}");
+    let (first, second) =
+        (items[0]["workflowInstanceId"].as_str().unwrap(), items[1]["workflowInstanceId"].as_str().unwrap());
+
+    let approved =
+        app.post_json(&format!("{base}/campaigns/{id}/workflow-instances/{first}/approve"), &key, &[], "").await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    assert_eq!(
+        (approved.body["data"]["action"].as_str(), approved.body["data"]["workflowInstanceId"].as_str()),
+        (Some("approved"), Some(first))
+    );
+    assert_eq!(approved.body["data"]["leadStatus"]["hasPendingApproval"], false);
+    assert_error(
+        &app.post_json(&format!("{base}/campaigns/{id}/workflow-instances/{first}/approve"), &key, &[], "").await,
+        409,
+        "CONFLICT",
+    );
+
+    let discarded =
+        app.post_json(&format!("{base}/campaigns/{id}/workflow-instances/{second}/discard"), &key, &[], "").await;
+    assert_eq!(discarded.status, 200, "{}", discarded.body);
+    assert_eq!(discarded.body["data"]["action"], "discarded");
+    assert_eq!(discarded.body["data"]["leadStatus"]["workflowStatus"], "stopped");
+    assert_eq!(discarded.body["data"]["leadStatus"]["workflowStopReason"], "CONTENT_DISCARDED");
+    assert_error(
+        &app.post_json(&format!("{base}/campaigns/{id}/workflow-instances/{second}/discard"), &key, &[], "").await,
+        409,
+        "CONFLICT",
+    );
+    assert_error(
+        &app.post_json(&format!("{base}/campaigns/{id}/workflow-instances/nope/approve"), &key, &[], "").await,
+        404,
+        "NOT_FOUND",
+    );
+});

@@ -1,0 +1,538 @@
+//! The campaign executor: runs each lead's workflow one step at a time.
+//!
+//! Every live workflow instance owns one `campaign_step` queue row. A claim
+//! runs the instance's current step and records the result in the transaction
+//! that releases the row (to the next step's time) or finishes it, guarded by
+//! the lease. Outbound steps are released under the same per-account safety
+//! rules as scheduled responses: the account's LinkedIn pause, working hours,
+//! daily caps per action (plus the weekly invitation cap) counted in the
+//! shared action ledger, and spacing through the shared send slot.
+//!
+//! Exactly once: the provider token of a step is `<instance id>-s<step index>`.
+//! The slot and the ledger entry are reserved before the call; after a crash
+//! the lease expires, the next claim sees `attempts > 1` and reconciles with
+//! the provider before trying again (providers that honour tokens, like the
+//! sandbox, never repeat an action in any case).
+//!
+//! Content is composed at send time from the slot's writing style, the lead's
+//! profile and, with `includeConversationHistory`, the last thing the lead
+//! wrote (offered to the composer as a `conversation` signal). Content that
+//! needed the writing style's `fallback` sample is held for approval.
+
+use crate::{Engine, backoff_ms};
+use rand::Rng;
+use sonarly_domain::Timestamp;
+use sonarly_domain::campaign::{
+    AcceptanceCheck, Campaign, Next, Step, StepAction, WorkflowInstance, acceptance_check, instance_state,
+    needs_approval, next_after, next_after_skipped_invitation, status, step_token, stop_reason,
+};
+use sonarly_domain::composer::{ProspectProfile, ProspectSignal, compose};
+use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
+use sonarly_domain::prospecting::Prospect;
+use sonarly_linkedin::{
+    LimitKind, LinkedInError, OutboundAttempt, OutboundToken, Reconciled, SentMessage, SharedLinkedIn,
+};
+use sonarly_store::{CAMPAIGN_WORK, ChatRef, NewMessage, SlotClaim, StepRecord, StoreError, WorkItem};
+
+/// Rows claimed per step.
+const CLAIM_BATCH: i64 = 16;
+/// Transient failures retried this many times before the lead stops with `SEND_FAILED`.
+const MAX_ATTEMPTS: i64 = 8;
+/// Pause after a rate limit without a retry-after.
+const DEFAULT_RATE_LIMIT_PAUSE_MS: i64 = 15 * 60_000;
+/// How long a step waits for a disconnected account before looking again.
+const DISCONNECTED_RETRY_MS: i64 = 3_600_000;
+const WEEK_MS: i64 = 7 * 86_400_000;
+/// Most messages of history considered.
+const HISTORY_MESSAGES: i64 = 20;
+
+/// Composed text of a step.
+struct Content {
+    subject: Option<String>,
+    body: String,
+}
+
+impl Engine {
+    pub(crate) async fn step_campaigns(&self) -> bool {
+        let now = self.now();
+        let items = match self.store.claim_work(CAMPAIGN_WORK, &self.owner, now, self.lease_until(), CLAIM_BATCH).await
+        {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim campaign work");
+                return false;
+            }
+        };
+        if items.is_empty() {
+            return false;
+        }
+        for item in items {
+            if let Err(e) = self.run_campaign_step(&item).await {
+                tracing::warn!(instance = %item.ref_id, error = %e, "campaign step failed on storage; the lease will expire and retry");
+            }
+        }
+        true
+    }
+
+    async fn run_campaign_step(&self, item: &WorkItem) -> Result<(), StoreError> {
+        let now = self.now();
+        let Some(instance) = self.store.find_instance(&item.ref_id).await? else {
+            self.store.finish_work(item).await?;
+            return Ok(());
+        };
+        let campaign = self.store.get_campaign(&instance.group_id, &instance.campaign_id).await?;
+        let Some(campaign) = campaign.filter(|c| c.status == status::ACTIVE) else {
+            self.store.finish_work(item).await?;
+            return Ok(());
+        };
+        if instance.state != instance_state::ACTIVE || instance.pending_approval {
+            // Ended, or waiting for a person: approve queues a new row.
+            self.store.finish_work(item).await?;
+            return Ok(());
+        }
+        let template = campaign.starter_template;
+        let Some(step) = template.step(instance.step_index) else {
+            return self.record(item, &instance, Next::Completed, None).await;
+        };
+        let Some(prospect) = self.store.get_prospect(&instance.group_id, &instance.prospect_id).await? else {
+            return self.end(item, &instance, instance_state::NOT_ELIGIBLE, stop_reason::NOT_ELIGIBLE).await;
+        };
+        let recipient = prospect.member_id.clone().unwrap_or_else(|| prospect.provider_id.clone());
+        // A reply seen by the inbox (sync or webhook) stops the lead before its next step.
+        if campaign.auto_cancel_on_message_received
+            && self
+                .store
+                .reply_received_since(&instance.group_id, &[&recipient, &prospect.provider_id], instance.started_at)
+                .await?
+        {
+            tracing::info!(instance = %instance.id, "reply received: workflow stopped");
+            return self.end(item, &instance, instance_state::STOPPED, stop_reason::REPLY_RECEIVED).await;
+        }
+        let Some(account) = self.store.find_linkedin_account(&instance.linkedin_account_id).await? else {
+            return self.end(item, &instance, instance_state::STOPPED, stop_reason::ACCOUNT_DISCONNECTED).await;
+        };
+        if account.status != STATUS_CONNECTED {
+            self.store
+                .release_work(item, now.plus_millis(DISCONNECTED_RETRY_MS), Some("ACCOUNT_DISCONNECTED"), true)
+                .await?;
+            return Ok(());
+        }
+        let provider = match self.registry.provider(&account) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(account = %account.id, error = %e, "no provider for the campaign's account");
+                return self.end(item, &instance, instance_state::STOPPED, stop_reason::SEND_FAILED).await;
+            }
+        };
+        match step.action {
+            StepAction::AwaitAcceptance => {
+                self.await_acceptance(item, &campaign, &instance, &prospect, &recipient, &provider).await
+            }
+            StepAction::Invite if prospect.connection_degree == Some(1) => {
+                // Already a first-degree connection: skip the invitation and its wait.
+                let next = next_after_skipped_invitation(template, instance.step_index, now);
+                self.record(item, &instance, next, Some("already_connected")).await
+            }
+            _ => self.outbound_step(item, &campaign, &instance, step, &prospect, &recipient, &account, &provider).await,
+        }
+    }
+
+    async fn await_acceptance(
+        &self,
+        item: &WorkItem,
+        campaign: &Campaign,
+        instance: &WorkflowInstance,
+        prospect: &Prospect,
+        recipient: &str,
+        provider: &SharedLinkedIn,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let connected = prospect.connection_degree == Some(1)
+            || matches!(provider.profile(recipient).await, Ok(p) if p.connection_degree == Some(1));
+        match acceptance_check(connected, instance.step_started_at, now) {
+            AcceptanceCheck::Accepted => {
+                self.store.mark_prospects_connected(&instance.group_id, recipient, now).await?;
+                let next = next_after(campaign.starter_template, instance.step_index, now);
+                self.record(item, instance, next, Some("invitation_accepted")).await
+            }
+            AcceptanceCheck::KeepWaiting(at) => {
+                self.store.wait_step(item, &instance.id, at, now).await?;
+                Ok(())
+            }
+            AcceptanceCheck::TimedOut => {
+                self.end(item, instance, instance_state::STOPPED, stop_reason::INVITATION_NOT_ACCEPTED).await
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn outbound_step(
+        &self,
+        item: &WorkItem,
+        campaign: &Campaign,
+        instance: &WorkflowInstance,
+        step: &Step,
+        prospect: &Prospect,
+        recipient: &str,
+        account: &LinkedInAccount,
+        provider: &SharedLinkedIn,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let Some(kind) = step.action.metered() else { return Ok(()) };
+        let token = OutboundToken::new(step_token(&instance.id, instance.step_index));
+        let next = next_after(campaign.starter_template, instance.step_index, now);
+
+        // Content, composed at send time (or the approved one).
+        let mut content = None;
+        let mut fallback_used = false;
+        if let Some(position) = step.slot {
+            if instance.approved {
+                content = instance
+                    .pending_body
+                    .clone()
+                    .map(|body| Content { subject: instance.pending_subject.clone(), body });
+            } else {
+                match self.compose_for(campaign, instance, position, prospect, recipient).await? {
+                    Some((c, fallback)) => {
+                        content = Some(c);
+                        fallback_used = fallback;
+                    }
+                    None if step.action == StepAction::Invite => {} // the note is optional
+                    None => {
+                        return self
+                            .end(item, instance, instance_state::STOPPED, stop_reason::CONTENT_UNAVAILABLE)
+                            .await;
+                    }
+                }
+            }
+        }
+        let chat = if step.action == StepAction::DirectMessage {
+            self.store
+                .conversation_with(&instance.group_id, recipient)
+                .await?
+                .filter(|c| c.linkedin_account_id == account.id)
+                .map(|c| c.provider_chat_id)
+        } else {
+            None
+        };
+
+        // A previous claim may have performed it before dying: ask first.
+        if item.attempts > 1
+            && let Some(attempt) = attempt_of(step.action, recipient, chat.as_deref(), content.as_ref())
+        {
+            match provider.reconcile(&token, &attempt, instance.updated_at).await {
+                Ok(Reconciled::Sent(sent)) => {
+                    tracing::info!(instance = %instance.id, step = step.key, "reconciled: already performed by an earlier attempt");
+                    self.record_message(account, instance, step.action, recipient, content.as_ref(), sent.as_ref())
+                        .await?;
+                    return self.record(item, instance, next, Some(step.key)).await;
+                }
+                Ok(Reconciled::NotSent) => {}
+                Err(e) => return self.step_failed(item, instance, account, token.as_str(), e).await,
+            }
+        }
+
+        if fallback_used && let Some(c) = &content {
+            tracing::info!(instance = %instance.id, step = step.key, "content used the fallback sample: holding for approval");
+            self.store.hold_for_approval(item, &instance.id, c.subject.as_deref(), &c.body, now).await?;
+            return Ok(());
+        }
+        if step.action == StepAction::InMail && matches!(provider.inmail_credits().await, Ok(Some(0))) {
+            return self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS).await;
+        }
+        if let Some(until) = self.campaign_hold_back(account, kind, now).await? {
+            self.store.release_work(item, until, Some("SAFETY_RULE"), true).await?;
+            return Ok(());
+        }
+        let spacing_ms = {
+            let (min, max) =
+                (account.rules.min_spacing_secs, account.rules.max_spacing_secs.max(account.rules.min_spacing_secs));
+            i64::from(rand::rng().random_range(min..=max)) * 1000
+        };
+        match self
+            .store
+            .reserve_action_slot(
+                item,
+                &account.id,
+                kind.as_str(),
+                token.as_str(),
+                now,
+                now.plus_millis(spacing_ms),
+                self.lease_until(),
+            )
+            .await?
+        {
+            SlotClaim::Granted => {}
+            SlotClaim::Busy(until) => {
+                self.store.release_work(item, until, Some("SPACING"), true).await?;
+                return Ok(());
+            }
+            SlotClaim::Lost => return Ok(()),
+        }
+
+        let body = content.as_ref().map(|c| c.body.as_str()).unwrap_or_default();
+        let result: Result<Option<SentMessage>, LinkedInError> = match step.action {
+            StepAction::VisitProfile => provider.visit_profile(&token, recipient).await.map(|_| None),
+            StepAction::Follow => provider.follow(&token, recipient).await.map(|_| None),
+            StepAction::LikeRecentPost => provider.react_to_recent_post(&token, recipient).await.map(|_| None),
+            StepAction::Invite => provider
+                .send_invitation(&token, recipient, content.as_ref().map(|c| c.body.as_str()))
+                .await
+                .map(|_| None),
+            StepAction::DirectMessage => match &chat {
+                Some(chat) => provider.send_message(&token, chat, body).await.map(Some),
+                None => provider.start_chat(&token, recipient, body).await.map(Some),
+            },
+            StepAction::InMail => {
+                let subject = content.as_ref().and_then(|c| c.subject.as_deref()).unwrap_or_default();
+                provider.send_inmail(&token, recipient, subject, body).await.map(Some)
+            }
+            StepAction::AwaitAcceptance => Ok(None),
+        };
+        match result {
+            Ok(sent) => {
+                self.record_message(account, instance, step.action, recipient, content.as_ref(), sent.as_ref()).await?;
+                self.record(item, instance, next, Some(step.key)).await
+            }
+            Err(LinkedInError::AlreadyDone(_)) => self.record(item, instance, next, Some(step.key)).await,
+            Err(e) => self.step_failed(item, instance, account, token.as_str(), e).await,
+        }
+    }
+
+    /// Composes a slot's content; `None` when the slot has no usable writing
+    /// style or no sample fits. The flag tells whether the fallback sample was used.
+    async fn compose_for(
+        &self,
+        campaign: &Campaign,
+        instance: &WorkflowInstance,
+        position: u32,
+        prospect: &Prospect,
+        recipient: &str,
+    ) -> Result<Option<(Content, bool)>, StoreError> {
+        let slots = self.store.content_slots(&instance.group_id, &campaign.id).await?;
+        let Some(slot) = slots.into_iter().find(|s| s.position == position) else { return Ok(None) };
+        let Some(style_id) = &slot.template_id else { return Ok(None) };
+        let Some(style) = self.store.get_writing_style(&instance.group_id, style_id).await? else { return Ok(None) };
+        let mut value_propositions = Vec::new();
+        if let Some(vp_id) = &style.value_proposition_id
+            && let Some(vp) = self.store.get_value_proposition(&instance.group_id, vp_id).await?
+        {
+            value_propositions.push(vp);
+        }
+        let profile = ProspectProfile {
+            first_name: prospect.first_name.clone(),
+            last_name: prospect.last_name.clone(),
+            company: prospect.company_name.clone(),
+            title: prospect.title.clone(),
+            location: prospect.location.clone(),
+        };
+        let mut signals = Vec::new();
+        if campaign.include_conversation_history {
+            let history = self
+                .store
+                .conversation_history(&instance.group_id, &[recipient, &prospect.provider_id], HISTORY_MESSAGES)
+                .await?;
+            if let Some((_, text)) = history.iter().rev().find(|(is_sender, _)| !is_sender) {
+                let summary: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
+                if !summary.is_empty() {
+                    signals.push(ProspectSignal { tag: "conversation".into(), summary });
+                }
+            }
+        }
+        match compose(&style, &value_propositions, &profile, &signals, slot.channel.composer_channel()) {
+            Ok(c) => Ok(Some((Content { subject: c.subject, body: c.body }, needs_approval(c.sample_type_used)))),
+            Err(e) => {
+                tracing::info!(instance = %instance.id, error = %e, "no content could be composed");
+                Ok(None)
+            }
+        }
+    }
+
+    /// When a safety rule holds the account back, the moment it may act again
+    /// (the outbound scheduler's rules, plus the weekly invitation cap).
+    async fn campaign_hold_back(
+        &self,
+        account: &LinkedInAccount,
+        kind: ActionKind,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let rules = &account.rules;
+        if let Some(until) = account.rate_limited_until
+            && until > now
+        {
+            return Ok(Some(rules.next_working_moment(until)));
+        }
+        let working = rules.next_working_moment(now);
+        if working > now {
+            return Ok(Some(working));
+        }
+        let next_day = || rules.next_working_moment(rules.next_local_day_start(now));
+        let done_today = self.store.count_outbound(&account.id, kind.as_str(), rules.local_day_start(now)).await?;
+        if done_today >= i64::from(rules.daily_cap(kind)) {
+            return Ok(Some(next_day()));
+        }
+        if kind == ActionKind::Invitation {
+            let this_week = self.store.count_outbound(&account.id, kind.as_str(), now.plus_millis(-WEEK_MS)).await?;
+            if this_week >= i64::from(rules.weekly_invitations) {
+                return Ok(Some(next_day()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Shows a sent message or InMail in the inbox at once (the sync finds the same id later).
+    async fn record_message(
+        &self,
+        account: &LinkedInAccount,
+        instance: &WorkflowInstance,
+        action: StepAction,
+        recipient: &str,
+        content: Option<&Content>,
+        sent: Option<&SentMessage>,
+    ) -> Result<(), StoreError> {
+        let (Some(content), Some(sent)) = (content, sent) else { return Ok(()) };
+        if !matches!(action, StepAction::DirectMessage | StepAction::InMail) || sent.chat_id.is_empty() {
+            return Ok(());
+        }
+        let chat = ChatRef {
+            provider_chat_id: sent.chat_id.clone(),
+            name: None,
+            participant_provider_id: Some(recipient.to_owned()),
+            prospect_id: Some(instance.prospect_id.clone()),
+            is_inmail: action == StepAction::InMail,
+        };
+        let message = NewMessage {
+            provider_message_id: sent.message_id.clone().unwrap_or_else(|| format!("sonarly-{}", instance.id)),
+            sender_provider_id: self.campaign_sender_id(account).await,
+            is_sender: true,
+            body: content.body.clone(),
+            sent_at: sent.sent_at,
+            parent_message_id: None,
+            attachments_json: "[]".into(),
+            prospect_id: Some(instance.prospect_id.clone()),
+        };
+        self.store.record_outbound_message(&account.id, &instance.group_id, &chat, &message).await?;
+        Ok(())
+    }
+
+    /// The account's own member id (asked once), or our account id if LinkedIn cannot say.
+    async fn campaign_sender_id(&self, account: &LinkedInAccount) -> String {
+        if let Some(id) = self.own_ids.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id) {
+            return id.clone();
+        }
+        let Ok(provider) = self.registry.provider(account) else { return account.id.clone() };
+        match provider.own_profile().await {
+            Ok(me) => {
+                self.own_ids
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(account.id.clone(), me.provider_id.clone());
+                me.provider_id
+            }
+            Err(_) => account.id.clone(),
+        }
+    }
+
+    async fn step_failed(
+        &self,
+        item: &WorkItem,
+        instance: &WorkflowInstance,
+        account: &LinkedInAccount,
+        token: &str,
+        e: LinkedInError,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        match &e {
+            LinkedInError::RateLimited { retry_after } => {
+                let pause = retry_after.map(|d| d.as_millis() as i64).unwrap_or(DEFAULT_RATE_LIMIT_PAUSE_MS);
+                let until = now.plus_millis(pause);
+                self.store.set_linkedin_rate_limited_until(&account.id, Some(until)).await?;
+                tracing::warn!(account = %account.id, until = %until, "LinkedIn rate limit: pausing the account");
+                self.store.requeue_step(item, token, until, e.reason_code()).await?;
+            }
+            LinkedInError::LimitReached(LimitKind::DailyActions | LimitKind::WeeklyInvitations) => {
+                let until = account.rules.next_working_moment(account.rules.next_local_day_start(now));
+                self.store.requeue_step(item, token, until, e.reason_code()).await?;
+            }
+            LinkedInError::LimitReached(LimitKind::InMailCredits) => {
+                self.store.forget_action(token).await?;
+                self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS).await?;
+            }
+            LinkedInError::NotReachable(_) => {
+                self.store.forget_action(token).await?;
+                self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NOT_REACHABLE).await?;
+            }
+            LinkedInError::NotConnected => {
+                self.store.forget_action(token).await?;
+                self.end(item, instance, instance_state::STOPPED, stop_reason::NOT_CONNECTED).await?;
+            }
+            LinkedInError::AccountDisconnected(_) | LinkedInError::Unauthorized(_) => {
+                self.store.set_linkedin_account_status(&account.id, STATUS_DISCONNECTED, now).await?;
+                let until = now.plus_millis(DISCONNECTED_RETRY_MS);
+                self.store.requeue_step(item, token, until, e.reason_code()).await?;
+            }
+            _ if e.is_retryable() && item.attempts < MAX_ATTEMPTS => {
+                let at = now.plus_millis(backoff_ms(item.attempts));
+                tracing::info!(instance = %instance.id, error = %e, retry_at = %at, "transient failure; will retry");
+                self.store.release_work(item, at, Some(e.reason_code()), false).await?;
+            }
+            _ => {
+                tracing::warn!(instance = %instance.id, error = %e, "campaign step failed");
+                self.store.forget_action(token).await?;
+                self.end(item, instance, instance_state::STOPPED, stop_reason::SEND_FAILED).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        item: &WorkItem,
+        instance: &WorkflowInstance,
+        next: Next,
+        latest_step: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let record = StepRecord {
+            instance_id: instance.id.clone(),
+            campaign_id: instance.campaign_id.clone(),
+            next: match next {
+                Next::Step { index, at } => Some((index, at)),
+                Next::Completed => None,
+            },
+            latest_step: latest_step.map(str::to_owned),
+        };
+        self.store.record_step(item, &record, self.now()).await?;
+        Ok(())
+    }
+
+    async fn end(
+        &self,
+        item: &WorkItem,
+        instance: &WorkflowInstance,
+        state: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.store.end_instance(item, instance, state, reason, self.now()).await?;
+        Ok(())
+    }
+}
+
+/// What to ask the provider about after an unknown outcome (engagement steps
+/// have no such question; their token alone keeps them single).
+fn attempt_of(
+    action: StepAction,
+    recipient: &str,
+    chat: Option<&str>,
+    content: Option<&Content>,
+) -> Option<OutboundAttempt> {
+    let text = content.map(|c| c.body.clone()).unwrap_or_default();
+    match action {
+        StepAction::Invite => Some(OutboundAttempt::Invitation { recipient_provider_id: recipient.to_owned() }),
+        StepAction::DirectMessage => Some(match chat {
+            Some(chat) => OutboundAttempt::Message { chat_id: chat.to_owned(), text },
+            None => OutboundAttempt::StartChat { recipient_provider_id: recipient.to_owned(), text },
+        }),
+        StepAction::InMail => Some(OutboundAttempt::InMail { recipient_provider_id: recipient.to_owned(), body: text }),
+        _ => None,
+    }
+}

@@ -1,0 +1,173 @@
+//! The signal scan runner: one batch of prospects per step.
+//!
+//! A step claims the scan's queue row, reads the recent activity of the next
+//! pending prospects through the scan's LinkedIn account (outside any
+//! transaction), scores each item against the scan's copy of the
+//! specification, and records the batch in one transaction guarded by the
+//! lease. A crash before that commit loses only the batch's reads (they are
+//! done again, with the same result); after it, the prospects are marked done
+//! and are never evaluated twice by the scan.
+
+use crate::{Engine, backoff_ms};
+use sonarly_domain::linkedin_account::STATUS_CONNECTED;
+use sonarly_domain::signals::{Activity, SignalScan, SpecTerms, scored_item, specification_from_snapshot, status};
+use sonarly_linkedin::{ActivityItem, LinkedInError};
+use sonarly_store::{ProspectOutcome, SIGNAL_SCAN_WORK, StoreError, WorkItem};
+
+/// Prospects evaluated per step.
+pub(crate) const SCAN_BATCH: i64 = 10;
+
+/// What a step decided.
+enum Next {
+    /// More to do: put the row back, due now.
+    Continue,
+    /// A retryable failure: try again later.
+    Retry(LinkedInError),
+    /// Done, failed, cancelled or taken over: the row is not ours any more.
+    Ended,
+}
+
+fn activity(item: &ActivityItem) -> Activity<'_> {
+    Activity {
+        source: item.source,
+        id: &item.id,
+        title: item.title.as_deref(),
+        text: &item.text,
+        occurred_at: item.occurred_at,
+        post_link: item.post_link.as_deref(),
+        total_likes: item.total_likes,
+        total_comments: item.total_comments,
+        reply_summary: item.reply_summary.as_deref(),
+        comment_link: item.comment_link.as_deref(),
+        job_url: item.job_url.as_deref(),
+        company_name: item.company_name.as_deref(),
+    }
+}
+
+impl Engine {
+    /// Claims one signal scan row and evaluates its next batch of prospects.
+    pub(crate) async fn step_signals(&self) -> bool {
+        let now = self.now();
+        let items = match self.store.claim_work(SIGNAL_SCAN_WORK, &self.owner, now, self.lease_until(), 1).await {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim signal scan work");
+                return false;
+            }
+        };
+        let Some(item) = items.into_iter().next() else { return false };
+        let result = match self.advance_scan(&item).await {
+            Ok(Next::Continue) => self.store.release_work(&item, self.now(), None, true).await.map(|_| ()),
+            Ok(Next::Retry(e)) => {
+                let at = match &e {
+                    LinkedInError::RateLimited { retry_after: Some(d) } => self.now().plus_millis(d.as_millis() as i64),
+                    _ => self.now().plus_millis(backoff_ms(item.attempts)),
+                };
+                tracing::info!(scan = %item.ref_id, error = %e, retry_at = %at, "signal scan step will be retried");
+                self.store.release_work(&item, at, Some(e.reason_code()), false).await.map(|_| ())
+            }
+            Ok(Next::Ended) => Ok(()),
+            Err(e) => {
+                tracing::warn!(scan = %item.ref_id, error = %e, "signal scan step failed on storage; will retry");
+                self.store
+                    .release_work(&item, self.now().plus_millis(backoff_ms(item.attempts)), Some("STORAGE"), false)
+                    .await
+                    .map(|_| ())
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not release signal scan work");
+        }
+        true
+    }
+
+    async fn advance_scan(&self, item: &WorkItem) -> Result<Next, StoreError> {
+        let Some(scan) = self.store.begin_scan_run(item, self.now(), self.lease_until()).await? else {
+            return Ok(Next::Ended); // lease lost: someone else has it
+        };
+        if scan.status != status::RUNNING {
+            self.store.finish_work(item).await?;
+            return Ok(Next::Ended);
+        }
+        let Ok(spec) = specification_from_snapshot(&scan.group_id, &scan.specification_snapshot) else {
+            return self
+                .fail_scan(item, &scan, "INVALID_SPECIFICATION", "The scan's specification could not be read.")
+                .await;
+        };
+        let terms = SpecTerms::new(&spec);
+        let pending = self.store.pending_scan_prospects(&scan.id, SCAN_BATCH).await?;
+        if pending.is_empty() {
+            self.store.end_signal_scan(item, &scan, status::COMPLETED, None, self.now()).await?;
+            tracing::info!(scan = %scan.id, evaluated = scan.evaluated_count, signals = scan.signal_count, "signal scan completed");
+            return Ok(Next::Ended);
+        }
+        let account = match self.store.find_linkedin_account(&scan.linkedin_account_id).await? {
+            Some(account) if account.status == STATUS_CONNECTED => account,
+            Some(_) => {
+                return self
+                    .fail_scan(
+                        item,
+                        &scan,
+                        "ACCOUNT_DISCONNECTED",
+                        "The LinkedIn account running this scan is disconnected.",
+                    )
+                    .await;
+            }
+            None => {
+                return self
+                    .fail_scan(item, &scan, "ACCOUNT_MISSING", "The LinkedIn account running this scan was removed.")
+                    .await;
+            }
+        };
+        let provider = match self.registry.provider(&account) {
+            Ok(p) => p,
+            Err(e) => return self.fail_scan(item, &scan, e.reason_code(), &e.to_string()).await,
+        };
+        let mut outcomes: Vec<(String, ProspectOutcome)> = Vec::with_capacity(pending.len());
+        let mut stop: Option<LinkedInError> = None;
+        for prospect in pending {
+            let identifier = prospect.member_id.as_deref().unwrap_or(&prospect.provider_id);
+            match provider.recent_activity(identifier).await {
+                Ok(activity_items) => {
+                    let now = self.now();
+                    let scored = activity_items
+                        .iter()
+                        .filter(|a| terms.wants(a.source) && a.occurred_at <= now)
+                        .map(|a| scored_item(&terms, &activity(a), now))
+                        .collect();
+                    outcomes.push((prospect.id, ProspectOutcome::Evaluated(scored)));
+                }
+                Err(LinkedInError::NotReachable(_) | LinkedInError::NotFound(_) | LinkedInError::InvalidInput(_)) => {
+                    outcomes.push((prospect.id, ProspectOutcome::Skipped));
+                }
+                Err(e) => {
+                    stop = Some(e);
+                    break;
+                }
+            }
+        }
+        // Keep what this batch read before any failure.
+        if !outcomes.is_empty()
+            && !self.store.record_scan_batch(item, &scan, &outcomes, self.now(), self.lease_until()).await?
+        {
+            return Ok(Next::Ended); // cancelled or taken over; the batch was rolled back
+        }
+        match stop {
+            None => Ok(Next::Continue),
+            Some(e) if e.is_retryable() => Ok(Next::Retry(e)),
+            Some(e) => self.fail_scan(item, &scan, e.reason_code(), &e.to_string()).await,
+        }
+    }
+
+    async fn fail_scan(
+        &self,
+        item: &WorkItem,
+        scan: &SignalScan,
+        code: &str,
+        message: &str,
+    ) -> Result<Next, StoreError> {
+        tracing::warn!(scan = %scan.id, code, message, "signal scan failed");
+        self.store.end_signal_scan(item, scan, status::FAILED, Some((code, message)), self.now()).await?;
+        Ok(Next::Ended)
+    }
+}
