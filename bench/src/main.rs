@@ -141,42 +141,53 @@ async fn scheduler(db: &TestDb, size: usize) {
     use sonarly_app::responses::{QueueResponseRequest, queue_response};
     use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
     use sonarly_linkedin::sandbox::SandboxConfig;
+    // The load is spread over 20 sandbox accounts of one group, as a team's
+    // accounts would share it; each account has its safety limits off.
+    const ACCOUNTS: usize = 20;
     let clock: SharedClock = Arc::new(SystemClock);
     let group = sonarly_app::accounts::create_group(&db.store, &SystemClock, "Bench").await.unwrap();
-    let rules = SendingRules {
-        working_hours: WorkingHours::AROUND_THE_CLOCK,
-        min_spacing_secs: 0,
-        max_spacing_secs: 0,
-        daily_messages: u32::MAX,
-        ..SendingRules::default()
-    };
-    let input = ConnectAccount {
-        group_id: group.id.clone(),
-        name: "Sandbox".into(),
-        account_type: AccountType::Classic,
-        rules,
-        provider: ProviderSetup::Sandbox(SandboxConfig { messages_per_day: u32::MAX, ..SandboxConfig::default() }),
-    };
-    let account = connect_account(&db.store, &SystemClock, input).await.unwrap();
     let registry = ProviderRegistry::new(db.store.clone(), clock.clone());
-    let relations = registry.provider(&account).unwrap().relations(None).await.unwrap().items;
     let now = clock.now();
-    let prospects: Vec<Prospect> = relations
-        .iter()
-        .enumerate()
-        .map(|(k, r)| Prospect {
-            id: format!("{k:024x}"),
+    let mut prospects: Vec<Prospect> = Vec::new();
+    for a in 0..ACCOUNTS {
+        let rules = SendingRules {
+            working_hours: WorkingHours::AROUND_THE_CLOCK,
+            min_spacing_secs: 0,
+            max_spacing_secs: 0,
+            daily_messages: u32::MAX,
+            ..SendingRules::default()
+        };
+        let input = ConnectAccount {
+            group_id: group.id.clone(),
+            name: format!("Sandbox {a}"),
+            account_type: AccountType::Classic,
+            rules,
+            provider: ProviderSetup::Sandbox(SandboxConfig {
+                messages_per_day: u32::MAX,
+                account_seed: 1_000 + a as u64,
+                ..SandboxConfig::default()
+            }),
+        };
+        let account = connect_account(&db.store, &SystemClock, input).await.unwrap();
+        let relations = registry.provider(&account).unwrap().relations(None).await.unwrap().items;
+        prospects.extend(relations.iter().map(|r| Prospect {
+            id: String::new(),
             group_id: group.id.clone(),
             provider_id: r.provider_id.clone(),
             member_id: Some(r.provider_id.clone()),
-            person_id: format!("{k:024x}"),
+            person_id: r.provider_id.clone(),
             name: r.name.clone(),
             connection_degree: Some(1),
             created_at: now,
             updated_at: now,
             ..Prospect::default()
-        })
-        .collect();
+        }));
+    }
+    prospects.sort_by(|a, b| a.provider_id.cmp(&b.provider_id));
+    prospects.dedup_by(|a, b| a.provider_id == b.provider_id);
+    for (k, p) in prospects.iter_mut().enumerate() {
+        p.id = format!("{:024x}", k + 1);
+    }
     db.store.upsert_prospects(&prospects, None).await.unwrap();
     let queued = Instant::now();
     for k in 0..size {
@@ -187,7 +198,7 @@ async fn scheduler(db: &TestDb, size: usize) {
         };
         queue_response(&db.store, &registry, &SystemClock, &group.id, &request, None).await.unwrap();
     }
-    println!("scheduler: queued {size} responses in {:.1} s", queued.elapsed().as_secs_f64());
+    println!("scheduler: queued {size} responses for {ACCOUNTS} accounts in {:.1} s", queued.elapsed().as_secs_f64());
     let engine = Engine::new(db.store.clone(), registry, clock, "bench");
     let started = Instant::now();
     engine.run_until_idle().await;

@@ -136,15 +136,17 @@ pub async fn queue_response(
         };
         match conversation {
             Some(c) => (c.linkedin_account_id, Some(c.id), Some(c.provider_chat_id)),
-            None if prospect.connection_degree == Some(1) => {
-                (account_for(store, group_id, false).await?.id, None, None)
-            }
-            None => {
-                return Err(unprocessable(
-                    "prospectId",
-                    "has no conversation and is not a first-degree connection; use channel inmail".into(),
-                ));
-            }
+            None => match connected_account(store, registry, group_id, &recipient, prospect.connection_degree).await? {
+                Some(account) => (account.id, None, None),
+                None => {
+                    return Err(unprocessable(
+                        "prospectId",
+                        "has no conversation and is not a first-degree connection of any connected account; \
+                         use channel inmail"
+                            .into(),
+                    ));
+                }
+            },
         }
     } else {
         (inmail_account(store, registry, group_id).await?.id, None, None)
@@ -200,6 +202,39 @@ fn replay(existing: ScheduledResponse, hash: &str) -> AppResult<ScheduledRespons
             "This Idempotency-Key was already used with a different request body.",
         ))
     }
+}
+
+/// The group's connected account that is a first-degree connection of the
+/// member (asked of LinkedIn: a connection belongs to one account, not the group).
+async fn connected_account(
+    store: &Store,
+    registry: &crate::linkedin::ProviderRegistry,
+    group_id: &str,
+    member_id: &str,
+    stored_degree: Option<i64>,
+) -> AppResult<Option<LinkedInAccount>> {
+    account_for(store, group_id, false).await?;
+    let accounts: Vec<_> = store
+        .group_linkedin_accounts(group_id)
+        .await
+        .or_internal()?
+        .into_iter()
+        .filter(|a| a.status == STATUS_CONNECTED)
+        .collect();
+    // With one account, the degree recorded at import (kept fresh by the inbox sync) is its answer.
+    if accounts.len() == 1 {
+        return Ok((stored_degree == Some(1)).then(|| accounts.into_iter().next()).flatten());
+    }
+    for account in accounts {
+        let provider = registry.provider(&account).map_err(upstream_error)?;
+        match provider.profile(member_id).await {
+            Ok(person) if person.connection_degree == Some(1) => return Ok(Some(account)),
+            Ok(_)
+            | Err(sonarly_linkedin::LinkedInError::NotReachable(_) | sonarly_linkedin::LinkedInError::NotFound(_)) => {}
+            Err(e) => return Err(upstream_error(e)),
+        }
+    }
+    Ok(None)
 }
 
 /// A connected account with InMail credits left.

@@ -246,3 +246,48 @@ both_backends!(concurrent_retries_queue_one_response, |backend| async move {
     assert_eq!(ids.len(), 1);
     assert_eq!(app.get(&base, &key).await.body["data"]["items"].as_array().unwrap().len(), 1);
 });
+
+both_backends!(a_reply_goes_through_the_account_the_prospect_is_connected_to, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    // A second account, with other connections (another account seed).
+    let second = sonarly_app::linkedin::connect_account(
+        &app.db.store,
+        &sonarly_domain::clock::SystemClock,
+        sonarly_app::linkedin::ConnectAccount {
+            group_id: group.id.clone(),
+            name: "Second".into(),
+            account_type: sonarly_linkedin::AccountType::Classic,
+            rules: Default::default(),
+            provider: sonarly_app::linkedin::ProviderSetup::Sandbox(Default::default()),
+        },
+    )
+    .await
+    .unwrap();
+    let key = app.key(&[&group]).await;
+    let relation = app.state.registry.provider(&second).unwrap().relations(None).await.unwrap().items.remove(0);
+    let now = sonarly_domain::Timestamp::from_millis(now_ms());
+    let prospect = Prospect {
+        id: format!("{:024x}", 7),
+        group_id: group.id.clone(),
+        provider_id: relation.provider_id.clone(),
+        member_id: Some(relation.provider_id.clone()),
+        person_id: person_id_for(&relation.provider_id),
+        name: relation.name.clone(),
+        connection_degree: Some(1),
+        created_at: now,
+        updated_at: now,
+        ..Prospect::default()
+    };
+    app.db.store.upsert_prospects(std::slice::from_ref(&prospect), None).await.unwrap();
+    let reply = app
+        .post_json(
+            &format!("/v1/accounts/{}/messages/responses", group.id),
+            &key,
+            &[],
+            &format!(r#"{{"prospectId":"{}","message":"Hello"}}"#, prospect.id),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.body["data"]["accountId"], second.id.as_str());
+});
