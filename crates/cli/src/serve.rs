@@ -73,8 +73,9 @@ pub async fn run(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     // Each instance leases queue rows under its own name, so several can share one database.
     let owner = format!("{}-{}", std::process::id(), ulid::Ulid::new());
     let config = sonarly_engine::EngineConfig { lease_ms: args.lease_ms.max(1_000), ..Default::default() };
-    let engine =
-        sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner).with_config(config);
+    let engine = sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner)
+        .with_config(config)
+        .with_composer(state.composer.clone());
     let stop_engine = tokio_util::sync::CancellationToken::new();
     let workers = engine.spawn(stop_engine.clone());
     axum::serve(listener, sonarly_api::router(state)).with_graceful_shutdown(shutdown).await?;

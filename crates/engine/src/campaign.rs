@@ -16,19 +16,25 @@
 //!
 //! Content is composed at send time from the slot's writing style, the lead's
 //! profile and, with `includeConversationHistory`, the last thing the lead
-//! wrote (offered to the composer as a `conversation` signal). Content that
-//! needed the writing style's `fallback` sample is held for approval.
+//! wrote (offered to the composer as a `conversation` signal, the recent
+//! conversation going along). It goes through the app's `ContentComposer`,
+//! like the preview by prospect: the configured OpenAI-compatible model when
+//! there is one and the style is not strict, with the prospect's stored
+//! signals. Content that needed the writing style's `fallback` sample (the
+//! sample the composer's draft chose) is held for approval.
 
 use crate::{Engine, backoff_ms};
 use rand::Rng;
+use sonarly_app::composer::{ComposeRequest, HISTORY_LIMIT};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
     AcceptanceCheck, Campaign, Next, Step, StepAction, WorkflowInstance, acceptance_check, instance_state,
     needs_approval, next_after, next_after_skipped_invitation, status, step_token, stop_reason,
 };
-use sonarly_domain::composer::{ProspectProfile, ProspectSignal, compose};
+use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
 use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
 use sonarly_domain::prospecting::Prospect;
+use sonarly_domain::signals::{DEFAULT_COMPOSE_MIN_SCORE, compose_signals};
 use sonarly_linkedin::{
     LimitKind, LinkedInError, OutboundAttempt, OutboundToken, Reconciled, SentMessage, SharedLinkedIn,
 };
@@ -327,22 +333,44 @@ impl Engine {
             location: prospect.location.clone(),
         };
         let mut signals = Vec::new();
+        let mut history = Vec::new();
         if campaign.include_conversation_history {
-            let history = self
+            let messages = self
                 .store
                 .conversation_history(&instance.group_id, &[recipient, &prospect.provider_id], HISTORY_MESSAGES)
                 .await?;
-            if let Some((_, text)) = history.iter().rev().find(|(is_sender, _)| !is_sender) {
+            if let Some((_, text)) = messages.iter().rev().find(|(is_sender, _)| !is_sender) {
                 let summary: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
                 if !summary.is_empty() {
                     signals.push(ProspectSignal { tag: "conversation".into(), summary });
                 }
             }
+            history =
+                self.store.recent_prospect_messages(&instance.group_id, &prospect.id, HISTORY_LIMIT as i64).await?;
         }
-        match compose(&style, &value_propositions, &profile, &signals, slot.channel.composer_channel()) {
-            Ok(c) => Ok(Some((Content { subject: c.subject, body: c.body }, needs_approval(c.sample_type_used)))),
+        // The prospect's stored signals, as the preview by prospect offers them
+        // (`sonarly_app::signals::signals_for_composer`, read here with the store's own error).
+        if let Some(evaluation) = self.store.latest_signal_evaluation(&instance.group_id, &prospect.id).await? {
+            signals.extend(compose_signals(&evaluation.items, DEFAULT_COMPOSE_MIN_SCORE));
+        }
+        let request = ComposeRequest {
+            style,
+            value_propositions,
+            profile,
+            signals,
+            history,
+            channel: slot.channel.composer_channel(),
+        };
+        match self.composer.compose(&request).await {
+            Ok(c) => {
+                if let Some(reason) = &c.fallback_reason {
+                    tracing::info!(instance = %instance.id, reason = %reason, "the model's answer was not used; built-in draft sent");
+                }
+                let needs = needs_approval(c.composed.sample_type_used);
+                Ok(Some((Content { subject: c.composed.subject, body: c.composed.body }, needs)))
+            }
             Err(e) => {
-                tracing::info!(instance = %instance.id, error = %e, "no content could be composed");
+                tracing::info!(instance = %instance.id, error = ?e, "no content could be composed");
                 Ok(None)
             }
         }

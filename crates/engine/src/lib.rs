@@ -52,6 +52,8 @@ pub struct Engine {
     pub(crate) config: EngineConfig,
     /// Each connected account's own member id, learned once (the sender of what we send).
     pub(crate) own_ids: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    /// Writes campaign content at send time (the built-in composer unless configured).
+    pub(crate) composer: sonarly_app::composer::SharedComposer,
 }
 
 impl Engine {
@@ -63,7 +65,14 @@ impl Engine {
             owner: owner.into(),
             config: EngineConfig::default(),
             own_ids: Default::default(),
+            composer: std::sync::Arc::new(sonarly_app::composer::BuiltinComposer),
         }
+    }
+
+    /// Composes campaign content with `composer` (the one the API previews with).
+    pub fn with_composer(mut self, composer: sonarly_app::composer::SharedComposer) -> Self {
+        self.composer = composer;
+        self
     }
 
     pub fn with_config(mut self, config: EngineConfig) -> Self {

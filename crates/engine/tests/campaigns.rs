@@ -2,21 +2,32 @@
 //! sandbox: weeks of a 200-lead campaign, exactly-once steps across a crash,
 //! replies stopping workflows, and daily caps shared by campaigns of one account.
 
-use sonarly_app::campaigns::{CreateCampaignRequest, create_campaign, lead_status, start_campaign};
+use sonarly_app::campaigns::{
+    ApprovalAction, CreateCampaignRequest, content_slots, create_campaign, get_campaign_state, lead_status,
+    resolve_approval, start_campaign, update_content_slot,
+};
+use sonarly_app::composer::{BuiltinComposer, ComposeRequest, Composition, ContentComposer};
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use sonarly_app::signals::{StartScanRequest, signals_for_composer, start_scan};
+use sonarly_app::templates::{create_signal_specification, create_writing_style};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{Campaign, WorkflowInstance, instance_state, status, step_token, stop_reason};
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
+use sonarly_domain::composer::ProspectSignal;
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
 use sonarly_domain::models::{AccountGroup, Audience};
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_domain::signals::DEFAULT_COMPOSE_MIN_SCORE;
+use sonarly_domain::template::{Patch, SampleInput, SignalSpecificationInput, WritingStyleInput};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
 use sonarly_store::{CAMPAIGN_WORK, Store};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -43,24 +54,37 @@ fn rules(daily_invitations: u32) -> SendingRules {
     }
 }
 
+/// A roomy sandbox: its own limits never get in the way of the tests.
+fn sandbox() -> SandboxConfig {
+    SandboxConfig {
+        invitations_per_day: 1_000,
+        invitations_per_week: 5_000,
+        messages_per_day: 10_000,
+        visits_per_day: 10_000,
+        other_actions_per_day: 10_000,
+        ..SandboxConfig::default()
+    }
+}
+
 impl World {
     async fn new(backend: TestBackend, rules: SendingRules) -> Self {
+        Self::with_sandbox(backend, rules, AccountType::Classic, sandbox()).await
+    }
+
+    async fn with_sandbox(
+        backend: TestBackend,
+        rules: SendingRules,
+        account_type: AccountType,
+        sandbox: SandboxConfig,
+    ) -> Self {
         let db = TestDb::new(backend).await.unwrap();
         let clock = ManualClock::new(Timestamp::parse_rfc3339("2026-06-01T08:00:00Z").unwrap());
         let shared: SharedClock = Arc::new(clock.clone());
         let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
-        let sandbox = SandboxConfig {
-            invitations_per_day: 1_000,
-            invitations_per_week: 5_000,
-            messages_per_day: 10_000,
-            visits_per_day: 10_000,
-            other_actions_per_day: 10_000,
-            ..SandboxConfig::default()
-        };
         let input = ConnectAccount {
             group_id: group.id.clone(),
             name: "Sandbox".into(),
-            account_type: AccountType::Classic,
+            account_type,
             rules,
             provider: ProviderSetup::Sandbox(sandbox),
         };
@@ -71,6 +95,10 @@ impl World {
 
     fn store(&self) -> &Store {
         &self.db.store
+    }
+
+    fn engine_with(&self, owner: &str, composer: Arc<dyn ContentComposer>) -> Engine {
+        self.engine(owner).with_composer(composer)
     }
 
     fn engine(&self, owner: &str) -> Engine {
@@ -130,14 +158,22 @@ impl World {
         audience
     }
 
-    async fn campaign(&self, template: &str, audience: &Audience) -> Campaign {
+    async fn draft(&self, template: &str, audience: &Audience) -> Campaign {
         let req = CreateCampaignRequest {
             starter_template_id: template.into(),
             name: format!("{template} campaign"),
             audience_id: audience.id.clone(),
             lead_ids: None,
         };
-        let campaign = create_campaign(self.store(), &self.clock, &self.group.id, &req).await.unwrap();
+        create_campaign(self.store(), &self.clock, &self.group.id, &req).await.unwrap()
+    }
+
+    async fn campaign(&self, template: &str, audience: &Audience) -> Campaign {
+        let campaign = self.draft(template, audience).await;
+        self.start(campaign).await
+    }
+
+    async fn start(&self, campaign: Campaign) -> Campaign {
         let started =
             start_campaign(self.store(), &self.registry, &self.clock, &self.group.id, &campaign.id).await.unwrap();
         assert!(started.triggered);
@@ -293,4 +329,321 @@ both_backends!(daily_caps_hold_across_campaigns_sharing_an_account, |backend| as
     }
     assert!(per_day.values().all(|n| *n <= 5), "{per_day:?}");
     assert_eq!(per_day.values().sum::<usize>(), 20);
+});
+
+both_backends!(approved_content_is_sent_once_and_discarded_content_never, |backend| async move {
+    let w = World::new(backend, rules(80)).await;
+    let audience = w.audience("data%20scientist", 2).await;
+    let draft = w.draft("connect", &audience).await;
+    // A writing style with only a fallback sample: every note it writes needs approval.
+    let input = WritingStyleInput {
+        name: Patch::Value("Fallback only".into()),
+        content_type: Patch::Value("connection_request".into()),
+        samples: Patch::Value(vec![SampleInput {
+            sample_type: "fallback".into(),
+            message: "Hi, glad to connect.".into(),
+            subject: None,
+            signal_tag: None,
+        }]),
+        ..WritingStyleInput::default()
+    };
+    let style = create_writing_style(w.store(), &w.clock, &w.group.id, input).await.unwrap();
+    let slots = content_slots(w.store(), &w.group.id, &draft.id).await.unwrap();
+    assert_eq!(slots.len(), 1);
+    update_content_slot(w.store(), &w.clock, &w.group.id, &draft.id, &slots[0].id, &style.id).await.unwrap();
+    let campaign = w.start(draft).await;
+    let engine = w.engine("a");
+    w.run_for(&engine, 2 * HOUR, HOUR).await;
+
+    // Both leads wait for a person, their composed note kept aside; nothing went out.
+    let held = w.instances(&campaign).await;
+    assert_eq!(held.len(), 2);
+    for i in &held {
+        assert!(i.pending_approval && i.state == instance_state::ACTIVE && i.step_index == 0, "{i:?}");
+        assert!(i.pending_body.as_deref().is_some_and(|b| b.contains("glad to connect")), "{i:?}");
+    }
+    assert!(w.ledger().await.is_empty());
+    let rows =
+        lead_status(w.store(), &w.clock, &w.group.id, &campaign.id, &[held[0].prospect_id.clone()]).await.unwrap();
+    assert!(rows[0].has_pending_approval && rows[0].workflow_status == "waiting", "{rows:?}");
+
+    let (approved, discarded) = (&held[0], &held[1]);
+    let text = approved.pending_body.clone().unwrap();
+    let status =
+        resolve_approval(w.store(), &w.clock, &w.group.id, &campaign.id, &approved.id, ApprovalAction::Approve)
+            .await
+            .unwrap();
+    assert!(!status.has_pending_approval);
+    let status =
+        resolve_approval(w.store(), &w.clock, &w.group.id, &campaign.id, &discarded.id, ApprovalAction::Discard)
+            .await
+            .unwrap();
+    assert_eq!(status.workflow_status, "stopped");
+    assert_eq!(status.workflow_stop_reason.as_deref(), Some(stop_reason::CONTENT_DISCARDED));
+    // A second decision finds nothing pending.
+    let again =
+        resolve_approval(w.store(), &w.clock, &w.group.id, &campaign.id, &approved.id, ApprovalAction::Approve).await;
+    assert_eq!(again.unwrap_err().status, 409);
+
+    // Days later: the approved note went out once, exactly as approved; the discarded lead got nothing.
+    w.run_for(&engine, 3 * DAY, 2 * HOUR).await;
+    let ledger = w.ledger().await;
+    let sent: Vec<_> = ledger.iter().filter(|a| a.kind == "invitation").collect();
+    assert_eq!(sent.len(), 1, "{ledger:?}");
+    assert_eq!(sent[0].token, step_token(&approved.id, 0));
+    assert_eq!(sent[0].body.as_deref(), Some(text.as_str()));
+    assert!(ledger.iter().all(|a| !a.token.starts_with(&discarded.id)), "{ledger:?}");
+    let day_start = w.account.rules.local_day_start(w.clock.now());
+    assert_eq!(
+        w.store().count_outbound(&w.account.id, "invitation", day_start.plus_millis(-7 * DAY)).await.unwrap(),
+        1
+    );
+
+    let after = w.instances(&campaign).await;
+    let find = |id: &str| after.iter().find(|i| i.id == id).unwrap().clone();
+    let a = find(&approved.id);
+    assert!(!a.pending_approval && a.step_index >= 1, "{a:?}");
+    // Invited (and perhaps accepted since).
+    assert!(matches!(a.latest_step.as_deref(), Some("send_invitation" | "invitation_accepted")), "{a:?}");
+    let d = find(&discarded.id);
+    assert_eq!(
+        (d.state.as_str(), d.stop_reason.as_deref()),
+        (instance_state::STOPPED, Some(stop_reason::CONTENT_DISCARDED))
+    );
+    assert_eq!(d.latest_step, None);
+});
+
+both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backend| async move {
+    // LinkedIn answers "too many requests" after two actions a minute.
+    let sandbox = SandboxConfig { burst_per_minute: 2, ..sandbox() };
+    let w = World::with_sandbox(backend, rules(80), AccountType::Classic, sandbox).await;
+    let audience = w.audience("software%20engineer", 5).await;
+    let campaign = w.campaign("connect", &audience).await;
+    let engine = w.engine("a");
+    let start = w.clock.now();
+    engine.run_until_idle().await;
+
+    // Two invitations went out; the third was refused and paused the account.
+    let invitations = |ledger: &[sonarly_store::SandboxActionRow]| {
+        ledger.iter().filter(|a| a.kind == "invitation").map(|a| a.token.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(invitations(&w.ledger().await).len(), 2);
+    let account = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
+    let until = account.rate_limited_until.expect("the account is paused");
+    assert!(until > start, "{until}");
+    let state = get_campaign_state(w.store(), &w.clock, &w.group.id, &campaign.id).await.unwrap();
+    assert_eq!(state.rate_limited_until, Some(until));
+    assert_eq!(state.campaign.status, status::ACTIVE);
+    // Nothing lost: every lead is still live, the refused invitation is not counted.
+    let instances = w.instances(&campaign).await;
+    assert!(instances.iter().all(|i| i.state == instance_state::ACTIVE), "{instances:?}");
+    assert_eq!(instances.iter().filter(|i| i.step_index == 1).count(), 2);
+    let day_start = w.account.rules.local_day_start(w.clock.now());
+    assert_eq!(w.store().count_outbound(&w.account.id, "invitation", day_start).await.unwrap(), 2);
+    // Before the pause ends nothing moves.
+    w.clock.advance_millis((until.as_millis() - start.as_millis()) / 2);
+    engine.run_until_idle().await;
+    assert_eq!(invitations(&w.ledger().await).len(), 2);
+
+    // Past the pause the steps resume; further bursts pause and resume again.
+    w.run_for(&engine, 10 * 60_000, 61_000).await;
+    let ledger = w.ledger().await;
+    let sent = invitations(&ledger);
+    assert_eq!(sent.len(), 5, "{ledger:?}");
+    assert_eq!(sent.iter().collect::<HashSet<_>>().len(), 5, "each lead invited once");
+    let instances = w.instances(&campaign).await;
+    for i in &instances {
+        assert!(sent.contains(&step_token(&i.id, 0)), "{i:?}");
+        assert!(i.step_index >= 1 && i.state == instance_state::ACTIVE, "{i:?}");
+    }
+    assert_eq!(w.store().count_outbound(&w.account.id, "invitation", day_start).await.unwrap(), 5);
+    let state = get_campaign_state(w.store(), &w.clock, &w.group.id, &campaign.id).await.unwrap();
+    assert_eq!(state.rate_limited_until, None, "the pause lies behind");
+
+    // And the workflows run to their end.
+    w.run_for(&engine, 4 * 7 * DAY, 4 * HOUR).await;
+    let instances = w.instances(&campaign).await;
+    assert!(instances.iter().all(|i| i.state != instance_state::ACTIVE), "{instances:?}");
+    let done = w.store().get_campaign(&w.group.id, &campaign.id).await.unwrap().unwrap();
+    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(invitations(&w.ledger().await).len(), 5);
+});
+
+both_backends!(engage_inmail_runs_on_a_sales_navigator_account_until_credits_run_out, |backend| async move {
+    let sandbox = SandboxConfig { inmail_credits: 3, ..sandbox() };
+    let w = World::with_sandbox(backend, rules(80), AccountType::SalesNavigator, sandbox).await;
+    let audience = w.audience("marketing%20manager", 6).await;
+    let campaign = w.campaign("engage-inmail", &audience).await;
+    let engine = w.engine("a");
+    w.run_for(&engine, 7 * DAY, 4 * HOUR).await;
+
+    let instances = w.instances(&campaign).await;
+    assert_eq!(instances.len(), 6);
+    assert!(instances.iter().all(|i| i.state != instance_state::ACTIVE), "{instances:?}");
+    let ledger = w.ledger().await;
+    let of = |kind: &str| ledger.iter().filter(|a| a.kind == kind).collect::<Vec<_>>();
+    // Everyone was engaged first: a visit and a follow each, a like for those who posted.
+    for (kind, index) in [("visit", 0), ("follow", 1)] {
+        let rows = of(kind);
+        assert_eq!(rows.len(), 6, "{kind}: {ledger:?}");
+        for i in &instances {
+            assert!(rows.iter().any(|a| a.token == step_token(&i.id, index)), "{kind} for {i:?}");
+        }
+    }
+    let likes = of("reaction");
+    assert!(likes.len() <= 6 && likes.iter().all(|a| instances.iter().any(|i| a.token == step_token(&i.id, 2))));
+    // InMails: one per lead at most, until the three credits are spent.
+    let inmails = of("inmail");
+    assert_eq!(inmails.len(), 3, "{ledger:?}");
+    assert_eq!(inmails.iter().map(|a| a.token.as_str()).collect::<HashSet<_>>().len(), 3);
+    for a in &inmails {
+        assert!(
+            a.subject.as_deref().is_some_and(|s| !s.is_empty()) && a.body.as_deref().is_some_and(|b| !b.is_empty())
+        );
+    }
+    let mut completed = 0;
+    let mut no_credits = 0;
+    for i in &instances {
+        let got_inmail = inmails.iter().any(|a| a.token == step_token(&i.id, 3));
+        match (i.state.as_str(), i.stop_reason.as_deref()) {
+            (instance_state::COMPLETED, None) => {
+                assert!(got_inmail, "{i:?}");
+                assert_eq!(i.latest_step.as_deref(), Some("inmail"));
+                completed += 1;
+            }
+            (instance_state::NOT_ELIGIBLE, Some(stop_reason::NO_INMAIL_CREDITS)) => {
+                assert!(!got_inmail, "{i:?}");
+                no_credits += 1;
+            }
+            (instance_state::NOT_ELIGIBLE, Some(stop_reason::NOT_REACHABLE)) => assert!(!got_inmail, "{i:?}"),
+            other => panic!("unexpected end {other:?} for {i:?}"),
+        }
+    }
+    assert_eq!(completed, 3);
+    assert!(no_credits >= 1, "{instances:?}");
+    // The lead status says the same.
+    let ids: Vec<String> = instances.iter().map(|i| i.prospect_id.clone()).collect();
+    let rows = lead_status(w.store(), &w.clock, &w.group.id, &campaign.id, &ids).await.unwrap();
+    assert_eq!(rows.iter().filter(|r| r.workflow_status == "completed").count(), 3);
+    assert_eq!(rows.iter().filter(|r| r.workflow_status == "not_eligible").count(), 3);
+    let done = w.store().get_campaign(&w.group.id, &campaign.id).await.unwrap().unwrap();
+    assert_eq!(done.status, status::COMPLETED);
+    // No credits left: nothing more can go out, however long we wait.
+    w.run_for(&engine, 3 * DAY, 12 * HOUR).await;
+    assert_eq!(w.ledger().await.iter().filter(|a| a.kind == "inmail").count(), 3);
+});
+
+/// A stand-in for a configured model: it rewrites the built-in draft into a
+/// numbered note (keeping the sample the draft chose) and remembers the signals it was given.
+#[derive(Default)]
+struct RecordingComposer {
+    seen: Mutex<Vec<(String, Vec<ProspectSignal>)>>,
+}
+
+impl ContentComposer for RecordingComposer {
+    fn compose<'a, 'b, 'f>(
+        &'a self,
+        request: &'b ComposeRequest,
+    ) -> Pin<Box<dyn Future<Output = sonarly_app::AppResult<Composition>> + Send + 'f>>
+    where
+        'a: 'f,
+        'b: 'f,
+        Self: 'f,
+    {
+        Box::pin(async move {
+            let draft = BuiltinComposer.compose(request).await?;
+            let mut seen = self.seen.lock().unwrap();
+            let body = format!("Model note {}", seen.len());
+            seen.push((body.clone(), request.signals.clone()));
+            Ok(Composition { composed: sonarly_domain::composer::Composed { body, ..draft.composed }, ..draft })
+        })
+    }
+}
+
+both_backends!(campaign_content_goes_through_the_configured_composer_with_stored_signals, |backend| async move {
+    let w = World::new(backend, rules(80)).await;
+    let audience = w.audience("software%20engineer", 6).await;
+    // The leads' signals, stored by a scan before the campaign runs.
+    let spec = SignalSpecificationInput {
+        name: Patch::Value("Engineering teams scaling their platform".into()),
+        description: Patch::Value("Posts about hiring engineers, Kubernetes, observability or CI pipelines".into()),
+        sources: Patch::Value(vec![
+            "linkedin_posts".into(),
+            "linkedin_comments".into(),
+            "job_changes".into(),
+            "hiring".into(),
+        ]),
+        specifications: Patch::Value(vec![serde_json::json!({"keywords": ["developer productivity", "Rust"]})]),
+        ..Default::default()
+    };
+    let spec = create_signal_specification(w.store(), &w.clock, &w.group.id, spec).await.unwrap();
+    let scan = StartScanRequest {
+        signal_specification_id: Some(spec.id.clone()),
+        audience_id: Some(audience.id.clone()),
+        prospect_ids: None,
+    };
+    start_scan(w.store(), &w.clock, &w.group.id, &scan, None).await.unwrap();
+    let composer = Arc::new(RecordingComposer::default());
+    let engine = w.engine_with("a", composer.clone());
+    engine.run_until_idle().await;
+
+    let campaign = w.campaign("connect", &audience).await;
+    w.run_for(&engine, 2 * HOUR, HOUR).await;
+    let instances = w.instances(&campaign).await;
+    let ledger = w.ledger().await;
+    let seen = composer.seen.lock().unwrap().clone();
+    // Leads already connected skip the invitation; every other one was invited once, with a note.
+    let invited: Vec<&WorkflowInstance> =
+        instances.iter().filter(|i| i.latest_step.as_deref() != Some("already_connected")).collect();
+    assert!(invited.len() >= 4, "{instances:?}");
+    assert_eq!(seen.len(), invited.len(), "one composition per invited lead: {instances:?}");
+    assert_eq!(ledger.iter().filter(|a| a.kind == "invitation").count(), invited.len());
+    let mut with_signals = 0;
+    for i in invited {
+        // The invitation carries exactly what the composer wrote...
+        let sent = ledger.iter().find(|a| a.token == step_token(&i.id, 0)).expect("invited");
+        let body = sent.body.clone().expect("with a note");
+        let (_, signals) = seen.iter().find(|(b, _)| *b == body).expect("the composer's text was sent");
+        // ...composed with the lead's stored signals, as the preview by prospect gets them.
+        let stored =
+            signals_for_composer(w.store(), &w.group.id, &i.prospect_id, DEFAULT_COMPOSE_MIN_SCORE).await.unwrap();
+        assert_eq!(signals, &stored, "{i:?}");
+        with_signals += usize::from(!stored.is_empty());
+    }
+    assert!(with_signals > 0, "some leads have signals worth offering");
+});
+
+both_backends!(a_configured_composer_keeps_the_approval_rule, |backend| async move {
+    let w = World::new(backend, rules(80)).await;
+    let audience = w.audience("data%20scientist", 1).await;
+    let draft = w.draft("connect", &audience).await;
+    let input = WritingStyleInput {
+        name: Patch::Value("Fallback only".into()),
+        content_type: Patch::Value("connection_request".into()),
+        samples: Patch::Value(vec![SampleInput {
+            sample_type: "fallback".into(),
+            message: "Hi, glad to connect.".into(),
+            subject: None,
+            signal_tag: None,
+        }]),
+        ..WritingStyleInput::default()
+    };
+    let style = create_writing_style(w.store(), &w.clock, &w.group.id, input).await.unwrap();
+    let slots = content_slots(w.store(), &w.group.id, &draft.id).await.unwrap();
+    update_content_slot(w.store(), &w.clock, &w.group.id, &draft.id, &slots[0].id, &style.id).await.unwrap();
+    let campaign = w.start(draft).await;
+    let engine = w.engine_with("a", Arc::new(RecordingComposer::default()));
+    w.run_for(&engine, 2 * HOUR, HOUR).await;
+    // The model rewrote a fallback draft: held, with the model's text, until a person approves.
+    let held = w.instances(&campaign).await;
+    assert!(held[0].pending_approval, "{held:?}");
+    assert_eq!(held[0].pending_body.as_deref(), Some("Model note 0"));
+    assert!(w.ledger().await.is_empty());
+    resolve_approval(w.store(), &w.clock, &w.group.id, &campaign.id, &held[0].id, ApprovalAction::Approve)
+        .await
+        .unwrap();
+    w.run_for(&engine, 2 * HOUR, HOUR).await;
+    let ledger = w.ledger().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].body.as_deref(), Some("Model note 0"));
 });

@@ -191,7 +191,7 @@ both_backends!(transient_faults_retry_and_still_send_exactly_once, |backend| asy
         backend,
         "2026-06-01T10:00:00Z",
         around_the_clock(),
-        SandboxConfig { fault_rate: 0.4, ..SandboxConfig::default() },
+        SandboxConfig { fault_rate: 0.25, ..SandboxConfig::default() },
     )
     .await;
     let mut ids = Vec::new();
