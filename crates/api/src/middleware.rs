@@ -50,7 +50,9 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// Authenticates the bearer key and applies its rate limit.
+/// Authenticates the bearer key and applies its rate limit. Every answer to an
+/// authenticated request carries the key's budget (`RateLimit-*`, see
+/// [`crate::ratelimit`]); a refusal adds `Retry-After`.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let presented = req
         .headers()
@@ -69,8 +71,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         req.extensions_mut().insert(Principal(key));
         next.run(req).await
     } else {
+        let retry_after = decision.retry_after_secs.unwrap_or(1);
         ApiError::new(ErrorCode::RateLimitExceeded, "The API key exceeded its request limit; retry later.")
-            .with_header("retry-after", decision.reset_secs.to_string())
+            .with_header("retry-after", retry_after.to_string())
             .into_response()
     };
     let headers = response.headers_mut();

@@ -29,30 +29,6 @@ both_backends!(unknown_routes_wrong_methods_and_ops_use_the_envelope, |backend| 
     assert_error(&gone, 503, "SERVICE_UNAVAILABLE");
 });
 
-both_backends!(rate_limits_send_headers_and_429_with_retry_after, |backend| async move {
-    let app = TestApp::new(backend).await;
-    let group = app.group("G").await;
-    let key = app.key_with(&[&group], "all", 3).await;
-    let other = app.key_with(&[&group], "all", 3).await;
-    for expected_remaining in ["2", "1", "0"] {
-        let reply = app.get("/v1/accounts", &key).await;
-        assert_eq!(reply.status, 200);
-        assert_eq!(reply.header("ratelimit-limit"), "3");
-        assert_eq!(reply.header("ratelimit-remaining"), expected_remaining);
-        assert!(reply.header("ratelimit-reset").parse::<u64>().is_ok());
-    }
-    let limited = app.get("/v1/accounts", &key).await;
-    assert_error(&limited, 429, "RATE_LIMIT_EXCEEDED");
-    let retry_after: u64 = limited.header("retry-after").parse().unwrap();
-    assert!((1..=20).contains(&retry_after));
-    assert_eq!(limited.header("ratelimit-remaining"), "0");
-    assert_eq!(limited.header("ratelimit-reset"), retry_after.to_string());
-    // Error responses of authenticated requests carry the headers too, and keys are independent.
-    let denied = app.get("/v1/accounts/507f1f77bcf86cd799439011", &other).await;
-    assert_error(&denied, 404, "NOT_FOUND");
-    assert_eq!(denied.header("ratelimit-limit"), "3");
-});
-
 both_backends!(bodies_are_validated_inside_the_envelope, |backend| async move {
     use axum::routing::post;
     use sonarly_api::extract::ApiJson;

@@ -8,6 +8,7 @@ mod idempotency;
 mod messages;
 mod openapi;
 mod prospecting;
+mod ratelimit;
 mod responses;
 mod signals;
 mod support;
