@@ -2,7 +2,7 @@
 
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, UnipileSetup, connect_account};
 use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{ManualClock, SharedClock, SystemClock};
+use sonarly_domain::clock::{ManualClock, SharedClock};
 use sonarly_domain::linkedin_account::{ProviderKind, SendingRules};
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
@@ -23,7 +23,7 @@ both_backends!(sandbox_state_survives_restarts_and_is_shared, |backend| async mo
     let db = TestDb::new(backend).await.unwrap();
     let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
     let shared: SharedClock = Arc::new(clock.clone());
-    let group = sonarly_app::accounts::create_group(&db.store, &SystemClock, "G").await.unwrap();
+    let group = sonarly_app::accounts::create_group(&db.store, &clock, "G").await.unwrap();
     let account = connect_account(&db.store, shared.as_ref(), sandbox_input(&group.id)).await.unwrap();
     assert_eq!(account.provider, ProviderKind::Sandbox);
 
@@ -48,16 +48,17 @@ both_backends!(sandbox_state_survives_restarts_and_is_shared, |backend| async mo
 
 both_backends!(connecting_validates_input, |backend| async move {
     let db = TestDb::new(backend).await.unwrap();
-    let group = sonarly_app::accounts::create_group(&db.store, &SystemClock, "G").await.unwrap();
+    let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
+    let group = sonarly_app::accounts::create_group(&db.store, &clock, "G").await.unwrap();
     let mut bad_zone = sandbox_input(&group.id);
     bad_zone.rules.timezone = "Nowhere/City".into();
-    let err = connect_account(&db.store, &SystemClock, bad_zone).await.unwrap_err();
+    let err = connect_account(&db.store, &clock, bad_zone).await.unwrap_err();
     assert_eq!((err.status, err.fields[0].field.as_str()), (400, "timezone"));
-    let err = connect_account(&db.store, &SystemClock, sandbox_input("507f1f77bcf86cd799439011")).await.unwrap_err();
+    let err = connect_account(&db.store, &clock, sandbox_input("507f1f77bcf86cd799439011")).await.unwrap_err();
     assert_eq!(err.status, 400);
     let mut bad_rate = sandbox_input(&group.id);
     bad_rate.provider = ProviderSetup::Sandbox(SandboxConfig { fault_rate: 2.0, ..SandboxConfig::default() });
-    assert!(connect_account(&db.store, &SystemClock, bad_rate).await.is_err());
+    assert!(connect_account(&db.store, &clock, bad_rate).await.is_err());
     let mut unipile = sandbox_input(&group.id);
     unipile.provider = ProviderSetup::Unipile(UnipileSetup {
         base_url: "ftp://x".into(),
@@ -65,7 +66,7 @@ both_backends!(connecting_validates_input, |backend| async move {
         account_id: "".into(),
         webhook_secret: "short".into(),
     });
-    let err = connect_account(&db.store, &SystemClock, unipile).await.unwrap_err();
+    let err = connect_account(&db.store, &clock, unipile).await.unwrap_err();
     assert_eq!(err.fields.len(), 4, "{err:?}");
 
     let mut good = sandbox_input(&group.id);
@@ -75,9 +76,9 @@ both_backends!(connecting_validates_input, |backend| async move {
         account_id: "acc_123".into(),
         webhook_secret: "0123456789abcdef0123".into(),
     });
-    let account = connect_account(&db.store, &SystemClock, good).await.unwrap();
+    let account = connect_account(&db.store, &clock, good).await.unwrap();
     assert!(account.webhook_secret_hash.is_some());
     assert!(!account.webhook_secret_hash.as_deref().unwrap().contains("0123456789abcdef0123"));
-    let registry = ProviderRegistry::new(db.store.clone(), Arc::new(SystemClock));
+    let registry = ProviderRegistry::new(db.store.clone(), Arc::new(clock.clone()));
     assert!(registry.provider(&account).is_ok(), "a Unipile provider is built from the stored settings");
 });

@@ -118,7 +118,7 @@ both_backends!(missing_invalid_and_revoked_keys_are_unauthorized, |backend| asyn
     assert_eq!(app.get("/v1/accounts", &key).await.status, 200);
 
     let keys = sonarly_app::keys::list_keys(&app.db.store).await.unwrap();
-    sonarly_app::keys::revoke_key(&app.db.store, &sonarly_domain::clock::SystemClock, &keys[0].id).await.unwrap();
+    sonarly_app::keys::revoke_key(&app.db.store, &app.clock, &keys[0].id).await.unwrap();
     assert_error(&app.get("/v1/accounts", &key).await, 401, "UNAUTHORIZED");
 });
 
@@ -160,7 +160,7 @@ both_backends!(linkedin_accounts_are_listed_for_any_key_of_the_group, |backend| 
             },
             provider: ProviderSetup::Sandbox(Default::default()),
         };
-        connect_account(&app.db.store, &sonarly_domain::clock::SystemClock, input).await.unwrap();
+        connect_account(&app.db.store, &app.clock, input).await.unwrap();
     }
     let key = app.key_with(&[&group], "messages:read", 1000).await;
     let page = app.get(&format!("/v1/accounts/{}/linkedin-accounts?limit=2", group.id), &key).await;

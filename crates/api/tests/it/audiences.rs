@@ -6,7 +6,7 @@ both_backends!(audiences_list_hides_filling_ones_and_pages_newest_first, |backen
     let group = app.group("G").await;
     let other = app.group("Other").await;
     let key = app.key(&[&group]).await;
-    let base = now_ms() - 100_000;
+    let base = app.now_ms() - 100_000;
     let mut ids = Vec::new();
     for i in 0..7 {
         // Pairs share a createdAt, so the id must break ties.
@@ -183,7 +183,7 @@ both_backends!(audiences_being_filled_refuse_every_change, |backend| async move 
     let app = TestApp::new(backend).await;
     let group = app.group("G").await;
     let key = app.key(&[&group]).await;
-    let filling = app.audience(&group, "Filling", now_ms(), Some("job_1")).await;
+    let filling = app.audience(&group, "Filling", app.now_ms(), Some("job_1")).await;
     let folder = app
         .post_json(
             &format!("/v1/accounts/{}/audiences/folders", group.id),

@@ -31,8 +31,8 @@ async fn audience_with(
     n: usize,
     filling: Option<&str>,
 ) -> (Audience, Vec<String>) {
-    let audience = app.audience(group, "Leads", now_ms(), filling).await;
-    let now = Timestamp::from_millis(now_ms());
+    let audience = app.audience(group, "Leads", app.now_ms(), filling).await;
+    let now = Timestamp::from_millis(app.now_ms());
     let prospects: Vec<Prospect> = (0..n)
         .map(|k| {
             let provider_id = format!("ACoAAtest{}{k:04}", &group.id[..8]);
@@ -111,7 +111,8 @@ both_backends!(drafts_are_created_validated_listed_and_read, |backend| async mov
     let id = c["id"].as_str().unwrap().to_owned();
     assert_eq!(app.get(&format!("{base}/campaigns/{id}"), &key).await.body["data"], reply.body["data"]);
 
-    // A subset of the audience.
+    // A subset of the audience, a minute later (the list is newest first).
+    app.clock.advance_millis(60_000);
     let subset = create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "Two", "audienceId": audience.id, "leadIds": [leads[0], leads[1], leads[0]]})).await;
     assert_eq!(subset.body["data"]["selectedLeadCount"], 2, "{}", subset.body);
 

@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::http::Method;
 use serde_json::{Value, json};
 use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, connect_account};
-use sonarly_domain::clock::SystemClock;
 use sonarly_domain::linkedin_account::LinkedInAccount;
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::prospecting::Plan;
@@ -37,7 +36,7 @@ async fn sandbox_account(app: &TestApp, group: &AccountGroup, name: &str) -> Lin
         rules: Default::default(),
         provider: ProviderSetup::Sandbox(Default::default()),
     };
-    connect_account(&app.db.store, &SystemClock, input).await.unwrap()
+    connect_account(&app.db.store, &app.clock, input).await.unwrap()
 }
 
 /// Every page of `path` (which already has a query string), following `nextCursor`.
@@ -185,7 +184,7 @@ async fn unipile_account(app: &TestApp, group: &AccountGroup) -> LinkedInAccount
             webhook_secret: SECRET.into(),
         }),
     };
-    connect_account(&app.db.store, &SystemClock, input).await.unwrap()
+    connect_account(&app.db.store, &app.clock, input).await.unwrap()
 }
 
 async fn webhook(app: &TestApp, account_id: &str, secret: Option<&str>, body: &str) -> Reply {

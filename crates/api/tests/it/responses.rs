@@ -10,7 +10,7 @@ async fn seed_prospects(app: &TestApp, group: &sonarly_domain::models::AccountGr
     let accounts = app.db.store.group_linkedin_accounts(&group.id).await.unwrap();
     let provider = app.state.registry.provider(&accounts[0]).unwrap();
     let relations = provider.relations(None).await.unwrap().items;
-    let now = sonarly_domain::Timestamp::from_millis(now_ms());
+    let now = sonarly_domain::Timestamp::from_millis(app.now_ms());
     let mut prospects: Vec<Prospect> = relations
         .iter()
         .take(3)
@@ -253,7 +253,7 @@ both_backends!(a_reply_goes_through_the_account_the_prospect_is_connected_to, |b
     // A second account, with other connections (another account seed).
     let second = sonarly_app::linkedin::connect_account(
         &app.db.store,
-        &sonarly_domain::clock::SystemClock,
+        &app.clock,
         sonarly_app::linkedin::ConnectAccount {
             group_id: group.id.clone(),
             name: "Second".into(),
@@ -266,7 +266,7 @@ both_backends!(a_reply_goes_through_the_account_the_prospect_is_connected_to, |b
     .unwrap();
     let key = app.key(&[&group]).await;
     let relation = app.state.registry.provider(&second).unwrap().relations(None).await.unwrap().items.remove(0);
-    let now = sonarly_domain::Timestamp::from_millis(now_ms());
+    let now = sonarly_domain::Timestamp::from_millis(app.now_ms());
     let prospect = Prospect {
         id: format!("{:024x}", 7),
         group_id: group.id.clone(),

@@ -187,6 +187,8 @@ both_backends!(scan_start_poll_list_and_read_prospect_signals, |backend| async m
     let funding_id = funding_only.body["data"]["id"].as_str().unwrap();
     let mut empty_found = false;
     for id in &s.prospects {
+        // A later evaluation replaces the earlier one: let time pass between them.
+        app.clock.advance_millis(60_000);
         let body = json!({"signalSpecificationId": funding_id, "audienceId": s.audience_id, "prospectIds": [id]});
         assert_eq!(app.post_json(&scans, &s.key, &[], &body.to_string()).await.status, 202);
         app.engine().run_until_idle().await;
@@ -328,7 +330,7 @@ both_backends!(scan_requests_are_validated_and_checked_against_the_group, |backe
     assert_eq!(fields(&foreign_prospect), ["prospectIds[0]"]);
 
     // An audience still being filled is not ready.
-    let filling = app.audience(&s.group, "Filling", now_ms(), Some("job-in-progress")).await;
+    let filling = app.audience(&s.group, "Filling", app.now_ms(), Some("job-in-progress")).await;
     let not_ready = post(json!({"signalSpecificationId": s.spec_id, "audienceId": filling.id})).await;
     assert_error(&not_ready, 409, "AUDIENCE_NOT_READY");
 
@@ -343,7 +345,7 @@ both_backends!(scan_requests_are_validated_and_checked_against_the_group, |backe
             r#"{"name":"x","sources":["hiring"]}"#,
         )
         .await;
-    let audience = app.audience(&bare, "Empty", now_ms(), None).await;
+    let audience = app.audience(&bare, "Empty", app.now_ms(), None).await;
     let body = json!({"signalSpecificationId": spec.body["data"]["id"], "audienceId": audience.id});
     let conflict =
         app.post_json(&format!("/v1/accounts/{}/signals/scans", bare.id), &bare_key, &[], &body.to_string()).await;
@@ -455,13 +457,14 @@ async fn style(app: &TestApp, s: &Setup, body: Value) -> String {
 }
 
 fn stored_prospect(
+    app: &TestApp,
     group: &AccountGroup,
     id: &str,
     first: &str,
     last: &str,
     company: &str,
 ) -> sonarly_domain::prospecting::Prospect {
-    let now = sonarly_domain::Timestamp::from_millis(now_ms());
+    let now = sonarly_domain::Timestamp::from_millis(app.now_ms());
     let provider_id = format!("ACoAAtest{id}");
     sonarly_domain::prospecting::Prospect {
         id: id.into(),
@@ -534,7 +537,7 @@ both_backends!(preview_with_a_stored_prospect_uses_its_stored_signals, |backend|
     assert!(checked > 0, "some prospect has a relevant signal");
 
     // A prospect never evaluated (pending) has no signals: basic.
-    let fresh = stored_prospect(&s.group, "fresh-prospect", "Zoë", "Łukasiewicz-Núñez", "Zürich Robotics");
+    let fresh = stored_prospect(&app, &s.group, "fresh-prospect", "Zoë", "Łukasiewicz-Núñez", "Zürich Robotics");
     app.db.store.upsert_prospects(&[fresh], None).await.unwrap();
     let reply = app
         .post_json(
@@ -548,7 +551,7 @@ both_backends!(preview_with_a_stored_prospect_uses_its_stored_signals, |backend|
 
     // Long values and non-ASCII names stay within a connection note's 300 characters.
     let long_company = format!("Ünïcödé Robotics {}", "Gesellschaft mit beschränkter Haftung ".repeat(8));
-    let long = stored_prospect(&s.group, "long-prospect", "Zoë", "Łukasiewicz-Núñez", long_company.trim());
+    let long = stored_prospect(&app, &s.group, "long-prospect", "Zoë", "Łukasiewicz-Núñez", long_company.trim());
     app.db.store.upsert_prospects(&[long], None).await.unwrap();
     let note = style(
         &app,

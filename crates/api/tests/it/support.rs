@@ -1,5 +1,10 @@
 //! A `TestApp`: the real router over a fresh database, with typed helpers to
 //! seed groups, keys and audiences and to send requests in process.
+//!
+//! Time is an input: the app runs on a [`ManualClock`] that starts at
+//! [`TEST_START`] (a Wednesday, 10:00 UTC, inside every default working day)
+//! and moves only when a test moves it, so no answer depends on when the
+//! suite runs.
 
 use axum::Router;
 use axum::body::Body;
@@ -9,17 +14,22 @@ use serde_json::Value;
 use sonarly_api::AppState;
 use sonarly_app::keys::NewKey;
 use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{Clock, SharedClock, SystemClock};
+use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::models::{AccountGroup, Audience};
 use sonarly_domain::scope::ScopeSet;
 use sonarly_testkit::{TestBackend, TestDb};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+/// Where every `TestApp`'s clock starts: Wednesday 2026-06-03, 10:00 UTC.
+pub const TEST_START: &str = "2026-06-03T10:00:00Z";
+
 pub struct TestApp {
     pub db: TestDb,
     pub router: Router,
     pub state: AppState,
+    /// The app's clock; `advance_millis` moves the API and the workers alike.
+    pub clock: ManualClock,
 }
 
 pub struct Reply {
@@ -57,10 +67,16 @@ impl TestApp {
         access: Vec<sonarly_api::ExtraRoute>,
     ) -> Self {
         let db = TestDb::new(backend).await.expect("test database");
-        let clock: SharedClock = Arc::new(SystemClock);
-        let state = AppState::new(db.store.clone(), clock).await.unwrap();
+        let clock = ManualClock::new(Timestamp::parse_rfc3339(TEST_START).expect("TEST_START"));
+        let shared: SharedClock = Arc::new(clock.clone());
+        let state = AppState::new(db.store.clone(), shared).await.unwrap();
         let router = sonarly_api::router_with(state.clone(), extra(&state), access);
-        Self { db, router, state }
+        Self { db, router, state, clock }
+    }
+
+    /// The app's current time in milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().as_millis()
     }
 
     /// The background workers, driven by hand.
@@ -75,7 +91,7 @@ impl TestApp {
 
     /// A group with a sandbox Sales Navigator account, on `plan` with `credits`.
     pub async fn prospecting_group(&self, plan: sonarly_domain::prospecting::Plan, credits: i64) -> AccountGroup {
-        let group = sonarly_app::accounts::create_group_on(&self.db.store, &SystemClock, "Prospecting", plan, credits)
+        let group = sonarly_app::accounts::create_group_on(&self.db.store, &self.clock, "Prospecting", plan, credits)
             .await
             .unwrap();
         let input = sonarly_app::linkedin::ConnectAccount {
@@ -85,12 +101,12 @@ impl TestApp {
             rules: Default::default(),
             provider: sonarly_app::linkedin::ProviderSetup::Sandbox(Default::default()),
         };
-        sonarly_app::linkedin::connect_account(&self.db.store, &SystemClock, input).await.unwrap();
+        sonarly_app::linkedin::connect_account(&self.db.store, &self.clock, input).await.unwrap();
         group
     }
 
     pub async fn group(&self, name: &str) -> AccountGroup {
-        sonarly_app::accounts::create_group(&self.db.store, &SystemClock, name).await.unwrap()
+        sonarly_app::accounts::create_group(&self.db.store, &self.clock, name).await.unwrap()
     }
 
     /// A key for `groups` with `scopes` (`all` or a list) and a rate limit.
@@ -101,7 +117,7 @@ impl TestApp {
             scopes: ScopeSet::parse(scopes).unwrap(),
             rate_limit_per_minute: rate,
         };
-        let (_, generated) = sonarly_app::keys::create_key(&self.db.store, &SystemClock, new).await.unwrap();
+        let (_, generated) = sonarly_app::keys::create_key(&self.db.store, &self.clock, new).await.unwrap();
         generated.plaintext().to_owned()
     }
 
@@ -177,8 +193,4 @@ pub fn assert_trace(reply: &Reply) {
     let trace = reply.body["traceId"].as_str().expect("traceId");
     assert!(trace.starts_with("trace_") && trace.len() == 32, "{trace}");
     assert_eq!(reply.header("x-trace-id"), trace);
-}
-
-pub fn now_ms() -> i64 {
-    SystemClock.now().as_millis()
 }
