@@ -2,6 +2,7 @@
 //! PostgreSQL (a throwaway cluster this process starts itself), so the same
 //! test body runs on both backends with no manual setup.
 
+pub mod fault;
 mod postgres;
 
 use sonarly_store::Store;

@@ -17,11 +17,24 @@ pub struct ProviderRegistry {
     store: Store,
     clock: SharedClock,
     providers: Arc<Mutex<HashMap<String, (i64, SharedLinkedIn)>>>,
+    /// Providers handed in for an account (tests: a fault-injecting double); never rebuilt.
+    fixed: Arc<Mutex<HashMap<String, SharedLinkedIn>>>,
 }
 
 impl ProviderRegistry {
     pub fn new(store: Store, clock: SharedClock) -> Self {
-        Self { store, clock, providers: Arc::new(Mutex::new(HashMap::new())) }
+        Self {
+            store,
+            clock,
+            providers: Arc::new(Mutex::new(HashMap::new())),
+            fixed: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Serves `account_id` with `provider` from now on, whatever its settings say
+    /// (how tests hand the engine a fault-injecting double). Clones share it.
+    pub fn set_provider(&self, account_id: &str, provider: SharedLinkedIn) {
+        self.fixed.lock().unwrap_or_else(|p| p.into_inner()).insert(account_id.to_owned(), provider);
     }
 
     pub fn clock(&self) -> &SharedClock {
@@ -30,6 +43,9 @@ impl ProviderRegistry {
 
     /// The provider for `account`.
     pub fn provider(&self, account: &LinkedInAccount) -> Result<SharedLinkedIn, LinkedInError> {
+        if let Some(p) = self.fixed.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id) {
+            return Ok(p.clone());
+        }
         let version = account.updated_at.as_millis();
         if let Some((v, p)) = self.providers.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id)
             && *v == version
