@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sonarly_domain::clock::{Clock, SystemClock};
 use sonarly_domain::id::new_trace_id;
-use sonarly_domain::{DomainError, ErrorCode, FieldIssue};
+use sonarly_domain::{DomainError, ErrorCode, FieldIssue, Timestamp};
 use utoipa::ToSchema;
 
 tokio::task_local! {
@@ -123,8 +123,26 @@ impl From<DomainError> for ApiError {
     }
 }
 
+/// The moment a refused request can pass, left on the response by
+/// [`ApiError`] for the middleware that reads the clock ([`set_retry_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAt(pub Timestamp);
+
+/// Turns a [`RetryAt`] left on `response` into `Retry-After`: whole seconds
+/// from `now`, rounded up and at least 1 (the request was just refused). An
+/// explicit `Retry-After` already on the response wins.
+pub fn set_retry_after(response: &mut Response, now: Timestamp) {
+    let Some(RetryAt(at)) = response.extensions_mut().remove::<RetryAt>() else { return };
+    if response.headers().contains_key("retry-after") {
+        return;
+    }
+    let ms = at.as_millis().saturating_sub(now.as_millis()).max(0) as u64;
+    response.headers_mut().insert("retry-after", HeaderValue::from(ms.div_ceil(1000).max(1)));
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_at = self.error.retry_at;
         let status = StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorEnvelope {
             success: false,
@@ -148,8 +166,49 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(name, value);
             }
         }
+        if let Some(at) = retry_at {
+            response.extensions_mut().insert(RetryAt(at));
+        }
         response
     }
 }
 
 pub type ApiResult = Result<Response, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(retry_at: Timestamp) -> Response {
+        ApiError::from(DomainError::new(ErrorCode::QuotaExceeded, "exhausted").with_retry_at(retry_at)).into_response()
+    }
+
+    fn retry_after(response: &Response) -> Option<&str> {
+        response.headers().get("retry-after").and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn retry_after_counts_whole_seconds_up_to_the_retry_moment() {
+        let now = Timestamp::from_millis(1_000_000);
+        for (later_ms, expected) in [(1, "1"), (1_000, "1"), (1_001, "2"), (90_000, "90"), (-5_000, "1")] {
+            let mut response = refused(Timestamp::from_millis(1_000_000 + later_ms));
+            assert_eq!(retry_after(&response), None, "set only once the clock is known");
+            set_retry_after(&mut response, now);
+            assert_eq!(retry_after(&response), Some(expected), "{later_ms} ms later");
+        }
+    }
+
+    #[test]
+    fn an_explicit_retry_after_wins_and_errors_without_a_moment_get_none() {
+        let now = Timestamp::from_millis(0);
+        let mut explicit = ApiError::from(DomainError::new(ErrorCode::RateLimitExceeded, "slow down"))
+            .with_header("retry-after", "7".into())
+            .into_response();
+        explicit.extensions_mut().insert(RetryAt(Timestamp::from_millis(60_000)));
+        set_retry_after(&mut explicit, now);
+        assert_eq!(retry_after(&explicit), Some("7"));
+        let mut plain = ApiError::new(ErrorCode::NotFound, "gone").into_response();
+        set_retry_after(&mut plain, now);
+        assert_eq!(retry_after(&plain), None);
+    }
+}

@@ -52,7 +52,8 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// Authenticates the bearer key and applies its rate limit. Every answer to an
 /// authenticated request carries the key's budget (`RateLimit-*`, see
-/// [`crate::ratelimit`]); a refusal adds `Retry-After`.
+/// [`crate::ratelimit`]); every refusal that says when it lifts (its own 429
+/// or an error carrying a retry moment) adds `Retry-After`.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let presented = req
         .headers()
@@ -76,6 +77,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             .with_header("retry-after", retry_after.to_string())
             .into_response()
     };
+    // A refusal by another limit (e.g. 429 QUOTA_EXCEEDED) says when it lifts.
+    crate::envelope::set_retry_after(&mut response, state.clock.now());
     let headers = response.headers_mut();
     headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
     headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));

@@ -216,7 +216,8 @@ pub async fn start_job(
             ErrorCode::QuotaExceeded,
             format!("The monthly {} quota is exhausted.", list_type.as_str()),
         )
-        .with_details(format!("resetAt: {}", reset_at.to_rfc3339())));
+        .with_details(format!("resetAt: {}", reset_at.to_rfc3339()))
+        .with_retry_at(reset_at));
     }
     let requested = match &valid.source {
         ProspectingSource::UrlUpload { profile_urls } => profile_urls.len() as i64,

@@ -2,6 +2,7 @@
 //! `DomainError` carrying one `ErrorCode`; the code owns its HTTP status, so the
 //! mapping from failure to documented code happens in exactly one place.
 
+use crate::Timestamp;
 use serde::Serialize;
 use std::fmt;
 
@@ -99,15 +100,31 @@ pub struct DomainError {
     pub message: String,
     pub details: Option<String>,
     pub fields: Vec<FieldIssue>,
+    /// When a retry of a refused request can pass (e.g. a quota's reset); the
+    /// edge turns it into `Retry-After`.
+    pub retry_at: Option<Timestamp>,
 }
 
 impl DomainError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, status: code.http_status(), message: message.into(), details: None, fields: vec![] }
+        Self {
+            code,
+            status: code.http_status(),
+            message: message.into(),
+            details: None,
+            fields: vec![],
+            retry_at: None,
+        }
     }
 
     pub fn with_details(mut self, details: impl Into<String>) -> Self {
         self.details = Some(details.into());
+        self
+    }
+
+    /// Marks the moment a retry can pass.
+    pub fn with_retry_at(mut self, at: Timestamp) -> Self {
+        self.retry_at = Some(at);
         self
     }
 
@@ -124,6 +141,7 @@ impl DomainError {
             message: "Request validation failed.".into(),
             details: Some(details),
             fields: issues,
+            retry_at: None,
         }
     }
 
