@@ -3,10 +3,19 @@
 //! SQLite runs in WAL mode with one writer connection (SQLite allows one writer
 //! at a time; a single connection turns contention into queueing instead of
 //! SQLITE_BUSY) and a small reader pool. PostgreSQL uses one pool for both.
+//!
+//! Opening is where operators meet configuration mistakes, so it reports them
+//! plainly: a missing directory names the path, an unreachable PostgreSQL
+//! names the server and the cause at once (not a pool timeout), and
+//! `sqlite::memory:` gives every connection the same in-memory database.
 
 use crate::{StoreError, StoreResult};
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -25,7 +34,7 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres)
         } else {
-            Err(StoreError::Config("the database URL must start with sqlite:// or postgres://".into()))
+            Err(StoreError::Connect("the database URL must start with sqlite: or postgres://".into()))
         }
     }
 
@@ -46,23 +55,40 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://path`, `postgres://…`). SQLite files are
-    /// created when missing. Does not migrate; call [`Store::migrate`].
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://…`).
+    /// SQLite files are created when missing. Does not migrate; call
+    /// [`Store::migrate`]. Failures to open or reach the database come back as
+    /// [`StoreError::Connect`] naming the file or server and the cause.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
         match backend {
-            Backend::Sqlite => {
-                let url = sqlite_url(url);
-                let writer = sqlite_pool(&url, 1).await?;
-                let reader = sqlite_pool(&url, 4).await?;
-                Ok(Self { backend, writer, reader })
-            }
+            Backend::Sqlite => match SqliteTarget::parse(url)? {
+                SqliteTarget::Memory => {
+                    let url = memory_url();
+                    // Both pools open the same named in-memory database; it lives
+                    // while one connection does, so no pool may let its last go.
+                    let writer = sqlite_pool(&url, 1, true).await?;
+                    let reader = sqlite_pool(&url, 4, true).await?;
+                    Ok(Self { backend, writer, reader })
+                }
+                SqliteTarget::File(path) => {
+                    check_sqlite_directory(&path)?;
+                    let url = sqlite_url(url);
+                    let open = |e: StoreError| StoreError::Connect(format!("SQLite file {path}: {}", sqlite_reason(e)));
+                    let writer = sqlite_pool(&url, 1, false).await.map_err(open)?;
+                    let reader = sqlite_pool(&url, 4, false).await.map_err(open)?;
+                    Ok(Self { backend, writer, reader })
+                }
+            },
             Backend::Postgres => {
+                let options = AnyConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Connect(format!("the PostgreSQL URL is not valid: {e}")))?;
+                check_postgres(&options).await?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
+                    .connect_with(options)
                     .await?;
                 Ok(Self { backend, writer: pool.clone(), reader: pool })
             }
@@ -97,6 +123,121 @@ impl Store {
     }
 }
 
+/// What a `sqlite:` URL points at.
+#[derive(Debug, PartialEq, Eq)]
+enum SqliteTarget {
+    /// `sqlite::memory:`, `sqlite://:memory:` or `mode=memory`.
+    Memory,
+    /// A file path, as written in the URL (percent-decoded).
+    File(String),
+}
+
+impl SqliteTarget {
+    fn parse(url: &str) -> StoreResult<Self> {
+        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+        let memory_mode = params.split('&').any(|p| p == "mode=memory");
+        if database == ":memory:" || memory_mode {
+            return Ok(Self::Memory);
+        }
+        if database.is_empty() {
+            return Err(StoreError::Connect("the SQLite URL names no file: use sqlite://PATH".into()));
+        }
+        // SQLite itself percent-decodes the path (so a file name may hold `?`).
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Connect(format!("the SQLite URL {url} is not valid: {e}")))?;
+        Ok(Self::File(options.get_filename().display().to_string()))
+    }
+}
+
+/// A process-unique in-memory database shared by every connection that opens
+/// it: the `memdb` VFS with a `/name` gives one database per name in the
+/// process, with ordinary locking (so `busy_timeout` applies, unlike a shared
+/// cache). A bare `:memory:` would give each connection its own empty database.
+fn memory_url() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("sqlite:/sonarly-memory-{}-{n}?mode=rwc&vfs=memdb", std::process::id())
+}
+
+/// Names the missing or wrong directory before SQLite answers with a bare
+/// "unable to open database file".
+fn check_sqlite_directory(path: &str) -> StoreResult<()> {
+    let file = Path::new(path);
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let fail = |reason: String| Err(StoreError::Connect(format!("SQLite file {path}: {reason}")));
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return fail(format!("{} is not a directory", dir.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return fail(format!("the directory {} does not exist; create it first", dir.display()));
+        }
+        Err(e) => return fail(format!("cannot reach the directory {}: {e}", dir.display())),
+    }
+    if file.is_dir() {
+        return fail("it is a directory, not a file".into());
+    }
+    Ok(())
+}
+
+/// A SQLite failure to open, without the driver's "error returned from database" wrapping.
+fn sqlite_reason(e: StoreError) -> String {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("14") => {
+            format!("{} (check that the file and its directory are writable)", db.message())
+        }
+        StoreError::Database(sqlx::Error::Database(db)) => db.message().to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// One direct connection before the pool: the pool retries a failing
+/// connection until its acquire timeout and then only says "pool timed out",
+/// where this reports the cause (refused, authentication, unknown database) at once.
+async fn check_postgres(options: &AnyConnectOptions) -> StoreResult<()> {
+    let url = &options.database_url;
+    let server = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("PostgreSQL at {host}:{port}"),
+        (Some(host), None) => format!("PostgreSQL at {host}"),
+        _ => "PostgreSQL".to_owned(),
+    };
+    let fail = |reason: String| Err(StoreError::Connect(format!("{server}: {reason}")));
+    match tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, AnyConnection::connect_with(options)).await {
+        Err(_) => fail(format!("no answer within {} s", POSTGRES_CONNECT_TIMEOUT.as_secs())),
+        Ok(Err(e)) => fail(postgres_reason(&e)),
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+    }
+}
+
+const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection error in an operator's words.
+fn postgres_reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                "connection refused (is the server running and accepting TCP connections on that port?)".into()
+            }
+            std::io::ErrorKind::TimedOut => "the connection timed out".into(),
+            _ => io.to_string(),
+        },
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // invalid_catalog_name: the database in the URL does not exist.
+            Some("3D000") => format!("{} (create it first, e.g. with createdb)", db.message()),
+            _ => db.message().to_owned(),
+        },
+        sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
+        sqlx::Error::Configuration(c) => format!("the URL is not valid: {c}"),
+        other => other.to_string(),
+    }
+}
+
 /// Ensures the file is created when missing (`mode=rwc`).
 fn sqlite_url(url: &str) -> String {
     if url.contains("mode=") {
@@ -108,10 +249,14 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
-async fn sqlite_pool(url: &str, max: u32) -> StoreResult<AnyPool> {
-    let pool = AnyPoolOptions::new()
-        .max_connections(max)
-        .min_connections(1)
+/// `keep` holds the connections open for good (an in-memory database vanishes
+/// with its last connection).
+async fn sqlite_pool(url: &str, max: u32, keep: bool) -> StoreResult<AnyPool> {
+    let mut options = AnyPoolOptions::new().max_connections(max).min_connections(1);
+    if keep {
+        options = options.idle_timeout(None).max_lifetime(None);
+    }
+    let pool = options
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // WAL lets readers run beside the writer; NORMAL is durable in WAL
@@ -126,4 +271,62 @@ async fn sqlite_pool(url: &str, max: u32) -> StoreResult<AnyPool> {
         .connect(url)
         .await?;
     Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_a_file_or_the_memory() {
+        assert_eq!(SqliteTarget::parse("sqlite::memory:").unwrap(), SqliteTarget::Memory);
+        assert_eq!(SqliteTarget::parse("sqlite://:memory:").unwrap(), SqliteTarget::Memory);
+        assert_eq!(SqliteTarget::parse("sqlite://x?mode=memory").unwrap(), SqliteTarget::Memory);
+        assert_eq!(SqliteTarget::parse("sqlite://sonarly.db").unwrap(), SqliteTarget::File("sonarly.db".into()));
+        assert_eq!(SqliteTarget::parse("sqlite:///var/x.db?mode=rwc").unwrap(), SqliteTarget::File("/var/x.db".into()));
+        assert_eq!(SqliteTarget::parse("sqlite:a%3Fb.db").unwrap(), SqliteTarget::File("a?b.db".into()));
+        assert!(SqliteTarget::parse("sqlite://").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_is_named_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing/x.db");
+        let err = Store::connect(&format!("sqlite://{}", path.display())).await.unwrap_err().to_string();
+        let expected = format!("the directory {} does not exist", dir.path().join("missing").display());
+        assert!(err.contains(&path.display().to_string()) && err.contains(&expected), "{err}");
+        assert!(!dir.path().join("missing").exists(), "nothing is created");
+    }
+
+    #[tokio::test]
+    async fn memory_databases_are_shared_by_the_writer_and_the_readers_and_not_between_stores() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.is_ready().await, "the readers see the writer's migrations");
+        sqlx::query("INSERT INTO server_settings (name, value) VALUES ('probe', 'x')")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        // Concurrent reads spread over the reader connections; each sees the row.
+        let reads: Vec<_> = (0..8)
+            .map(|_| {
+                let reader = store.reader.clone();
+                tokio::spawn(async move {
+                    sqlx::query_scalar::<_, String>("SELECT value FROM server_settings WHERE name = 'probe'")
+                        .fetch_one(&reader)
+                        .await
+                })
+            })
+            .collect();
+        for read in reads {
+            assert_eq!(read.await.unwrap().unwrap(), "x");
+        }
+        let other = Store::connect("sqlite::memory:").await.unwrap();
+        other.migrate().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM server_settings WHERE name = 'probe'")
+            .fetch_one(&other.reader)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "each store has its own memory database");
+    }
 }

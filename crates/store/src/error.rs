@@ -8,6 +8,9 @@ pub enum StoreError {
     Database(sqlx::Error),
     Migration(sqlx::migrate::MigrateError),
     Config(String),
+    /// The database could not be opened or reached; the message names the
+    /// file or server and the cause, ready to show to an operator.
+    Connect(String),
 }
 
 impl fmt::Display for StoreError {
@@ -17,6 +20,7 @@ impl fmt::Display for StoreError {
             Self::Database(e) => write!(f, "database error: {e}"),
             Self::Migration(e) => write!(f, "migration error: {e}"),
             Self::Config(m) => write!(f, "database configuration error: {m}"),
+            Self::Connect(m) => f.write_str(m),
         }
     }
 }
