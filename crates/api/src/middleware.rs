@@ -40,7 +40,8 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Milliseconds with at most two decimals (e.g. 0.24, 12.5).
+    let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     let route = route.as_deref().unwrap_or(path.as_str());
     if status >= 500 {
         tracing::error!(trace_id, %method, route, status, latency_ms, "request");

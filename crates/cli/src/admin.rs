@@ -2,24 +2,40 @@
 //! group id, a new key) are printed alone on the last line of stdout; messages
 //! for humans go to stderr.
 
-use crate::open_store;
+use crate::errors::domain;
+use crate::output::{emit, emit_line};
+use crate::{Database, open_store};
+use anyhow::Context;
 use clap::Subcommand;
 use sonarly_app::keys::NewKey;
-use sonarly_domain::DomainError;
 use sonarly_domain::clock::SystemClock;
 use sonarly_domain::models::DEFAULT_KEY_RATE_LIMIT_PER_MINUTE;
 use sonarly_domain::scope::ScopeSet;
+use std::fmt::Write;
 
 #[derive(Subcommand)]
 pub enum GroupsCommand {
     /// Create an account group; prints its id.
-    Create { name: String },
-    /// List account groups.
+    Create {
+        /// The group's name, 1 to 200 characters.
+        name: String,
+    },
+    /// List account groups: id, creation time, plan, credits, name.
     List,
     /// Set a group's plan: tester, starter, scale or enterprise.
-    SetPlan { group_id: String, plan: String },
+    SetPlan {
+        /// The account group's id (from `groups list`).
+        group_id: String,
+        /// tester, starter, scale or enterprise.
+        plan: String,
+    },
     /// Add prospecting credits to a group; prints the new balance.
-    AddCredits { group_id: String, credits: i64 },
+    AddCredits {
+        /// The account group's id (from `groups list`).
+        group_id: String,
+        /// How many credits to add (a positive number).
+        credits: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -27,66 +43,95 @@ pub enum KeysCommand {
     /// Create an API key; prints the key once.
     Create {
         /// Account group the key may access (repeat for several).
-        #[arg(long = "group", required = true)]
+        #[arg(long = "group", value_name = "ID", required = true)]
         groups: Vec<String>,
         /// `all`, or a comma-separated list such as `audiences:read,messages:write`.
         #[arg(long, default_value = "all")]
         scopes: String,
         /// Requests per minute allowed for this key.
-        #[arg(long = "rate-limit", default_value_t = DEFAULT_KEY_RATE_LIMIT_PER_MINUTE)]
+        #[arg(long = "rate-limit", value_name = "N", default_value_t = DEFAULT_KEY_RATE_LIMIT_PER_MINUTE)]
         rate_limit: u32,
         /// A label to recognise the key by.
-        #[arg(long, default_value = "cli")]
+        #[arg(long, value_name = "LABEL", default_value = "cli")]
         name: String,
     },
     /// List API keys (never their secrets).
     List,
     /// Revoke an API key by id.
-    Revoke { key_id: String },
+    Revoke {
+        /// The key's id (from `keys list`).
+        key_id: String,
+    },
 }
 
-fn domain(e: DomainError) -> anyhow::Error {
-    match e.details {
-        Some(details) => anyhow::anyhow!("{} ({details})", e.message),
-        None => anyhow::anyhow!("{}", e.message),
-    }
+pub async fn groups(db: &Database, cmd: GroupsCommand) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    let result = run_groups(&store, cmd).await;
+    store.close().await;
+    result
 }
 
-pub async fn groups(database: &str, cmd: GroupsCommand) -> anyhow::Result<()> {
-    let store = open_store(database).await?;
+async fn run_groups(store: &sonarly_store::Store, cmd: GroupsCommand) -> anyhow::Result<()> {
     match cmd {
         GroupsCommand::Create { name } => {
-            let group = sonarly_app::accounts::create_group(&store, &SystemClock, &name).await.map_err(domain)?;
+            let group = sonarly_app::accounts::create_group(store, &SystemClock, &name)
+                .await
+                .map_err(|e| domain(e, "not found"))
+                .context("cannot create the account group")?;
             eprintln!("Created account group \"{}\".", group.name);
-            println!("{}", group.id);
+            emit_line(&group.id)?;
         }
         GroupsCommand::List => {
-            for group in sonarly_app::accounts::list_all_groups(&store).await.map_err(domain)? {
-                let (plan, credits) = store.group_plan(&group.id).await?.unwrap_or_default();
-                println!("{}\t{}\t{plan}\t{credits} credits\t{}", group.id, group.created_at, group.name);
+            let groups = sonarly_app::accounts::list_all_groups(store)
+                .await
+                .map_err(|e| domain(e, "not found"))
+                .context("cannot list the account groups")?;
+            let mut out = String::new();
+            for group in groups {
+                let (plan, credits) = store
+                    .group_plan(&group.id)
+                    .await
+                    .with_context(|| format!("cannot read the plan of account group {}", group.id))?
+                    .unwrap_or_default();
+                let _ = writeln!(out, "{}\t{}\t{plan}\t{credits} credits\t{}", group.id, group.created_at, group.name);
             }
+            emit(&out)?;
         }
         GroupsCommand::SetPlan { group_id, plan } => {
-            sonarly_app::accounts::set_plan(&store, &group_id, &plan).await.map_err(domain)?;
+            sonarly_app::accounts::set_plan(store, &group_id, &plan)
+                .await
+                .map_err(|e| domain(e, &format!("account group {group_id} does not exist")))
+                .context("cannot set the plan")?;
             eprintln!("Account group {group_id} is now on the {plan} plan.");
         }
         GroupsCommand::AddCredits { group_id, credits } => {
-            let balance = sonarly_app::accounts::add_credits(&store, &group_id, credits).await.map_err(domain)?;
+            let balance = sonarly_app::accounts::add_credits(store, &group_id, credits)
+                .await
+                .map_err(|e| domain(e, &format!("account group {group_id} does not exist")))
+                .context("cannot add credits")?;
             eprintln!("Added {credits} credits to account group {group_id}.");
-            println!("{balance}");
+            emit_line(balance)?;
         }
     }
-    store.close().await;
     Ok(())
 }
 
-pub async fn keys(database: &str, cmd: KeysCommand) -> anyhow::Result<()> {
-    let store = open_store(database).await?;
+pub async fn keys(db: &Database, cmd: KeysCommand) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    let result = run_keys(&store, cmd).await;
+    store.close().await;
+    result
+}
+
+async fn run_keys(store: &sonarly_store::Store, cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Create { groups, scopes, rate_limit, name } => {
             let scopes = ScopeSet::parse(&scopes).map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
             let new = NewKey { name, group_ids: groups, scopes, rate_limit_per_minute: rate_limit };
-            let (key, generated) = sonarly_app::keys::create_key(&store, &SystemClock, new).await.map_err(domain)?;
+            let (key, generated) = sonarly_app::keys::create_key(store, &SystemClock, new)
+                .await
+                .map_err(|e| domain(e, "an account group does not exist"))
+                .context("cannot create the API key")?;
             eprintln!(
                 "Created API key {} ({}), scopes {}, {} requests/minute. It is shown once; store it now:",
                 key.id,
@@ -94,12 +139,17 @@ pub async fn keys(database: &str, cmd: KeysCommand) -> anyhow::Result<()> {
                 key.scopes.to_storage(),
                 key.rate_limit_per_minute
             );
-            println!("{}", generated.plaintext());
+            emit_line(generated.plaintext())?;
         }
         KeysCommand::List => {
-            println!("id\tname\tprefix\tstatus\trate/min\tgroups\tscopes\tlast used");
-            for key in sonarly_app::keys::list_keys(&store).await.map_err(domain)? {
-                println!(
+            let keys = sonarly_app::keys::list_keys(store)
+                .await
+                .map_err(|e| domain(e, "not found"))
+                .context("cannot list the API keys")?;
+            let mut out = String::from("id\tname\tprefix\tstatus\trate/min\tgroups\tscopes\tlast used\n");
+            for key in keys {
+                let _ = writeln!(
+                    out,
                     "{}\t{}\t{}…\t{}\t{}\t{}\t{}\t{}",
                     key.id,
                     key.name,
@@ -111,12 +161,15 @@ pub async fn keys(database: &str, cmd: KeysCommand) -> anyhow::Result<()> {
                     key.last_used_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into()),
                 );
             }
+            emit(&out)?;
         }
         KeysCommand::Revoke { key_id } => {
-            sonarly_app::keys::revoke_key(&store, &SystemClock, &key_id).await.map_err(domain)?;
+            sonarly_app::keys::revoke_key(store, &SystemClock, &key_id)
+                .await
+                .map_err(|e| domain(e, &format!("API key {key_id} does not exist")))
+                .context("cannot revoke the API key")?;
             eprintln!("Revoked API key {key_id}.");
         }
     }
-    store.close().await;
     Ok(())
 }

@@ -1,12 +1,17 @@
 //! `sonarly linkedin …`: connect LinkedIn accounts to an account group.
 
-use crate::open_store;
+use crate::errors::domain;
+use crate::output::{emit, emit_line};
+use crate::{Database, open_store};
+use anyhow::Context;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Subcommand};
 use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup};
 use sonarly_domain::clock::SystemClock;
 use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
+use std::fmt::Write;
 
 #[derive(Subcommand)]
 pub enum LinkedInCommand {
@@ -14,143 +19,161 @@ pub enum LinkedInCommand {
     Connect(Box<ConnectArgs>),
     /// List connected accounts.
     List {
-        /// Only this account group.
-        #[arg(long)]
+        /// Only this account group (its id).
+        #[arg(long, value_name = "ID")]
         group: Option<String>,
     },
 }
 
 #[derive(Args)]
 pub struct ConnectArgs {
-    #[arg(long)]
+    /// The account group (its id) the LinkedIn account works for.
+    #[arg(long, value_name = "ID")]
     group: String,
-    /// `sandbox` (simulated network) or `unipile` (real account through Unipile).
-    #[arg(long)]
+    /// Where the account lives.
+    #[arg(long, value_parser = PossibleValuesParser::new([
+        PossibleValue::new("sandbox").help("the built-in simulated network"),
+        PossibleValue::new("unipile").help("a real account, through Unipile"),
+    ]))]
     provider: String,
+    /// A display name for the account.
     #[arg(long, default_value = "LinkedIn account")]
     name: String,
-    /// `classic`, `sales_navigator` or `recruiter`.
-    #[arg(long = "type", default_value = "classic")]
+    /// The LinkedIn subscription of the account.
+    #[arg(long = "type", value_name = "TYPE", default_value = "classic",
+          value_parser = ["classic", "sales_navigator", "recruiter"])]
     account_type: String,
-    /// IANA time zone of the account's working hours.
-    #[arg(long, default_value = "UTC")]
+    /// IANA time zone of the account's working hours (e.g. Europe/Paris).
+    #[arg(long, value_name = "TZ", default_value = "UTC")]
     timezone: String,
     /// Working hours, `HH:MM-HH:MM` in the account's time zone (`00:00-24:00` = always).
-    #[arg(long, default_value = "09:00-18:00")]
+    #[arg(long, value_name = "HH:MM-HH:MM", default_value = "09:00-18:00")]
     working_hours: String,
-    #[arg(long)]
-    daily_messages: Option<u32>,
-    #[arg(long)]
-    daily_inmails: Option<u32>,
-    #[arg(long)]
-    daily_invitations: Option<u32>,
-    #[arg(long)]
-    daily_profile_visits: Option<u32>,
-    #[arg(long)]
-    daily_engagements: Option<u32>,
-    #[arg(long)]
-    weekly_invitations: Option<u32>,
+    /// Most messages sent per day (defaults follow LinkedIn's guidance: see docs/linkedin.md).
+    #[arg(long, value_name = "N", default_value_t = SendingRules::default().daily_messages)]
+    daily_messages: u32,
+    /// Most InMails sent per day.
+    #[arg(long, value_name = "N", default_value_t = SendingRules::default().daily_inmails)]
+    daily_inmails: u32,
+    /// Most invitations sent per day.
+    #[arg(long, value_name = "N", default_value_t = SendingRules::default().daily_invitations)]
+    daily_invitations: u32,
+    /// Most profile visits per day.
+    #[arg(long, value_name = "N", default_value_t = SendingRules::default().daily_profile_visits)]
+    daily_profile_visits: u32,
+    /// Most engagements (likes, comments) per day.
+    #[arg(long, value_name = "N", default_value_t = SendingRules::default().daily_engagements)]
+    daily_engagements: u32,
+    /// Most invitations sent per rolling week.
+    #[arg(long, value_name = "N", default_value_t = SendingRules::default().weekly_invitations)]
+    weekly_invitations: u32,
     /// Minimum random spacing between two actions of the account, in seconds.
-    #[arg(long)]
-    min_spacing_secs: Option<u32>,
+    #[arg(long, value_name = "SECS", default_value_t = SendingRules::default().min_spacing_secs)]
+    min_spacing_secs: u32,
     /// Maximum random spacing between two actions of the account, in seconds.
-    #[arg(long)]
-    max_spacing_secs: Option<u32>,
+    #[arg(long, value_name = "SECS", default_value_t = SendingRules::default().max_spacing_secs)]
+    max_spacing_secs: u32,
     /// Sandbox: seed of the simulated network (accounts with the same seed see the same people).
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, value_name = "SEED", default_value_t = SandboxConfig::default().world_seed)]
     sandbox_world_seed: u64,
     /// Sandbox: share of invitations accepted (0..1).
-    #[arg(long)]
-    sandbox_acceptance_rate: Option<f64>,
+    #[arg(long, value_name = "RATE", default_value_t = SandboxConfig::default().acceptance_rate)]
+    sandbox_acceptance_rate: f64,
     /// Sandbox: share of messages that get a reply (0..1).
-    #[arg(long)]
-    sandbox_reply_rate: Option<f64>,
+    #[arg(long, value_name = "RATE", default_value_t = SandboxConfig::default().reply_rate)]
+    sandbox_reply_rate: f64,
     /// Sandbox: share of calls failing with a transient error (0..1).
-    #[arg(long)]
-    sandbox_fault_rate: Option<f64>,
+    #[arg(long, value_name = "RATE", default_value_t = SandboxConfig::default().fault_rate)]
+    sandbox_fault_rate: f64,
     /// Sandbox: InMail credits.
-    #[arg(long)]
-    sandbox_inmail_credits: Option<u32>,
+    #[arg(long, value_name = "N", default_value_t = SandboxConfig::default().inmail_credits)]
+    sandbox_inmail_credits: u32,
     /// Unipile: the DSN (base URL) of your Unipile workspace.
-    #[arg(long)]
+    #[arg(long, value_name = "URL")]
     unipile_dsn: Option<String>,
-    /// Unipile: API key (or SONARLY_UNIPILE_API_KEY).
-    #[arg(long, env = "SONARLY_UNIPILE_API_KEY", hide_env_values = true)]
+    /// Unipile: API key; prefer the environment variable, which stays out of `ps`.
+    #[arg(long, value_name = "KEY", env = "SONARLY_UNIPILE_API_KEY", hide_env_values = true)]
     unipile_api_key: Option<String>,
     /// Unipile: the account id Unipile gave the LinkedIn account.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     unipile_account_id: Option<String>,
 }
 
-pub async fn run(database: &str, cmd: LinkedInCommand) -> anyhow::Result<()> {
-    let store = open_store(database).await?;
-    match cmd {
-        LinkedInCommand::Connect(args) => connect(&store, *args).await?,
-        LinkedInCommand::List { group } => {
-            let accounts = match group {
-                Some(g) => store.group_linkedin_accounts(&g).await,
-                None => store.all_linkedin_accounts().await,
-            }
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("id\tgroup\tprovider\ttype\tstatus\ttimezone\thours\tname");
-            for a in accounts {
-                let (start, end) = a.rules.working_hours.format();
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{start}-{end}\t{}",
-                    a.id,
-                    a.group_id,
-                    a.provider.as_str(),
-                    a.account_type,
-                    a.status,
-                    a.rules.timezone,
-                    a.display_name
-                );
-            }
-        }
-    }
+pub async fn run(db: &Database, cmd: LinkedInCommand) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    let result = match cmd {
+        LinkedInCommand::Connect(args) => connect(&store, *args).await,
+        LinkedInCommand::List { group } => list(&store, group).await,
+    };
     store.close().await;
-    Ok(())
+    result
+}
+
+async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Result<()> {
+    let accounts = match group {
+        Some(g) => store.group_linkedin_accounts(&g).await,
+        None => store.all_linkedin_accounts().await,
+    }
+    .context("cannot list the LinkedIn accounts")?;
+    let mut out = String::from("id\tgroup\tprovider\ttype\tstatus\ttimezone\thours\tname\n");
+    for a in accounts {
+        let (start, end) = a.rules.working_hours.format();
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{start}-{end}\t{}",
+            a.id,
+            a.group_id,
+            a.provider.as_str(),
+            a.account_type,
+            a.status,
+            a.rules.timezone,
+            a.display_name
+        );
+    }
+    emit(&out)
 }
 
 async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Result<()> {
     let account_type = AccountType::parse(&args.account_type)
         .ok_or_else(|| anyhow::anyhow!("--type must be classic, sales_navigator or recruiter"))?;
     let working_hours = WorkingHours::parse(&args.working_hours).map_err(|e| anyhow::anyhow!("--working-hours {e}"))?;
-    let defaults = SendingRules::default();
     let rules = SendingRules {
         timezone: args.timezone,
         working_hours,
-        daily_messages: args.daily_messages.unwrap_or(defaults.daily_messages),
-        daily_inmails: args.daily_inmails.unwrap_or(defaults.daily_inmails),
-        daily_invitations: args.daily_invitations.unwrap_or(defaults.daily_invitations),
-        daily_profile_visits: args.daily_profile_visits.unwrap_or(defaults.daily_profile_visits),
-        daily_engagements: args.daily_engagements.unwrap_or(defaults.daily_engagements),
-        weekly_invitations: args.weekly_invitations.unwrap_or(defaults.weekly_invitations),
-        min_spacing_secs: args.min_spacing_secs.unwrap_or(defaults.min_spacing_secs),
-        max_spacing_secs: args.max_spacing_secs.unwrap_or(defaults.max_spacing_secs),
+        daily_messages: args.daily_messages,
+        daily_inmails: args.daily_inmails,
+        daily_invitations: args.daily_invitations,
+        daily_profile_visits: args.daily_profile_visits,
+        daily_engagements: args.daily_engagements,
+        weekly_invitations: args.weekly_invitations,
+        min_spacing_secs: args.min_spacing_secs,
+        max_spacing_secs: args.max_spacing_secs,
     };
     let mut webhook_secret = None;
     let provider = match args.provider.as_str() {
-        "sandbox" => {
-            let base = SandboxConfig::default();
-            ProviderSetup::Sandbox(SandboxConfig {
-                world_seed: args.sandbox_world_seed,
-                acceptance_rate: args.sandbox_acceptance_rate.unwrap_or(base.acceptance_rate),
-                reply_rate: args.sandbox_reply_rate.unwrap_or(base.reply_rate),
-                fault_rate: args.sandbox_fault_rate.unwrap_or(base.fault_rate),
-                inmail_credits: args.sandbox_inmail_credits.unwrap_or(base.inmail_credits),
-                ..base
-            })
-        }
+        "sandbox" => ProviderSetup::Sandbox(SandboxConfig {
+            world_seed: args.sandbox_world_seed,
+            acceptance_rate: args.sandbox_acceptance_rate,
+            reply_rate: args.sandbox_reply_rate,
+            fault_rate: args.sandbox_fault_rate,
+            inmail_credits: args.sandbox_inmail_credits,
+            ..SandboxConfig::default()
+        }),
         "unipile" => {
             let secret = sonarly_domain::apikey::random_secret_hex();
             webhook_secret = Some(secret.clone());
             ProviderSetup::Unipile(UnipileSetup {
-                base_url: args.unipile_dsn.ok_or_else(|| anyhow::anyhow!("--unipile-dsn is required"))?,
-                api_key: args.unipile_api_key.ok_or_else(|| anyhow::anyhow!("--unipile-api-key is required"))?,
+                base_url: args
+                    .unipile_dsn
+                    .ok_or_else(|| anyhow::anyhow!("--unipile-dsn is required with --provider unipile"))?,
+                api_key: args.unipile_api_key.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--unipile-api-key (or SONARLY_UNIPILE_API_KEY) is required with --provider unipile"
+                    )
+                })?,
                 account_id: args
                     .unipile_account_id
-                    .ok_or_else(|| anyhow::anyhow!("--unipile-account-id is required"))?,
+                    .ok_or_else(|| anyhow::anyhow!("--unipile-account-id is required with --provider unipile"))?,
                 webhook_secret: secret,
             })
         }
@@ -159,7 +182,8 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
     let input = ConnectAccount { group_id: args.group, name: args.name, account_type, rules, provider };
     let account = sonarly_app::linkedin::connect_account(store, &SystemClock, input)
         .await
-        .map_err(|e| anyhow::anyhow!("{} {}", e.message, e.details.unwrap_or_default()))?;
+        .map_err(|e| domain(e, "the account group does not exist"))
+        .context("cannot connect the LinkedIn account")?;
     eprintln!("Connected {} account \"{}\".", account.provider.as_str(), account.display_name);
     if let Some(secret) = webhook_secret {
         eprintln!(
@@ -168,6 +192,5 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
             account.id
         );
     }
-    println!("{}", account.id);
-    Ok(())
+    emit_line(&account.id)
 }

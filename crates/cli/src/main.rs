@@ -1,15 +1,28 @@
 //! `sonarly`: the server and its administration commands.
 
 mod admin;
+#[cfg(test)]
+mod docs;
+mod errors;
 mod linkedin;
+mod output;
 mod serve;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use anyhow::Context;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use errors::Origin;
 use sonarly_store::Store;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sonarly", version, about = "Sonarly Server: the Sonarly public API v1, self-hosted")]
+#[command(
+    name = "sonarly",
+    version,
+    about = "Sonarly Server: the Sonarly public API v1, self-hosted",
+    after_long_help = "Environment only: `RUST_LOG` sets the log filter in tracing's env-filter syntax \
+                       (e.g. `debug` or `info,sonarly_api=debug`); when unset or unparsable it is `info,sqlx=warn`."
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -19,23 +32,35 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct GlobalArgs {
-    /// Database URL: sqlite://PATH (embedded, the default) or postgres://USER@HOST:PORT/DB.
-    #[arg(long = "database", global = true, env = "SONARLY_DATABASE_URL", default_value = "sqlite://sonarly.db")]
+    /// Database URL: sqlite://PATH (embedded, the default; the file is created when missing),
+    /// sqlite::memory: (gone when the process exits) or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long = "database",
+        value_name = "URL",
+        global = true,
+        env = "SONARLY_DATABASE_URL",
+        default_value = "sqlite://sonarly.db"
+    )]
     database: String,
     /// Log format on stderr.
-    #[arg(long, global = true, env = "SONARLY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    #[arg(long, value_name = "FORMAT", global = true, env = "SONARLY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
+    /// One readable line per event, coloured when stderr is a terminal.
     Human,
+    /// One JSON object per line.
     Json,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API and its background workers.
+    #[command(after_long_help = "Environment only: `SONARLY_OPENAI_API_KEY` is sent as `Authorization: Bearer …` \
+                                 to the model API of --openai-base-url. It is never a flag, so it stays out of `ps`; \
+                                 local servers may need none.")]
     Serve(serve::ServeArgs),
     /// Apply pending database migrations.
     Migrate,
@@ -48,14 +73,58 @@ enum Command {
     /// Manage connected LinkedIn accounts.
     #[command(subcommand)]
     Linkedin(linkedin::LinkedInCommand),
-    /// Print the OpenAPI document.
+    /// Print the OpenAPI document (no database needed).
     Openapi,
+}
+
+/// The database URL and how the user gave it.
+pub struct Database {
+    pub url: String,
+    pub origin: Origin,
+}
+
+impl Database {
+    /// The database as the user gave it, for messages (never the URL itself,
+    /// which may hold a password).
+    fn described(&self) -> String {
+        match self.origin {
+            Origin::Flag => "the database given by --database".into(),
+            Origin::Env => "the database given by SONARLY_DATABASE_URL".into(),
+            Origin::Default => format!("the default database {} (choose another with --database)", self.url),
+        }
+    }
+
+    /// What to append to a suggested `sonarly …` command so it reaches this
+    /// database: nothing when it comes from the environment or the default
+    /// (both carry over), ` --database URL` when given as a flag. A password
+    /// is not echoed.
+    pub fn flag_for_commands(&self) -> String {
+        if self.origin != Origin::Flag {
+            return String::new();
+        }
+        let has_password = self.url.split_once("://").is_some_and(|(_, rest)| {
+            rest.split(['/', '?'])
+                .next()
+                .and_then(|authority| authority.rsplit_once('@'))
+                .is_some_and(|(user, _)| user.contains(':'))
+        });
+        if has_password {
+            " --database '<your URL>'".to_owned()
+        } else if self.url.chars().all(|c| c.is_ascii_alphanumeric() || "/:._@%+,=-".contains(c)) {
+            format!(" --database {}", self.url)
+        } else {
+            format!(" --database '{}'", self.url.replace('\'', r"'\''"))
+        }
+    }
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
@@ -64,41 +133,54 @@ fn init_logging(format: LogFormat) {
 
 /// Connects and migrates: every command that touches the database runs the
 /// migrations it needs first.
-async fn open_store(url: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(url).await.map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
-    store.migrate().await.map_err(|e| anyhow::anyhow!("cannot migrate the database: {e}"))?;
+async fn open_store(db: &Database) -> anyhow::Result<Store> {
+    let store = Store::connect(&db.url).await.with_context(|| format!("cannot open {}", db.described()))?;
+    if let Err(e) = store.migrate().await {
+        store.close().await;
+        return Err(e).with_context(|| format!("cannot migrate {}", db.described()));
+    }
     Ok(store)
+}
+
+fn openapi() -> anyhow::Result<()> {
+    let json = sonarly_api::openapi().to_pretty_json().context("cannot render the OpenAPI document")?;
+    output::emit_line(json)
+}
+
+async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
+    let db = Database { url: cli.global.database, origin: Origin::of(matches, "database") };
+    match cli.command {
+        Command::Serve(args) => {
+            let serve_matches = matches.subcommand_matches("serve").unwrap_or(matches);
+            serve::run(&db, args, serve_matches).await
+        }
+        Command::Migrate => {
+            open_store(&db).await?.close().await;
+            eprintln!("Migrations applied.");
+            Ok(())
+        }
+        Command::Groups(cmd) => admin::groups(&db, cmd).await,
+        Command::Keys(cmd) => admin::keys(&db, cmd).await,
+        Command::Linkedin(cmd) => linkedin::run(&db, cmd).await,
+        Command::Openapi => openapi(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.global.log_format);
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(&cli.global.database, args).await,
-        Command::Migrate => match open_store(&cli.global.database).await {
-            Ok(store) => {
-                store.close().await;
-                eprintln!("Migrations applied.");
-                Ok(())
-            }
-            Err(e) => Err(e),
-        },
-        Command::Groups(cmd) => admin::groups(&cli.global.database, cmd).await,
-        Command::Keys(cmd) => admin::keys(&cli.global.database, cmd).await,
-        Command::Linkedin(cmd) => linkedin::run(&cli.global.database, cmd).await,
-        Command::Openapi => {
-            match sonarly_api::openapi().to_pretty_json() {
-                Ok(json) => println!("{json}"),
-                Err(e) => eprintln!("error: {e}"),
-            }
-            Ok(())
-        }
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
     };
-    match result {
+    init_logging(cli.global.log_format);
+    match run(cli, &matches).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(hint) = errors::hint_of(&e) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }

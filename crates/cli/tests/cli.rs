@@ -250,3 +250,305 @@ fn the_plaintext_key_is_not_stored_in_the_sqlite_file() {
     let hash = sonarly_domain::apikey::hash_key(&key);
     assert!(bytes.windows(hash.len()).any(|w| w == hash.as_bytes()), "the hash is what is stored");
 }
+
+/// First run, second run and bad configuration: each failing start says what
+/// is wrong in CLI words, naming the setting as it was given, and leaves
+/// nothing half-made, so the next good start still prints the Demo key.
+mod first_run_second_run_bad_configuration {
+    use super::*;
+    use sonarly_testkit::postgres_available;
+    use std::path::Path;
+
+    /// Runs `sonarly args…` to its end with `env` on top of a clean
+    /// environment; returns (success, stdout, stderr). A generous deadline
+    /// guards against a command that starts serving instead of failing.
+    fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("SONARLY_DATABASE_URL")
+            .env_remove("SONARLY_LISTEN")
+            .env_remove("SONARLY_OPENAI_BASE_URL")
+            .env_remove("SONARLY_OPENAI_MODEL")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut s = String::new();
+            stdout.read_to_string(&mut s).unwrap();
+            s
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            stderr.read_to_string(&mut s).unwrap();
+            s
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("sonarly {args:?} did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (status.success(), out.join().unwrap(), err.join().unwrap())
+    }
+
+    /// A `serve` on a fresh port that printed the Demo key.
+    struct DemoServer {
+        child: Child,
+        port: u16,
+        key: String,
+        group_id: String,
+    }
+
+    impl DemoServer {
+        fn start(database: &str) -> Self {
+            let port = free_port();
+            let mut child = Command::new(BIN)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
+                .env_remove("SONARLY_DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdout = BufReader::new(child.stdout.take().unwrap());
+            let mut printed = Vec::new();
+            let key = loop {
+                let mut line = String::new();
+                assert!(stdout.read_line(&mut line).unwrap() > 0, "serve printed no Demo key: {printed:?}");
+                printed.push(line.clone());
+                if line.trim().starts_with("sk_live_") {
+                    break line.trim().to_owned();
+                }
+            };
+            let created = printed.iter().find(|l| l.starts_with("Created the \"Demo\" account group (")).unwrap();
+            let group_id = created.split(['(', ')']).nth(1).unwrap().to_owned();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "server did not start");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let (status, body) = http_get(port, "/v1/accounts", Some(&key));
+            assert_eq!((status, body["data"]["items"][0]["id"].as_str()), (200, Some(group_id.as_str())), "{body}");
+            Self { child, port, key, group_id }
+        }
+
+        fn stop(self) {
+            Server { child: self.child, port: self.port }.stop();
+        }
+    }
+
+    /// After a failed start: no SQLite file, no account group, no key.
+    fn assert_nothing_was_created(url: &str) {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            assert!(!Path::new(path).exists(), "the failed start created {path}");
+        }
+        assert_eq!(sonarly(&["groups", "list", "--database", url]), "", "the failed start created a group");
+        assert_eq!(sonarly(&["keys", "list", "--database", url]).lines().count(), 1, "the failed start created a key");
+    }
+
+    both_backends!(
+        a_busy_port_fails_the_start_before_the_database_and_the_demo_key,
+        |backend: TestBackend| async move {
+            let (url, _guard) = TestDb::empty(backend).await.unwrap();
+            let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = busy.local_addr().unwrap().to_string();
+            let (ok, stdout, stderr) = run(&["serve", "--listen", &addr, "--database", &url], &[]);
+            assert!(!ok);
+            assert!(
+                stderr.contains(&format!("error: cannot listen on {addr}: the address is already in use\n")),
+                "{stderr}"
+            );
+            assert!(stderr.contains("\nhint: ") && stderr.contains("with --listen"), "{stderr}");
+            let (_, _, stderr) = run(&["serve", "--database", &url], &[("SONARLY_LISTEN", &addr)]);
+            assert!(stderr.contains("with SONARLY_LISTEN"), "the hint names the setting as given: {stderr}");
+            assert!(!stdout.contains("sk_live_"), "{stdout}");
+            assert_nothing_was_created(&url);
+            drop(busy);
+            DemoServer::start(&url).stop();
+        }
+    );
+
+    both_backends!(
+        an_openai_base_url_without_a_model_fails_before_the_port_and_the_database,
+        |backend: TestBackend| async move {
+            let (url, _guard) = TestDb::empty(backend).await.unwrap();
+            let model_api = "http://127.0.0.1:9/v1";
+            let (ok, stdout, stderr) =
+                run(&["serve", "--listen", "127.0.0.1:0", "--database", &url, "--openai-base-url", model_api], &[]);
+            assert!(!ok);
+            assert!(stderr.starts_with("error: --openai-base-url is set but no model is\nhint: "), "{stderr}");
+            assert!(stderr.contains("--openai-model NAME"), "{stderr}");
+            assert!(!stdout.contains("sk_live_"), "{stdout}");
+            let (ok, _, stderr) = run(
+                &["serve", "--listen", "127.0.0.1:0", "--database", &url],
+                &[("SONARLY_OPENAI_BASE_URL", model_api)],
+            );
+            assert!(!ok);
+            assert!(stderr.starts_with("error: SONARLY_OPENAI_BASE_URL is set but no model is\n"), "{stderr}");
+            let (ok, _, stderr) = run(
+                &[
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--database",
+                    &url,
+                    "--openai-base-url",
+                    "ftp://x",
+                    "--openai-model",
+                    "m",
+                ],
+                &[],
+            );
+            assert!(!ok && stderr.contains("error: --openai-base-url must be an http:// or https:// URL"), "{stderr}");
+            assert_nothing_was_created(&url);
+            DemoServer::start(&url).stop();
+        }
+    );
+
+    #[test]
+    fn an_in_memory_sqlite_database_serves_the_demo_key() {
+        let server = DemoServer::start("sqlite::memory:");
+        let group = server.group_id.clone();
+        let (status, _) = http_get(server.port, "/readyz", None);
+        assert_eq!(status, 200, "the readers see the migrated schema");
+        let (status, body) =
+            http_get(server.port, &format!("/v1/accounts/{group}/linkedin-accounts"), Some(&server.key));
+        assert_eq!((status, body["data"]["items"].as_array().map(Vec::len)), (200, Some(2)), "{body}");
+        let (status, body) = http_get(server.port, &format!("/v1/accounts/{group}/audiences"), Some(&server.key));
+        assert_eq!(status, 200, "{body}");
+        server.stop();
+        // An admin command gets an empty database of its own, and says nothing is wrong.
+        let (ok, stdout, stderr) = run(&["groups", "list", "--database", "sqlite::memory:"], &[]);
+        assert!(ok && stdout.is_empty() && !stderr.contains("error"), "{stdout}{stderr}");
+    }
+
+    #[test]
+    fn an_unreachable_postgres_is_reported_with_its_cause_and_the_setting_as_given() {
+        let port = free_port(); // nothing listens there
+        let url = format!("postgres://sonarly:s3cret-pw@127.0.0.1:{port}/sonarly");
+        let (ok, _, stderr) = run(&["groups", "list", "--database", &url], &[]);
+        assert!(!ok);
+        assert!(
+            stderr.starts_with(&format!(
+                "error: cannot open the database given by --database: PostgreSQL at 127.0.0.1:{port}: connection refused"
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("pool timed out") && !stderr.contains("s3cret-pw"), "{stderr}");
+        let (ok, stdout, stderr) = run(&["serve", "--listen", "127.0.0.1:0"], &[("SONARLY_DATABASE_URL", &url)]);
+        assert!(!ok && !stdout.contains("sk_live_"), "{stdout}");
+        assert!(stderr.contains("given by SONARLY_DATABASE_URL: PostgreSQL at"), "{stderr}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_missing_postgres_database_or_role_is_named() {
+        if !postgres_available() {
+            return;
+        }
+        let (url, _guard) = TestDb::empty(TestBackend::Postgres).await.unwrap();
+        let (server, _) = url.rsplit_once('/').unwrap();
+        let (ok, _, stderr) = run(&["keys", "list", "--database", &format!("{server}/sonarly_no_such_db")], &[]);
+        assert!(!ok && stderr.contains(r#": database "sonarly_no_such_db" does not exist"#), "{stderr}");
+        let wrong_role = url.replacen("postgres://postgres@", "postgres://sonarly_no_such_role@", 1);
+        let (ok, _, stderr) = run(&["keys", "list", "--database", &wrong_role], &[]);
+        assert!(!ok && stderr.contains(r#": role "sonarly_no_such_role" does not exist"#), "{stderr}");
+    }
+
+    #[test]
+    fn a_missing_sqlite_directory_is_named_with_the_path_and_nothing_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let file = missing.join("x.db");
+        let url = format!("sqlite://{}", file.display());
+        let expected = format!(
+            "error: cannot open the database given by --database: SQLite file {}: the directory {} does not exist",
+            file.display(),
+            missing.display()
+        );
+        for command in [&["groups", "list"][..], &["serve", "--listen", "127.0.0.1:0"]] {
+            let (ok, stdout, stderr) = run(&[command, &["--database", &url]].concat(), &[]);
+            assert!(!ok && stderr.starts_with(&expected), "{command:?}: {stderr}");
+            assert!(!stdout.contains("sk_live_"), "{stdout}");
+        }
+        assert!(!missing.exists(), "nothing is created");
+    }
+
+    #[test]
+    fn output_into_a_closed_pipe_ends_quietly() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let group = last_line(&sonarly(&["groups", "create", "G", "--database", &url]));
+        sonarly(&["keys", "create", "--group", &group, "--database", &url]);
+        for command in [&["openapi"][..], &["groups", "list"], &["keys", "list"], &["linkedin", "list"]] {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader); // the reader is gone before the first write, as with `| head` at its end
+            let child = Command::new(BIN)
+                .args(command)
+                .args(["--database", &url])
+                .stdout(writer)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{command:?}: {stderr}");
+            assert!(!stderr.contains("panicked") && !stderr.contains("error"), "{command:?}: {stderr}");
+        }
+    }
+
+    both_backends!(a_second_start_names_the_demo_group_and_how_to_make_a_key, |backend: TestBackend| async move {
+        let (url, _guard) = TestDb::empty(backend).await.unwrap();
+        let first = DemoServer::start(&url);
+        let group = first.group_id.clone();
+        first.stop();
+
+        let server = Server::start(&url, &["--log-format", "json"]);
+        let (status, _) = http_get(server.port, "/healthz", None);
+        assert_eq!(status, 200);
+        let (clean, logs) = server.stop();
+        assert!(clean, "{logs}");
+        let line = logs.lines().find(|l| l.contains(r#"The "Demo" account group exists"#)).expect(&logs);
+        let suggested = line.split_once("run: ").unwrap().1;
+        assert_eq!(suggested, format!("sonarly keys create --group {group} --database {url}"));
+        // The suggested command works as printed.
+        let key = last_line(&sonarly(&suggested.split(' ').skip(1).collect::<Vec<_>>()));
+        assert!(key.starts_with("sk_live_"), "{key}");
+        assert_eq!(
+            sonarly(&["keys", "list", "--database", &url]).lines().count(),
+            3,
+            "header, the Demo key, the new one"
+        );
+
+        // Logs: no colours into a pipe; latency in milliseconds with at most two decimals.
+        assert!(!logs.contains('\u{1b}'), "no ANSI escapes when stderr is not a terminal: {logs}");
+        let latencies: Vec<String> = logs
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["message"] == "request")
+            .map(|v| v["latency_ms"].to_string())
+            .collect();
+        assert!(!latencies.is_empty(), "{logs}");
+        for latency in latencies {
+            let decimals = latency.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 2 && !latency.contains('e'), "latency_ms={latency}");
+        }
+
+        // Groups but no Demo group: no Demo is made, and the line says how to get a key.
+        let (url, _guard) = TestDb::empty(backend).await.unwrap();
+        sonarly(&["groups", "create", "Acme", "--database", &url]);
+        let (clean, logs) = Server::start(&url, &[]).stop();
+        assert!(clean, "{logs}");
+        assert!(logs.contains("already has account groups, so no Demo group was created"), "{logs}");
+        assert!(logs.contains("sonarly keys create --group <id>"), "{logs}");
+        assert_eq!(sonarly(&["groups", "list", "--database", &url]).lines().count(), 1);
+        assert_eq!(sonarly(&["keys", "list", "--database", &url]).lines().count(), 1, "no key was made");
+    });
+}
