@@ -185,3 +185,30 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(url: &str, origin: Origin) -> String {
+        Database { url: url.into(), origin }.flag_for_commands()
+    }
+
+    #[test]
+    fn suggested_commands_repeat_a_database_flag_but_never_a_password() {
+        assert_eq!(flag("sqlite://data/s.db", Origin::Flag), " --database sqlite://data/s.db");
+        assert_eq!(flag("postgres://me@db:5432/s", Origin::Flag), " --database postgres://me@db:5432/s");
+        assert_eq!(flag("postgres://me:pw@db/s", Origin::Flag), " --database '<your URL>'");
+        assert_eq!(flag("sqlite://my dir/s.db?mode=rwc", Origin::Flag), " --database 'sqlite://my dir/s.db?mode=rwc'");
+        assert_eq!(flag("postgres://me:pw@db/s", Origin::Env), "", "the environment carries over by itself");
+        assert_eq!(flag("sqlite://sonarly.db", Origin::Default), "");
+    }
+
+    #[test]
+    fn settings_are_named_as_they_were_given() {
+        let matches = Cli::command().get_matches_from(["sonarly", "--database", "sqlite://x.db", "migrate"]);
+        assert_eq!(Origin::of(&matches, "database"), Origin::Flag);
+        assert_eq!(Origin::Env.name("--database", "SONARLY_DATABASE_URL"), "SONARLY_DATABASE_URL");
+        assert_eq!(Origin::Default.name("--database", "SONARLY_DATABASE_URL"), "--database");
+    }
+}
