@@ -65,7 +65,7 @@ mod shape;
 use markdown::{Block, Command};
 use runner::{BIN, Outcome, Server, Shell, lookup, path_in_comment};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
@@ -146,7 +146,7 @@ fn the_readme_quick_start_walk_through_and_admin_cli_work_as_written() {
             walk.block(&blocks, i);
         }
     }
-    let sections: Vec<&str> =
+    let sections: BTreeSet<&str> =
         blocks.iter().map(|b| b.section.as_str()).filter(|s| s.starts_with("Walk-through")).collect();
     assert!(sections.len() >= 5, "the README's walk-through sections are missing: {sections:?}");
     for section in sections {
