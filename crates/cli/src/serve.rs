@@ -23,6 +23,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", env = "SONARLY_LEASE_MS", default_value_t = 60_000,
           value_parser = clap::value_parser!(i64).range(1_000..))]
     lease_ms: i64,
+    /// How long a send whose outcome is unknown (timeout, reset, 5xx, crash)
+    /// waits before it is reconciled with LinkedIn, in milliseconds: long
+    /// enough for a delivered message to show. Provider calls are always cut
+    /// well before the lease (at most half of it).
+    #[arg(long, value_name = "MS", env = "SONARLY_SETTLE_MS", default_value_t = sonarly_engine::DEFAULT_SETTLE_MS,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    settle_ms: i64,
     /// Base URL of an OpenAI-compatible chat-completions API (e.g. https://api.openai.com/v1);
     /// when set, writing styles with `useStrictTemplate: false` are written by that model.
     #[arg(long, value_name = "URL", env = "SONARLY_OPENAI_BASE_URL")]
@@ -125,7 +132,9 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     let purge = tokio::spawn(purge_loop(store.clone(), clock.clone()));
     // Each instance leases queue rows under its own name, so several can share one database.
     let owner = format!("{}-{}", std::process::id(), ulid::Ulid::new());
-    let config = sonarly_engine::EngineConfig { lease_ms: args.lease_ms, ..Default::default() };
+    let config =
+        sonarly_engine::EngineConfig { lease_ms: args.lease_ms, settle_ms: args.settle_ms, ..Default::default() };
+    config.validate().map_err(|e| anyhow::anyhow!("engine settings: {e}"))?;
     let engine = sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner)
         .with_config(config)
         .with_composer(state.composer.clone());

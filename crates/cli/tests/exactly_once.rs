@@ -1,9 +1,13 @@
 //! Exactly-once delivery with real server processes: a server killed with
 //! SIGKILL while dispatching 2,000 responses, and three servers draining 3,000
-//! responses from one PostgreSQL database. The sandbox's journal (unique per
-//! account and token) is the ledger of what reached "LinkedIn".
+//! responses from one PostgreSQL database (the sandbox's journal, unique per
+//! account and token, is the ledger of what reached "LinkedIn"); and servers
+//! sending through a Unipile account to a mock that is slower than the call
+//! budget and the lease, fails before and after delivering, and never
+//! deduplicates (`sonarly_testkit::fault::UnipileMock`), where the mock's own
+//! record of deliveries is the ledger.
 
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, UnipileSetup, connect_account};
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
 use sonarly_domain::clock::{SharedClock, SystemClock};
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
@@ -11,8 +15,9 @@ use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_store::{OUTBOUND_WORK, Store};
+use sonarly_testkit::fault::{Failure, Fault, FaultMix, FaultyNetwork, UnipileMock};
 use sonarly_testkit::{TestBackend, TestDb, both_backends, postgres_available};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -20,10 +25,17 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sonarly");
 
+/// A server with a 2 s lease; sends whose outcome is unknown settle for 1 s
+/// (the sandbox shows what it did at once).
 fn start_server(url: &str) -> Child {
+    start_server_with(url, &["--lease-ms", "2000", "--settle-ms", "1000"])
+}
+
+fn start_server_with(url: &str, settings: &[&str]) -> Child {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(BIN)
-        .args(["serve", "--no-demo", "--lease-ms", "2000", "--listen", &format!("127.0.0.1:{port}"), "--database", url])
+        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--database", url])
+        .args(settings)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -157,4 +169,154 @@ async fn three_servers_on_one_postgres_drain_without_duplicates() {
         server.wait().unwrap();
     }
     assert_ledger_matches(&store, &account, &ids).await;
+}
+
+/// A group whose one account is a Unipile account served by `mock`, with
+/// `texts` queued as replies to its connections: text `k` to connection
+/// `k % 8`, except that equal texts go to the same person (same-text follow-ups).
+async fn unipile_world(
+    store: &Store,
+    net: &FaultyNetwork,
+    mock: &UnipileMock,
+    texts: &[String],
+) -> (String, LinkedInAccount) {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let group = sonarly_app::accounts::create_group_on(store, &SystemClock, "Unipile", Plan::Scale, 0).await.unwrap();
+    let rules = SendingRules {
+        working_hours: WorkingHours::AROUND_THE_CLOCK,
+        min_spacing_secs: 0,
+        max_spacing_secs: 0,
+        daily_messages: 1_000_000,
+        ..SendingRules::default()
+    };
+    let setup = UnipileSetup {
+        base_url: mock.base_url(),
+        api_key: UnipileMock::API_KEY.into(),
+        account_id: UnipileMock::ACCOUNT_ID.into(),
+        webhook_secret: "a-webhook-secret-of-some-length".into(),
+    };
+    let input = ConnectAccount {
+        group_id: group.id.clone(),
+        name: "Unipile".into(),
+        account_type: AccountType::Classic,
+        rules,
+        provider: ProviderSetup::Unipile(setup),
+    };
+    let account = connect_account(store, &SystemClock, input).await.unwrap();
+    let registry = ProviderRegistry::new(store.clone(), clock.clone());
+    let now = clock.now();
+    let prospects: Vec<Prospect> = net
+        .connections()
+        .iter()
+        .enumerate()
+        .map(|(k, m)| Prospect {
+            id: format!("{k:024x}"),
+            group_id: group.id.clone(),
+            provider_id: m.provider_id.clone(),
+            member_id: Some(m.provider_id.clone()),
+            person_id: person_id_for(&m.provider_id),
+            name: format!("{} {}", m.first_name, m.last_name),
+            connection_degree: Some(1),
+            created_at: now,
+            updated_at: now,
+            ..Prospect::default()
+        })
+        .collect();
+    store.upsert_prospects(&prospects, None).await.unwrap();
+    for (k, text) in texts.iter().enumerate() {
+        let first = texts.iter().position(|t| t == text).unwrap_or(k);
+        let request = QueueResponseRequest {
+            prospect_id: Some(prospects[first % prospects.len()].id.clone()),
+            message: Some(text.clone()),
+            ..Default::default()
+        };
+        queue_response(store, &registry, &SystemClock, &group.id, &request, None).await.unwrap();
+    }
+    (group.id, account)
+}
+
+/// Each queued text reached the mock exactly as many times as it was queued,
+/// every response is `sent`, and each carries its own attributed message.
+async fn assert_delivered_as_queued(store: &Store, net: &FaultyNetwork, account: &LinkedInAccount, texts: &[String]) {
+    let mut queued: HashMap<&str, usize> = HashMap::new();
+    for t in texts {
+        *queued.entry(t.as_str()).or_default() += 1;
+    }
+    for (text, times) in &queued {
+        assert_eq!(net.delivered_count(text), *times, "{text:?} delivered as often as it was queued");
+    }
+    assert_eq!(net.deliveries().len(), texts.len(), "nothing else was delivered");
+    let sends = store.sends_of_account(&account.id).await.unwrap();
+    assert_eq!(sends.len(), texts.len());
+    let delivered: HashMap<String, String> = net
+        .deliveries()
+        .into_iter()
+        .map(|d| (format!("message:{}", d.provider_id), d.text.unwrap_or_default()))
+        .collect();
+    let mut refs = HashSet::new();
+    for send in &sends {
+        let reference = send.provider_ref.clone().unwrap_or_else(|| panic!("attributed: {send:?}"));
+        assert_eq!(delivered.get(&reference), send.body.as_ref(), "attributed to a delivery of its own text");
+        assert!(refs.insert(reference), "no message attributed twice");
+    }
+    assert_eq!(store.count_work(OUTBOUND_WORK).await.unwrap(), 0);
+}
+
+both_backends!(a_server_on_a_slow_and_failing_unipile_delivers_each_reply_once, |backend: TestBackend| async move {
+    let (url, _guard) = TestDb::empty(backend).await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let net = FaultyNetwork::new(Arc::new(SystemClock), 8, 0);
+    let mock = UnipileMock::start(net.clone()).await.unwrap();
+    let mut texts: Vec<String> = (0..3).map(|k| format!("Slow reply {k}")).collect();
+    texts.extend(["Thanks!".into(), "Thanks!".into()]);
+    texts.extend(["Delivered then reset", "Delivered then 503", "Delivered then timeout"].map(String::from));
+    for text in &texts[..3] {
+        // Slower than the call budget (half the 4 s lease) and than the lease itself.
+        net.fault_for_text(text, Fault::Slow(5_000));
+    }
+    // The second "Thanks!" meets a 503 that delivers nothing.
+    net.fault_for_text("Thanks!", Fault::None);
+    net.fault_for_text("Thanks!", Fault::FailBefore(Failure::Status(503)));
+    net.fault_for_text("Delivered then reset", Fault::DeliverThenFail(Failure::Reset));
+    net.fault_for_text("Delivered then 503", Fault::DeliverThenFail(Failure::Status(503)));
+    net.fault_for_text("Delivered then timeout", Fault::DeliverThenFail(Failure::Timeout));
+    let (group_id, account) = unipile_world(&store, &net, &mock, &texts).await;
+
+    let mut server = start_server_with(&url, &["--lease-ms", "4000", "--settle-ms", "6000"]);
+    wait_until_sent(&store, &group_id, texts.len() as i64, Duration::from_secs(150)).await;
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    server.wait().unwrap();
+    assert_delivered_as_queued(&store, &net, &account, &texts).await;
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_with_a_lease_shorter_than_the_send_deliver_each_reply_once() {
+    if !postgres_available() {
+        return;
+    }
+    let (url, _guard) = TestDb::empty(TestBackend::Postgres).await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let net = FaultyNetwork::new(Arc::new(SystemClock), 12, 0);
+    let mock = UnipileMock::start(net.clone()).await.unwrap();
+    // Every send takes 8 s: longer than the 5 s lease; delivered messages show 8 s after the request.
+    net.set_mix(FaultMix {
+        seed: 11,
+        fail_before: 0.0,
+        deliver_then_fail: 0.0,
+        slow: 1.0,
+        slow_ms: (8_000, 8_000),
+        hang: 0.0,
+    });
+    let texts: Vec<String> = (0..12).map(|k| format!("Eight seconds {k}")).collect();
+    let (group_id, account) = unipile_world(&store, &net, &mock, &texts).await;
+    let settings = ["--lease-ms", "5000", "--settle-ms", "10000"];
+    let mut servers: Vec<Child> = (0..2).map(|_| start_server_with(&url, &settings)).collect();
+    wait_until_sent(&store, &group_id, texts.len() as i64, Duration::from_secs(180)).await;
+    for server in &mut servers {
+        Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        server.wait().unwrap();
+    }
+    assert_delivered_as_queued(&store, &net, &account, &texts).await;
 }

@@ -8,13 +8,16 @@
 //! daily caps per action (plus the weekly invitation cap) counted in the
 //! shared action ledger, and spacing through the shared send slot.
 //!
-//! Exactly once: the provider token of a step is `<instance id>-s<step index>`.
-//! The slot and the ledger entry are reserved before the call; after a crash
-//! the lease expires, the next claim sees `attempts > 1` and reconciles with
-//! the provider before trying again (providers that honour tokens, like the
-//! sandbox, never repeat an action in any case).
+//! Exactly once: the provider token of a step is `<instance id>-s<step index>`
+//! and the step goes through the fenced-send mechanism (`send`), like a
+//! response: its content is composed once and stored before the first
+//! attempt (deferrals, retries and reconciliation reuse it, never calling the
+//! model again), each attempt is recorded before the call, an attempt whose
+//! outcome is unknown is reconciled by attribution once it settles, and the
+//! statement that moves the lead on is fenced by the attempt number. The slot
+//! and the ledger entry are reserved once, before the first call.
 //!
-//! Content is composed at send time from the slot's writing style, the lead's
+//! Content is composed when the step first comes due, from the slot's writing style, the lead's
 //! profile and, with `includeConversationHistory`, the last thing the lead
 //! wrote (offered to the composer as a `conversation` signal, the recent
 //! conversation going along). It goes through the app's `ContentComposer`,
@@ -23,7 +26,8 @@
 //! signals. Content that needed the writing style's `fallback` sample (the
 //! sample the composer's draft chose) is held for approval.
 
-use crate::{Engine, backoff_ms};
+use crate::Engine;
+use crate::send::{Outcome, Resumed};
 use rand::Rng;
 use sonarly_app::composer::{ComposeRequest, HISTORY_LIMIT};
 use sonarly_domain::Timestamp;
@@ -35,15 +39,14 @@ use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
 use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
 use sonarly_domain::prospecting::Prospect;
 use sonarly_domain::signals::{DEFAULT_COMPOSE_MIN_SCORE, compose_signals};
-use sonarly_linkedin::{
-    LimitKind, LinkedInError, OutboundAttempt, OutboundToken, Reconciled, SentMessage, SharedLinkedIn,
+use sonarly_linkedin::{LimitKind, LinkedInError, SentMessage, SharedLinkedIn, Trace};
+use sonarly_store::{
+    CAMPAIGN_WORK, ChatRef, Fence, NewMessage, NewSend, SendAction, SendState, Settle, SlotClaim, StepRecord,
+    StoreError, WorkItem,
 };
-use sonarly_store::{CAMPAIGN_WORK, ChatRef, NewMessage, SlotClaim, StepRecord, StoreError, WorkItem};
 
 /// Rows claimed per step.
 const CLAIM_BATCH: i64 = 16;
-/// Transient failures retried this many times before the lead stops with `SEND_FAILED`.
-const MAX_ATTEMPTS: i64 = 8;
 /// Pause after a rate limit without a retry-after.
 const DEFAULT_RATE_LIMIT_PAUSE_MS: i64 = 15 * 60_000;
 /// How long a step waits for a disconnected account before looking again.
@@ -56,6 +59,16 @@ const HISTORY_MESSAGES: i64 = 20;
 struct Content {
     subject: Option<String>,
     body: String,
+}
+
+/// What finishing an outbound step needs to know.
+struct StepCtx<'a> {
+    item: &'a WorkItem,
+    instance: &'a WorkflowInstance,
+    step: &'a Step,
+    recipient: &'a str,
+    account: &'a LinkedInAccount,
+    next: Next,
 }
 
 impl Engine {
@@ -98,10 +111,10 @@ impl Engine {
         }
         let template = campaign.starter_template;
         let Some(step) = template.step(instance.step_index) else {
-            return self.record(item, &instance, Next::Completed, None).await;
+            return self.record(item, &instance, Next::Completed, None, None).await;
         };
         let Some(prospect) = self.store.get_prospect(&instance.group_id, &instance.prospect_id).await? else {
-            return self.end(item, &instance, instance_state::NOT_ELIGIBLE, stop_reason::NOT_ELIGIBLE).await;
+            return self.end(item, &instance, instance_state::NOT_ELIGIBLE, stop_reason::NOT_ELIGIBLE, None).await;
         };
         let recipient = prospect.member_id.clone().unwrap_or_else(|| prospect.provider_id.clone());
         // A reply seen by the inbox (sync or webhook) stops the lead before its next step.
@@ -112,10 +125,10 @@ impl Engine {
                 .await?
         {
             tracing::info!(instance = %instance.id, "reply received: workflow stopped");
-            return self.end(item, &instance, instance_state::STOPPED, stop_reason::REPLY_RECEIVED).await;
+            return self.end(item, &instance, instance_state::STOPPED, stop_reason::REPLY_RECEIVED, None).await;
         }
         let Some(account) = self.store.find_linkedin_account(&instance.linkedin_account_id).await? else {
-            return self.end(item, &instance, instance_state::STOPPED, stop_reason::ACCOUNT_DISCONNECTED).await;
+            return self.end(item, &instance, instance_state::STOPPED, stop_reason::ACCOUNT_DISCONNECTED, None).await;
         };
         if account.status != STATUS_CONNECTED {
             self.store
@@ -127,7 +140,7 @@ impl Engine {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(account = %account.id, error = %e, "no provider for the campaign's account");
-                return self.end(item, &instance, instance_state::STOPPED, stop_reason::SEND_FAILED).await;
+                return self.end(item, &instance, instance_state::STOPPED, stop_reason::SEND_FAILED, None).await;
             }
         };
         match step.action {
@@ -137,7 +150,7 @@ impl Engine {
             StepAction::Invite if prospect.connection_degree == Some(1) => {
                 // Already a first-degree connection: skip the invitation and its wait.
                 let next = next_after_skipped_invitation(template, instance.step_index, now);
-                self.record(item, &instance, next, Some("already_connected")).await
+                self.record(item, &instance, next, Some("already_connected"), None).await
             }
             _ => self.outbound_step(item, &campaign, &instance, step, &prospect, &recipient, &account, &provider).await,
         }
@@ -159,14 +172,14 @@ impl Engine {
             AcceptanceCheck::Accepted => {
                 self.store.mark_prospects_connected(&instance.group_id, recipient, now).await?;
                 let next = next_after(campaign.starter_template, instance.step_index, now);
-                self.record(item, instance, next, Some("invitation_accepted")).await
+                self.record(item, instance, next, Some("invitation_accepted"), None).await
             }
             AcceptanceCheck::KeepWaiting(at) => {
                 self.store.wait_step(item, &instance.id, at, now).await?;
                 Ok(())
             }
             AcceptanceCheck::TimedOut => {
-                self.end(item, instance, instance_state::STOPPED, stop_reason::INVITATION_NOT_ACCEPTED).await
+                self.end(item, instance, instance_state::STOPPED, stop_reason::INVITATION_NOT_ACCEPTED, None).await
             }
         }
     }
@@ -185,31 +198,17 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let now = self.now();
         let Some(kind) = step.action.metered() else { return Ok(()) };
-        let token = OutboundToken::new(step_token(&instance.id, instance.step_index));
+        let Some(action) = send_action(step.action) else { return Ok(()) };
+        let token = step_token(&instance.id, instance.step_index);
         let next = next_after(campaign.starter_template, instance.step_index, now);
+        let ctx = StepCtx { item, instance, step, recipient, account, next };
 
-        // Content, composed at send time (or the approved one).
-        let mut content = None;
-        let mut fallback_used = false;
-        if let Some(position) = step.slot {
-            if instance.approved {
-                content = instance
-                    .pending_body
-                    .clone()
-                    .map(|body| Content { subject: instance.pending_subject.clone(), body });
-            } else {
-                match self.compose_for(campaign, instance, position, prospect, recipient).await? {
-                    Some((c, fallback)) => {
-                        content = Some(c);
-                        fallback_used = fallback;
-                    }
-                    None if step.action == StepAction::Invite => {} // the note is optional
-                    None => {
-                        return self
-                            .end(item, instance, instance_state::STOPPED, stop_reason::CONTENT_UNAVAILABLE)
-                            .await;
-                    }
-                }
+        // An attempt in flight or unknown is settled and reconciled before anything else.
+        let mut send = self.store.get_send(&token).await?;
+        if let Some(s) = send.take_if(|s| s.state.is_pending()) {
+            match self.resume_send(item, provider, s).await? {
+                Resumed::Outcome(outcome) => return self.finish_step(&ctx, outcome).await,
+                Resumed::Ready(s) => send = Some(*s),
             }
         }
         let chat = if step.action == StepAction::DirectMessage {
@@ -221,31 +220,61 @@ impl Engine {
         } else {
             None
         };
-
-        // A previous claim may have performed it before dying: ask first.
-        if item.attempts > 1
-            && let Some(attempt) = attempt_of(step.action, recipient, chat.as_deref(), content.as_ref())
-        {
-            match provider.reconcile(&token, &attempt, instance.updated_at).await {
-                Ok(Reconciled::Sent(sent)) => {
-                    tracing::info!(instance = %instance.id, step = step.key, "reconciled: already performed by an earlier attempt");
-                    self.record_message(account, instance, step.action, recipient, content.as_ref(), sent.as_ref())
-                        .await?;
-                    return self.record(item, instance, next, Some(step.key)).await;
+        // The content: composed once and stored before the first attempt
+        // (or the approved one); retries and reconciliation use that copy.
+        let send = match send {
+            Some(send) if send.state == SendState::Ready => send,
+            // Ended meanwhile (delivered or failed in a finished claim): nothing to do.
+            Some(_) => return Ok(()),
+            None => {
+                let mut content = None;
+                if let Some(position) = step.slot {
+                    if instance.approved {
+                        content = instance
+                            .pending_body
+                            .clone()
+                            .map(|body| Content { subject: instance.pending_subject.clone(), body });
+                    } else {
+                        match self.compose_for(campaign, instance, position, prospect, recipient).await? {
+                            Some((c, true)) => {
+                                tracing::info!(instance = %instance.id, step = step.key, "content used the fallback sample: holding for approval");
+                                self.store
+                                    .hold_for_approval(item, &instance.id, c.subject.as_deref(), &c.body, now)
+                                    .await?;
+                                return Ok(());
+                            }
+                            Some((c, false)) => content = Some(c),
+                            None if step.action == StepAction::Invite => {} // the note is optional
+                            None => {
+                                let (state, reason) = (instance_state::STOPPED, stop_reason::CONTENT_UNAVAILABLE);
+                                return self.end(item, instance, state, reason, None).await;
+                            }
+                        }
+                    }
                 }
-                Ok(Reconciled::NotSent) => {}
-                Err(e) => return self.step_failed(item, instance, account, token.as_str(), e).await,
+                let new = NewSend {
+                    token: token.clone(),
+                    linkedin_account_id: account.id.clone(),
+                    work_kind: CAMPAIGN_WORK.to_owned(),
+                    ref_id: instance.id.clone(),
+                    action: if action == SendAction::StartChat && chat.is_some() {
+                        SendAction::Message
+                    } else {
+                        action
+                    },
+                    recipient_provider_id: recipient.to_owned(),
+                    provider_chat_id: chat.clone(),
+                    subject: content.as_ref().and_then(|c| c.subject.clone()),
+                    body: content.map(|c| c.body),
+                };
+                self.store.prepare_send(&new, now).await?
             }
-        }
+        };
 
-        if fallback_used && let Some(c) = &content {
-            tracing::info!(instance = %instance.id, step = step.key, "content used the fallback sample: holding for approval");
-            self.store.hold_for_approval(item, &instance.id, c.subject.as_deref(), &c.body, now).await?;
-            return Ok(());
-        }
         if step.action == StepAction::InMail && matches!(provider.inmail_credits().await, Ok(Some(0))) {
-            return self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS).await;
+            return self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS, None).await;
         }
+        // Deferring is no attempt: the stored content waits with the row.
         if let Some(until) = self.campaign_hold_back(account, kind, now).await? {
             self.store.release_work(item, until, Some("SAFETY_RULE"), true).await?;
             return Ok(());
@@ -261,7 +290,7 @@ impl Engine {
                 item,
                 &account.id,
                 kind.as_str(),
-                token.as_str(),
+                &token,
                 now,
                 now.plus_millis(spacing_ms),
                 self.lease_until(),
@@ -275,33 +304,44 @@ impl Engine {
             }
             SlotClaim::Lost => return Ok(()),
         }
+        let outcome = self.attempt_send(item, provider, &send, chat.as_deref()).await?;
+        self.finish_step(&ctx, outcome).await
+    }
 
-        let body = content.as_ref().map(|c| c.body.as_str()).unwrap_or_default();
-        let result: Result<Option<SentMessage>, LinkedInError> = match step.action {
-            StepAction::VisitProfile => provider.visit_profile(&token, recipient).await.map(|_| None),
-            StepAction::Follow => provider.follow(&token, recipient).await.map(|_| None),
-            StepAction::LikeRecentPost => provider.react_to_recent_post(&token, recipient).await.map(|_| None),
-            StepAction::Invite => provider
-                .send_invitation(&token, recipient, content.as_ref().map(|c| c.body.as_str()))
-                .await
-                .map(|_| None),
-            StepAction::DirectMessage => match &chat {
-                Some(chat) => provider.send_message(&token, chat, body).await.map(Some),
-                None => provider.start_chat(&token, recipient, body).await.map(Some),
-            },
-            StepAction::InMail => {
-                let subject = content.as_ref().and_then(|c| c.subject.as_deref()).unwrap_or_default();
-                provider.send_inmail(&token, recipient, subject, body).await.map(Some)
+    /// Ends a claim of an outbound step the way its send's outcome says.
+    async fn finish_step(&self, ctx: &StepCtx<'_>, outcome: Outcome) -> Result<(), StoreError> {
+        let (item, instance) = (ctx.item, ctx.instance);
+        match outcome {
+            Outcome::Waiting | Outcome::Stale => Ok(()),
+            Outcome::Delivered { fence, trace } => {
+                let sent = trace.as_ref().and_then(Trace::message);
+                let send = self.store.get_send(&fence.token).await?;
+                let content = send.and_then(|s| s.body.map(|body| Content { subject: s.subject, body }));
+                self.record_message(ctx.account, instance, ctx.step.action, ctx.recipient, content.as_ref(), sent)
+                    .await?;
+                let provider_ref = trace.as_ref().and_then(Trace::provider_ref);
+                let settle = Settle {
+                    fence: &fence,
+                    state: SendState::Delivered,
+                    provider_ref: provider_ref.as_deref(),
+                    error: None,
+                };
+                match self.record(item, instance, ctx.next, Some(ctx.step.key), Some(&settle)).await {
+                    // Another send was attributed this message first: look again at once.
+                    Err(StoreError::UniqueViolation(_)) => {
+                        self.store.wait_send(item, self.now(), "ATTRIBUTION_RACE").await?;
+                        Ok(())
+                    }
+                    other => other,
+                }
             }
-            StepAction::AwaitAcceptance => Ok(None),
-        };
-        match result {
-            Ok(sent) => {
-                self.record_message(account, instance, step.action, recipient, content.as_ref(), sent.as_ref()).await?;
-                self.record(item, instance, next, Some(step.key)).await
+            Outcome::Refused { fence, error } => self.step_failed(item, instance, ctx.account, &fence, error).await,
+            Outcome::Unconfirmed { fence, reason } => {
+                tracing::warn!(instance = %instance.id, step = ctx.step.key, %reason, "campaign step failed: delivery unconfirmed");
+                let settle =
+                    Settle { fence: &fence, state: SendState::Failed, provider_ref: None, error: Some(&reason) };
+                self.end(item, instance, instance_state::STOPPED, stop_reason::SEND_FAILED, Some(&settle)).await
             }
-            Err(LinkedInError::AlreadyDone(_)) => self.record(item, instance, next, Some(step.key)).await,
-            Err(e) => self.step_failed(item, instance, account, token.as_str(), e).await,
         }
     }
 
@@ -461,64 +501,71 @@ impl Engine {
         }
     }
 
+    /// The provider refused attempt `fence` of a step (nothing was
+    /// performed): retry later, pause the account, or end the lead.
     async fn step_failed(
         &self,
         item: &WorkItem,
         instance: &WorkflowInstance,
         account: &LinkedInAccount,
-        token: &str,
+        fence: &Fence,
         e: LinkedInError,
     ) -> Result<(), StoreError> {
         let now = self.now();
+        let message = e.to_string();
+        let retry = Settle { fence, state: SendState::Ready, provider_ref: None, error: Some(&message) };
+        let give_up = Settle { fence, state: SendState::Failed, provider_ref: None, error: Some(&message) };
+        let token = fence.token.as_str();
         match &e {
             LinkedInError::RateLimited { retry_after } => {
                 let pause = retry_after.map(|d| d.as_millis() as i64).unwrap_or(DEFAULT_RATE_LIMIT_PAUSE_MS);
                 let until = now.plus_millis(pause);
                 self.store.set_linkedin_rate_limited_until(&account.id, Some(until)).await?;
                 tracing::warn!(account = %account.id, until = %until, "LinkedIn rate limit: pausing the account");
-                self.store.requeue_step(item, token, until, e.reason_code()).await?;
+                self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
             }
             LinkedInError::LimitReached(LimitKind::DailyActions | LimitKind::WeeklyInvitations) => {
                 let until = account.rules.next_working_moment(account.rules.next_local_day_start(now));
-                self.store.requeue_step(item, token, until, e.reason_code()).await?;
+                self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
             }
             LinkedInError::LimitReached(LimitKind::InMailCredits) => {
                 self.store.forget_action(token).await?;
-                self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS).await?;
+                let reason = stop_reason::NO_INMAIL_CREDITS;
+                self.end(item, instance, instance_state::NOT_ELIGIBLE, reason, Some(&give_up)).await?;
             }
             LinkedInError::NotReachable(_) => {
                 self.store.forget_action(token).await?;
-                self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NOT_REACHABLE).await?;
+                let reason = stop_reason::NOT_REACHABLE;
+                self.end(item, instance, instance_state::NOT_ELIGIBLE, reason, Some(&give_up)).await?;
             }
             LinkedInError::NotConnected => {
                 self.store.forget_action(token).await?;
-                self.end(item, instance, instance_state::STOPPED, stop_reason::NOT_CONNECTED).await?;
+                let reason = stop_reason::NOT_CONNECTED;
+                self.end(item, instance, instance_state::STOPPED, reason, Some(&give_up)).await?;
             }
             LinkedInError::AccountDisconnected(_) | LinkedInError::Unauthorized(_) => {
                 self.store.set_linkedin_account_status(&account.id, STATUS_DISCONNECTED, now).await?;
                 let until = now.plus_millis(DISCONNECTED_RETRY_MS);
-                self.store.requeue_step(item, token, until, e.reason_code()).await?;
-            }
-            _ if e.is_retryable() && item.attempts < MAX_ATTEMPTS => {
-                let at = now.plus_millis(backoff_ms(item.attempts));
-                tracing::info!(instance = %instance.id, error = %e, retry_at = %at, "transient failure; will retry");
-                self.store.release_work(item, at, Some(e.reason_code()), false).await?;
+                self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
             }
             _ => {
                 tracing::warn!(instance = %instance.id, error = %e, "campaign step failed");
                 self.store.forget_action(token).await?;
-                self.end(item, instance, instance_state::STOPPED, stop_reason::SEND_FAILED).await?;
+                let reason = stop_reason::SEND_FAILED;
+                self.end(item, instance, instance_state::STOPPED, reason, Some(&give_up)).await?;
             }
         }
         Ok(())
     }
 
+    /// Moves the lead on; with `settle`, fenced by the attempt that performed the step.
     async fn record(
         &self,
         item: &WorkItem,
         instance: &WorkflowInstance,
         next: Next,
         latest_step: Option<&str>,
+        settle: Option<&Settle<'_>>,
     ) -> Result<(), StoreError> {
         let record = StepRecord {
             instance_id: instance.id.clone(),
@@ -529,38 +576,33 @@ impl Engine {
             },
             latest_step: latest_step.map(str::to_owned),
         };
-        self.store.record_step(item, &record, self.now()).await?;
+        self.store.record_step(item, &record, settle, self.now()).await?;
         Ok(())
     }
 
+    /// Ends the lead; with `settle`, fenced by the attempt it gives up.
     async fn end(
         &self,
         item: &WorkItem,
         instance: &WorkflowInstance,
         state: &str,
         reason: &str,
+        settle: Option<&Settle<'_>>,
     ) -> Result<(), StoreError> {
-        self.store.end_instance(item, instance, state, reason, self.now()).await?;
+        self.store.end_instance(item, instance, state, reason, settle, self.now()).await?;
         Ok(())
     }
 }
 
-/// What to ask the provider about after an unknown outcome (engagement steps
-/// have no such question; their token alone keeps them single).
-fn attempt_of(
-    action: StepAction,
-    recipient: &str,
-    chat: Option<&str>,
-    content: Option<&Content>,
-) -> Option<OutboundAttempt> {
-    let text = content.map(|c| c.body.clone()).unwrap_or_default();
-    match action {
-        StepAction::Invite => Some(OutboundAttempt::Invitation { recipient_provider_id: recipient.to_owned() }),
-        StepAction::DirectMessage => Some(match chat {
-            Some(chat) => OutboundAttempt::Message { chat_id: chat.to_owned(), text },
-            None => OutboundAttempt::StartChat { recipient_provider_id: recipient.to_owned(), text },
-        }),
-        StepAction::InMail => Some(OutboundAttempt::InMail { recipient_provider_id: recipient.to_owned(), body: text }),
-        _ => None,
-    }
+/// The provider action of a metered step (`None`: nothing to send).
+fn send_action(action: StepAction) -> Option<SendAction> {
+    Some(match action {
+        StepAction::VisitProfile => SendAction::Visit,
+        StepAction::Follow => SendAction::Follow,
+        StepAction::LikeRecentPost => SendAction::Reaction,
+        StepAction::Invite => SendAction::Invitation,
+        StepAction::DirectMessage => SendAction::StartChat,
+        StepAction::InMail => SendAction::InMail,
+        StepAction::AwaitAcceptance => return None,
+    })
 }

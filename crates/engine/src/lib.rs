@@ -4,6 +4,11 @@
 //! the row. A crash at any point leaves either the previous committed state
 //! or the next one; an expired lease hands the row to another instance.
 //!
+//! Provider actions (a response, a campaign step) go through one fenced-send
+//! mechanism (`send`): the attempt is recorded before the call, the call is
+//! bounded by a budget shorter than the lease, and an attempt whose outcome
+//! is unknown is reconciled by attribution once it settles.
+//!
 //! `Engine::run_until_idle` drives every worker to quiescence, which is how
 //! tests run days of simulated work deterministically with a manual clock.
 
@@ -11,6 +16,7 @@ mod campaign;
 mod inbox;
 mod outbound;
 mod prospecting;
+mod send;
 mod signals;
 
 use sonarly_app::linkedin::ProviderRegistry;
@@ -19,6 +25,14 @@ use sonarly_domain::clock::SharedClock;
 use sonarly_store::Store;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// How long an attempt whose outcome is unknown waits before it is
+/// reconciled, unless configured: long enough for a message LinkedIn accepted
+/// to show in the conversation through Unipile (usually seconds).
+pub const DEFAULT_SETTLE_MS: i64 = 5 * 60_000;
+/// The longest a provider call may run, unless configured or the lease is
+/// shorter: the Unipile client's own request timeout.
+pub const DEFAULT_CALL_TIMEOUT_MS: i64 = 30_000;
 
 /// Knobs of the engine.
 #[derive(Debug, Clone)]
@@ -29,6 +43,13 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// How often each connected account's inbox is polled (webhooks fill the gaps in between).
     pub inbox_sync_interval: Duration,
+    /// How long after a provider call ended (or its deadline passed) without a
+    /// known outcome the engine waits before reconciling it.
+    pub settle_ms: i64,
+    /// The longest a provider write may run before its outcome counts as
+    /// unknown; `None`: [`DEFAULT_CALL_TIMEOUT_MS`]. Always cut to half the
+    /// lease, so a call ends well before its lease could expire.
+    pub call_timeout_ms: Option<i64>,
 }
 
 impl Default for EngineConfig {
@@ -37,7 +58,36 @@ impl Default for EngineConfig {
             lease_ms: 60_000,
             poll_interval: Duration::from_millis(500),
             inbox_sync_interval: Duration::from_secs(30),
+            settle_ms: DEFAULT_SETTLE_MS,
+            call_timeout_ms: None,
         }
+    }
+}
+
+impl EngineConfig {
+    /// Checks the knobs against each other; the message names the failing one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.lease_ms < 1_000 {
+            return Err(format!("lease_ms must be at least 1000 (got {})", self.lease_ms));
+        }
+        if self.settle_ms < 0 {
+            return Err(format!("settle_ms must not be negative (got {})", self.settle_ms));
+        }
+        if let Some(timeout) = self.call_timeout_ms
+            && (timeout <= 0 || timeout >= self.lease_ms)
+        {
+            return Err(format!(
+                "call_timeout_ms ({timeout}) must be positive and shorter than lease_ms ({})",
+                self.lease_ms
+            ));
+        }
+        Ok(())
+    }
+
+    /// How long a provider write may run: the call timeout, cut to half the
+    /// lease (the lease is also renewed while the call runs).
+    pub fn call_budget_ms(&self) -> i64 {
+        self.call_timeout_ms.unwrap_or(DEFAULT_CALL_TIMEOUT_MS).min(self.lease_ms / 2).max(1)
     }
 }
 

@@ -6,24 +6,27 @@
 //! pause when LinkedIn rate-limits. A rule that holds a response back moves
 //! its `scheduledAt` and marks it `deferred`.
 //!
-//! Exactly once: the response id is the provider idempotency token. The send
-//! slot (and the action count) is reserved before the call; after a crash the
-//! row's lease expires, the next claim sees `attempts > 1` and reconciles with
-//! the provider (did this message go out?) before sending again. Providers
-//! that honour tokens (the sandbox) never repeat an action in any case.
+//! Exactly once: the response id is the provider idempotency token and the
+//! send goes through the fenced-send mechanism (`send`): the payload and each
+//! attempt are recorded before the call, an attempt whose outcome is unknown
+//! is reconciled by attribution once it settles, and every finishing
+//! statement is fenced by the attempt number. Deferring is no attempt. The
+//! send slot (and the action count) is reserved once, before the first call.
 
-use crate::{Engine, backoff_ms};
+use crate::Engine;
+use crate::send::{Outcome, Resumed};
 use rand::Rng;
 use sonarly_domain::Timestamp;
 use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
 use sonarly_domain::responses::{CHANNEL_INMAIL, ScheduledResponse, status};
-use sonarly_linkedin::{LimitKind, LinkedInError, OutboundAttempt, OutboundToken, Reconciled, SentMessage};
-use sonarly_store::{ChatRef, NewMessage, OUTBOUND_WORK, SlotClaim, StoreError, WorkItem};
+use sonarly_linkedin::{LimitKind, LinkedInError, Trace};
+use sonarly_store::{
+    ChatRef, Fence, NewMessage, NewSend, OUTBOUND_WORK, ResponseSent, SendAction, SendState, Settle, SlotClaim,
+    StoreError, WorkItem,
+};
 
 /// Rows claimed per step.
 const CLAIM_BATCH: i64 = 16;
-/// Transient failures retried this many times before the response fails.
-const MAX_ATTEMPTS: i64 = 8;
 /// Pause after a rate limit without a retry-after.
 const DEFAULT_RATE_LIMIT_PAUSE_MS: i64 = 15 * 60_000;
 const WEEK_MS: i64 = 7 * 86_400_000;
@@ -60,16 +63,31 @@ impl Engine {
             self.store.finish_work(item).await?;
             return Ok(());
         }
+        let mut send = self.store.get_send(&response.id).await?;
+        // A failure here gives up the attempt in flight or unknown, if any.
+        let pending = send
+            .as_ref()
+            .filter(|s| s.state.is_pending())
+            .map(|s| Fence { token: s.token.clone(), attempt: s.attempt });
         let Some(account) = self.store.find_linkedin_account(&response.linkedin_account_id).await? else {
-            self.store
-                .fail_response(item, &response.id, "ACCOUNT_MISSING", "The LinkedIn account was removed.", now)
-                .await?;
-            return Ok(());
+            return self
+                .fail_response(item, &response, "ACCOUNT_MISSING", "The LinkedIn account was removed.", pending)
+                .await;
         };
-        if account.status != STATUS_CONNECTED {
+        if account.status != STATUS_CONNECTED && pending.is_none() {
             let message = "The LinkedIn account is disconnected; reconnect it and queue the response again.";
-            self.store.fail_response(item, &response.id, "ACCOUNT_DISCONNECTED", message, now).await?;
-            return Ok(());
+            return self.fail_response(item, &response, "ACCOUNT_DISCONNECTED", message, None).await;
+        }
+        let provider = match self.registry.provider(&account) {
+            Ok(p) => p,
+            Err(e) => return self.fail_response(item, &response, e.reason_code(), &e.to_string(), pending).await,
+        };
+        // An attempt in flight or unknown is settled and reconciled before anything else.
+        if let Some(s) = send.take_if(|s| s.state.is_pending()) {
+            match self.resume_send(item, &provider, s).await? {
+                Resumed::Outcome(outcome) => return self.finish_response(item, &response, &account, outcome).await,
+                Resumed::Ready(s) => send = Some(*s),
+            }
         }
         let kind = if response.channel == CHANNEL_INMAIL { ActionKind::InMail } else { ActionKind::Message };
         if response.status == status::QUEUED
@@ -95,38 +113,54 @@ impl Engine {
             }
             SlotClaim::Lost => return Ok(()),
         }
-        let provider = match self.registry.provider(&account) {
-            Ok(p) => p,
-            Err(e) => {
-                self.store.fail_response(item, &response.id, e.reason_code(), &e.to_string(), now).await?;
-                return Ok(());
-            }
+        let send = match send {
+            Some(s) => s,
+            None => self.store.prepare_send(&new_send(&response), now).await?,
         };
-        let token = OutboundToken::new(response.id.clone());
-        // A previous claim may have sent it before dying: ask before sending again.
-        if item.attempts > 1 {
-            match provider.reconcile(&token, &attempt_of(&response), response.updated_at).await {
-                Ok(Reconciled::Sent(sent)) => {
-                    tracing::info!(response = %response.id, "reconciled: already sent by an earlier attempt");
-                    return self.record_sent(item, &response, &account, sent).await;
-                }
-                Ok(Reconciled::NotSent) => {}
-                Err(e) => return self.handle_failure(item, &response, &account, e).await,
+        if send.state != SendState::Ready {
+            // Another worker began (or ended) an attempt meanwhile; its outcome decides.
+            return Ok(());
+        }
+        let outcome = self.attempt_send(item, &provider, &send, response.provider_chat_id.as_deref()).await?;
+        self.finish_response(item, &response, &account, outcome).await
+    }
+
+    /// Ends a claim the way the send's outcome says.
+    async fn finish_response(
+        &self,
+        item: &WorkItem,
+        response: &ScheduledResponse,
+        account: &LinkedInAccount,
+        outcome: Outcome,
+    ) -> Result<(), StoreError> {
+        match outcome {
+            Outcome::Waiting | Outcome::Stale => Ok(()),
+            Outcome::Delivered { fence, trace } => self.record_sent(item, response, account, fence, trace).await,
+            Outcome::Refused { fence, error } => self.handle_failure(item, response, account, fence, error).await,
+            Outcome::Unconfirmed { fence, reason } => {
+                tracing::warn!(response = %response.id, %reason, "response failed: delivery unconfirmed");
+                self.fail_response(item, response, "DELIVERY_UNCONFIRMED", &reason, Some(fence)).await
             }
         }
-        let result = if response.channel == CHANNEL_INMAIL {
-            let subject = response.subject.clone().unwrap_or_default();
-            provider.send_inmail(&token, &response.recipient_provider_id, &subject, &response.body).await
-        } else if let Some(chat) = &response.provider_chat_id {
-            provider.send_message(&token, chat, &response.body).await
-        } else {
-            provider.start_chat(&token, &response.recipient_provider_id, &response.body).await
-        };
-        match result {
-            Ok(sent) => self.record_sent(item, &response, &account, Some(sent)).await,
-            Err(LinkedInError::AlreadyDone(_)) => self.record_sent(item, &response, &account, None).await,
-            Err(e) => self.handle_failure(item, &response, &account, e).await,
-        }
+    }
+
+    /// Fails a response with a reason a user can read; with `fence`, the attempt it gives up.
+    async fn fail_response(
+        &self,
+        item: &WorkItem,
+        response: &ScheduledResponse,
+        code: &str,
+        message: &str,
+        fence: Option<Fence>,
+    ) -> Result<(), StoreError> {
+        let settle = fence.as_ref().map(|fence| Settle {
+            fence,
+            state: SendState::Failed,
+            provider_ref: None,
+            error: Some(message),
+        });
+        self.store.fail_response(item, &response.id, code, message, settle.as_ref(), self.now()).await?;
+        Ok(())
     }
 
     /// When a safety rule holds the account back, the moment it may act again.
@@ -170,18 +204,22 @@ impl Engine {
         Ok(None)
     }
 
+    /// Records a delivered response, fenced by the attempt that delivered it
+    /// (which also attributes the provider's message to it).
     async fn record_sent(
         &self,
         item: &WorkItem,
         response: &ScheduledResponse,
         account: &LinkedInAccount,
-        sent: Option<SentMessage>,
+        fence: Fence,
+        trace: Option<Trace>,
     ) -> Result<(), StoreError> {
         let now = self.now();
+        let sent = trace.as_ref().and_then(Trace::message);
+        let provider_ref = trace.as_ref().and_then(Trace::provider_ref);
         let (mut conversation_id, mut message_id) = (response.conversation_id.clone(), None);
-        let sent_at = sent.as_ref().map(|s| s.sent_at).unwrap_or(now);
-        let chat_id =
-            sent.as_ref().map(|s| s.chat_id.clone()).filter(|c| !c.is_empty()).or(response.provider_chat_id.clone());
+        let sent_at = sent.map(|s| s.sent_at).unwrap_or(now);
+        let chat_id = sent.map(|s| s.chat_id.clone()).filter(|c| !c.is_empty()).or(response.provider_chat_id.clone());
         if let Some(chat_id) = &chat_id {
             // The reply shows in the inbox at once; the sync later finds the same provider message id and skips it.
             let chat = ChatRef {
@@ -193,7 +231,6 @@ impl Engine {
             };
             let message = NewMessage {
                 provider_message_id: sent
-                    .as_ref()
                     .and_then(|s| s.message_id.clone())
                     .unwrap_or_else(|| format!("sonarly-{}", response.id)),
                 sender_provider_id: self.own_member_id(account).await,
@@ -209,17 +246,25 @@ impl Engine {
             conversation_id = Some(conversation);
             message_id = Some(message);
         }
-        self.store
-            .mark_response_sent(
-                item,
-                &response.id,
-                sent_at,
-                chat_id.as_deref(),
-                conversation_id.as_deref(),
-                message_id.as_deref(),
-            )
-            .await?;
-        tracing::info!(response = %response.id, account = %account.id, "response sent");
+        let record = ResponseSent {
+            sent_at,
+            provider_chat_id: chat_id.as_deref(),
+            conversation_id: conversation_id.as_deref(),
+            message_id: message_id.as_deref(),
+        };
+        let settle =
+            Settle { fence: &fence, state: SendState::Delivered, provider_ref: provider_ref.as_deref(), error: None };
+        match self.store.mark_response_sent(item, &response.id, &record, Some(&settle), now).await {
+            Ok(true) => tracing::info!(response = %response.id, account = %account.id, "response sent"),
+            Ok(false) => {
+                tracing::info!(response = %response.id, "a newer attempt owns this response; outcome left to it")
+            }
+            // Another send was attributed this message first: look again at once.
+            Err(StoreError::UniqueViolation(_)) => {
+                self.store.wait_send(item, now, "ATTRIBUTION_RACE").await?;
+            }
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
@@ -241,70 +286,63 @@ impl Engine {
         }
     }
 
+    /// The provider refused attempt `fence` (nothing was delivered): retry
+    /// later, pause the account, or fail the response.
     async fn handle_failure(
         &self,
         item: &WorkItem,
         response: &ScheduledResponse,
         account: &LinkedInAccount,
+        fence: Fence,
         e: LinkedInError,
     ) -> Result<(), StoreError> {
         let now = self.now();
+        let message = e.to_string();
+        let retry = Settle { fence: &fence, state: SendState::Ready, provider_ref: None, error: Some(&message) };
         match &e {
             LinkedInError::RateLimited { retry_after } => {
                 let pause = retry_after.map(|d| d.as_millis() as i64).unwrap_or(DEFAULT_RATE_LIMIT_PAUSE_MS);
                 let until = now.plus_millis(pause);
                 self.store.set_linkedin_rate_limited_until(&account.id, Some(until)).await?;
                 tracing::warn!(account = %account.id, until = %until, "LinkedIn rate limit: pausing the account");
-                self.requeue(item, response, until, e.reason_code()).await
+                self.store.requeue_response(item, &response.id, until, e.reason_code(), Some(&retry), now).await?;
+                Ok(())
             }
             LinkedInError::LimitReached(LimitKind::DailyActions | LimitKind::WeeklyInvitations) => {
                 let until = account.rules.next_working_moment(account.rules.next_local_day_start(now));
-                self.requeue(item, response, until, e.reason_code()).await
+                self.store.requeue_response(item, &response.id, until, e.reason_code(), Some(&retry), now).await?;
+                Ok(())
             }
             LinkedInError::AccountDisconnected(_) | LinkedInError::Unauthorized(_) => {
                 self.store.set_linkedin_account_status(&account.id, STATUS_DISCONNECTED, now).await?;
-                self.store.fail_response(item, &response.id, e.reason_code(), &e.to_string(), now).await?;
-                Ok(())
-            }
-            _ if e.is_retryable() && item.attempts < MAX_ATTEMPTS => {
-                let at = now.plus_millis(backoff_ms(item.attempts));
-                tracing::info!(response = %response.id, error = %e, retry_at = %at, "transient failure; will retry");
-                self.store.release_work(item, at, Some(e.reason_code()), false).await?;
-                Ok(())
+                self.fail_response(item, response, e.reason_code(), &message, Some(fence.clone())).await
             }
             _ => {
                 tracing::warn!(response = %response.id, error = %e, "response failed");
-                self.store.fail_response(item, &response.id, e.reason_code(), &e.to_string(), now).await?;
-                Ok(())
+                self.fail_response(item, response, e.reason_code(), &message, Some(fence.clone())).await
             }
         }
     }
-
-    /// Puts a response back to `queued` at `until` (a limit, not a failure).
-    async fn requeue(
-        &self,
-        item: &WorkItem,
-        response: &ScheduledResponse,
-        until: Timestamp,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.store.requeue_response(item, &response.id, until, reason, self.now()).await?;
-        Ok(())
-    }
 }
 
-fn attempt_of(response: &ScheduledResponse) -> OutboundAttempt {
-    if response.channel == CHANNEL_INMAIL {
-        OutboundAttempt::InMail {
-            recipient_provider_id: response.recipient_provider_id.clone(),
-            body: response.body.clone(),
-        }
-    } else if let Some(chat) = &response.provider_chat_id {
-        OutboundAttempt::Message { chat_id: chat.clone(), text: response.body.clone() }
+/// The payload of a response's send: its stored text, into its conversation when it has one.
+fn new_send(response: &ScheduledResponse) -> NewSend {
+    let action = if response.channel == CHANNEL_INMAIL {
+        SendAction::InMail
+    } else if response.provider_chat_id.is_some() {
+        SendAction::Message
     } else {
-        OutboundAttempt::StartChat {
-            recipient_provider_id: response.recipient_provider_id.clone(),
-            text: response.body.clone(),
-        }
+        SendAction::StartChat
+    };
+    NewSend {
+        token: response.id.clone(),
+        linkedin_account_id: response.linkedin_account_id.clone(),
+        work_kind: OUTBOUND_WORK.to_owned(),
+        ref_id: response.id.clone(),
+        action,
+        recipient_provider_id: response.recipient_provider_id.clone(),
+        provider_chat_id: response.provider_chat_id.clone(),
+        subject: response.subject.clone(),
+        body: Some(response.body.clone()),
     }
 }

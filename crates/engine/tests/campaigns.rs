@@ -22,7 +22,7 @@ use sonarly_domain::template::{Patch, SampleInput, SignalSpecificationInput, Wri
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
-use sonarly_store::{CAMPAIGN_WORK, Store};
+use sonarly_store::{CAMPAIGN_WORK, NewSend, SendAction, SendState, Store};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -105,15 +105,30 @@ impl World {
         Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
     }
 
-    /// An audience of `n` people found by a sandbox search (not connections).
+    /// An audience of `n` people found by a sandbox search.
     async fn audience(&self, keywords: &str, n: usize) -> Audience {
+        self.audience_where(keywords, n, |_| true).await
+    }
+
+    /// An audience of `n` people found by a sandbox search who are not
+    /// connections of the account yet (so every one of them gets invited).
+    async fn audience_of_strangers(&self, keywords: &str, n: usize) -> Audience {
+        self.audience_where(keywords, n, |p| p.connection_degree != Some(1)).await
+    }
+
+    async fn audience_where(
+        &self,
+        keywords: &str,
+        n: usize,
+        keep: impl Fn(&sonarly_linkedin::Person) -> bool,
+    ) -> Audience {
         let provider = self.registry.provider(&self.account).unwrap();
         let source =
             PeopleSource::SearchUrl(format!("https://www.linkedin.com/search/results/people/?keywords={keywords}"));
         let (mut people, mut cursor) = (Vec::new(), None::<String>);
         while people.len() < n {
             let page = provider.search_people(&source, cursor.as_deref(), 50).await.unwrap();
-            people.extend(page.items);
+            people.extend(page.items.into_iter().filter(|p| keep(p)));
             match page.cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
@@ -263,14 +278,15 @@ both_backends!(a_200_lead_campaign_runs_through_simulated_weeks, |backend| async
 
 both_backends!(no_lead_gets_a_step_twice_across_a_crash, |backend| async move {
     let w = World::new(backend, rules(80)).await;
-    let audience = w.audience("product%20manager", 5).await;
+    let audience = w.audience_of_strangers("product%20manager", 5).await;
     let campaign = w.campaign("connect", &audience).await;
     let instances = w.instances(&campaign).await;
-    // A worker claims every row, sends the invitations, and dies before recording anything.
+    // A worker claims every row, records attempts, sends the invitations, and dies before recording anything.
     let now = w.clock.now();
     let claimed = w.store().claim_work(CAMPAIGN_WORK, "dead", now, now.plus_millis(60_000), 100).await.unwrap();
     assert_eq!(claimed.len(), 5);
     let provider = w.registry.provider(&w.account).unwrap();
+    let deadline = now.plus_millis(30_000);
     for i in &instances[..3] {
         let item = claimed.iter().find(|c| c.ref_id == i.id).unwrap();
         let token = step_token(&i.id, 0);
@@ -281,14 +297,31 @@ both_backends!(no_lead_gets_a_step_twice_across_a_crash, |backend| async move {
             .unwrap();
         assert_eq!(granted, sonarly_store::SlotClaim::Granted);
         let prospect = w.store().get_prospect(&w.group.id, &i.prospect_id).await.unwrap().unwrap();
+        let new = NewSend {
+            token: token.clone(),
+            linkedin_account_id: w.account.id.clone(),
+            work_kind: CAMPAIGN_WORK.into(),
+            ref_id: i.id.clone(),
+            action: SendAction::Invitation,
+            recipient_provider_id: prospect.provider_id.clone(),
+            provider_chat_id: None,
+            subject: None,
+            body: None,
+        };
+        w.store().prepare_send(&new, now).await.unwrap();
+        w.store().begin_attempt(&token, 0, "dead", None, now, deadline).await.unwrap().expect("attempt begins");
         provider.send_invitation(&OutboundToken::new(token), &prospect.provider_id, None).await.unwrap();
     }
     // While the lease holds, nobody else touches the rows.
     let engine = w.engine("b");
     engine.run_until_idle().await;
     assert!(w.instances(&campaign).await.iter().all(|i| i.step_index == 0));
-    // Past the lease: the next owner reconciles and moves on without sending again.
+    // Past the lease, the two untouched leads go on; the three attempts wait until they settle.
     w.clock.advance_millis(61_000);
+    engine.run_until_idle().await;
+    assert_eq!(w.instances(&campaign).await.iter().filter(|i| i.step_index == 1).count(), 2);
+    // Settled: the next owner reconciles and moves on without sending again.
+    w.clock.set(deadline.plus_millis(sonarly_engine::DEFAULT_SETTLE_MS));
     engine.run_until_idle().await;
     let after = w.instances(&campaign).await;
     assert!(
@@ -300,6 +333,12 @@ both_backends!(no_lead_gets_a_step_twice_across_a_crash, |backend| async move {
     assert_eq!(invitations.len(), 5, "each lead invited exactly once");
     let tokens: HashSet<&str> = invitations.iter().map(|a| a.token.as_str()).collect();
     assert_eq!(tokens.len(), 5);
+    // Each reconciled invitation is attributed to its own step.
+    for i in &instances[..3] {
+        let send = w.store().get_send(&step_token(&i.id, 0)).await.unwrap().unwrap();
+        assert_eq!((send.state, send.attempt), (SendState::Delivered, 1), "{send:?}");
+        assert!(send.provider_ref.as_deref().is_some_and(|r| r.starts_with("invitation:")), "{send:?}");
+    }
     // The shared action ledger counted each invitation once too.
     let day_start = w.account.rules.local_day_start(w.clock.now());
     assert_eq!(w.store().count_outbound(&w.account.id, "invitation", day_start).await.unwrap(), 5);
@@ -417,7 +456,7 @@ both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backen
     // LinkedIn answers "too many requests" after two actions a minute.
     let sandbox = SandboxConfig { burst_per_minute: 2, ..sandbox() };
     let w = World::with_sandbox(backend, rules(80), AccountType::Classic, sandbox).await;
-    let audience = w.audience("software%20engineer", 5).await;
+    let audience = w.audience_of_strangers("software%20engineer", 5).await;
     let campaign = w.campaign("connect", &audience).await;
     let engine = w.engine("a");
     let start = w.clock.now();

@@ -1,5 +1,6 @@
 //! The outbound scheduler on both backends, with a manual clock: safety
-//! rules, retries, rate limits, and exactly-once sends across a crash.
+//! rules, retries, rate limits, and exactly-once sends across a crash (the
+//! sandbox; `exactly_once.rs` has the fault-injecting provider).
 
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
@@ -12,7 +13,7 @@ use sonarly_domain::responses::{ScheduledResponse, status};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{AccountType, OutboundToken};
-use sonarly_store::{OUTBOUND_WORK, Store};
+use sonarly_store::{NewSend, OUTBOUND_WORK, SendAction, SendState, Store};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 use std::sync::Arc;
 
@@ -243,13 +244,27 @@ both_backends!(a_linkedin_rate_limit_pauses_the_account, |backend| async move {
 both_backends!(a_crash_after_sending_is_reconciled_not_resent, |backend| async move {
     let w = World::new(backend, "2026-06-01T10:00:00Z", around_the_clock(), SandboxConfig::default()).await;
     let queued = w.queue(3, "Sent just before the crash").await;
-    // An instance claims the row, sends, and dies before recording anything.
+    // An instance claims the row, records its attempt, sends, and dies before recording the outcome.
     let now = w.clock.now();
     let item = w.store().claim_work(OUTBOUND_WORK, "doomed", now, now.plus_millis(60_000), 1).await.unwrap().remove(0);
     let response = w.response(&queued.id).await;
     w.store().claim_send_slot(&item, &response, "message", now, now, now.plus_millis(60_000)).await.unwrap();
+    let new = NewSend {
+        token: response.id.clone(),
+        linkedin_account_id: w.account.id.clone(),
+        work_kind: OUTBOUND_WORK.into(),
+        ref_id: response.id.clone(),
+        action: SendAction::StartChat,
+        recipient_provider_id: response.recipient_provider_id.clone(),
+        provider_chat_id: None,
+        subject: None,
+        body: Some(response.body.clone()),
+    };
+    let send = w.store().prepare_send(&new, now).await.unwrap();
+    let deadline = now.plus_millis(30_000);
+    w.store().begin_attempt(&send.token, 0, "doomed", None, now, deadline).await.unwrap().expect("attempt 1 begins");
     let provider = w.registry.provider(&w.account).unwrap();
-    provider
+    let sent = provider
         .start_chat(&OutboundToken::new(queued.id.clone()), &response.recipient_provider_id, &response.body)
         .await
         .unwrap();
@@ -258,11 +273,18 @@ both_backends!(a_crash_after_sending_is_reconciled_not_resent, |backend| async m
     let survivor = w.engine("survivor");
     survivor.run_until_idle().await;
     assert_eq!(w.response(&queued.id).await.status, status::SENDING, "the lease still protects the row");
+    // Past the lease, the attempt has not settled yet (its deadline plus the settle period): nobody acts.
     w.clock.advance_millis(61_000);
+    survivor.run_until_idle().await;
+    assert_eq!(w.response(&queued.id).await.status, status::SENDING, "the attempt is still settling");
+    w.clock.set(deadline.plus_millis(sonarly_engine::DEFAULT_SETTLE_MS));
     survivor.run_until_idle().await;
     let done = w.response(&queued.id).await;
     assert_eq!(done.status, status::SENT);
     assert_eq!(w.ledger_tokens().await, vec![queued.id.clone()], "reconciled, not sent again");
+    let send = w.store().get_send(&queued.id).await.unwrap().unwrap();
+    assert_eq!((send.state, send.attempt), (SendState::Delivered, 1));
+    assert_eq!(send.provider_ref, Some(format!("message:{}", sent.message_id.unwrap())), "attributed to it");
     // The daily count saw one action, not two.
     let counted = w.store().count_outbound(&w.account.id, "message", Timestamp::from_millis(0)).await.unwrap();
     assert_eq!(counted, 1);

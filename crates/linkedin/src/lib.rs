@@ -11,6 +11,7 @@
 
 mod error;
 mod provider;
+pub mod readback;
 pub mod sandbox;
 mod types;
 pub mod unipile;

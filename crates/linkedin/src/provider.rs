@@ -8,7 +8,8 @@ use std::sync::Arc;
 /// A caller-chosen token identifying one outbound action. The same token
 /// always means the same action: a provider that honours tokens (the sandbox)
 /// never performs it twice; for one that cannot (Unipile), the engine records
-/// the attempt first and reconciles with [`LinkedIn::reconcile`] after a crash.
+/// each attempt before the call and, when an attempt's outcome is unknown,
+/// waits for it to settle and reconciles with [`LinkedIn::reconcile`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OutboundToken(pub String);
 
@@ -101,13 +102,19 @@ pub trait LinkedIn: Send + Sync {
     /// job postings, news and funding rounds, as far as the provider can see.
     async fn recent_activity(&self, provider_id: &str) -> LinkedInResult<Vec<ActivityItem>>;
 
-    /// After an attempt whose outcome is unknown: did it happen?
+    /// After an attempt whose outcome is unknown: what the provider shows that
+    /// it may have produced, oldest first (empty: no trace of it). Only what
+    /// an attempt started at `started_at` can have produced counts: own
+    /// messages with the attempt's text sent since then, the pending
+    /// invitation to the recipient. Never a judgement by text alone: the
+    /// engine attributes one trace to the attempt, and a trace another action
+    /// holds is not this attempt's.
     async fn reconcile(
         &self,
         token: &OutboundToken,
         attempt: &OutboundAttempt,
-        attempted_at: sonarly_domain::Timestamp,
-    ) -> LinkedInResult<Reconciled>;
+        started_at: sonarly_domain::Timestamp,
+    ) -> LinkedInResult<Vec<Trace>>;
 }
 
 pub type SharedLinkedIn = Arc<dyn LinkedIn>;

@@ -170,23 +170,68 @@ pub struct SentMessage {
     pub sent_at: Timestamp,
 }
 
-/// An outbound action whose outcome is unknown (timeout, crash): what the
-/// engine asks the provider about before trying again.
+/// An outbound action whose outcome is unknown (timeout, reset, 5xx, crash):
+/// what the engine asks the provider about, with the exact text the attempt
+/// sent, before trying again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboundAttempt {
-    Invitation { recipient_provider_id: String },
-    Message { chat_id: String, text: String },
-    StartChat { recipient_provider_id: String, text: String },
-    InMail { recipient_provider_id: String, body: String },
+    Invitation {
+        recipient_provider_id: String,
+    },
+    Message {
+        chat_id: String,
+        text: String,
+    },
+    StartChat {
+        recipient_provider_id: String,
+        text: String,
+    },
+    InMail {
+        recipient_provider_id: String,
+        body: String,
+    },
+    /// A visit, follow or like: nothing to read back on LinkedIn (a provider
+    /// that honours tokens answers by token).
+    Engagement {
+        recipient_provider_id: String,
+    },
 }
 
-/// What reconciliation found.
+/// Something the provider shows that an attempt may have produced.
+/// Reconciliation returns every candidate, oldest first; the engine
+/// attributes the first one no other action holds (a provider message or
+/// invitation belongs to at most one response or campaign step).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reconciled {
-    /// The action happened; here is what it produced.
-    Sent(Option<SentMessage>),
-    /// No trace of it: safe to try again.
-    NotSent,
+pub enum Trace {
+    /// An own message with the attempt's text in a conversation with the
+    /// recipient, sent since the attempt started.
+    Message(SentMessage),
+    /// A pending invitation to the recipient (its id), or `None` when the
+    /// provider shows the invitation only indirectly (already accepted, or
+    /// pending on the profile but not listed).
+    Invitation(Option<String>),
+    /// A provider that honours tokens says the token's action happened.
+    Performed,
+}
+
+impl Trace {
+    /// The key under which the store attributes it (`message:<id>`,
+    /// `invitation:<id>`); `None` when the provider named nothing.
+    pub fn provider_ref(&self) -> Option<String> {
+        match self {
+            Self::Message(m) => m.message_id.as_ref().map(|id| format!("message:{id}")),
+            Self::Invitation(Some(id)) => Some(format!("invitation:{id}")),
+            Self::Invitation(None) | Self::Performed => None,
+        }
+    }
+
+    /// The message, for a message trace.
+    pub fn message(&self) -> Option<&SentMessage> {
+        match self {
+            Self::Message(m) => Some(m),
+            _ => None,
+        }
+    }
 }
 
 /// A change pushed by the provider (webhook) or found by polling; both feed

@@ -284,13 +284,13 @@ async fn a_repeated_token_sends_nothing_new_even_across_instances() {
         )
         .await
         .unwrap(),
-        Reconciled::Sent(Some(first.clone()))
+        vec![Trace::Message(first.clone())]
     );
     assert_eq!(
         one.reconcile(&token("never"), &OutboundAttempt::Invitation { recipient_provider_id: friend }, start())
             .await
             .unwrap(),
-        Reconciled::NotSent
+        vec![]
     );
     let messages = two.chat_messages(&first.chat_id, None).await.unwrap().items;
     assert_eq!(messages.iter().filter(|m| m.text == "Hello once").count(), 1);

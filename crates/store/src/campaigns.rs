@@ -7,8 +7,9 @@
 //! result is recorded in the transaction that releases (or finishes) that row,
 //! guarded by its lease, so a step is either fully recorded or not at all.
 
-use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
+use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, hold_lease_in, release_in};
 use crate::responses::SlotClaim;
+use crate::sends::{Settle, begin_finish};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
@@ -710,25 +711,18 @@ impl Store {
 
     /// Gives a step back to the queue at `until` after a LinkedIn limit (nothing
     /// was performed): its reserved action is un-counted so caps stay honest.
+    /// With `settle`, fenced by the attempt LinkedIn refused (it ends `ready`).
     pub async fn requeue_step(
         &self,
         item: &WorkItem,
         token: &str,
         until: Timestamp,
         reason: &str,
+        settle: Option<&Settle<'_>>,
+        now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query(
-            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 \
-             WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind(&item.id)
-        .bind(&item.lease_owner)
-        .bind(until.as_millis())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        let Some(mut tx) = begin_finish(self, settle, now).await? else { return Ok(false) };
+        if !release_in(&mut tx, item, settle.is_some(), until, Some(reason)).await? && settle.is_none() {
             return Ok(false);
         }
         sqlx::query("DELETE FROM outbound_actions WHERE ref_id = $1").bind(token).execute(&mut *tx).await?;
@@ -744,21 +738,21 @@ impl Store {
 
     /// Records a performed (or skipped) step: moves the instance to its next
     /// step (releasing the work row to run then) or completes it (finishing
-    /// the row, and the campaign when it was its last live instance), under the lease.
-    pub async fn record_step(&self, item: &WorkItem, record: &StepRecord, now: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+    /// the row, and the campaign when it was its last live instance): under
+    /// the lease, or fenced by the attempt that performed it (`settle`, which
+    /// also attributes what the provider produced).
+    pub async fn record_step(
+        &self,
+        item: &WorkItem,
+        record: &StepRecord,
+        settle: Option<&Settle<'_>>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let Some(mut tx) = begin_finish(self, settle, now).await? else { return Ok(false) };
+        let fenced = settle.is_some();
         match record.next {
             Some((index, at)) => {
-                let released = sqlx::query(
-                    "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = NULL, \
-                     attempts = 0 WHERE id = $1 AND lease_owner = $2",
-                )
-                .bind(&item.id)
-                .bind(&item.lease_owner)
-                .bind(at.as_millis())
-                .execute(&mut *tx)
-                .await?;
-                if released.rows_affected() == 0 {
+                if !release_in(&mut tx, item, fenced, at, None).await? && !fenced {
                     return Ok(false);
                 }
                 sqlx::query(
@@ -776,7 +770,7 @@ impl Store {
                 .await?;
             }
             None => {
-                if !finish_in(&mut tx, item).await? {
+                if !finish_guarded_in(&mut tx, item, fenced).await? && !fenced {
                     return Ok(false);
                 }
                 sqlx::query(
@@ -830,17 +824,19 @@ impl Store {
     }
 
     /// Ends an instance (`stopped` or `not_eligible`, with a reason), finishing
-    /// its row and completing the campaign if it was its last live instance.
+    /// its row and completing the campaign if it was its last live instance;
+    /// with `settle`, fenced by the attempt it gives up.
     pub async fn end_instance(
         &self,
         item: &WorkItem,
         instance: &WorkflowInstance,
         state: &str,
         reason: &str,
+        settle: Option<&Settle<'_>>,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
-        if !finish_in(&mut tx, item).await? {
+        let Some(mut tx) = begin_finish(self, settle, now).await? else { return Ok(false) };
+        if !finish_guarded_in(&mut tx, item, settle.is_some()).await? && settle.is_none() {
             return Ok(false);
         }
         sqlx::query(

@@ -21,6 +21,7 @@ mod prospecting_jobs;
 mod prospects;
 mod queue;
 mod responses;
+mod sends;
 mod settings;
 mod signals;
 mod templates;
@@ -33,7 +34,8 @@ pub use inbox::{ChatRef, Conversation, INBOX_SYNC_WORK, InboxMessage, InboxSyncS
 pub use linkedin_accounts::SandboxActionRow;
 pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};
 pub use queue::WorkItem;
-pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, SlotClaim};
+pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, ResponseSent, SlotClaim};
+pub use sends::{Fence, NewSend, OutboundSend, SendAction, SendState, Settle};
 pub use signals::{Evaluation, HistoryMessage, NewScan, ProspectOutcome, SIGNAL_SCAN_WORK, ScanCreation};
 pub use templates::{TemplateDelete, TemplateWrite};
 

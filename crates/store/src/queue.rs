@@ -79,11 +79,47 @@ pub(crate) async fn hold_lease_in(
 
 /// Deletes a finished item inside a caller's transaction; false when the lease was lost.
 pub(crate) async fn finish_in(tx: &mut Transaction<'static, Any>, item: &WorkItem) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM work_items WHERE id = $1 AND lease_owner = $2")
+    finish_guarded_in(tx, item, false).await
+}
+
+/// Deletes a finished item inside a caller's transaction, guarded by the
+/// lease, or (`fenced`) by a send's attempt fence the caller passed in the
+/// same transaction: the attempt, not the lease, owns a send in flight.
+pub(crate) async fn finish_guarded_in(
+    tx: &mut Transaction<'static, Any>,
+    item: &WorkItem,
+    fenced: bool,
+) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM work_items WHERE id = $1 AND (lease_owner = $2 OR $3 = 1)")
         .bind(&item.id)
         .bind(&item.lease_owner)
+        .bind(i64::from(fenced))
         .execute(&mut **tx)
         .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives an item back to run at `run_at` inside a caller's transaction,
+/// without counting the claim (a deferral or a wait is not a failed try);
+/// guarded like [`finish_guarded_in`]. False when the guard did not hold.
+pub(crate) async fn release_in(
+    tx: &mut Transaction<'static, Any>,
+    item: &WorkItem,
+    fenced: bool,
+    run_at: Timestamp,
+    reason: Option<&str>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4, attempts = 0 \
+         WHERE id = $1 AND (lease_owner = $2 OR $5 = 1)",
+    )
+    .bind(&item.id)
+    .bind(&item.lease_owner)
+    .bind(run_at.as_millis())
+    .bind(reason)
+    .bind(i64::from(fenced))
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -1,7 +1,8 @@
 //! Scheduled responses and the outbound scheduler's bookkeeping: per-account
 //! action ledger (daily and weekly caps) and send slots (spacing).
 
-use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
+use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in};
+use crate::sends::{Settle, begin_finish};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
@@ -64,6 +65,16 @@ pub enum ResponseCreation {
     Created(ScheduledResponse),
     /// A response with this Idempotency-Key exists (within 24 h).
     Existing(ScheduledResponse),
+}
+
+/// What a sent response records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseSent<'a> {
+    pub sent_at: Timestamp,
+    pub provider_chat_id: Option<&'a str>,
+    pub conversation_id: Option<&'a str>,
+    /// Our message id (the inbox row).
+    pub message_id: Option<&'a str>,
 }
 
 /// The result of asking for a send slot.
@@ -382,7 +393,8 @@ impl Store {
         Ok(SlotClaim::Granted)
     }
 
-    /// Moves a response later (a safety rule held it back) and releases its row.
+    /// Moves a response later (a safety rule held it back) and releases its
+    /// row; the claim is not counted: deferring is no attempt.
     pub async fn defer_response(
         &self,
         item: &WorkItem,
@@ -392,17 +404,7 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
-        let done = sqlx::query(
-            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 \
-             WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind(&item.id)
-        .bind(&item.lease_owner)
-        .bind(until.as_millis())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        if !release_in(&mut tx, item, false, until, Some(reason)).await? {
             return Ok(false);
         }
         sqlx::query(
@@ -418,27 +420,19 @@ impl Store {
     }
 
     /// Puts a `sending` response back to `queued` at `until` (a LinkedIn limit
-    /// answered; nothing was sent) and releases its row.
+    /// answered; nothing was sent) and releases its row. With `settle`, fenced
+    /// by the attempt that was refused (it ends `ready`).
     pub async fn requeue_response(
         &self,
         item: &WorkItem,
         response_id: &str,
         until: Timestamp,
         reason: &str,
+        settle: Option<&Settle<'_>>,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query(
-            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 \
-             WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind(&item.id)
-        .bind(&item.lease_owner)
-        .bind(until.as_millis())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        let Some(mut tx) = begin_finish(self, settle, now).await? else { return Ok(false) };
+        if !release_in(&mut tx, item, settle.is_some(), until, Some(reason)).await? && settle.is_none() {
             return Ok(false);
         }
         // The reserved action did not happen: un-count it so caps stay honest.
@@ -456,47 +450,53 @@ impl Store {
         Ok(true)
     }
 
-    /// Records a successful send and finishes the row, under the lease.
+    /// Records a successful send and finishes the row: fenced by the attempt
+    /// that delivered it (`settle`, which also attributes the provider's
+    /// message), or under the lease when there is no attempt to speak for.
+    /// A provider message another send holds fails with a unique violation.
     pub async fn mark_response_sent(
         &self,
         item: &WorkItem,
         response_id: &str,
-        sent_at: Timestamp,
-        provider_chat_id: Option<&str>,
-        conversation_id: Option<&str>,
-        message_id: Option<&str>,
+        sent: &ResponseSent<'_>,
+        settle: Option<&Settle<'_>>,
+        now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
-        if !finish_in(&mut tx, item).await? {
+        let Some(mut tx) = begin_finish(self, settle, now).await? else { return Ok(false) };
+        if !finish_guarded_in(&mut tx, item, settle.is_some()).await? && settle.is_none() {
             return Ok(false);
         }
         sqlx::query(
             "UPDATE scheduled_responses SET status = $2, sent_at = $3, provider_chat_id = COALESCE($4, provider_chat_id), \
-             conversation_id = COALESCE($5, conversation_id), message_id = $6, updated_at = $3 WHERE id = $1",
+             conversation_id = COALESCE($5, conversation_id), message_id = $6, updated_at = $7 \
+             WHERE id = $1 AND status IN ('queued', 'sending')",
         )
         .bind(response_id)
         .bind(status::SENT)
-        .bind(sent_at.as_millis())
-        .bind(provider_chat_id)
-        .bind(conversation_id)
-        .bind(message_id)
+        .bind(sent.sent_at.as_millis())
+        .bind(sent.provider_chat_id)
+        .bind(sent.conversation_id)
+        .bind(sent.message_id)
+        .bind(now.as_millis())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Fails a response with a recorded reason and finishes its row.
+    /// Fails a response with a recorded reason and finishes its row; with
+    /// `settle`, fenced by the attempt it gives up (which ends `failed`).
     pub async fn fail_response(
         &self,
         item: &WorkItem,
         response_id: &str,
         code: &str,
         message: &str,
+        settle: Option<&Settle<'_>>,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
-        if !finish_in(&mut tx, item).await? {
+        let Some(mut tx) = begin_finish(self, settle, now).await? else { return Ok(false) };
+        if !finish_guarded_in(&mut tx, item, settle.is_some()).await? && settle.is_none() {
             return Ok(false);
         }
         sqlx::query(

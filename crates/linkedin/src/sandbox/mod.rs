@@ -610,17 +610,21 @@ impl LinkedIn for Sandbox {
         Ok(activity::recent(&self.population, self.config.world_seed, i, self.clock.now()))
     }
 
+    /// The sandbox honours tokens, so it answers by token, exactly.
     async fn reconcile(
         &self,
         token: &OutboundToken,
         _attempt: &OutboundAttempt,
-        _attempted_at: Timestamp,
-    ) -> LinkedInResult<Reconciled> {
+        _started_at: Timestamp,
+    ) -> LinkedInResult<Vec<Trace>> {
         let actions = self.refresh().await?;
         Ok(match actions.by_token(token.as_str()) {
-            Some(action) if action.kind.delivers_message() => Reconciled::Sent(Some(self.sent(action))),
-            Some(_) => Reconciled::Sent(None),
-            None => Reconciled::NotSent,
+            Some(action) if action.kind.delivers_message() => vec![Trace::Message(self.sent(action))],
+            Some(action) if action.kind == SandboxActionKind::Invitation => {
+                vec![Trace::Invitation(Some(action.result_id.clone()))]
+            }
+            Some(_) => vec![Trace::Performed],
+            None => Vec::new(),
         })
     }
 }

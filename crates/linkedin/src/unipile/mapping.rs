@@ -353,8 +353,3 @@ pub(crate) fn attachments(value: Option<&Value>) -> Vec<Attachment> {
         })
         .collect()
 }
-
-/// Compares texts the way LinkedIn may have reshaped them (line endings, runs of spaces).
-pub(crate) fn same_text(a: &str, b: &str) -> bool {
-    a.split_whitespace().eq(b.split_whitespace())
-}

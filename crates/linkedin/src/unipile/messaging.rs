@@ -10,8 +10,10 @@ use super::people::paged;
 use super::wire::*;
 use super::{UnipileLinkedIn, require_text};
 use crate::error::{LimitKind, LinkedInError, LinkedInResult};
+use crate::readback::own_messages_with;
 use crate::types::*;
 use reqwest::multipart::Form;
+use sonarly_domain::Timestamp;
 
 /// Chats per page (route allows 1..250).
 pub(crate) const CHAT_PAGE: u32 = 100;
@@ -19,6 +21,8 @@ pub(crate) const CHAT_PAGE: u32 = 100;
 pub(crate) const MESSAGE_PAGE: u32 = 100;
 /// Chats read to find the conversation a just-started chat landed in.
 const RECENT_CHATS: u32 = 25;
+/// Messages read to name a sent message Unipile did not name.
+const READ_BACK_MESSAGES: u32 = 10;
 
 /// Which product sends an InMail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,20 +68,44 @@ impl UnipileLinkedIn {
     /// `POST /chats/{id}/messages` (multipart `text`, `account_id` as the guard against a foreign chat).
     pub(crate) async fn do_send_message(&self, chat_id: &str, text: &str) -> LinkedInResult<SentMessage> {
         require_text("message text", text)?;
+        let started_at = self.now();
         let unipile_id = self.unipile_chat_id(chat_id).await?;
         let form = Form::new().text("text", text.to_owned()).text("account_id", self.http.account_id.clone());
         let sent: MessageSentWire =
             self.http.post_multipart(&["chats", &unipile_id, "messages"], form, Ctx::Chat).await?;
-        Ok(SentMessage { chat_id: chat_id.trim().to_owned(), message_id: sent.message_id, sent_at: self.now() })
+        let chat_id = chat_id.trim().to_owned();
+        let message_id = match sent.message_id {
+            Some(id) => Some(id),
+            None => self.read_back_message_id(&chat_id, text, started_at).await,
+        };
+        Ok(SentMessage { chat_id, message_id, sent_at: self.now() })
+    }
+
+    /// Unipile may answer a send without naming the message (`message_id: null`
+    /// for LinkedIn). The newest own message with this text since the send
+    /// started is read back so the engine can attribute it; `None` when it is
+    /// not listed yet (best effort: nothing fails here, the send happened).
+    async fn read_back_message_id(&self, chat_id: &str, text: &str, started_at: Timestamp) -> Option<String> {
+        let since = started_at.plus_millis(-super::reconcile::RECONCILE_SKEW_MS);
+        match self.list_messages(chat_id, None, READ_BACK_MESSAGES).await {
+            Ok(page) => own_messages_with(&page.items, text, since)
+                .pop()
+                .and_then(|t| t.message().and_then(|m| m.message_id.clone())),
+            Err(error) => {
+                tracing::warn!(%error, "could not read back a sent message without an id");
+                None
+            }
+        }
     }
 
     /// `POST /chats` (multipart `account_id`, `attendees_ids`, `text`): a direct message to a connection.
     pub(crate) async fn do_start_chat(&self, provider_id: &str, text: &str) -> LinkedInResult<SentMessage> {
         require_text("message text", text)?;
+        let started_at = self.now();
         let member = self.resolve_member(provider_id).await?;
         let form = self.chat_form(&member, text);
         let started: ChatStartedWire = self.http.post_multipart(&["chats"], form, Ctx::Person).await?;
-        self.started(started, &[provider_id, &member]).await
+        self.started(started, &[provider_id, &member], text, started_at).await
     }
 
     /// `POST /chats` with `subject` and the product's InMail fields. The balance is read
@@ -119,8 +147,9 @@ impl UnipileLinkedIn {
             InmailApi::Classic => form.text("linkedin[api]", "classic").text("linkedin[inmail]", "true"),
             InmailApi::SalesNavigator => form.text("linkedin[api]", "sales_navigator"),
         };
+        let started_at = self.now();
         let started: ChatStartedWire = self.http.post_multipart(&["chats"], form, Ctx::Person).await?;
-        self.started(started, &[provider_id, &recipient]).await
+        self.started(started, &[provider_id, &recipient], body, started_at).await
     }
 
     /// `GET /linkedin/inmail_balance?account_id`.
@@ -137,8 +166,15 @@ impl UnipileLinkedIn {
 
     /// Turns `ChatStarted` into a [`SentMessage`] named by thread id. Unipile may return
     /// null ids for LinkedIn; the message is sent all the same, so the conversation is
-    /// looked up among the most recent chats rather than reported as a failure.
-    async fn started(&self, started: ChatStartedWire, attendees: &[&str]) -> LinkedInResult<SentMessage> {
+    /// looked up among the most recent chats rather than reported as a failure, and
+    /// the message id read back.
+    async fn started(
+        &self,
+        started: ChatStartedWire,
+        attendees: &[&str],
+        text: &str,
+        started_at: Timestamp,
+    ) -> LinkedInResult<SentMessage> {
         let sent_at = self.now();
         let chat_id = match started.chat_id {
             Some(unipile_id) => Some(self.thread_id(&unipile_id).await),
@@ -151,7 +187,13 @@ impl UnipileLinkedIn {
             },
         };
         match chat_id {
-            Some(chat_id) => Ok(SentMessage { chat_id, message_id: started.message_id, sent_at }),
+            Some(chat_id) => {
+                let message_id = match started.message_id {
+                    Some(id) => Some(id),
+                    None => self.read_back_message_id(&chat_id, text, started_at).await,
+                };
+                Ok(SentMessage { chat_id, message_id, sent_at })
+            }
             // Sent, but not yet listed: a blind retry would send twice, reconcile will find it.
             None => Err(LinkedInError::Transient(
                 "Unipile started the chat without a chat id and it is not listed yet; reconcile before retrying".into(),

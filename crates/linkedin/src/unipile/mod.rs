@@ -8,8 +8,9 @@
 //! following contract §2.3 (`errors`).
 //!
 //! Unipile has no idempotency key, so the [`OutboundToken`] of a write is only
-//! recorded in tracing; exactly-once comes from the engine recording the attempt
-//! and calling [`LinkedIn::reconcile`], which reads back what LinkedIn shows.
+//! recorded in tracing; exactly-once comes from the engine recording each
+//! attempt and, for an attempt whose outcome is unknown, calling
+//! [`LinkedIn::reconcile`] once it settles, which reads back what LinkedIn shows.
 
 mod activity;
 mod errors;
@@ -233,10 +234,10 @@ impl LinkedIn for UnipileLinkedIn {
         &self,
         token: &OutboundToken,
         attempt: &OutboundAttempt,
-        attempted_at: Timestamp,
-    ) -> LinkedInResult<Reconciled> {
+        started_at: Timestamp,
+    ) -> LinkedInResult<Vec<Trace>> {
         let span = tracing::info_span!("unipile.reconcile", token = token.as_str());
-        self.do_reconcile(attempt, attempted_at).instrument(span).await
+        self.do_reconcile(attempt, started_at).instrument(span).await
     }
 }
 

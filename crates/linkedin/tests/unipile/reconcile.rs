@@ -1,9 +1,10 @@
-//! Reconciliation reads back invitations, chat messages and new chats.
+//! Reconciliation reads back invitations, chat messages and new chats, and
+//! returns every trace an attempt may have left (the engine attributes one).
 
 use crate::messaging::{chat_json, message_json, mount_thread_lookup};
 use crate::support::*;
 use serde_json::json;
-use sonarly_linkedin::{LinkedIn, OutboundAttempt, Reconciled, SentMessage};
+use sonarly_linkedin::{LinkedIn, OutboundAttempt, SentMessage, Trace};
 use wiremock::matchers::query_param;
 
 fn invitation_list(recipient: &str) -> serde_json::Value {
@@ -17,7 +18,7 @@ fn invitation_list(recipient: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn an_invitation_pending_in_the_sent_list_was_sent() {
+async fn an_invitation_pending_in_the_sent_list_is_found_by_its_id() {
     let (server, li) = setup().await;
     route("GET", "/api/v1/users/invite/sent")
         .and(query_param("account_id", ACC))
@@ -26,7 +27,9 @@ async fn an_invitation_pending_in_the_sent_list_was_sent() {
         .mount(&server)
         .await;
     let attempt = OutboundAttempt::Invitation { recipient_provider_id: OTHER_MEMBER.into() };
-    assert_eq!(li.reconcile(&token(), &attempt, now()).await.unwrap(), Reconciled::Sent(None));
+    let found = li.reconcile(&token(), &attempt, now()).await.unwrap();
+    assert_eq!(found, vec![Trace::Invitation(Some("7432050021786857473".into()))]);
+    assert_eq!(found[0].provider_ref().as_deref(), Some("invitation:7432050021786857473"));
 }
 
 #[tokio::test]
@@ -39,18 +42,18 @@ async fn an_invitation_absent_everywhere_was_not_sent_and_one_shown_on_the_profi
         .mount(&server)
         .await;
     let attempt = OutboundAttempt::Invitation { recipient_provider_id: OTHER_MEMBER.into() };
-    assert_eq!(li.reconcile(&token(), &attempt, now()).await.unwrap(), Reconciled::NotSent);
+    assert_eq!(li.reconcile(&token(), &attempt, now()).await.unwrap(), vec![]);
 
     // Accepted in the meantime: gone from the pending list, but the profile shows the connection.
     let mut connected = user_profile(OTHER_MEMBER, "julien-crepieux");
     connected["is_relationship"] = json!(true);
     connected["network_distance"] = json!("FIRST_DEGREE");
     route("GET", format!("/api/v1/users/{OTHER_MEMBER}").as_str()).respond_with(ok(connected)).mount(&server).await;
-    assert_eq!(li.reconcile(&token(), &attempt, now()).await.unwrap(), Reconciled::Sent(None));
+    assert_eq!(li.reconcile(&token(), &attempt, now()).await.unwrap(), vec![Trace::Invitation(None)]);
 }
 
 #[tokio::test]
-async fn a_message_is_found_by_sender_text_and_time() {
+async fn own_messages_with_the_text_since_the_attempt_are_the_traces() {
     let (server, li) = setup().await;
     mount_thread_lookup(&server).await;
     route("GET", format!("/api/v1/chats/{CHAT}/messages").as_str())
@@ -58,7 +61,9 @@ async fn a_message_is_found_by_sender_text_and_time() {
             "object": "MessageList",
             "items": [
                 message_json("inbound00000000000000a", 0, "Hello   Julien, thanks!", "2026-05-01T12:00:30.000Z"),
-                message_json("ours000000000000000000", 1, "Hello Julien,\r\nthanks!", "2026-05-01T11:59:10.000Z"),
+                message_json("second0000000000000000", 1, "Hello Julien, thanks!", "2026-05-01T12:00:20.000Z"),
+                message_json("ours000000000000000000", 1, "Hello Julien,\r\nthanks!", "2026-05-01T11:59:40.000Z"),
+                message_json("minuteago000000000000", 1, "Hello Julien, thanks!", "2026-05-01T11:59:00.000Z"),
                 message_json("older00000000000000000", 1, "Hello Julien, thanks!", "2026-04-20T08:00:00.000Z")
             ],
             "cursor": null
@@ -66,21 +71,25 @@ async fn a_message_is_found_by_sender_text_and_time() {
         .mount(&server)
         .await;
     let attempt = OutboundAttempt::Message { chat_id: THREAD.into(), text: "Hello Julien,\nthanks!".into() };
+    // Within the clock skew allowed (30 s) before the attempt, oldest first; the
+    // copy sent a minute before the attempt, the old one and the inbound one are not.
     let found = li.reconcile(&token(), &attempt, now()).await.unwrap();
+    let message = |id: &str, at: &str| {
+        Trace::Message(SentMessage { chat_id: THREAD.into(), message_id: Some(id.into()), sent_at: ts(at) })
+    };
     assert_eq!(
         found,
-        Reconciled::Sent(Some(SentMessage {
-            chat_id: THREAD.into(),
-            message_id: Some("ours000000000000000000".into()),
-            sent_at: ts("2026-05-01T11:59:10.000Z"),
-        }))
+        vec![
+            message("ours000000000000000000", "2026-05-01T11:59:40.000Z"),
+            message("second0000000000000000", "2026-05-01T12:00:20.000Z"),
+        ]
     );
 
-    // Only the old copy and an inbound one match the text: not ours, not this attempt.
+    // Later attempts see none of these.
     let later = now().plus_millis(60 * 60 * 1000);
-    assert_eq!(li.reconcile(&token(), &attempt, later).await.unwrap(), Reconciled::NotSent);
+    assert_eq!(li.reconcile(&token(), &attempt, later).await.unwrap(), vec![]);
     let other = OutboundAttempt::Message { chat_id: THREAD.into(), text: "Something else".into() };
-    assert_eq!(li.reconcile(&token(), &other, now()).await.unwrap(), Reconciled::NotSent);
+    assert_eq!(li.reconcile(&token(), &other, now()).await.unwrap(), vec![]);
 }
 
 #[tokio::test]
@@ -113,7 +122,7 @@ async fn a_started_chat_is_found_in_the_chats_with_the_recipient() {
     let start =
         OutboundAttempt::StartChat { recipient_provider_id: OTHER_MEMBER.into(), text: "Nice to meet you".into() };
     let found = li.reconcile(&token(), &start, now()).await.unwrap();
-    assert!(matches!(found, Reconciled::Sent(Some(ref s)) if s.chat_id == THREAD), "{found:?}");
+    assert!(matches!(found.as_slice(), [Trace::Message(s)] if s.chat_id == THREAD), "{found:?}");
 
     // An InMail with another body: the scan stops at the first chat older than the attempt
     // (the chat list mock expects a single call in total, so no second page is read).
@@ -126,5 +135,5 @@ async fn a_started_chat_is_found_in_the_chats_with_the_recipient() {
         .mount(&server)
         .await;
     let inmail = OutboundAttempt::InMail { recipient_provider_id: OTHER_MEMBER.into(), body: "Different".into() };
-    assert_eq!(li.reconcile(&token(), &inmail, now()).await.unwrap(), Reconciled::NotSent);
+    assert_eq!(li.reconcile(&token(), &inmail, now()).await.unwrap(), vec![]);
 }

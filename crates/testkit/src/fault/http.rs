@@ -316,7 +316,7 @@ async fn route(req: &Request, net: &FaultyNetwork, hold: Duration) -> Answer {
             if let Err(r) = net.check_invitation(&recipient) {
                 return refusal(r);
             }
-            write(net, hold, 200, |at| {
+            write(net, hold, note.as_deref(), 200, |at| {
                 let d = net.deliver_invitation(None, &recipient, note.as_deref(), at);
                 json!({ "object": "UserInvitationSent", "invitation_id": d.provider_id, "usage": 10 })
             })
@@ -339,7 +339,7 @@ async fn route(req: &Request, net: &FaultyNetwork, hold: Duration) -> Answer {
         ("POST", ["linkedin"]) => {
             let url = req.json()["request_url"].as_str().unwrap_or_default().to_owned();
             let member = url.rsplit(':').next().unwrap_or_default().to_owned();
-            write(net, hold, 200, |at| {
+            write(net, hold, None, 200, |at| {
                 net.deliver_engagement(super::DeliveryKind::Follow, None, &member, at);
                 json!({ "object": "LinkedinRawData", "data": {} })
             })
@@ -347,7 +347,7 @@ async fn route(req: &Request, net: &FaultyNetwork, hold: Duration) -> Answer {
         }
         ("POST", ["posts", "reaction"]) => {
             let post = req.json()["post_id"].as_str().unwrap_or_default().to_owned();
-            write(net, hold, 201, |at| {
+            write(net, hold, None, 201, |at| {
                 net.deliver_engagement(super::DeliveryKind::Reaction, None, &post, at);
                 json!({ "object": "ReactionAdded" })
             })
@@ -379,7 +379,7 @@ async fn route(req: &Request, net: &FaultyNetwork, hold: Duration) -> Answer {
                 return refusal(r);
             }
             let key = (*key).to_owned();
-            write(net, hold, 201, |at| {
+            write(net, hold, Some(&text), 201, |at| {
                 let d = net.deliver_message(None, &key, &text, at);
                 json!({ "object": "MessageSent", "message_id": d.provider_id })
             })
@@ -395,7 +395,7 @@ async fn route(req: &Request, net: &FaultyNetwork, hold: Duration) -> Answer {
             if let Err(r) = net.check_start_chat(&recipient, inmail) {
                 return refusal(r);
             }
-            write(net, hold, 201, |at| {
+            write(net, hold, Some(&text), 201, |at| {
                 let (d, chat) = net.deliver_start_chat(None, &recipient, subject.as_deref(), &text, at);
                 json!({ "object": "ChatStarted", "chat_id": chat, "message_id": d.provider_id })
             })
@@ -406,7 +406,13 @@ async fn route(req: &Request, net: &FaultyNetwork, hold: Duration) -> Answer {
 }
 
 /// One write under the network's next fault; `deliver` performs it at the given time and builds the body.
-async fn write(net: &FaultyNetwork, hold: Duration, status: u16, deliver: impl FnOnce(Timestamp) -> Value) -> Answer {
+async fn write(
+    net: &FaultyNetwork,
+    hold: Duration,
+    text: Option<&str>,
+    status: u16,
+    deliver: impl FnOnce(Timestamp) -> Value,
+) -> Answer {
     let fail = |failure: Failure| async move {
         match failure {
             Failure::Status(s) => problem(s, "errors/service_unavailable", "Service unavailable"),
@@ -417,7 +423,7 @@ async fn write(net: &FaultyNetwork, hold: Duration, status: u16, deliver: impl F
             }
         }
     };
-    match net.next_fault() {
+    match net.next_fault(text) {
         Fault::None => Answer::Json(status, deliver(net.now())),
         Fault::FailBefore(f) => fail(f).await,
         Fault::DeliverThenFail(f) => {

@@ -14,8 +14,10 @@
 //! - [`UnipileMock`], an HTTP server speaking the Unipile routes the connector
 //!   uses, for tests that run a real `sonarly serve` against a Unipile account.
 //!
-//! Faults are taken, per write, from a script ([`FaultyNetwork::push_faults`])
-//! and then from a seeded random mix ([`FaultMix`]); reads never fail.
+//! Faults are taken, per write, from the faults set for its text
+//! ([`FaultyNetwork::fault_for_text`]), then from a script
+//! ([`FaultyNetwork::push_faults`]), then from a seeded random mix
+//! ([`FaultMix`]); reads never fail.
 
 mod http;
 mod network;

@@ -118,6 +118,7 @@ pub(crate) struct State {
     pub invitations: Vec<InvRec>,
     pub deliveries: Vec<Delivery>,
     script: VecDeque<Fault>,
+    by_text: Vec<(String, Fault)>,
     mix: Option<(FaultMix, Rng)>,
     visibility_delay_ms: i64,
     seq: u64,
@@ -167,6 +168,7 @@ impl FaultyNetwork {
             invitations: Vec::new(),
             deliveries: Vec::new(),
             script: VecDeque::new(),
+            by_text: Vec::new(),
             mix: None,
             visibility_delay_ms: 0,
             seq: 0,
@@ -206,6 +208,12 @@ impl FaultyNetwork {
         self.lock().script.extend(faults);
     }
 
+    /// The next write carrying exactly `text` misbehaves like this (before the
+    /// script and the mix; several for one text apply in order).
+    pub fn fault_for_text(&self, text: &str, fault: Fault) {
+        self.lock().by_text.push((text.to_owned(), fault));
+    }
+
     /// Once the script is used up, faults are drawn from `mix`.
     pub fn set_mix(&self, mix: FaultMix) {
         self.lock().mix = Some((mix, Rng::new(mix.seed)));
@@ -215,6 +223,7 @@ impl FaultyNetwork {
     pub fn clear_faults(&self) {
         let mut state = self.lock();
         state.script.clear();
+        state.by_text.clear();
         state.mix = None;
     }
 
@@ -276,9 +285,12 @@ impl FaultyNetwork {
         }
     }
 
-    /// The fault for the next write.
-    pub(crate) fn next_fault(&self) -> Fault {
+    /// The fault for the next write (carrying `text`, when it has one).
+    pub(crate) fn next_fault(&self, text: Option<&str>) -> Fault {
         let mut state = self.lock();
+        if let Some(k) = text.and_then(|t| state.by_text.iter().position(|(x, _)| x == t)) {
+            return state.by_text.remove(k).1;
+        }
         if let Some(fault) = state.script.pop_front() {
             return fault;
         }

@@ -11,7 +11,7 @@ use sonarly_domain::clock::ManualClock;
 use sonarly_linkedin::*;
 
 /// What the Unipile connector tolerates between its clock and LinkedIn's when reading back.
-const RECONCILE_SKEW_MS: i64 = 2 * 60_000;
+const RECONCILE_SKEW_MS: i64 = 30_000;
 
 /// The in-process fault-injecting provider for one account.
 #[derive(Clone)]
@@ -83,10 +83,6 @@ fn one_page<T>(items: Vec<T>) -> ProviderPage<T> {
     ProviderPage { items, cursor: None, total }
 }
 
-fn same_text(a: &str, b: &str) -> bool {
-    a.split_whitespace().eq(b.split_whitespace())
-}
-
 impl FaultyLinkedIn {
     /// `clock` must be the clock the network was built with.
     pub fn new(net: FaultyNetwork, clock: ManualClock) -> Self {
@@ -120,8 +116,8 @@ impl FaultyLinkedIn {
     }
 
     /// One write under the next fault; `deliver` performs it at the given time.
-    async fn write<T>(&self, deliver: impl FnOnce(Timestamp) -> T) -> LinkedInResult<T> {
-        match self.net.next_fault() {
+    async fn write<T>(&self, text: Option<&str>, deliver: impl FnOnce(Timestamp) -> T) -> LinkedInResult<T> {
+        match self.net.next_fault(text) {
             Fault::None => Ok(deliver(self.now())),
             Fault::FailBefore(f) => Err(self.failure(f)),
             Fault::DeliverThenFail(f) => {
@@ -175,24 +171,25 @@ impl FaultyLinkedIn {
         })
     }
 
-    /// Own messages with this text in a chat since `since`, newest first (the read-back a connector can do).
-    fn own_messages(&self, chat: &str, text: &str, since: Timestamp) -> Vec<SentMessage> {
-        self.net
-            .visible_messages(chat)
-            .unwrap_or_default()
-            .iter()
-            .filter(|m| m.is_sender && m.at >= since && same_text(&m.text, text))
-            .map(|m| SentMessage { chat_id: m.thread_id.clone(), message_id: Some(m.id.clone()), sent_at: m.at })
-            .collect()
+    /// Own visible messages with this text in a chat since `since`, oldest first.
+    fn own_messages(&self, chat: &str, text: &str, since: Timestamp) -> Vec<Trace> {
+        let messages: Vec<ChatMessage> =
+            self.net.visible_messages(chat).unwrap_or_default().iter().map(message_of).collect();
+        sonarly_linkedin::readback::own_messages_with(&messages, text, since)
     }
 
-    fn chat_with(&self, recipient: &str, text: &str, since: Timestamp) -> Option<SentMessage> {
-        let recipient = self.net.check_member(recipient).ok()?;
-        self.net
+    /// The same across the visible chats with the recipient.
+    fn chats_with(&self, recipient: &str, text: &str, since: Timestamp) -> Vec<Trace> {
+        let Ok(recipient) = self.net.check_member(recipient) else { return Vec::new() };
+        let mut found: Vec<Trace> = self
+            .net
             .visible_chats()
             .into_iter()
             .filter(|(c, _)| c.attendee == recipient)
-            .find_map(|(c, _)| self.own_messages(&c.thread_id, text, since).into_iter().next())
+            .flat_map(|(c, _)| self.own_messages(&c.thread_id, text, since))
+            .collect();
+        found.sort_by_key(|t| t.message().map(|m| m.sent_at));
+        found
     }
 }
 
@@ -234,13 +231,14 @@ impl LinkedIn for FaultyLinkedIn {
 
     async fn visit_profile(&self, token: &OutboundToken, identifier: &str) -> LinkedInResult<Person> {
         let recipient = self.net.check_member(identifier).map_err(refused)?;
-        self.write(|at| self.net.deliver_engagement(DeliveryKind::Visit, Some(token.as_str()), &recipient, at)).await?;
+        self.write(None, |at| self.net.deliver_engagement(DeliveryKind::Visit, Some(token.as_str()), &recipient, at))
+            .await?;
         self.person(identifier)
     }
 
     async fn follow(&self, token: &OutboundToken, provider_id: &str) -> LinkedInResult<()> {
         let recipient = self.net.check_member(provider_id).map_err(refused)?;
-        self.write(|at| self.net.deliver_engagement(DeliveryKind::Follow, Some(token.as_str()), &recipient, at))
+        self.write(None, |at| self.net.deliver_engagement(DeliveryKind::Follow, Some(token.as_str()), &recipient, at))
             .await?;
         Ok(())
     }
@@ -248,7 +246,7 @@ impl LinkedIn for FaultyLinkedIn {
     async fn react_to_recent_post(&self, token: &OutboundToken, provider_id: &str) -> LinkedInResult<Option<String>> {
         let recipient = self.net.check_member(provider_id).map_err(refused)?;
         let d = self
-            .write(|at| self.net.deliver_engagement(DeliveryKind::Reaction, Some(token.as_str()), &recipient, at))
+            .write(None, |at| self.net.deliver_engagement(DeliveryKind::Reaction, Some(token.as_str()), &recipient, at))
             .await?;
         Ok(Some(d.provider_id))
     }
@@ -260,7 +258,7 @@ impl LinkedIn for FaultyLinkedIn {
         note: Option<&str>,
     ) -> LinkedInResult<Invitation> {
         self.net.check_invitation(provider_id).map_err(refused)?;
-        let d = self.write(|at| self.net.deliver_invitation(Some(token.as_str()), provider_id, note, at)).await?;
+        let d = self.write(note, |at| self.net.deliver_invitation(Some(token.as_str()), provider_id, note, at)).await?;
         Ok(Invitation { invitation_id: d.provider_id, recipient_provider_id: d.recipient, note: d.text, sent_at: d.at })
     }
 
@@ -307,14 +305,15 @@ impl LinkedIn for FaultyLinkedIn {
 
     async fn send_message(&self, token: &OutboundToken, chat_id: &str, text: &str) -> LinkedInResult<SentMessage> {
         self.net.check_message(chat_id).map_err(refused)?;
-        let d = self.write(|at| self.net.deliver_message(Some(token.as_str()), chat_id, text, at)).await?;
+        let d = self.write(Some(text), |at| self.net.deliver_message(Some(token.as_str()), chat_id, text, at)).await?;
         Ok(sent_of(&d))
     }
 
     async fn start_chat(&self, token: &OutboundToken, provider_id: &str, text: &str) -> LinkedInResult<SentMessage> {
         self.net.check_start_chat(provider_id, false).map_err(refused)?;
-        let (d, _) =
-            self.write(|at| self.net.deliver_start_chat(Some(token.as_str()), provider_id, None, text, at)).await?;
+        let (d, _) = self
+            .write(Some(text), |at| self.net.deliver_start_chat(Some(token.as_str()), provider_id, None, text, at))
+            .await?;
         Ok(sent_of(&d))
     }
 
@@ -327,7 +326,9 @@ impl LinkedIn for FaultyLinkedIn {
     ) -> LinkedInResult<SentMessage> {
         self.net.check_start_chat(provider_id, true).map_err(refused)?;
         let (d, _) = self
-            .write(|at| self.net.deliver_start_chat(Some(token.as_str()), provider_id, Some(subject), body, at))
+            .write(Some(body), |at| {
+                self.net.deliver_start_chat(Some(token.as_str()), provider_id, Some(subject), body, at)
+            })
             .await?;
         Ok(sent_of(&d))
     }
@@ -344,33 +345,44 @@ impl LinkedIn for FaultyLinkedIn {
         Ok(Vec::new())
     }
 
-    /// Reads back like the Unipile connector: never by token.
+    /// Reads back like the Unipile connector (never by token): own visible
+    /// messages with the text since the attempt started, the pending
+    /// invitation, or a profile that shows the invitation or the connection.
     async fn reconcile(
         &self,
         _token: &OutboundToken,
         attempt: &OutboundAttempt,
-        attempted_at: Timestamp,
-    ) -> LinkedInResult<Reconciled> {
-        let since = attempted_at.plus_millis(-RECONCILE_SKEW_MS);
-        let found = match attempt {
+        started_at: Timestamp,
+    ) -> LinkedInResult<Vec<Trace>> {
+        let since = started_at.plus_millis(-RECONCILE_SKEW_MS);
+        Ok(match attempt {
             OutboundAttempt::Invitation { recipient_provider_id } => {
                 let (member, pending) = self
                     .net
                     .member(recipient_provider_id)
                     .ok_or_else(|| LinkedInError::NotReachable(recipient_provider_id.clone()))?;
-                return Ok(if pending || member.connected { Reconciled::Sent(None) } else { Reconciled::NotSent });
+                let mut listed: Vec<Trace> = self
+                    .net
+                    .pending_invitations()
+                    .into_iter()
+                    .filter(|i| i.recipient == member.provider_id)
+                    .map(|i| Trace::Invitation(Some(i.id)))
+                    .collect();
+                listed.reverse();
+                match (listed.is_empty(), pending || member.connected) {
+                    (false, _) => listed,
+                    (true, true) => vec![Trace::Invitation(None)],
+                    (true, false) => Vec::new(),
+                }
             }
-            OutboundAttempt::Message { chat_id, text } => self.own_messages(chat_id, text, since).into_iter().next(),
+            OutboundAttempt::Message { chat_id, text } => self.own_messages(chat_id, text, since),
             OutboundAttempt::StartChat { recipient_provider_id, text } => {
-                self.chat_with(recipient_provider_id, text, since)
+                self.chats_with(recipient_provider_id, text, since)
             }
             OutboundAttempt::InMail { recipient_provider_id, body } => {
-                self.chat_with(recipient_provider_id, body, since)
+                self.chats_with(recipient_provider_id, body, since)
             }
-        };
-        Ok(match found {
-            Some(sent) => Reconciled::Sent(Some(sent)),
-            None => Reconciled::NotSent,
+            OutboundAttempt::Engagement { .. } => Vec::new(),
         })
     }
 }
