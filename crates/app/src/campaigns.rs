@@ -16,10 +16,10 @@ use sonarly_domain::campaign::{
     instance_state, lead_workflow_status, status, workflow_status,
 };
 use sonarly_domain::clock::Clock;
-use sonarly_domain::cursor::CursorCodec;
+use sonarly_domain::cursor::{CursorCodec, CursorPosition};
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
-use sonarly_domain::page::{Page, PageRequest};
+use sonarly_domain::page::{MAX_PAGE_LIMIT, Page, PageRequest};
 use sonarly_domain::template::{Sample, WritingStyle};
 use sonarly_domain::{DomainError, FieldIssue, Timestamp};
 use sonarly_store::{ApprovalOutcome, SlotUpdate, StartOutcome, StopOutcome, Store};
@@ -420,6 +420,15 @@ pub async fn get_campaign_state(
     campaign_state(store, clock, campaign).await
 }
 
+fn check_status_filter(status_filter: Option<&str>) -> AppResult<()> {
+    match status_filter {
+        Some(s) if !status::ALL.contains(&s) => {
+            Err(DomainError::invalid_field("status", format!("must be one of {}", status::ALL.join(", "))))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub async fn list_campaigns(
     store: &Store,
     clock: &dyn Clock,
@@ -428,13 +437,45 @@ pub async fn list_campaigns(
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<CampaignState>> {
-    if let Some(s) = status_filter
-        && !status::ALL.contains(&s)
-    {
-        return Err(DomainError::invalid_field("status", format!("must be one of {}", status::ALL.join(", "))));
-    }
+    check_status_filter(status_filter)?;
     let rows = store.list_campaigns(group_id, status_filter, page).await.or_internal()?;
     let page = Page::from_rows(rows, page, codec, CAMPAIGNS_LIST, |c| (c.created_at, c.id.clone()));
+    let items = with_state(store, clock, page.items).await?;
+    Ok(Page { items, next_cursor: page.next_cursor, has_more: page.has_more })
+}
+
+/// The most campaigns one answer without `limit` holds. The documented list
+/// has no paging parameters, so without `limit` a client gets every campaign
+/// (after `cursor`, when given); this bound only keeps one answer finite, and
+/// past it the answer pages like any other (`hasMore`, `nextCursor`).
+pub const UNPAGED_CAMPAIGNS_MAX: u32 = 10_000;
+
+/// The campaign list as documented (no `limit`): every campaign of the group
+/// after `after`, newest first, read in keyset pages of [`MAX_PAGE_LIMIT`].
+pub async fn list_all_campaigns(
+    store: &Store,
+    clock: &dyn Clock,
+    codec: &CursorCodec,
+    group_id: &str,
+    status_filter: Option<&str>,
+    after: Option<CursorPosition>,
+) -> AppResult<Page<CampaignState>> {
+    check_status_filter(status_filter)?;
+    let mut rows: Vec<Campaign> = Vec::new();
+    let mut after = after;
+    loop {
+        let chunk = PageRequest { limit: MAX_PAGE_LIMIT, after: after.take() };
+        let mut found = store.list_campaigns(group_id, status_filter, &chunk).await.or_internal()?;
+        let more = found.len() > MAX_PAGE_LIMIT as usize;
+        found.truncate(MAX_PAGE_LIMIT as usize);
+        after = found.last().map(|c| CursorPosition { created_at: c.created_at, id: c.id.clone() });
+        rows.extend(found);
+        if !more || rows.len() > UNPAGED_CAMPAIGNS_MAX as usize {
+            break;
+        }
+    }
+    let whole = PageRequest { limit: UNPAGED_CAMPAIGNS_MAX, after: None };
+    let page = Page::from_rows(rows, &whole, codec, CAMPAIGNS_LIST, |c| (c.created_at, c.id.clone()));
     let items = with_state(store, clock, page.items).await?;
     Ok(Page { items, next_cursor: page.next_cursor, has_more: page.has_more })
 }

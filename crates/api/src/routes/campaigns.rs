@@ -201,8 +201,12 @@ pub struct UpdateContentSlotBody {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CampaignListParams {
+    /// Opaque pagination cursor returned by the previous page.
     pub cursor: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Maximum number of campaigns in this page (1 to 100). Without it, as the
+    /// campaign list is documented, every campaign is returned in one page (up
+    /// to 10,000; past that the answer pages with `hasMore` and `nextCursor`).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only campaigns in this status (`draft`, `active`, `stopped`, `completed`).
     pub status: Option<String>,
@@ -267,7 +271,10 @@ pub async fn starter_templates(State(state): State<AppState>, access: GroupAcces
     }))
 }
 
-/// List campaigns for an account group, newest first (cursor and `status` are additions).
+/// List campaigns for an account group, newest first.
+///
+/// As documented, without parameters the answer holds every campaign; `limit`,
+/// `cursor` and `status` are additions (cursor paging like every other list).
 #[utoipa::path(
     get, path = "/v1/accounts/{accountGroupId}/campaigns", tag = "Campaigns",
     params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."), CampaignListParams),
@@ -284,8 +291,12 @@ pub async fn list_campaigns(
 ) -> ApiResult {
     let page = PageRequest::parse(&state.cursors, CAMPAIGNS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
     let status = q.status.as_deref().map(str::trim);
-    let rows =
-        uc::list_campaigns(&state.store, state.clock.as_ref(), &state.cursors, &access.group_id, status, &page).await?;
+    let (store, clock, codec, group) = (&state.store, state.clock.as_ref(), &state.cursors, access.group_id.as_str());
+    let rows = if q.limit.is_none() {
+        uc::list_all_campaigns(store, clock, codec, group, status, page.after).await?
+    } else {
+        uc::list_campaigns(store, clock, codec, group, status, &page).await?
+    };
     Ok(ok(ListData::from_page(rows, CampaignView::from)))
 }
 

@@ -447,3 +447,77 @@ both_backends!(fallback_content_waits_for_approval, |backend| async move {
         "NOT_FOUND",
     );
 });
+
+/// `n` draft campaigns on `audience`, one a second apart, stored directly (the
+/// list is what is tested here, not creation).
+async fn stored_campaigns(app: &TestApp, group: &AccountGroup, audience: &Audience, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for k in 0..n {
+        let at = Timestamp::from_millis(app.now_ms() + k as i64 * 1_000);
+        let template = sonarly_domain::campaign::StarterTemplate::parse("connect").unwrap();
+        let campaign = sonarly_domain::campaign::Campaign {
+            id: sonarly_domain::id::new_hex_id(at),
+            group_id: group.id.clone(),
+            name: format!("Campaign {k}"),
+            description: None,
+            starter_template: template,
+            workflow_version: template.version(),
+            audience_id: audience.id.clone(),
+            status: if k % 3 == 0 { "stopped" } else { "draft" }.into(),
+            include_conversation_history: true,
+            auto_cancel_on_message_received: true,
+            outreach_language: "en".into(),
+            linkedin_account_id: None,
+            selected_lead_count: 0,
+            created_at: at,
+            updated_at: at,
+            started_at: None,
+            stopped_at: None,
+        };
+        assert!(app.db.store.insert_campaign(&campaign, &[], &[]).await.unwrap());
+        ids.push(campaign.id);
+    }
+    ids.reverse(); // newest first, as listed
+    ids
+}
+
+both_backends!(the_campaign_list_as_documented_without_parameters_returns_every_campaign, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let (audience, _) = audience_with(&app, &group, 1, None).await;
+    // 31 as in the report, then enough to need several internal reads of 100.
+    let ids = stored_campaigns(&app, &group, &audience, 31).await;
+    let all = app.get(&format!("{base}/campaigns"), &key).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let listed: Vec<&str> =
+        all.body["data"]["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ids, "every campaign, newest first");
+    assert_eq!((all.body["data"]["hasMore"].as_bool(), all.body["data"]["nextCursor"].is_null()), (Some(false), true));
+
+    app.clock.advance_millis(3_600_000);
+    let more = stored_campaigns(&app, &group, &audience, 230).await;
+    let all = app.get(&format!("{base}/campaigns"), &key).await;
+    let listed: Vec<String> =
+        all.body["data"]["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+    let expected: Vec<String> = more.iter().chain(ids.iter()).cloned().collect();
+    assert_eq!(listed, expected);
+    assert_eq!(all.body["data"]["hasMore"], false);
+
+    // The status filter applies to the whole list too.
+    let stopped = app.get(&format!("{base}/campaigns?status=stopped"), &key).await;
+    assert_eq!(stopped.body["data"]["items"].as_array().unwrap().len(), 11 + 77);
+    // Cursor paging stays available: `limit` pages, a cursor without `limit` returns the rest.
+    let first = app.get(&format!("{base}/campaigns?limit=100"), &key).await;
+    assert_eq!(first.body["data"]["items"].as_array().unwrap().len(), 100);
+    assert_eq!(first.body["data"]["hasMore"], true);
+    let cursor = first.body["data"]["nextCursor"].as_str().unwrap();
+    let rest = app.get(&format!("{base}/campaigns?cursor={cursor}"), &key).await;
+    let rest: Vec<String> =
+        rest.body["data"]["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(rest, expected[100..].to_vec());
+    for bad in ["0", "101", "x"] {
+        assert_error(&app.get(&format!("{base}/campaigns?limit={bad}"), &key).await, 400, "VALIDATION_ERROR");
+    }
+});
