@@ -3,6 +3,7 @@
 pub mod envelope;
 pub mod extract;
 pub mod idempotency;
+pub mod keepalive;
 pub mod middleware;
 pub mod ratelimit;
 pub mod routes;
@@ -199,6 +200,7 @@ pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: V
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::trace))
+        .layer(axum::middleware::from_fn(keepalive::drain_unread_body))
         .with_state(state)
 }
 

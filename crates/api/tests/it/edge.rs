@@ -98,3 +98,157 @@ both_backends!(head_requests_need_what_get_needs, |backend| async move {
     assert_eq!(head("/v1/accounts".into()).await, 200);
     assert_eq!(head(format!("/v1/accounts/{}/audiences", group.id)).await, 200);
 });
+
+/// One answer read off a raw HTTP/1.1 connection.
+struct RawAnswer {
+    status: u16,
+    /// The server announced `Connection: close`.
+    close: bool,
+    body: serde_json::Value,
+}
+
+/// A request as a client library sends it: the head, then the body in a second write.
+struct RawRequest {
+    head: Vec<u8>,
+    body: Vec<u8>,
+}
+
+fn raw_request(method: &str, path: &str, key: &str, body: &[u8]) -> RawRequest {
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {key}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    RawRequest { head: head.into_bytes(), body: body.to_vec() }
+}
+
+fn raw_get(path: &str, key: &str) -> RawRequest {
+    let head = format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {key}\r\n\r\n");
+    RawRequest { head: head.into_bytes(), body: Vec::new() }
+}
+
+/// Sends `request` and reads one whole answer (status line, headers, a
+/// `content-length` body). A connection that ends early is an error.
+async fn exchange(
+    conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    request: &RawRequest,
+) -> std::io::Result<RawAnswer> {
+    use std::io::{Error, ErrorKind};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let closed = || Error::new(ErrorKind::UnexpectedEof, "connection closed without a whole response");
+    conn.get_mut().write_all(&request.head).await?;
+    if !request.body.is_empty() {
+        // Let the server see the head alone first, as it often does in the wild.
+        tokio::task::yield_now().await;
+        conn.get_mut().write_all(&request.body).await?;
+    }
+    let mut line = String::new();
+    if conn.read_line(&mut line).await? == 0 {
+        return Err(closed());
+    }
+    let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| Error::other(line.clone()))?;
+    let (mut length, mut close) = (None, false);
+    loop {
+        line.clear();
+        if conn.read_line(&mut line).await? == 0 {
+            return Err(closed());
+        }
+        let Some((name, value)) = line.trim_end().split_once(':') else { break };
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse::<usize>().ok(),
+            "connection" => close = value.trim().eq_ignore_ascii_case("close"),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length.ok_or_else(|| Error::other("answer without content-length"))?];
+    conn.read_exact(&mut body).await?;
+    Ok(RawAnswer { status, close, body: serde_json::from_slice(&body).map_err(Error::other)? })
+}
+
+both_backends!(keep_alive_connections_survive_early_errors_on_requests_with_bodies, |backend| async move {
+    use sonarly_api::ratelimit::{FakeRelativeClock, LimiterClock, RateLimits};
+    use tokio::io::BufReader;
+    use tokio::net::{TcpListener, TcpStream};
+
+    let mut app = TestApp::new(backend).await;
+    // The limiter never refills, so the tiny key stays refused for the whole test.
+    app.state.rate_limits =
+        std::sync::Arc::new(RateLimits::with_clock(LimiterClock::manual(FakeRelativeClock::default())));
+    let group = app.group("G").await;
+    let key = app.key_with(&[&group], "all", 1_000_000).await;
+    let reader = app.key_with(&[&group], "audiences:read", 1_000_000).await;
+    let tiny = app.key_with(&[&group], "all", 1).await;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(axum::serve(listener, sonarly_api::router(app.state.clone())).into_future());
+    let connect = || async move {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        // A head and body in two writes must not wait for Nagle's algorithm.
+        stream.set_nodelay(true).unwrap();
+        BufReader::new(stream)
+    };
+
+    let audiences = format!("/v1/accounts/{}/audiences", group.id);
+    let success = raw_get("/v1/accounts", &key);
+    let mut conn = connect().await;
+    let spend = raw_get("/v1/accounts", &tiny);
+    assert_eq!(exchange(&mut conn, &spend).await.unwrap().status, 200, "the tiny key's one request");
+
+    // Just over the limit (the end may arrive with the bytes that cross it) and twice the limit.
+    let limit = sonarly_api::MAX_REQUEST_BODY_BYTES;
+    let just_over = format!(r#"{{"name":"{}"}}"#, "x".repeat(limit));
+    let twice = format!(r#"{{"name":"{}"}}"#, "x".repeat(2 * limit));
+    let (mut dropped, mut closed_after, mut twice_sent) = (Vec::new(), Vec::new(), 0);
+    for i in 0..1_000usize {
+        // Small bodies of varied sizes, so they arrive in one or several pieces.
+        let small = format!(r#"{{"name":"{}"}}"#, "x".repeat(10 + (i * 97) % 5_000));
+        let (status, code, request) = match i % 5 {
+            0 => (401, "UNAUTHORIZED", raw_request("POST", &audiences, "sk_live_wrong", small.as_bytes())),
+            1 => (403, "SCOPE_DENIED", raw_request("POST", &audiences, &reader, small.as_bytes())),
+            2 => (405, "METHOD_NOT_ALLOWED", raw_request("PUT", "/v1/accounts", &key, small.as_bytes())),
+            3 => (429, "RATE_LIMIT_EXCEEDED", raw_request("POST", &audiences, &tiny, small.as_bytes())),
+            _ if i % 10 == 4 => (413, "PAYLOAD_TOO_LARGE", raw_request("POST", &audiences, &key, just_over.as_bytes())),
+            _ => {
+                twice_sent += 1;
+                (413, "PAYLOAD_TOO_LARGE", raw_request("POST", &audiences, &key, twice.as_bytes()))
+            }
+        };
+        match exchange(&mut conn, &request).await {
+            Ok(answer) => {
+                assert_eq!((answer.status, answer.body["error"]["code"].as_str()), (status, Some(code)), "pair {i}");
+                if answer.close {
+                    closed_after.push(status);
+                    conn = connect().await;
+                }
+            }
+            Err(e) => {
+                dropped.push(format!("pair {i}, {status}: {e}"));
+                conn = connect().await;
+            }
+        }
+        match exchange(&mut conn, &success).await {
+            Ok(answer) => assert_eq!((answer.status, answer.close), (200, false), "pair {i}: {}", answer.body),
+            Err(e) => {
+                dropped.push(format!("pair {i}, 200 after {status}: {e}"));
+                conn = connect().await;
+            }
+        }
+    }
+    // A client waiting for `100 Continue` is answered at once, without being
+    // asked for a body that is refused anyway, and told the connection ends.
+    let mut waiting = raw_request("POST", &audiences, "sk_live_wrong", b"");
+    waiting.head = String::from_utf8(waiting.head)
+        .unwrap()
+        .replace("content-length: 0", "expect: 100-continue\r\ncontent-length: 20")
+        .into_bytes();
+    let answer = exchange(&mut conn, &waiting).await.unwrap();
+    assert_eq!((answer.status, answer.close), (401, true));
+
+    server.abort();
+    assert!(dropped.is_empty(), "{} dropped answers, first: {:?}", dropped.len(), &dropped[..dropped.len().min(5)]);
+    // Small bodies are drained and the connection kept. Only a body above the
+    // limit may end it, always announced; one twice the limit always does.
+    assert!(closed_after.iter().all(|status| *status == 413), "{closed_after:?}");
+    assert!(closed_after.len() >= twice_sent, "{} closes for {twice_sent} bodies twice the limit", closed_after.len());
+});
