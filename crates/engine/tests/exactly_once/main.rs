@@ -10,208 +10,13 @@
 //! - a campaign step's text is composed once, kept across deferrals and
 //!   retries, and is what reconciliation looks for.
 
-use sonarly_app::campaigns::{CreateCampaignRequest, create_campaign, start_campaign};
-use sonarly_app::composer::{BuiltinComposer, ComposeRequest, Composition, ContentComposer};
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
-use sonarly_app::responses::{QueueResponseRequest, queue_response};
-use sonarly_domain::Timestamp;
-use sonarly_domain::campaign::{Campaign, WorkflowInstance};
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
-use sonarly_domain::models::{AccountGroup, Audience};
-use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
-use sonarly_domain::responses::{ScheduledResponse, status};
-use sonarly_domain::template::SampleType;
-use sonarly_engine::Engine;
-use sonarly_linkedin::AccountType;
-use sonarly_linkedin::sandbox::SandboxConfig;
-use sonarly_testkit::fault::{Failure, Fault, FaultyLinkedIn, FaultyNetwork};
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+mod soak;
+mod world;
 
-const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
-
-fn rules(spacing_secs: u32, daily_messages: u32) -> SendingRules {
-    SendingRules {
-        working_hours: WorkingHours::AROUND_THE_CLOCK,
-        min_spacing_secs: spacing_secs,
-        max_spacing_secs: spacing_secs,
-        daily_messages,
-        daily_profile_visits: 1_000,
-        daily_engagements: 1_000,
-        ..SendingRules::default()
-    }
-}
-
-struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    #[allow(dead_code)]
-    account: LinkedInAccount,
-    registry: ProviderRegistry,
-    net: FaultyNetwork,
-    prospects: Vec<Prospect>,
-}
-
-impl World {
-    /// A group whose one LinkedIn account is served by the fault-injecting
-    /// double, with its connections as prospects.
-    async fn new(backend: TestBackend, rules: SendingRules) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::parse_rfc3339("2026-06-01T10:00:00Z").unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Faulty".into(),
-            account_type: AccountType::Classic,
-            rules,
-            provider: ProviderSetup::Sandbox(SandboxConfig::default()),
-        };
-        let account = connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared.clone());
-        let net = FaultyNetwork::new(shared, 6, 0);
-        registry.set_provider(&account.id, Arc::new(FaultyLinkedIn::new(net.clone(), clock.clone())));
-        let now = clock.now();
-        let prospects: Vec<Prospect> = net
-            .connections()
-            .iter()
-            .enumerate()
-            .map(|(k, m)| Prospect {
-                id: format!("{k:024x}"),
-                group_id: group.id.clone(),
-                provider_id: m.provider_id.clone(),
-                member_id: Some(m.provider_id.clone()),
-                person_id: person_id_for(&m.provider_id),
-                first_name: Some(m.first_name.clone()),
-                last_name: Some(m.last_name.clone()),
-                name: format!("{} {}", m.first_name, m.last_name),
-                connection_degree: Some(1),
-                created_at: now,
-                updated_at: now,
-                ..Prospect::default()
-            })
-            .collect();
-        db.store.upsert_prospects(&prospects, None).await.unwrap();
-        Self { db, clock, group, account, registry, net, prospects }
-    }
-
-    fn engine(&self, owner: &str) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
-    }
-
-    async fn queue(&self, prospect: usize, text: &str) -> ScheduledResponse {
-        let request = QueueResponseRequest {
-            prospect_id: Some(self.prospects[prospect].id.clone()),
-            message: Some(text.into()),
-            ..Default::default()
-        };
-        queue_response(&self.db.store, &self.registry, &self.clock, &self.group.id, &request, None).await.unwrap()
-    }
-
-    async fn response(&self, id: &str) -> ScheduledResponse {
-        self.db.store.get_response(&self.group.id, id).await.unwrap().unwrap()
-    }
-
-    /// Runs `engines` to idle, then moves the clock by `step_ms`, for `total_ms`.
-    async fn run_for(&self, engines: &[&Engine], total_ms: i64, step_ms: i64) {
-        let mut elapsed = 0;
-        loop {
-            for e in engines {
-                e.run_until_idle().await;
-            }
-            if elapsed >= total_ms {
-                return;
-            }
-            self.clock.advance_millis(step_ms);
-            elapsed += step_ms;
-        }
-    }
-
-    /// The provider message id of each delivery of `text`.
-    fn delivered_ids(&self, text: &str) -> Vec<String> {
-        self.net.deliveries().into_iter().filter(|d| d.text.as_deref() == Some(text)).map(|d| d.provider_id).collect()
-    }
-
-    /// A started campaign of `template` over `leads` prospects, and an engine composing with `composer`.
-    async fn campaign(&self, template: &str, leads: usize, composer: Arc<dyn ContentComposer>) -> (Campaign, Engine) {
-        let now = self.clock.now();
-        let audience = Audience {
-            id: sonarly_domain::id::new_audience_id(now),
-            group_id: self.group.id.clone(),
-            name: "Leads".into(),
-            audience_type: "linkedin_search".into(),
-            description: None,
-            folder_id: None,
-            prospect_count: 0,
-            filling_job_id: None,
-            created_at: now,
-            updated_at: now,
-        };
-        self.db.store.insert_audience(&audience).await.unwrap();
-        self.db.store.upsert_prospects(&self.prospects[..leads], Some(&audience.id)).await.unwrap();
-        let request = CreateCampaignRequest {
-            starter_template_id: template.into(),
-            name: "Exactly once".into(),
-            audience_id: audience.id.clone(),
-            lead_ids: None,
-        };
-        let draft = create_campaign(&self.db.store, &self.clock, &self.group.id, &request).await.unwrap();
-        let started =
-            start_campaign(&self.db.store, &self.registry, &self.clock, &self.group.id, &draft.id).await.unwrap();
-        let engine = self.engine("a").with_composer(composer);
-        (started.campaign.campaign, engine)
-    }
-
-    async fn instances(&self, campaign: &Campaign) -> Vec<WorkflowInstance> {
-        self.db.store.campaign_instances(&campaign.id).await.unwrap()
-    }
-}
-
-/// A stand-in for a configured model: every call writes a new text (`Note n`),
-/// or always `fixed` when given, from a basic sample (no approval needed); it
-/// counts its calls.
-struct CountingComposer {
-    fixed: Option<String>,
-    calls: Mutex<Vec<String>>,
-}
-
-impl CountingComposer {
-    fn new(fixed: Option<&str>) -> Arc<Self> {
-        Arc::new(Self { fixed: fixed.map(str::to_owned), calls: Mutex::new(Vec::new()) })
-    }
-
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
-impl ContentComposer for CountingComposer {
-    fn compose<'a, 'b, 'f>(
-        &'a self,
-        request: &'b ComposeRequest,
-    ) -> Pin<Box<dyn Future<Output = sonarly_app::AppResult<Composition>> + Send + 'f>>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        Box::pin(async move {
-            let draft = BuiltinComposer.compose(request).await?;
-            let mut calls = self.calls.lock().unwrap();
-            let body = self.fixed.clone().unwrap_or_else(|| format!("Note {}", calls.len() + 1));
-            calls.push(body.clone());
-            let sample_type_used = SampleType::Basic;
-            let composed = sonarly_domain::composer::Composed { body, sample_type_used, ..draft.composed };
-            Ok(Composition { composed, ..draft })
-        })
-    }
-}
+use sonarly_domain::responses::status;
+use sonarly_testkit::both_backends;
+use sonarly_testkit::fault::{Failure, Fault};
+use world::*;
 
 // --- responses ------------------------------------------------------------------
 
@@ -379,3 +184,74 @@ both_backends!(a_campaign_step_still_running_when_its_lease_runs_out_is_not_repe
     assert!(instance.step_index > 4, "moved past the first message: {instance:?}");
     assert_eq!(w.delivered_ids("Held campaign note").len(), 1, "delivered once");
 });
+
+// --- the protocol's edges ------------------------------------------------------------
+
+both_backends!(a_late_answer_from_a_superseded_attempt_changes_nothing, |backend| async move {
+    let w = World::new(backend, rules(0, 1_000)).await;
+    let queued = w.queue(4, "Late answer").await;
+    w.net.fault_for_text("Late answer", Fault::Hold);
+    let first = w.engine("a");
+    let running = tokio::spawn(async move { first.run_until_idle().await });
+    w.net.wait_stuck(1).await;
+    // Far past the attempt's deadline and settle period, with nothing to show
+    // for it, another instance tries again, and that attempt delivers.
+    w.clock.advance_millis(30 * MINUTE);
+    let second = w.engine("b");
+    second.run_until_idle().await;
+    let done = w.response(&queued.id).await;
+    assert_eq!(done.status, status::SENT);
+    let send = w.db.store.get_send(&queued.id).await.unwrap().unwrap();
+    assert_eq!(send.attempt, 2);
+    let second_delivery = w.delivered_ids("Late answer");
+    assert_eq!(second_delivery.len(), 1);
+    // Then the first attempt's call comes back, delivered: its outcome is fenced off.
+    w.net.release_held(1);
+    running.await.unwrap();
+    let after = w.db.store.get_send(&queued.id).await.unwrap().unwrap();
+    assert_eq!((after.attempt, after.provider_ref.clone()), (2, Some(format!("message:{}", second_delivery[0]))));
+    assert_eq!(w.response(&queued.id).await, done, "the response still shows the second attempt's outcome");
+    assert_eq!(
+        w.delivered_ids("Late answer").len(),
+        2,
+        "the documented residual: a provider that answers after the settle period"
+    );
+});
+
+both_backends!(a_send_never_confirmed_fails_with_a_reason_after_the_last_attempt, |backend| async move {
+    let w = World::new(backend, rules(0, 1_000)).await;
+    for _ in 0..8 {
+        w.net.fault_for_text("Never lands", Fault::FailBefore(Failure::Status(503)));
+    }
+    let queued = w.queue(5, "Never lands").await;
+    w.run_for(&[&w.engine("a")], 2 * HOUR, MINUTE).await;
+    let failed = w.response(&queued.id).await;
+    assert_eq!(failed.status, status::FAILED, "{failed:?}");
+    assert_eq!(failed.failure_code.as_deref(), Some("DELIVERY_UNCONFIRMED"));
+    let message = failed.failure_message.unwrap_or_default();
+    assert!(message.contains("after 8 attempts") && message.contains("not sent again"), "{message}");
+    assert!(w.delivered_ids("Never lands").is_empty());
+});
+
+// --- the soak ----------------------------------------------------------------------------
+
+both_backends!(a_randomized_soak_delivers_everything_once_or_fails_with_a_reason, |backend| async move {
+    let figures = soak::run(backend, 200, 25, 7).await;
+    eprintln!("{figures}");
+    assert!(figures.faults > 0 && figures.crashes > 0, "the soak met faults and crashes: {figures}");
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "2,000 actions; figures in docs/performance.md"]
+async fn soak_2000_on_sqlite() {
+    eprintln!("{}", soak::run(sonarly_testkit::TestBackend::Sqlite, 1_400, 120, 2026).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "2,000 actions; figures in docs/performance.md"]
+async fn soak_2000_on_postgres() {
+    if !sonarly_testkit::postgres_available() {
+        return;
+    }
+    eprintln!("{}", soak::run(sonarly_testkit::TestBackend::Postgres, 1_400, 120, 2026).await);
+}

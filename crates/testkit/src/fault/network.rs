@@ -122,6 +122,7 @@ pub(crate) struct State {
     mix: Option<(FaultMix, Rng)>,
     visibility_delay_ms: i64,
     seq: u64,
+    faults_drawn: u64,
 }
 
 /// The shared network. Clones share everything.
@@ -172,6 +173,7 @@ impl FaultyNetwork {
             mix: None,
             visibility_delay_ms: 0,
             seq: 0,
+            faults_drawn: 0,
         };
         Self {
             state: Arc::new(Mutex::new(state)),
@@ -285,19 +287,28 @@ impl FaultyNetwork {
         }
     }
 
+    /// Writes that met a fault so far.
+    pub fn faults_drawn(&self) -> u64 {
+        self.lock().faults_drawn
+    }
+
     /// The fault for the next write (carrying `text`, when it has one).
     pub(crate) fn next_fault(&self, text: Option<&str>) -> Fault {
         let mut state = self.lock();
-        if let Some(k) = text.and_then(|t| state.by_text.iter().position(|(x, _)| x == t)) {
-            return state.by_text.remove(k).1;
+        let fault = if let Some(k) = text.and_then(|t| state.by_text.iter().position(|(x, _)| x == t)) {
+            state.by_text.remove(k).1
+        } else if let Some(fault) = state.script.pop_front() {
+            fault
+        } else {
+            match &mut state.mix {
+                Some((mix, rng)) => mix.pick(rng),
+                None => Fault::None,
+            }
+        };
+        if fault != Fault::None {
+            state.faults_drawn += 1;
         }
-        if let Some(fault) = state.script.pop_front() {
-            return fault;
-        }
-        match &mut state.mix {
-            Some((mix, rng)) => mix.pick(rng),
-            None => Fault::None,
-        }
+        fault
     }
 
     pub(crate) fn member_index(state: &State, identifier: &str) -> Option<usize> {
