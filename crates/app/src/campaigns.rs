@@ -4,8 +4,10 @@
 //! `sonarly_domain::campaign`; the engine (`sonarly_engine`) executes them.
 //!
 //! Errors: a body that breaks the schema is 400; a missing or foreign campaign,
-//! slot or workflow instance in the path is 404; an id in the body that names
-//! nothing usable in the group (audience, lead, writing style) is 422; a state
+//! slot or workflow instance in the path is 404; an audience or lead id in a
+//! create or duplicate body that names nothing usable in the group is 400
+//! VALIDATION_ERROR on that field (those pages list 400, no 422); a writing
+//! style that does not fit a content slot is 422 (that page lists 422); a state
 //! that prevents the operation (not a draft, not active, nothing pending,
 //! nothing to start with) is 409.
 
@@ -151,7 +153,9 @@ fn validate_name(field: &str, name: &str, issues: &mut Vec<FieldIssue>) -> Strin
 }
 
 /// The audience (ready, of the group) and the selected leads: the given
-/// subset (each must be in the audience, else 422) or the whole audience.
+/// subset (each must be in the audience) or the whole audience. An unknown or
+/// foreign audience or lead is 400 on its field, as the create and duplicate
+/// pages list 400 (not 422) for a request they refuse.
 async fn select_leads(
     store: &Store,
     group_id: &str,
@@ -162,7 +166,7 @@ async fn select_leads(
         .get_audience(group_id, audience_id)
         .await
         .or_internal()?
-        .ok_or_else(|| unprocessable("audienceId", "is not an audience of this account group"))?;
+        .ok_or_else(|| DomainError::invalid_field("audienceId", "is not an audience of this account group"))?;
     if !audience.is_ready() {
         return Err(crate::audiences::audience_not_ready());
     }
@@ -181,14 +185,8 @@ async fn select_leads(
                         FieldIssue::new(format!("leadIds[{i}]"), format!("`{id}` is not a lead of the audience"))
                     })
                     .collect();
-                let mut e = DomainError::unprocessable(format!(
-                    "{} of the leadIds do not belong to the audience.",
-                    missing.len()
-                ));
-                e.details =
-                    Some(fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "));
-                e.fields = fields;
-                return Err(e);
+                let message = format!("{} of the leadIds do not belong to the audience.", missing.len());
+                return Err(DomainError { message, ..DomainError::invalid(fields) });
             }
             Ok(ids)
         }

@@ -10,9 +10,7 @@ use sonarly_domain::composer::ProspectSignal;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::page::{Page, PageRequest};
-use sonarly_domain::signals::{
-    ScanRequest, SignalGroup, SignalScan, compose_signals, group_items, status, unknown_reference,
-};
+use sonarly_domain::signals::{ScanRequest, SignalGroup, SignalScan, compose_signals, group_items, status};
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue, Timestamp};
 use sonarly_store::{NewScan, ScanCreation, Store};
 
@@ -47,9 +45,10 @@ pub fn prospect_not_found() -> DomainError {
 ///
 /// Order of checks: the body (400), a replay of the same key (200/202 or
 /// 409 IDEMPOTENCY_CONFLICT), a connected LinkedIn account (409), then inside
-/// the creating transaction the specification (422), the audience (422 when
+/// the creating transaction the specification (400), the audience (400 when
 /// absent, 409 AUDIENCE_NOT_READY while filling) and every `prospectIds`
-/// entry's membership (422).
+/// entry's membership (400). References that name nothing are 400 on their
+/// field because the scan-start page lists 400 and no 422.
 pub async fn start_scan(
     store: &Store,
     clock: &dyn Clock,
@@ -107,13 +106,13 @@ pub async fn start_scan(
     match outcome {
         ScanCreation::Created(scan) => Ok(StartedScan { scan, replayed_completed: false }),
         ScanCreation::Existing(existing) => replay(existing, idempotency.map(|(_, h)| h).unwrap_or_default()),
-        ScanCreation::SpecificationMissing => Err(unknown_reference(
+        ScanCreation::SpecificationMissing => Err(DomainError::invalid_field(
             "signalSpecificationId",
-            &format!("no signal specification `{}` exists in this account group", valid.signal_specification_id),
+            format!("no signal specification `{}` exists in this account group", valid.signal_specification_id),
         )),
-        ScanCreation::AudienceMissing => Err(unknown_reference(
+        ScanCreation::AudienceMissing => Err(DomainError::invalid_field(
             "audienceId",
-            &format!("no audience `{}` exists in this account group", valid.audience_id),
+            format!("no audience `{}` exists in this account group", valid.audience_id),
         )),
         ScanCreation::AudienceNotReady => Err(audience_not_ready()),
         ScanCreation::ProspectsNotInAudience(missing) => {
@@ -122,13 +121,12 @@ pub async fn start_scan(
                 .take(50)
                 .map(|(i, id)| FieldIssue::new(format!("prospectIds[{i}]"), format!("`{id}` is not in the audience")))
                 .collect();
-            let details = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
             let message = format!(
                 "{} of the requested prospects {} not in the audience.",
                 missing.len(),
                 if missing.len() == 1 { "is" } else { "are" }
             );
-            Err(DomainError { fields, ..DomainError::unprocessable(message) }.with_details(details))
+            Err(DomainError { message, ..DomainError::invalid(fields) })
         }
     }
 }

@@ -2,7 +2,8 @@
 //! specifications, plus the deterministic preview of a writing style.
 //!
 //! Every write validates its body first (400), then finds the resource (404),
-//! then checks references inside the store's transaction (422). Another
+//! then checks references inside the store's transaction (400 on the field:
+//! the template pages list 400 for refused requests and no 422). Another
 //! group's ids are simply absent: every store call takes the group first.
 
 use crate::composer::{ComposeRequest, Composition, ContentComposer, HISTORY_LIMIT};
@@ -67,7 +68,8 @@ impl VpRefs {
     }
 }
 
-/// Maps a store write outcome to the written value, 404 or 422.
+/// Maps a store write outcome to the written value, 404, or 400 naming each
+/// unknown value proposition.
 fn written<T>(outcome: TemplateWrite, value: T, not_found: fn() -> DomainError, refs: VpRefs) -> AppResult<T> {
     match outcome {
         TemplateWrite::Written => Ok(value),
@@ -80,7 +82,8 @@ fn written<T>(outcome: TemplateWrite, value: T, not_found: fn() -> DomainError, 
                 .filter(|(_, id)| missing.contains(id))
                 .map(|(i, id)| (i, id.clone()))
                 .collect();
-            Err(missing_value_propositions(field, &missing, indexed))
+            let unknown = missing_value_propositions(field, &missing, indexed);
+            Err(DomainError { message: unknown.message.clone(), ..DomainError::invalid(unknown.fields) })
         }
     }
 }

@@ -307,9 +307,8 @@ pub async fn list_campaigns(
     request_body = CreateCampaignBody,
     responses(
         (status = 201, description = "Created draft campaign metadata", body = Envelope<CampaignView>),
-        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 400, description = "Request validation failed, including an audienceId or leadIds entry that names nothing usable in the group (VALIDATION_ERROR naming the field)", body = ErrorEnvelope),
         (status = 409, description = "Conflict (AUDIENCE_NOT_READY)", body = ErrorEnvelope),
-        (status = 422, description = "audienceId or leadIds name nothing usable in the group", body = ErrorEnvelope),
     ),
     security(("bearerAuth" = ["campaigns:write"]))
 )]
@@ -351,10 +350,9 @@ pub async fn get_campaign(
     request_body = DuplicateCampaignBody,
     responses(
         (status = 201, description = "Duplicated draft campaign metadata", body = Envelope<CampaignView>),
-        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
-        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+        (status = 400, description = "Request validation failed, including an audienceId or leadIds entry that names nothing usable in the group (VALIDATION_ERROR naming the field)", body = ErrorEnvelope),
+        (status = 404, description = "The source campaign was not found", body = ErrorEnvelope),
         (status = 409, description = "Conflict (leads in an active workflow, AUDIENCE_NOT_READY)", body = ErrorEnvelope),
-        (status = 422, description = "audienceId or leadIds name nothing usable in the group", body = ErrorEnvelope),
     ),
     security(("bearerAuth" = ["campaigns:write"]))
 )]

@@ -22,7 +22,8 @@ pub struct MessageListParams {
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// Only the messages of this conversation (its `conversationId`).
+    /// Only the messages of this conversation (its `conversationId`). An id
+    /// that names no conversation of the group matches nothing (no items).
     pub conversation_id: Option<String>,
 }
 
@@ -112,7 +113,7 @@ impl From<InboxMessage> for MessageView {
         (status = 400, description = "Request validation failed", body = ErrorEnvelope),
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
-        (status = 404, description = "Resource not found (account group or conversation)", body = ErrorEnvelope),
+        (status = 404, description = "The account group was not found (an unknown conversationId is a filter nothing matches: 200 with no items)", body = ErrorEnvelope),
         (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
         (status = 500, description = "Internal server error", body = ErrorEnvelope),
     ),

@@ -160,12 +160,11 @@ pub struct ScanPath {
     responses(
         (status = 200, description = "Existing completed signal scan replayed for the same request", body = Envelope<ScanStartView>),
         (status = 202, description = "Scan started", body = Envelope<ScanStartView>),
-        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 400, description = "Request validation failed, including a specification, audience or prospect that does not exist in this account group or audience (VALIDATION_ERROR naming the field)", body = ErrorEnvelope),
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
         (status = 409, description = "AUDIENCE_NOT_READY, IDEMPOTENCY_CONFLICT, or no connected LinkedIn account (CONFLICT)", body = ErrorEnvelope),
-        (status = 422, description = "The specification, the audience or a prospect does not exist in this account group or audience", body = ErrorEnvelope),
         (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
         (status = 500, description = "Internal server error", body = ErrorEnvelope),
     ),

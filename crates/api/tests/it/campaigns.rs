@@ -116,7 +116,8 @@ both_backends!(drafts_are_created_validated_listed_and_read, |backend| async mov
     let subset = create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "Two", "audienceId": audience.id, "leadIds": [leads[0], leads[1], leads[0]]})).await;
     assert_eq!(subset.body["data"]["selectedLeadCount"], 2, "{}", subset.body);
 
-    // 400: missing fields, unknown template, empty leadIds; 422: foreign audience or lead; 409: audience filling.
+    // 400: missing fields, unknown template, empty leadIds, foreign audience or lead (the page lists no 422);
+    // 409: audience filling.
     assert_error(&create(&app, &base, &key, json!({"name": "x"})).await, 400, "VALIDATION_ERROR");
     let bad =
         create(&app, &base, &key, json!({"starterTemplateId": "scratch", "name": "x", "audienceId": audience.id}))
@@ -139,9 +140,10 @@ both_backends!(drafts_are_created_validated_listed_and_read, |backend| async mov
         json!({"starterTemplateId": "connect", "name": "x", "audienceId": foreign_audience.id}),
     )
     .await;
-    assert_error(&foreign, 422, "VALIDATION_ERROR");
+    assert_error(&foreign, 400, "VALIDATION_ERROR");
+    assert_eq!(foreign.body["error"]["fields"][0]["field"], "audienceId");
     let outsider = create(&app, &base, &key, json!({"starterTemplateId": "connect", "name": "x", "audienceId": audience.id, "leadIds": [leads[0], foreign_leads[0]]})).await;
-    assert_error(&outsider, 422, "VALIDATION_ERROR");
+    assert_error(&outsider, 400, "VALIDATION_ERROR");
     assert_eq!(outsider.body["error"]["fields"][0]["field"], "leadIds[1]");
     let (filling, _) = audience_with(&app, &group, 1, Some("job")).await;
     let busy =
@@ -334,6 +336,18 @@ both_backends!(start_stop_lead_status_and_duplicate, |backend| async move {
         400,
         "VALIDATION_ERROR",
     );
+    // The duplicate page lists 400 and 404, no 422: an unknown audience or a lead
+    // outside the audience is a 400 naming the field; an unknown source is the 404.
+    let duplicate = |body: Value| {
+        let (app, path, key) = (&app, format!("{base}/campaigns/{id}/duplicate"), &key);
+        async move { app.post_json(&path, key, &[], &body.to_string()).await }
+    };
+    let unknown_audience = duplicate(json!({"audienceId": "aud_nope"})).await;
+    assert_error(&unknown_audience, 400, "VALIDATION_ERROR");
+    assert_eq!(unknown_audience.body["error"]["fields"][0]["field"], "audienceId");
+    let stranger = duplicate(json!({"audienceId": audience.id, "leadIds": [leads[3], "not-a-lead"]})).await;
+    assert_error(&stranger, 400, "VALIDATION_ERROR");
+    assert_eq!(stranger.body["error"]["fields"][0]["field"], "leadIds[1]");
 
     // Stop: every live instance stops; a second stop is 409.
     let stopped = app.post_json(&format!("{base}/campaigns/{id}/stop"), &key, &[], "").await;

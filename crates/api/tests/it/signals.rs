@@ -287,6 +287,8 @@ both_backends!(scan_starts_are_idempotent_by_key, |backend| async move {
     );
 });
 
+// The scan-start page lists 400 and no 422: references that name nothing in the
+// group are 400 VALIDATION_ERROR on their field.
 both_backends!(scan_requests_are_validated_and_checked_against_the_group, |backend| async move {
     let app = TestApp::new(backend).await;
     let s = setup(&app).await;
@@ -307,20 +309,21 @@ both_backends!(scan_requests_are_validated_and_checked_against_the_group, |backe
     assert_error(&not_json, 415, "UNSUPPORTED_MEDIA_TYPE");
 
     let unknown_spec = post(json!({"signalSpecificationId": "nope", "audienceId": s.audience_id})).await;
-    assert_error(&unknown_spec, 422, "VALIDATION_ERROR");
+    assert_error(&unknown_spec, 400, "VALIDATION_ERROR");
     assert_eq!(fields(&unknown_spec), ["signalSpecificationId"]);
     let unknown_audience = post(json!({"signalSpecificationId": s.spec_id, "audienceId": "aud_nope"})).await;
-    assert_error(&unknown_audience, 422, "VALIDATION_ERROR");
+    assert_error(&unknown_audience, 400, "VALIDATION_ERROR");
     assert_eq!(fields(&unknown_audience), ["audienceId"]);
     let stranger = post(json!({"signalSpecificationId": s.spec_id, "audienceId": s.audience_id,
         "prospectIds": [s.prospects[1], "not-a-member"]}))
     .await;
-    assert_error(&stranger, 422, "VALIDATION_ERROR");
+    assert_error(&stranger, 400, "VALIDATION_ERROR");
     assert_eq!(fields(&stranger), ["prospectIds[1]"]);
 
     // Another group's specification and audience are unknown here.
     let other = setup(&app).await;
     let foreign_spec = post(json!({"signalSpecificationId": other.spec_id, "audienceId": s.audience_id})).await;
+    assert_error(&foreign_spec, 400, "VALIDATION_ERROR");
     assert_eq!(fields(&foreign_spec), ["signalSpecificationId"]);
     let foreign_audience = post(json!({"signalSpecificationId": s.spec_id, "audienceId": other.audience_id})).await;
     assert_eq!(fields(&foreign_audience), ["audienceId"]);

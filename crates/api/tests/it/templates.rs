@@ -229,12 +229,13 @@ both_backends!(writing_style_validation_errors, |backend| async move {
     let not_json = app.send(Method::POST, &path, Some(&key), &[], Body::from("name=x")).await;
     assert_error(&not_json, 415, "UNSUPPORTED_MEDIA_TYPE");
 
-    // A value proposition that does not exist here is a 422, even one of another group.
+    // A value proposition that does not exist here is a 400 on its field (the pages list no 422),
+    // even one of another group.
     let foreign_vp = create(&app, &key, &other, "value-propositions", json!({"name": "Theirs"})).await;
     for vp_id in ["507f1f77bcf86cd799439011".to_owned(), id(&foreign_vp)] {
         let reply =
             post(&app, &path, &key, &json!({"name": "N", "samples": [sample], "valuePropositionId": vp_id})).await;
-        assert_error(&reply, 422, "VALIDATION_ERROR");
+        assert_error(&reply, 400, "VALIDATION_ERROR");
         assert_eq!(fields(&reply), ["valuePropositionId"]);
         assert!(reply.body["error"]["details"].as_str().unwrap().contains(&vp_id));
     }
@@ -259,7 +260,7 @@ both_backends!(writing_style_validation_errors, |backend| async move {
     let bad_on_missing = patch_json(&app, &format!("{path}/nope"), &key, &json!({"name": ""})).await;
     assert_error(&bad_on_missing, 400, "VALIDATION_ERROR");
     let unknown_vp = patch_json(&app, &style_path, &key, &json!({"valuePropositionId": id(&foreign_vp)})).await;
-    assert_error(&unknown_vp, 422, "VALIDATION_ERROR");
+    assert_error(&unknown_vp, 400, "VALIDATION_ERROR");
     assert_eq!(app.get(&style_path, &key).await.body["data"], style, "a refused update changes nothing");
 });
 
@@ -440,10 +441,10 @@ both_backends!(signal_specification_crud_and_validation, |backend| async move {
         &json!({"name": "N", "sources": ["funding"], "valuePropositionIds": [id(&vp1), id(&vp2)]}),
     )
     .await;
-    assert_error(&missing_vp, 422, "VALIDATION_ERROR");
+    assert_error(&missing_vp, 400, "VALIDATION_ERROR");
     assert_eq!(fields(&missing_vp), ["valuePropositionIds[1]"]);
     let patch_missing = patch_json(&app, &path, &key, &json!({"valuePropositionIds": [id(&vp2)]})).await;
-    assert_error(&patch_missing, 422, "VALIDATION_ERROR");
+    assert_error(&patch_missing, 400, "VALIDATION_ERROR");
     assert_eq!(app.get(&path, &key).await.body["data"], *data, "unchanged");
 
     let gone = delete(&app, &path, &key).await;

@@ -68,7 +68,7 @@ pub struct CreateSignalSpecificationBody {
     pub specifications: Option<Vec<JsonValue>>,
     /// Default false.
     pub use_value_proposition: Option<bool>,
-    /// Value propositions of the same account group (422 otherwise); up to 50.
+    /// Value propositions of the same account group (400 otherwise); up to 50.
     pub value_proposition_ids: Option<Vec<String>>,
 }
 
@@ -169,7 +169,6 @@ pub async fn list_signal_specifications(
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
-        (status = 422, description = "A value proposition does not exist in this account group", body = ErrorEnvelope),
         (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
         (status = 500, description = "Internal server error", body = ErrorEnvelope),
     ),
@@ -225,7 +224,6 @@ pub async fn get_signal_specification(
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
-        (status = 422, description = "A value proposition does not exist in this account group", body = ErrorEnvelope),
         (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
         (status = 500, description = "Internal server error", body = ErrorEnvelope),
     ),

@@ -122,7 +122,7 @@ pub struct CreateWritingStyleBody {
     pub content_type: Option<String>,
     /// 1 to 50 samples.
     pub samples: Vec<SampleBody>,
-    /// A value proposition of the same account group (422 otherwise).
+    /// A value proposition of the same account group (400 otherwise).
     pub value_proposition_id: Option<String>,
     /// Phrases that must appear (up to 50, each up to 500 characters).
     pub include_rules: Option<Vec<String>>,
@@ -315,7 +315,6 @@ pub async fn list_writing_styles(
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
-        (status = 422, description = "The value proposition does not exist in this account group", body = ErrorEnvelope),
         (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
         (status = 500, description = "Internal server error", body = ErrorEnvelope),
     ),
@@ -370,7 +369,6 @@ pub async fn get_writing_style(
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
-        (status = 422, description = "The value proposition does not exist in this account group", body = ErrorEnvelope),
         (status = 429, description = "Rate limit exceeded", body = ErrorEnvelope),
         (status = 500, description = "Internal server error", body = ErrorEnvelope),
     ),
