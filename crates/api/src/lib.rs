@@ -7,6 +7,7 @@ pub mod keepalive;
 pub mod middleware;
 pub mod ratelimit;
 pub mod routes;
+pub mod server;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -28,6 +28,12 @@ pub enum ErrorCode {
     InternalError,
     /// 503 from `/readyz` while the database is unreachable or not migrated.
     ServiceUnavailable,
+    /// 408: the request body did not arrive within the server's body timeout.
+    RequestTimeout,
+    /// 414: the request target is longer than the server reads.
+    UriTooLong,
+    /// 431: too many request headers, or too many bytes of them.
+    HeadersTooLarge,
 }
 
 impl ErrorCode {
@@ -49,6 +55,9 @@ impl ErrorCode {
             Self::UpstreamError => "UPSTREAM_ERROR",
             Self::InternalError => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::UriTooLong => "URI_TOO_LONG",
+            Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
         }
     }
 
@@ -69,6 +78,9 @@ impl ErrorCode {
             Self::UpstreamError => 502,
             Self::InternalError => 500,
             Self::ServiceUnavailable => 503,
+            Self::RequestTimeout => 408,
+            Self::UriTooLong => 414,
+            Self::HeadersTooLarge => 431,
         }
     }
 }
@@ -184,6 +196,9 @@ mod tests {
         assert_eq!(ErrorCode::IdempotencyConflict.as_str(), "IDEMPOTENCY_CONFLICT");
         assert_eq!(ErrorCode::InsufficientCredits.http_status(), 402);
         assert_eq!(DomainError::unprocessable("no").status, 422);
+        assert_eq!(ErrorCode::RequestTimeout.http_status(), 408);
+        assert_eq!(ErrorCode::UriTooLong.as_str(), "URI_TOO_LONG");
+        assert_eq!(ErrorCode::HeadersTooLarge.http_status(), 431);
     }
 
     #[test]

@@ -37,9 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for GroupAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let key = caller(parts)?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::invalid("accountGroupId", "is required"))?;
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(path_rejection)?;
         let group_id = params
             .iter()
             .find(|(name, _)| *name == "accountGroupId")
@@ -54,6 +52,20 @@ impl<S: Send + Sync> FromRequestParts<S> for GroupAccess {
 
 /// The authenticated key (set by the authentication middleware).
 pub struct Caller(pub Arc<ApiKey>);
+/// A path that cannot be read names the segment at fault: axum refuses the
+/// whole path when any one segment percent-decodes to invalid UTF-8.
+fn path_rejection(rejection: axum::extract::rejection::RawPathParamsRejection) -> ApiError {
+    use axum::extract::rejection::RawPathParamsRejection::InvalidUtf8InPathParam;
+    match rejection {
+        // The text is "Invalid UTF-8 in `name`"; the name is not exposed otherwise.
+        InvalidUtf8InPathParam(e) => {
+            let text = e.body_text();
+            let name = text.split('`').nth(1).filter(|n| !n.is_empty()).unwrap_or("path");
+            ApiError::invalid(name, "is not valid UTF-8 once percent-decoded")
+        }
+        _ => ApiError::invalid("accountGroupId", "is required"),
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;

@@ -10,6 +10,7 @@ mod openapi;
 mod prospecting;
 mod ratelimit;
 mod responses;
+mod server;
 mod signals;
 mod support;
 mod templates;
