@@ -14,6 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use envelope::ApiError;
+use routes::events::WebhooksCatalog;
 use sonarly_app::linkedin::ProviderRegistry;
 use sonarly_domain::ErrorCode;
 use sonarly_domain::clock::SharedClock;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub registry: ProviderRegistry,
     /// Composes previews: the built-in composer unless a model is configured ([`AppState::with_composer`]).
     pub composer: sonarly_app::composer::SharedComposer,
+    /// Which webhook endpoint URLs are accepted (HTTPS and public addresses unless the operator allows more).
+    pub webhook_policy: sonarly_domain::webhooks::UrlPolicy,
     openapi_json: Arc<String>,
     pub(crate) extra_route_access: Arc<Vec<ExtraRoute>>,
 }
@@ -47,6 +50,12 @@ impl AppState {
     /// Uses `composer` for previews (e.g. the OpenAI-compatible one).
     pub fn with_composer(mut self, composer: sonarly_app::composer::SharedComposer) -> Self {
         self.composer = composer;
+        self
+    }
+
+    /// Accepts webhook endpoint URLs under `policy` (`--webhooks-allow-http`, `--webhooks-allow-private`).
+    pub fn with_webhook_policy(mut self, policy: sonarly_domain::webhooks::UrlPolicy) -> Self {
+        self.webhook_policy = policy;
         self
     }
 }
@@ -62,6 +71,7 @@ impl AppState {
         Ok(Self {
             registry: ProviderRegistry::new(store.clone(), clock.clone()),
             composer: Arc::new(sonarly_app::composer::BuiltinComposer),
+            webhook_policy: Default::default(),
             store,
             clock,
             cursors: CursorCodec::new(secret.into_bytes()),
@@ -80,7 +90,7 @@ impl AppState {
         description = "Sonarly Server: a self-hostable implementation of the Sonarly public API v1. \
                        Every response is the envelope {success, data, error, traceId}."
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &WebhooksCatalog),
     components(schemas(envelope::ErrorEnvelope))
 )]
 struct ApiDoc;
@@ -121,6 +131,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::campaigns::lead_status))
         .routes(routes!(routes::campaigns::approve))
         .routes(routes!(routes::campaigns::discard))
+        .routes(routes!(routes::events::list_events))
         .routes(routes!(routes::linkedin_accounts::list_linkedin_accounts))
         .routes(routes!(routes::messages::list_messages))
         .routes(routes!(routes::prospecting::start_job, routes::prospecting::list_jobs))
@@ -138,6 +149,16 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::signals::get_scan))
         .routes(routes!(routes::signals::cancel_scan))
         .routes(routes!(routes::signals::prospect_signals))
+        .routes(routes!(routes::webhook_endpoints::list_endpoints, routes::webhook_endpoints::create_endpoint))
+        .routes(routes!(
+            routes::webhook_endpoints::get_endpoint,
+            routes::webhook_endpoints::update_endpoint,
+            routes::webhook_endpoints::delete_endpoint
+        ))
+        .routes(routes!(routes::webhook_endpoints::rotate_secret))
+        .routes(routes!(routes::webhook_endpoints::test_endpoint))
+        .routes(routes!(routes::webhook_endpoints::list_attempts))
+        .routes(routes!(routes::webhook_endpoints::redeliver))
         .routes(routes!(
             routes::templates::writing_styles::list_writing_styles,
             routes::templates::writing_styles::create_writing_style

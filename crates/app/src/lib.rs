@@ -7,6 +7,7 @@ pub mod audiences;
 pub mod auth;
 pub mod campaigns;
 pub mod composer;
+pub mod events;
 pub mod inbox;
 pub mod keys;
 pub mod linkedin;
@@ -16,6 +17,7 @@ pub mod responses;
 pub mod signals;
 pub mod templates;
 pub mod upstream;
+pub mod webhooks;
 
 use sonarly_domain::DomainError;
 use sonarly_store::StoreError;

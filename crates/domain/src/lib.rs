@@ -8,6 +8,7 @@ pub mod clock;
 pub mod composer;
 pub mod cursor;
 pub mod error;
+pub mod events;
 pub mod folder;
 pub mod id;
 pub mod linkedin_account;
@@ -19,6 +20,7 @@ pub mod scope;
 pub mod signals;
 pub mod template;
 pub mod time;
+pub mod webhooks;
 
 pub use error::{DomainError, ErrorCode, FieldIssue};
 pub use time::Timestamp;

@@ -1,4 +1,5 @@
-//! Permissions. The scope list (spec 1.9) and the route → scope table live here,
+//! Permissions. The scope list (spec 1.9, plus `events:read`, `webhooks:read` and
+//! `webhooks:write` for the event log and webhooks) and the route → scope table live here,
 //! in one place, so a route cannot exist without a decision about its scope.
 
 use std::fmt;
@@ -20,10 +21,13 @@ pub enum Scope {
     SignalsWrite,
     TemplatesRead,
     TemplatesWrite,
+    EventsRead,
+    WebhooksRead,
+    WebhooksWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 17] = [
         Scope::AudiencesRead,
         Scope::AudiencesWrite,
         Scope::ProspectsRead,
@@ -38,6 +42,9 @@ impl Scope {
         Scope::SignalsWrite,
         Scope::TemplatesRead,
         Scope::TemplatesWrite,
+        Scope::EventsRead,
+        Scope::WebhooksRead,
+        Scope::WebhooksWrite,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -56,6 +63,9 @@ impl Scope {
             Scope::SignalsWrite => "signals:write",
             Scope::TemplatesRead => "templates:read",
             Scope::TemplatesWrite => "templates:write",
+            Scope::EventsRead => "events:read",
+            Scope::WebhooksRead => "webhooks:read",
+            Scope::WebhooksWrite => "webhooks:write",
         }
     }
 }
@@ -203,6 +213,21 @@ pub const ROUTE_ACCESS: &[(&str, &str, RouteAccess)] = {
         ("PATCH", "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}", S(TemplatesWrite)),
         ("DELETE", "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}", S(TemplatesWrite)),
         ("POST", "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}/preview", S(TemplatesRead)),
+        // Event log and outbound webhooks (issue 15; docs/decisions.md "Events and webhooks")
+        ("GET", "/v1/accounts/{accountGroupId}/events", S(EventsRead)),
+        ("GET", "/v1/accounts/{accountGroupId}/webhook-endpoints", S(WebhooksRead)),
+        ("POST", "/v1/accounts/{accountGroupId}/webhook-endpoints", S(WebhooksWrite)),
+        ("GET", "/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}", S(WebhooksRead)),
+        ("PATCH", "/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}", S(WebhooksWrite)),
+        ("DELETE", "/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}", S(WebhooksWrite)),
+        ("POST", "/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}/rotate-secret", S(WebhooksWrite)),
+        ("POST", "/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}/test", S(WebhooksWrite)),
+        ("GET", "/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}/attempts", S(WebhooksRead)),
+        (
+            "POST",
+            "/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}/events/{eventId}/redeliver",
+            S(WebhooksWrite),
+        ),
     ]
 };
 

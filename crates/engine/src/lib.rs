@@ -18,6 +18,9 @@ mod outbound;
 mod prospecting;
 mod send;
 mod signals;
+mod webhooks;
+
+pub use webhooks::WebhookConfig;
 
 use sonarly_app::linkedin::ProviderRegistry;
 use sonarly_domain::Timestamp;
@@ -50,6 +53,8 @@ pub struct EngineConfig {
     /// unknown; `None`: [`DEFAULT_CALL_TIMEOUT_MS`]. Always cut to half the
     /// lease, so a call ends well before its lease could expire.
     pub call_timeout_ms: Option<i64>,
+    /// Webhook delivery: address policy, timeouts, concurrency.
+    pub webhooks: WebhookConfig,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +65,7 @@ impl Default for EngineConfig {
             inbox_sync_interval: Duration::from_secs(30),
             settle_ms: DEFAULT_SETTLE_MS,
             call_timeout_ms: None,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -160,6 +166,8 @@ impl Engine {
 
     /// Runs the workers until `cancel` fires.
     pub fn spawn(self, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+        // Webhook deliveries run beside the other workers, so a slow receiver never holds them up.
+        let webhooks = self.spawn_webhooks(cancel.clone());
         tokio::spawn(async move {
             loop {
                 let worked = self.step().await;
@@ -173,6 +181,7 @@ impl Engine {
                     }
                 }
             }
+            let _ = webhooks.await;
             tracing::info!(owner = %self.owner, "engine stopped");
         })
     }

@@ -64,13 +64,6 @@ impl Engine {
             return Ok(());
         }
         let mut send = self.store.get_send(&response.id).await?;
-        if send.is_none() && response.status == status::SENDING {
-            // Claimed and reserved, but no send recorded (before this record existed, or a
-            // claim that died in between): it may have gone out, so it is reconciled first.
-            let started_at = response.updated_at;
-            let settle_at = started_at.plus_millis(self.config.call_budget_ms() + self.config.settle_ms);
-            send = Some(self.store.adopt_unrecorded_attempt(&new_send(&response), started_at, settle_at, now).await?);
-        }
         // A failure here gives up the attempt in flight or unknown, if any.
         let pending = send
             .as_ref()

@@ -126,9 +126,8 @@ impl Engine {
         let started_at = send.started_at.unwrap_or(send.created_at);
         let traces = match provider.reconcile(&token, &attempt_of(&send), started_at).await {
             Ok(traces) => traces,
-            // LinkedIn cannot be asked now (busy, down, or the account needs attention): the
-            // outcome stays unknown, so ask again later, never send meanwhile.
-            Err(error) if error.is_retryable() || error.stops_account() => {
+            Err(error) if error.stops_account() => return Ok(Resumed::Outcome(Outcome::Refused { fence, error })),
+            Err(error) if error.is_retryable() => {
                 if item.attempts >= RECONCILE_TRIES {
                     let reason = format!(
                         "LinkedIn could not be asked whether attempt {} was delivered ({error}); it was not sent again.",

@@ -269,6 +269,8 @@ async fn ingest_in(
     .bind(now.as_millis())
     .execute(&mut **tx)
     .await?;
+    crate::events::append_message_event_in(tx, account_id, group_id, &conversation_id, &message_id, chat, message, now)
+        .await?;
     Ok(IngestedMessage { conversation_id, message_id, is_new: true })
 }
 

@@ -10,6 +10,7 @@ mod audiences;
 mod campaigns;
 mod db;
 mod error;
+mod events;
 mod folders;
 mod generate;
 mod groups;
@@ -25,10 +26,12 @@ mod sends;
 mod settings;
 mod signals;
 mod templates;
+mod webhooks;
 
 pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, StepRecord, StopOutcome};
 pub use db::{Backend, Store};
 pub use error::StoreError;
+pub use events::{EventsQuery, WEBHOOK_DELIVERY_WORK};
 pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
 pub use inbox::{ChatRef, Conversation, INBOX_SYNC_WORK, InboxMessage, InboxSyncState, IngestedMessage, NewMessage};
 pub use linkedin_accounts::SandboxActionRow;
@@ -38,5 +41,6 @@ pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, Respons
 pub use sends::{Fence, NewSend, OutboundSend, SendAction, SendState, Settle};
 pub use signals::{Evaluation, HistoryMessage, NewScan, ProspectOutcome, SIGNAL_SCAN_WORK, ScanCreation};
 pub use templates::{TemplateDelete, TemplateWrite};
+pub use webhooks::{AttemptEnd, AttemptStart, EndpointChanges, INTERRUPTED};
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -175,13 +175,27 @@ impl Store {
         Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// Moves the account to `status`; a real change logs a
+    /// `linkedin_account.status_changed` event in the same transaction.
     pub async fn set_linkedin_account_status(&self, id: &str, status: &str, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let before: Option<(String, String)> =
+            sqlx::query_as("SELECT group_id, status FROM linkedin_accounts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query("UPDATE linkedin_accounts SET status = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(status)
             .bind(now.as_millis())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        if let Some((group_id, previous)) = before.filter(|(_, previous)| previous != status) {
+            let data = sonarly_domain::events::account_status_data(&group_id, id, &previous, status);
+            let event_type = sonarly_domain::events::EventType::LinkedinAccountStatusChanged;
+            crate::events::append_in(&mut tx, &group_id, event_type, &data, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -2,10 +2,12 @@
 //! row, in one transaction), reads, cancellation, and the runner's
 //! lease-guarded progress writes.
 
+use crate::events::append_in;
 use crate::prospects::{add_to_audience_in, upsert_prospect_in};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
+use sonarly_domain::events::{EventType, credits_low_data, crosses_credits_low, prospecting_job_data};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::{Prospect, ProspectingJob, status};
@@ -87,6 +89,15 @@ async fn job_in(tx: &mut Transaction<'static, Any>, group_id: &str, id: &str) ->
         .fetch_optional(&mut **tx)
         .await?;
     Ok(row.as_ref().map(job_from_row).transpose()?)
+}
+
+/// The group's credit balance, inside a transaction (0 for a vanished group).
+async fn group_credits_in(tx: &mut Transaction<'static, Any>, group_id: &str) -> StoreResult<i64> {
+    let credits: Option<i64> = sqlx::query_scalar("SELECT credits FROM account_groups WHERE id = $1")
+        .bind(group_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(credits.unwrap_or(0))
 }
 
 /// Makes the job's audience visible (no longer being filled).
@@ -284,6 +295,7 @@ impl Store {
             .await?;
         release_audience_in(&mut tx, &job, now).await?;
         let job = job_in(&mut tx, group_id, id).await?.unwrap_or(job);
+        append_in(&mut tx, group_id, EventType::ProspectingJobCancelled, &prospecting_job_data(&job), now).await?;
         tx.commit().await?;
         Ok(Some((true, job)))
     }
@@ -325,6 +337,7 @@ impl Store {
         if !hold_lease_in(&mut tx, item, page.lease_until).await? {
             return Ok(None);
         }
+        let credits_before = group_credits_in(&mut tx, &job.group_id).await?;
         let mut added = 0i64;
         let mut stop = None;
         let cost = job.credit_cost_per_prospect();
@@ -401,6 +414,17 @@ impl Store {
         if updated.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(None);
+        }
+        let credits_after = group_credits_in(&mut tx, &job.group_id).await?;
+        if crosses_credits_low(credits_before, credits_after) {
+            append_in(
+                &mut tx,
+                &job.group_id,
+                EventType::CreditsLow,
+                &credits_low_data(&job.group_id, credits_after),
+                page.now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(Some(PageOutcome { added, stop }))
@@ -526,6 +550,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         release_audience_in(&mut tx, job, now).await?;
+        if let Some(ended) = job_in(&mut tx, &job.group_id, &job.id).await?.filter(|j| j.status == final_status) {
+            let event_type = if final_status == status::COMPLETED {
+                EventType::ProspectingJobCompleted
+            } else {
+                EventType::ProspectingJobFailed
+            };
+            append_in(&mut tx, &job.group_id, event_type, &prospecting_job_data(&ended), now).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -551,6 +551,19 @@ impl Store {
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await?;
+        if final_status == status::COMPLETED
+            && let Some(ended) = scan_in(&mut tx, &scan.group_id, &scan.id).await?.filter(|s| s.status == final_status)
+        {
+            let data = sonarly_domain::events::scan_data(&ended);
+            crate::events::append_in(
+                &mut tx,
+                &scan.group_id,
+                sonarly_domain::events::EventType::SignalsScanCompleted,
+                &data,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audiences;
 pub mod campaigns;
+pub mod events;
 pub mod linkedin_accounts;
 pub mod messages;
 pub mod ops;
@@ -12,6 +13,7 @@ pub mod prospects;
 pub mod responses;
 pub mod signals;
 pub mod templates;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 use crate::envelope::ApiError;

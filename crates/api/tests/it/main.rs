@@ -4,6 +4,7 @@ mod accounts;
 mod audiences;
 mod campaigns;
 mod edge;
+mod events;
 mod idempotency;
 mod messages;
 mod openapi;
