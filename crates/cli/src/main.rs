@@ -7,6 +7,7 @@ mod errors;
 mod linkedin;
 mod output;
 mod serve;
+mod signals;
 
 use anyhow::Context;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};

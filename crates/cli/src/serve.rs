@@ -1,12 +1,15 @@
-//! `sonarly serve`: the HTTP API plus background housekeeping, with graceful
-//! shutdown on SIGINT/SIGTERM.
+//! `sonarly serve`: the HTTP API plus background housekeeping, with
+//! connection timeouts and a bounded graceful shutdown on SIGINT/SIGTERM
+//! (`sonarly_api::server`), and one serving process per SQLite file.
 
 use crate::errors::{Origin, hinted};
+use crate::signals::Signals;
 use crate::{Database, open_store, output};
 use anyhow::Context;
 use clap::{ArgMatches, Args};
 use sonarly_api::AppState;
 use sonarly_domain::clock::{Clock, SharedClock, SystemClock};
+use sonarly_store::{LockError, ServeLock};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +21,26 @@ pub struct ServeArgs {
     /// Do not create the "Demo" account group and key on an empty database.
     #[arg(long)]
     no_demo: bool,
+    /// Close a connection whose request line and headers have not all arrived within this many
+    /// milliseconds (from the connection's start, then from each later request's first byte);
+    /// a partly sent head is answered 408.
+    #[arg(long, value_name = "MS", env = "SONARLY_HEADER_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: u64,
+    /// Close a keep-alive connection that has waited this many milliseconds for its next request.
+    #[arg(long, value_name = "MS", env = "SONARLY_IDLE_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: u64,
+    /// Answer 408 and close the connection when a request body has not arrived whole within this
+    /// many milliseconds of its headers.
+    #[arg(long, value_name = "MS", env = "SONARLY_BODY_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_ms: u64,
+    /// On SIGTERM or SIGINT, give requests under way this many milliseconds to finish; then their
+    /// connections are cut and the process exits 0 (a second signal exits at once, with status 1).
+    #[arg(long, value_name = "MS", env = "SONARLY_SHUTDOWN_TIMEOUT_MS", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    shutdown_timeout_ms: u64,
     /// How long a worker holds a queue row before another instance may take
     /// it over (after a crash), in milliseconds; at least 1000.
     #[arg(long, value_name = "MS", env = "SONARLY_LEASE_MS", default_value_t = 60_000,
@@ -75,6 +98,32 @@ fn composer(args: &ServeArgs, matches: &ArgMatches) -> anyhow::Result<sonarly_ap
     sonarly_app::composer::composer_for(config).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+impl ServeArgs {
+    fn server_config(&self) -> sonarly_api::server::ServerConfig {
+        sonarly_api::server::ServerConfig {
+            header_timeout: Duration::from_millis(self.header_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            body_timeout: Duration::from_millis(self.body_timeout_ms),
+            shutdown_timeout: Duration::from_millis(self.shutdown_timeout_ms),
+        }
+    }
+}
+
+/// Locks a SQLite file for this process (see [`ServeLock`]); nothing to lock
+/// for `sqlite::memory:` or PostgreSQL.
+fn lock_database(db: &Database) -> anyhow::Result<Option<ServeLock>> {
+    match ServeLock::acquire(&db.url) {
+        Ok(lock) => Ok(lock),
+        Err(e @ LockError::Held { .. }) => Err(hinted(
+            e.to_string(),
+            "only one `sonarly serve` may use a SQLite file: stop the other one first (other commands may run \
+             beside it), or use PostgreSQL to run several servers on one database",
+        )),
+        Err(LockError::Url(e)) => Err(anyhow::Error::new(e).context(format!("cannot open {}", db.described()))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Binds the listening socket, explaining the usual failures.
 async fn bind(listen: &str, matches: &ArgMatches) -> anyhow::Result<tokio::net::TcpListener> {
     let name = Origin::of(matches, "listen").name("--listen", "SONARLY_LISTEN");
@@ -101,14 +150,17 @@ async fn bind(listen: &str, matches: &ArgMatches) -> anyhow::Result<tokio::net::
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Starts in an order that never leaves a half-made first run behind: first
-/// what can be checked without side effects (settings), then the port, then
-/// the database; the Demo group and key are created last, right before
-/// serving, so a start that fails never consumes the one-time Demo key.
+/// what can be checked without side effects (settings), then the SQLite lock
+/// and the port, then the database; the Demo group and key are created last,
+/// right before serving, so a start that fails never consumes the one-time
+/// Demo key.
 pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     // Signal handlers are installed before the port opens, so a SIGTERM that
     // arrives right after start-up still shuts down gracefully.
-    let shutdown = shutdown_signal()?;
+    let signals = Signals::install()?;
     let composer = composer(&args, matches)?;
+    // Held until the process ends.
+    let _lock = lock_database(db)?;
     let listener = bind(&args.listen, matches).await?;
     let store = open_store(db).await?;
     let clock: SharedClock = Arc::new(SystemClock);
@@ -139,10 +191,22 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
         .with_config(config)
         .with_composer(state.composer.clone());
     let stop_engine = tokio_util::sync::CancellationToken::new();
-    let workers = engine.spawn(stop_engine.clone());
-    axum::serve(listener, sonarly_api::router(state)).with_graceful_shutdown(shutdown).await?;
-    stop_engine.cancel();
-    let _ = workers.await;
+    let mut workers = engine.spawn(stop_engine.clone());
+    let server = args.server_config();
+    let deadline = signals.watch(server.shutdown_timeout, stop_engine);
+    let mut signalled = deadline.clone();
+    let shutdown = async move {
+        let _ = signalled.wait_for(Option::is_some).await;
+    };
+    sonarly_api::server::serve(listener, sonarly_api::router(state), server, shutdown).await;
+    // The workers stopped taking work at the signal; what they still do gets the same deadline.
+    let deadline = (*deadline.borrow()).unwrap_or_else(tokio::time::Instant::now);
+    if tokio::time::timeout_at(deadline, &mut workers).await.is_err() {
+        workers.abort();
+        tracing::warn!(
+            "background workers were cut at the shutdown deadline; their queue leases let work resume later"
+        );
+    }
     purge.abort();
     store.close().await;
     tracing::info!("sonarly stopped");
@@ -194,27 +258,4 @@ async fn purge_loop(store: sonarly_store::Store, clock: SharedClock) {
             Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
         }
     }
-}
-
-/// Resolves on SIGINT or SIGTERM; the handlers are registered when this is called.
-#[cfg(unix)]
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {},
-            _ = terminate.recv() => {},
-        }
-        tracing::info!("shutting down");
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-    })
 }

@@ -150,6 +150,80 @@ impl SqliteTarget {
     }
 }
 
+/// One serving process per SQLite file: an exclusive advisory lock on
+/// `<file>.lock`, next to the database, held while this value lives (the
+/// operating system releases it when the process ends, however it ends).
+/// Two servers on one file would fight over SQLite's single writer and answer
+/// "database is locked"; short commands (`migrate`, `keys create`…) take no
+/// lock and wait for the writer like any other connection. The file holds the
+/// holder's process id, for the message of the process that is refused.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: std::fs::File,
+}
+
+/// Why [`ServeLock::acquire`] failed.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds the lock.
+    Held { database: String, lock_file: String, holder: Option<u32> },
+    /// The lock file cannot be created or locked.
+    Io { lock_file: String, error: std::io::Error },
+    /// The URL names no usable SQLite file.
+    Url(StoreError),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Held { database, lock_file, holder } => {
+                let by = holder.map(|pid| format!(" (process {pid})")).unwrap_or_default();
+                write!(f, "the SQLite file {database} is already served by another sonarly{by}; it holds {lock_file}")
+            }
+            Self::Io { lock_file, error } => write!(f, "cannot lock {lock_file}: {error}"),
+            Self::Url(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+impl ServeLock {
+    /// Takes the lock for the database at `url`; `None` when there is nothing
+    /// to lock (`sqlite::memory:` lives in this process, PostgreSQL serves
+    /// several instances).
+    pub fn acquire(url: &str) -> Result<Option<Self>, LockError> {
+        if Backend::from_url(url).map_err(LockError::Url)? != Backend::Sqlite {
+            return Ok(None);
+        }
+        let SqliteTarget::File(database) = SqliteTarget::parse(url).map_err(LockError::Url)? else {
+            return Ok(None);
+        };
+        check_sqlite_directory(&database).map_err(LockError::Url)?;
+        let lock_file = format!("{database}.lock");
+        let io = |error| LockError::Io { lock_file: lock_file.clone(), error };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_file)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut file, &mut text);
+                return Err(LockError::Held { database, lock_file, holder: text.trim().parse().ok() });
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(io(error)),
+        }
+        file.set_len(0).map_err(io)?;
+        std::io::Write::write_all(&mut file, format!("{}\n", std::process::id()).as_bytes()).map_err(io)?;
+        Ok(Some(Self { _file: file }))
+    }
+}
+
 /// A process-unique in-memory database shared by every connection that opens
 /// it: the `memdb` VFS with a `/name` gives one database per name in the
 /// process, with ordinary locking (so `busy_timeout` applies, unlike a shared
@@ -286,6 +360,26 @@ mod tests {
         assert_eq!(SqliteTarget::parse("sqlite:///var/x.db?mode=rwc").unwrap(), SqliteTarget::File("/var/x.db".into()));
         assert_eq!(SqliteTarget::parse("sqlite:a%3Fb.db").unwrap(), SqliteTarget::File("a?b.db".into()));
         assert!(SqliteTarget::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn one_process_at_a_time_serves_a_sqlite_file_and_memory_or_postgres_need_no_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let first = ServeLock::acquire(&url).unwrap().expect("a file is locked");
+        match ServeLock::acquire(&url) {
+            Err(LockError::Held { holder, lock_file, .. }) => {
+                assert_eq!(holder, Some(std::process::id()));
+                assert!(lock_file.ends_with("s.db.lock"), "{lock_file}");
+            }
+            other => panic!("the second lock must be refused: {other:?}"),
+        }
+        drop(first);
+        assert!(ServeLock::acquire(&url).unwrap().is_some(), "released with its holder");
+        assert!(ServeLock::acquire("sqlite::memory:").unwrap().is_none());
+        assert!(ServeLock::acquire("postgres://u@localhost/db").unwrap().is_none());
+        let missing = format!("sqlite://{}", dir.path().join("nope/s.db").display());
+        assert!(ServeLock::acquire(&missing).unwrap_err().to_string().contains("does not exist"));
     }
 
     #[tokio::test]

@@ -29,7 +29,7 @@ mod templates;
 mod webhooks;
 
 pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, StepRecord, StopOutcome};
-pub use db::{Backend, Store};
+pub use db::{Backend, LockError, ServeLock, Store};
 pub use error::StoreError;
 pub use events::{EventsQuery, WEBHOOK_DELIVERY_WORK};
 pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
