@@ -30,6 +30,10 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// How long the running dispatcher puts back a delivery to an endpoint that
+/// already has its share in flight.
+const BUSY_DELAY_MS: i64 = 1_000;
+
 /// Knobs of webhook delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebhookConfig {
@@ -57,13 +61,17 @@ impl Default for WebhookConfig {
     }
 }
 
-/// Deliveries in flight per endpoint, shared by a dispatcher's tasks.
+/// Deliveries in flight per endpoint, shared by a dispatcher's tasks, and
+/// how long a delivery to a busy endpoint is put back for.
 #[derive(Clone, Default)]
-struct InFlight(Arc<Mutex<HashMap<String, usize>>>);
+struct InFlight {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    busy_delay_ms: i64,
+}
 
 impl InFlight {
     fn try_take(&self, endpoint: &str, cap: usize) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let n = map.entry(endpoint.to_owned()).or_default();
         if *n >= cap {
             return false;
@@ -73,7 +81,7 @@ impl InFlight {
     }
 
     fn give_back(&self, endpoint: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = map.get_mut(endpoint) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -103,6 +111,8 @@ impl Engine {
                 return 0;
             }
         };
+        // A batch is awaited whole before the next claim, so a busy endpoint's
+        // deliveries can be put back due at once without spinning.
         let in_flight = InFlight::default();
         let items = self.claim_webhooks(limit).await;
         let claimed = items.len();
@@ -136,7 +146,7 @@ impl Engine {
                     return;
                 }
             };
-            let in_flight = InFlight::default();
+            let in_flight = InFlight { busy_delay_ms: BUSY_DELAY_MS, ..InFlight::default() };
             let mut tasks = JoinSet::new();
             let capacity = engine.webhook_config().concurrency.max(1);
             loop {
@@ -189,7 +199,9 @@ impl Engine {
         // Ask which endpoint before recording an attempt: a busy endpoint's delivery waits its turn.
         if let Some(endpoint) = self.store.webhook_delivery_endpoint(&item.ref_id).await? {
             if !in_flight.try_take(&endpoint, self.webhook_config().per_endpoint.max(1)) {
-                self.store.release_work(item, now.plus_millis(1_000), Some("ENDPOINT_BUSY"), true).await?;
+                self.store
+                    .release_work(item, now.plus_millis(in_flight.busy_delay_ms), Some("ENDPOINT_BUSY"), true)
+                    .await?;
                 return Ok(());
             }
             let result = self.attempt(client, item, now).await;
