@@ -4,6 +4,7 @@ mod admin;
 #[cfg(test)]
 mod docs;
 mod errors;
+mod events;
 mod linkedin;
 mod output;
 mod serve;
@@ -76,6 +77,9 @@ enum Command {
     Linkedin(linkedin::LinkedInCommand),
     /// Print the OpenAPI document (no database needed).
     Openapi,
+    /// Read the event log.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
 }
 
 /// The database URL and how the user gave it.
@@ -164,6 +168,7 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Keys(cmd) => admin::keys(&db, cmd).await,
         Command::Linkedin(cmd) => linkedin::run(&db, cmd).await,
         Command::Openapi => openapi(),
+        Command::Events(cmd) => events::run(&db, cmd).await,
     }
 }
 

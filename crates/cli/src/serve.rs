@@ -60,6 +60,18 @@ pub struct ServeArgs {
     /// The model to ask (required with --openai-base-url).
     #[arg(long, value_name = "NAME", env = "SONARLY_OPENAI_MODEL")]
     openai_model: Option<String>,
+    /// Let webhook endpoints be on loopback, private, link-local and unique-local
+    /// addresses (self-hosted networks). Cloud metadata addresses stay refused.
+    #[arg(long)]
+    webhooks_allow_private: bool,
+    /// Let webhook endpoints use plain http:// (otherwise HTTPS only).
+    #[arg(long)]
+    webhooks_allow_http: bool,
+    /// How many days events (with their webhook deliveries and attempts) are kept.
+    #[arg(long, value_name = "DAYS", env = "SONARLY_EVENTS_RETENTION_DAYS",
+          default_value_t = sonarly_domain::events::DEFAULT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    events_retention_days: u32,
 }
 
 /// The composer from `--openai-*`: the model when configured, else the built-in one.
@@ -165,7 +177,7 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     let store = open_store(db).await?;
     let clock: SharedClock = Arc::new(SystemClock);
     let state = match AppState::new(store.clone(), clock.clone()).await {
-        Ok(state) => state.with_composer(composer),
+        Ok(state) => state.with_composer(composer).with_webhook_policy(webhook_policy(&args)),
         Err(e) => {
             store.close().await;
             return Err(e).context("cannot load the server settings from the database");
@@ -181,11 +193,16 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     tracing::info!(address = %local, backend = ?store.backend(), "sonarly is listening");
     eprintln!("Sonarly API on http://{local}  (docs: http://{local}/docs)");
 
-    let purge = tokio::spawn(purge_loop(store.clone(), clock.clone()));
+    let purge = tokio::spawn(purge_loop(store.clone(), clock.clone(), args.events_retention_days));
     // Each instance leases queue rows under its own name, so several can share one database.
     let owner = format!("{}-{}", std::process::id(), ulid::Ulid::new());
-    let config =
-        sonarly_engine::EngineConfig { lease_ms: args.lease_ms, settle_ms: args.settle_ms, ..Default::default() };
+    let webhooks = sonarly_engine::WebhookConfig { policy: webhook_policy(&args), ..Default::default() };
+    let config = sonarly_engine::EngineConfig {
+        lease_ms: args.lease_ms,
+        settle_ms: args.settle_ms,
+        webhooks,
+        ..Default::default()
+    };
     config.validate().map_err(|e| anyhow::anyhow!("engine settings: {e}"))?;
     let engine = sonarly_engine::Engine::new(store.clone(), state.registry.clone(), clock.clone(), owner)
         .with_config(config)
@@ -248,7 +265,15 @@ async fn announce_demo(store: &sonarly_store::Store, clock: &dyn Clock, db: &Dat
     Ok(())
 }
 
-async fn purge_loop(store: sonarly_store::Store, clock: SharedClock) {
+/// Which webhook destinations the operator allows.
+fn webhook_policy(args: &ServeArgs) -> sonarly_domain::webhooks::UrlPolicy {
+    sonarly_domain::webhooks::UrlPolicy {
+        allow_http: args.webhooks_allow_http,
+        allow_private: args.webhooks_allow_private,
+    }
+}
+
+async fn purge_loop(store: sonarly_store::Store, clock: SharedClock, events_retention_days: u32) {
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
         tick.tick().await;
@@ -256,6 +281,11 @@ async fn purge_loop(store: sonarly_store::Store, clock: SharedClock) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "expired idempotency records removed"),
             Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+        }
+        match sonarly_app::events::purge_events(&store, clock.now(), events_retention_days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "events past their retention removed"),
+            Err(e) => tracing::warn!(error = %e, "event purge failed"),
         }
     }
 }
