@@ -35,6 +35,18 @@ pub async fn get_ready(store: &Store, group_id: &str, audience_id: &str) -> AppR
     Ok(audience)
 }
 
+/// When prospect `prospect_id` joined audience `audience_id` of the group (its
+/// place in the audience's prospect list), for a cursor that names it; `None`
+/// when it is not a member or the audience is not the group's.
+pub async fn member_added_at(
+    store: &Store,
+    group_id: &str,
+    audience_id: &str,
+    prospect_id: &str,
+) -> AppResult<Option<sonarly_domain::Timestamp>> {
+    store.audience_member_added_at(group_id, audience_id, prospect_id).await.or_internal()
+}
+
 pub fn audience_not_ready() -> DomainError {
     DomainError::new(ErrorCode::AudienceNotReady, "The audience is still being populated by an active prospecting job.")
 }

@@ -10,7 +10,7 @@ use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
 use sonarly_domain::page::{Page, PageRequest};
-use sonarly_domain::{DomainError, ErrorCode};
+use sonarly_domain::{DomainError, ErrorCode, Timestamp};
 use sonarly_linkedin::unipile::parse_webhook_with_accounts;
 use sonarly_linkedin::{Attachment, Chat, ChatMessage, ProviderEvent, Relation};
 use sonarly_store::{ChatRef, InboxMessage, NewMessage, Store};
@@ -226,6 +226,12 @@ pub async fn list_messages(
     };
     let rows = store.list_messages(group_id, conversation_id, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, MESSAGES_LIST, |m| (m.sent_at, m.id.clone())))
+}
+
+/// Where message `id` of the group sits in the message list (its `sentAt`),
+/// for a cursor that names it; `None` when the group has no such message.
+pub async fn message_sent_at(store: &Store, group_id: &str, id: &str) -> AppResult<Option<Timestamp>> {
+    store.message_sent_at(group_id, id).await.or_internal()
 }
 
 /// The 401 of the webhook: the same for an unknown account and a wrong secret.

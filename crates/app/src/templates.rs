@@ -208,8 +208,12 @@ pub enum PreviewProspect {
     Inline { profile: ProspectProfile, signals: Vec<ProspectSignal> },
     /// A stored prospect of the group: its profile, its stored signals (its
     /// latest completed evaluation, items scoring at least `min_score`, best
-    /// first) and its latest conversation messages.
-    Stored { prospect_id: String, min_score: u8 },
+    /// first) and its latest conversation messages. What the caller may read
+    /// decides what is used: the stored signals only `with_signals` (the key
+    /// has `signals:read`), the conversation only `with_history`
+    /// (`messages:read`); the API refuses the whole request without
+    /// `prospects:read`.
+    Stored { prospect_id: String, min_score: u8, with_signals: bool, with_history: bool },
 }
 
 fn validate_inline(profile: &ProspectProfile, signals: &[ProspectSignal]) -> AppResult<()> {
@@ -261,15 +265,20 @@ pub async fn preview_writing_style(
     let style = get_writing_style(store, group_id, id).await?;
     let (profile, signals, history) = match prospect {
         PreviewProspect::Inline { profile, signals } => (profile, signals, Vec::new()),
-        PreviewProspect::Stored { prospect_id, min_score } => {
+        PreviewProspect::Stored { prospect_id, min_score, with_signals, with_history } => {
             let Some(p) = store.get_prospect(group_id, &prospect_id).await.or_internal()? else {
                 return Err(unknown_reference(
                     "prospectId",
                     &format!("no prospect `{prospect_id}` exists in this account group"),
                 ));
             };
-            let signals = signals_for_composer(store, group_id, &p.id, min_score).await?;
-            let history = store.recent_prospect_messages(group_id, &p.id, HISTORY_LIMIT as i64).await.or_internal()?;
+            let signals =
+                if with_signals { signals_for_composer(store, group_id, &p.id, min_score).await? } else { Vec::new() };
+            let history = if with_history {
+                store.recent_prospect_messages(group_id, &p.id, HISTORY_LIMIT as i64).await.or_internal()?
+            } else {
+                Vec::new()
+            };
             let profile = ProspectProfile {
                 first_name: p.first_name,
                 last_name: p.last_name,

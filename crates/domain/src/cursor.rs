@@ -5,6 +5,12 @@
 //! `(created_at, id)` needs. It is base64url JSON followed by a truncated
 //! HMAC-SHA256 tag under a per-installation secret, so a hand-edited or foreign
 //! cursor is refused with 400 instead of silently reading from elsewhere.
+//!
+//! The quickstart also passes an item's id as the next-page cursor
+//! (`cursor=aud_…`). [`CursorCodec::decode_ref`] therefore accepts, besides
+//! the opaque form, a value shaped like an id ([`is_item_id`]); the list then
+//! looks the item up and reads after it. An opaque cursor always holds a `.`,
+//! which no id does, so the two forms never overlap.
 
 use crate::{DomainError, Timestamp};
 use base64::Engine;
@@ -31,6 +37,25 @@ struct CursorPayload {
     t: i64,
     /// Id of the last item.
     i: String,
+}
+
+/// What a `cursor` value names: a position the list issued, or the id of one
+/// of its items (the page then starts after that item).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CursorRef {
+    Position(CursorPosition),
+    Item(String),
+}
+
+/// The longest item id accepted as a cursor.
+pub const MAX_ITEM_ID_LEN: usize = 100;
+
+/// True when `text` has the shape of an item id: 1 to 100 ASCII letters,
+/// digits, `_` or `-` (every id this server issues). Opaque cursors hold a
+/// `.`, so they never pass.
+pub fn is_item_id(text: &str) -> bool {
+    (1..=MAX_ITEM_ID_LEN).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Signs and verifies cursors with the installation's secret.
@@ -85,6 +110,22 @@ impl CursorCodec {
         }
         Ok(CursorPosition { created_at: Timestamp::from_millis(parsed.t), id: parsed.i })
     }
+
+    /// Decodes a cursor issued for `list`, or takes a value shaped like an id
+    /// as the id of one of the list's items (which the list must still find;
+    /// anything else is a 400).
+    pub fn decode_ref(&self, list: &str, cursor: &str) -> Result<CursorRef, DomainError> {
+        match self.decode(list, cursor) {
+            Ok(position) => Ok(CursorRef::Position(position)),
+            Err(_) if is_item_id(cursor) => Ok(CursorRef::Item(cursor.to_owned())),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The 400 for a cursor that is neither one this list issued nor the id of one of its items.
+pub fn unknown_cursor() -> DomainError {
+    DomainError::invalid_field("cursor", "is neither a cursor returned by this list nor the id of one of its items")
 }
 
 #[cfg(test)]
@@ -120,5 +161,22 @@ mod tests {
             assert_eq!(err.status, 400);
         }
         assert!(codec.decode("audiences", &"a".repeat(10_000)).is_err());
+    }
+
+    #[test]
+    fn an_item_id_is_a_cursor_reference_and_an_opaque_cursor_stays_a_position() {
+        let codec = CursorCodec::new(b"secret".to_vec());
+        let cursor = codec.encode("audiences", &position());
+        assert_eq!(codec.decode_ref("audiences", &cursor).unwrap(), CursorRef::Position(position()));
+        for id in ["aud_01HYR8B9P4D6Y2A7C3E1F0G5H9", "507f1f77bcf86cd799439011", "a-b_c"] {
+            assert_eq!(codec.decode_ref("audiences", id).unwrap(), CursorRef::Item(id.into()), "{id}");
+        }
+        // A tampered or foreign opaque cursor is still refused, never read as an id.
+        assert!(codec.decode_ref("accounts", &cursor).is_err());
+        for junk in ["", ".", "%%%.%%%", "a b", "aud_1;drop", "x\u{0}"] {
+            assert_eq!(codec.decode_ref("audiences", junk).unwrap_err().status, 400, "{junk}");
+        }
+        assert!(codec.decode_ref("audiences", &"a".repeat(MAX_ITEM_ID_LEN + 1)).is_err());
+        assert!(codec.decode_ref("audiences", &"a".repeat(MAX_ITEM_ID_LEN)).is_ok());
     }
 }

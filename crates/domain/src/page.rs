@@ -1,6 +1,6 @@
 //! Cursor pagination requests and pages (spec 1.5): `limit` 1..=100, default 20.
 
-use crate::cursor::{CursorCodec, CursorPosition};
+use crate::cursor::{CursorCodec, CursorPosition, CursorRef};
 use crate::{DomainError, FieldIssue, Timestamp};
 use serde::Serialize;
 
@@ -48,6 +48,29 @@ impl PageRequest {
             },
         };
         if issues.is_empty() { Ok(Self { limit, after }) } else { Err(DomainError::invalid(issues)) }
+    }
+
+    /// Like [`PageRequest::parse`], but a cursor shaped like an id is taken as
+    /// the id of one of the list's items: it comes back beside the request
+    /// (whose `after` is then empty) for the list to look up and resolve with
+    /// [`PageRequest::after_item`].
+    pub fn parse_with_items(
+        codec: &CursorCodec,
+        list: &str,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<(Self, Option<String>), DomainError> {
+        let (item, opaque) = match cursor.map(|raw| codec.decode_ref(list, raw)) {
+            Some(Ok(CursorRef::Item(id))) => (Some(id), None),
+            _ => (None, cursor),
+        };
+        Ok((Self::parse(codec, list, limit, opaque)?, item))
+    }
+
+    /// Starts the page after the item `id`, found at `key` in the list's order.
+    pub fn after_item(mut self, id: String, key: Timestamp) -> Self {
+        self.after = Some(CursorPosition { created_at: key, id });
+        self
     }
 
     /// How many rows to fetch: one more than the limit tells whether a next page exists.

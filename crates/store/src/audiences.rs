@@ -60,6 +60,25 @@ impl Store {
         Ok(row.as_ref().map(audience_from_row).transpose()?)
     }
 
+    /// When `prospect_id` was added to audience `audience_id` of `group_id`.
+    pub async fn audience_member_added_at(
+        &self,
+        group_id: &str,
+        audience_id: &str,
+        prospect_id: &str,
+    ) -> StoreResult<Option<Timestamp>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT ap.added_at FROM audience_prospects ap JOIN audiences a ON a.id = ap.audience_id \
+             WHERE a.group_id = $1 AND ap.audience_id = $2 AND ap.prospect_id = $3",
+        )
+        .bind(group_id)
+        .bind(audience_id)
+        .bind(prospect_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(at.map(Timestamp::from_millis))
+    }
+
     /// Ready audiences of `group_id`, newest first, one page (`limit + 1` rows).
     pub async fn list_ready_audiences(&self, group_id: &str, page: &PageRequest) -> StoreResult<Vec<Audience>> {
         let rows = match &page.after {

@@ -397,6 +397,16 @@ impl Store {
         Ok(rows.iter().map(conversation_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// The `sent_at` of message `message_id` of `group_id` (its place in the message list).
+    pub async fn message_sent_at(&self, group_id: &str, message_id: &str) -> StoreResult<Option<Timestamp>> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT sent_at FROM messages WHERE group_id = $1 AND id = $2")
+            .bind(group_id)
+            .bind(message_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(at.map(Timestamp::from_millis))
+    }
+
     /// One page of the group's messages (or one conversation's), newest first
     /// (`limit + 1` rows). The cursor position is (sent_at, id); both orders
     /// walk an index, so a deep page costs what the first does.

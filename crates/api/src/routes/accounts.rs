@@ -1,6 +1,6 @@
 //! `GET /v1/accounts` and `GET /v1/accounts/{accountGroupId}`.
 
-use super::{Caller, GroupAccess, ListData, ListParams};
+use super::{Caller, GroupAccess, ListData, ListParams, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok};
 use crate::extract::ApiQuery;
@@ -8,7 +8,6 @@ use axum::extract::State;
 use serde::Serialize;
 use sonarly_app::accounts::{ACCOUNTS_LIST, get_accessible, list_accessible};
 use sonarly_domain::models::AccountGroup;
-use sonarly_domain::page::PageRequest;
 use utoipa::ToSchema;
 
 /// An account group.
@@ -46,7 +45,11 @@ pub async fn list_accounts(
     Caller(key): Caller,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, ACCOUNTS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, caller) = (&state.store, &key);
+    let page = page_request(&state.cursors, ACCOUNTS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        item_key(get_accessible(store, caller, &id).await, |g| g.created_at)
+    })
+    .await?;
     let groups = list_accessible(&state.store, &state.cursors, &key, &page).await?;
     Ok(ok(ListData::from_page(groups, AccountView::from)))
 }

@@ -1,6 +1,6 @@
 //! Audience reads (spec 2.2 A1, A4). Writes arrive with the audiences issue.
 
-use super::{GroupAccess, ListData, ListParams};
+use super::{GroupAccess, ListData, ListParams, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -11,7 +11,6 @@ use sonarly_app::audiences as uc;
 use sonarly_app::audiences::{AUDIENCES_LIST, get_ready, list_ready};
 use sonarly_domain::folder::AudienceFolder;
 use sonarly_domain::models::Audience;
-use sonarly_domain::page::PageRequest;
 use utoipa::ToSchema;
 
 /// An audience (an imported prospect list).
@@ -75,7 +74,11 @@ pub async fn list_audiences(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, AUDIENCES_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page = page_request(&state.cursors, AUDIENCES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        item_key(get_ready(store, group, &id).await, |a| a.created_at)
+    })
+    .await?;
     let audiences = list_ready(&state.store, &state.cursors, &access.group_id, &page).await?;
     Ok(ok(ListData::from_page(audiences, AudienceView::from)))
 }

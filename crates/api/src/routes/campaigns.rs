@@ -1,7 +1,7 @@
 //! Campaigns (spec 2.5): starter templates, drafts, duplication, content
 //! slots, start/stop, lead status and the approval gate.
 
-use super::{GroupAccess, ListData};
+use super::{GroupAccess, ListData, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -13,7 +13,6 @@ use sonarly_app::campaigns::{
     LeadStatus,
 };
 use sonarly_domain::campaign::ContentSlot;
-use sonarly_domain::page::PageRequest;
 use utoipa::{IntoParams, ToSchema};
 
 /// Campaign metadata, without workflow definitions.
@@ -201,7 +200,8 @@ pub struct UpdateContentSlotBody {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CampaignListParams {
-    /// Opaque pagination cursor returned by the previous page.
+    /// Opaque pagination cursor returned by the previous page (`nextCursor`),
+    /// or the id of a campaign of this list: the page then starts after it.
     pub cursor: Option<String>,
     /// Maximum number of campaigns in this page (1 to 100). Without it, as the
     /// campaign list is documented, every campaign is returned in one page (up
@@ -289,9 +289,12 @@ pub async fn list_campaigns(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<CampaignListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, CAMPAIGNS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
-    let status = q.status.as_deref().map(str::trim);
     let (store, clock, codec, group) = (&state.store, state.clock.as_ref(), &state.cursors, access.group_id.as_str());
+    let page = page_request(codec, CAMPAIGNS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        item_key(uc::get_campaign(store, group, &id).await, |c| c.created_at)
+    })
+    .await?;
+    let status = q.status.as_deref().map(str::trim);
     let rows = if q.limit.is_none() {
         uc::list_all_campaigns(store, clock, codec, group, status, page.after).await?
     } else {

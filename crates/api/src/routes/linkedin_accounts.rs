@@ -1,7 +1,7 @@
 //! `GET /v1/accounts/{accountGroupId}/linkedin-accounts`: the group's connected
 //! LinkedIn accounts (an addition to the documented API; see docs/decisions.md).
 
-use super::{GroupAccess, ListData, ListParams};
+use super::{GroupAccess, ListData, ListParams, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok};
 use crate::extract::ApiQuery;
@@ -9,7 +9,6 @@ use axum::extract::State;
 use serde::Serialize;
 use sonarly_app::linkedin::{LINKEDIN_ACCOUNTS_LIST, list_accounts};
 use sonarly_domain::linkedin_account::LinkedInAccount;
-use sonarly_domain::page::PageRequest;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -97,7 +96,27 @@ pub async fn list_linkedin_accounts(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, LINKEDIN_ACCOUNTS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let (limit, cursor) = (q.limit.as_deref(), q.cursor.as_deref());
+    let page = page_request(&state.cursors, LINKEDIN_ACCOUNTS_LIST, limit, cursor, |id| async move {
+        account_created_at(store, group, &id).await
+    })
+    .await?;
     let accounts = list_accounts(&state.store, &state.cursors, &access.group_id, &page).await?;
     Ok(ok(ListData::from_page(accounts, LinkedInAccountView::from)))
+}
+
+/// The sort key of one of the group's connected accounts, for a cursor that names it.
+async fn account_created_at(
+    store: &sonarly_store::Store,
+    group_id: &str,
+    id: &str,
+) -> sonarly_app::AppResult<Option<sonarly_domain::Timestamp>> {
+    match store.get_linkedin_account(group_id, id).await {
+        Ok(found) => Ok(found.map(|a| a.created_at)),
+        Err(e) => {
+            tracing::error!(error = %e, "storage failure");
+            Err(sonarly_domain::DomainError::internal())
+        }
+    }
 }

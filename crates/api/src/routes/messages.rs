@@ -1,14 +1,13 @@
 //! The unified inbox (spec 2.4 M1): every message of the group's connected
 //! LinkedIn accounts, newest first, or one conversation's.
 
-use super::{GroupAccess, ListData};
+use super::{GroupAccess, ListData, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok};
 use crate::extract::ApiQuery;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sonarly_app::inbox::{MESSAGES_LIST, list_messages as list, parse_attachments};
-use sonarly_domain::page::PageRequest;
+use sonarly_app::inbox::{MESSAGES_LIST, list_messages as list, message_sent_at, parse_attachments};
 use sonarly_store::InboxMessage;
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,7 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageListParams {
-    /// Opaque pagination cursor returned by the previous page.
+    /// Opaque pagination cursor returned by the previous page (`nextCursor`),
+    /// or the id of an item of this list: the page then starts after that item.
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
@@ -124,7 +124,11 @@ pub async fn list_messages(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<MessageListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, MESSAGES_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page = page_request(&state.cursors, MESSAGES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        message_sent_at(store, group, &id).await
+    })
+    .await?;
     let messages = list(&state.store, &state.cursors, &access.group_id, q.conversation_id.as_deref(), &page).await?;
     Ok(ok(ListData::from_page(messages, MessageView::from)))
 }

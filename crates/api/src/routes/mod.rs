@@ -52,8 +52,6 @@ impl<S: Send + Sync> FromRequestParts<S> for GroupAccess {
     }
 }
 
-/// The authenticated key (set by the authentication middleware).
-pub struct Caller(pub Arc<ApiKey>);
 /// A path that cannot be read names the segment at fault: axum refuses the
 /// whole path when any one segment percent-decodes to invalid UTF-8.
 fn path_rejection(rejection: axum::extract::rejection::RawPathParamsRejection) -> ApiError {
@@ -69,6 +67,9 @@ fn path_rejection(rejection: axum::extract::rejection::RawPathParamsRejection) -
     }
 }
 
+/// The authenticated key (set by the authentication middleware).
+pub struct Caller(pub Arc<ApiKey>);
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
@@ -81,11 +82,50 @@ fn caller(parts: &Parts) -> Result<Arc<ApiKey>, ApiError> {
     parts.extensions.get::<Principal>().map(|p| p.0.clone()).ok_or_else(|| sonarly_app::auth::unauthorized().into())
 }
 
+/// A page request for `list` from `limit` and `cursor`. Besides the opaque
+/// cursors the list issues, a cursor may be the id of one of its items (the
+/// quickstart's `cursor=aud_…`): `item_key` looks it up and gives its sort key
+/// (`None` when the list has no such item), and the page starts after it. An
+/// id the list does not hold is a 400 on `cursor`, like a foreign cursor.
+pub async fn page_request<F, Fut>(
+    cursors: &sonarly_domain::cursor::CursorCodec,
+    list: &str,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    item_key: F,
+) -> Result<sonarly_domain::page::PageRequest, ApiError>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = sonarly_app::AppResult<Option<sonarly_domain::Timestamp>>>,
+{
+    let (page, item) = sonarly_domain::page::PageRequest::parse_with_items(cursors, list, limit, cursor)?;
+    let Some(id) = item else { return Ok(page) };
+    match item_key(id.clone()).await? {
+        Some(key) => Ok(page.after_item(id, key)),
+        None => Err(sonarly_domain::cursor::unknown_cursor().into()),
+    }
+}
+
+/// The sort key of an item looked up for [`page_request`]: an item the caller
+/// cannot see (not found, another group's, not ready) is simply not one of the
+/// list's items; only a server failure is an error.
+pub fn item_key<T>(
+    found: sonarly_app::AppResult<T>,
+    key: impl FnOnce(T) -> sonarly_domain::Timestamp,
+) -> sonarly_app::AppResult<Option<sonarly_domain::Timestamp>> {
+    match found {
+        Ok(item) => Ok(Some(key(item))),
+        Err(e) if e.status < 500 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `cursor` and `limit` of every list (spec 1.5).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Opaque pagination cursor returned by the previous page.
+    /// Opaque pagination cursor returned by the previous page (`nextCursor`),
+    /// or the id of an item of this list: the page then starts after that item.
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]

@@ -1,6 +1,6 @@
 //! Prospecting jobs (spec 2.3 P1–P7).
 
-use super::{GroupAccess, ListData};
+use super::{GroupAccess, ListData, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiPath, ApiQuery, HashedJson, idempotency_key};
@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::prospecting::{self as uc, JOBS_LIST, SalesNavigatorList, StartRequest};
-use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::ProspectingJob;
 use utoipa::{IntoParams, ToSchema};
 
@@ -120,8 +119,11 @@ pub struct JobListItemView {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobListParams {
+    /// Opaque pagination cursor returned by the previous page (`nextCursor`),
+    /// or the id of an item of this list: the page then starts after that item.
     pub cursor: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Maximum number of items to return in this page (1 to 100, default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only jobs in this status.
     pub status: Option<String>,
@@ -191,7 +193,11 @@ pub async fn list_jobs(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<JobListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, JOBS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page = page_request(&state.cursors, JOBS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        item_key(uc::get_job(store, group, &id).await, |j| j.created_at)
+    })
+    .await?;
     let jobs = uc::list_jobs(&state.store, &state.cursors, &access.group_id, q.status.as_deref(), &page).await?;
     Ok(ok(ListData::from_page(jobs, |j| JobListItemView {
         job_id: j.id,

@@ -1,13 +1,13 @@
 //! Prospect reads: the provider-id lookup (P8) and an audience's prospects (A7).
 
-use super::{GroupAccess, ListData, ListParams};
+use super::{GroupAccess, ListData, ListParams, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok};
 use crate::extract::{ApiPath, ApiQuery};
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use sonarly_app::audiences::member_added_at;
 use sonarly_app::prospects::{AUDIENCE_PROSPECTS_LIST, audience_prospects, lookup_by_provider_id as lookup};
-use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::Prospect;
 use utoipa::ToSchema;
 
@@ -161,7 +161,12 @@ pub async fn list_audience_prospects(
     ApiPath(path): ApiPath<AudiencePath>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, AUDIENCE_PROSPECTS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group, audience) = (&state.store, access.group_id.as_str(), path.audience_id.as_str());
+    let (limit, cursor) = (q.limit.as_deref(), q.cursor.as_deref());
+    let page = page_request(&state.cursors, AUDIENCE_PROSPECTS_LIST, limit, cursor, |id| async move {
+        member_added_at(store, group, audience, &id).await
+    })
+    .await?;
     let prospects =
         audience_prospects(&state.store, &state.cursors, &access.group_id, &path.audience_id, &page).await?;
     Ok(ok(ListData::from_page(prospects, AudienceProspectView::from)))

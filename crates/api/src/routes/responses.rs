@@ -1,6 +1,6 @@
 //! Scheduled message responses (spec 2.4 M2) plus the added list, get and cancel.
 
-use super::{GroupAccess, ListData};
+use super::{GroupAccess, ListData, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiPath, ApiQuery, HashedJson, idempotency_key};
@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::responses::{self as uc, QueueResponseRequest, RESPONSES_LIST};
-use sonarly_domain::page::PageRequest;
 use sonarly_domain::responses::ScheduledResponse;
 use utoipa::{IntoParams, ToSchema};
 
@@ -81,8 +80,11 @@ impl From<ScheduledResponse> for ScheduledResponseView {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResponseListParams {
+    /// Opaque pagination cursor returned by the previous page (`nextCursor`),
+    /// or the id of an item of this list: the page then starts after that item.
     pub cursor: Option<String>,
-    #[param(value_type = Option<u32>)]
+    /// Maximum number of items to return in this page (1 to 100, default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only responses in this status.
     pub status: Option<String>,
@@ -142,7 +144,11 @@ pub async fn list_responses(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ResponseListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, RESPONSES_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page = page_request(&state.cursors, RESPONSES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        item_key(uc::get_response(store, group, &id).await, |r| r.created_at)
+    })
+    .await?;
     let rows = uc::list_responses(&state.store, &state.cursors, &access.group_id, q.status.as_deref(), &page).await?;
     Ok(ok(ListData::from_page(rows, ScheduledResponseView::from)))
 }

@@ -1,6 +1,6 @@
 //! Signals (spec 2.6 S1–S5): signal scans and a prospect's signal results.
 
-use super::{GroupAccess, ListData};
+use super::{GroupAccess, ListData, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiPath, ApiQuery, HashedJson, idempotency_key};
@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::signals::{self as uc, SCANS_LIST, StartScanRequest};
-use sonarly_domain::page::PageRequest;
 use sonarly_domain::signals::{SignalItem, SignalScan, parse_min_score};
 use utoipa::{IntoParams, ToSchema};
 
@@ -133,10 +132,11 @@ pub struct ScanCancelView {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ScanListParams {
-    /// Opaque pagination cursor returned by the previous page.
+    /// Opaque pagination cursor returned by the previous page (`nextCursor`),
+    /// or the id of an item of this list: the page then starts after that item.
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only scans in this status.
     pub status: Option<String>,
@@ -213,7 +213,11 @@ pub async fn list_scans(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ScanListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, SCANS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page = page_request(&state.cursors, SCANS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        item_key(uc::get_scan(store, group, &id).await, |s| s.created_at)
+    })
+    .await?;
     let scans = uc::list_scans(&state.store, &state.cursors, &access.group_id, q.status.as_deref(), &page).await?;
     Ok(ok(ListData::from_page(scans, |s| ScanListItemView {
         scan_id: s.id,

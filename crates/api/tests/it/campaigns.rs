@@ -25,7 +25,7 @@ const CAMPAIGN_FIELDS: [&str; 12] = [
 ];
 
 /// An audience of `n` fabricated prospects.
-async fn audience_with(
+pub(crate) async fn audience_with(
     app: &TestApp,
     group: &AccountGroup,
     n: usize,
@@ -464,7 +464,7 @@ both_backends!(fallback_content_waits_for_approval, |backend| async move {
 
 /// `n` draft campaigns on `audience`, one a second apart, stored directly (the
 /// list is what is tested here, not creation).
-async fn stored_campaigns(app: &TestApp, group: &AccountGroup, audience: &Audience, n: usize) -> Vec<String> {
+pub(crate) async fn stored_campaigns(app: &TestApp, group: &AccountGroup, audience: &Audience, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for k in 0..n {
         let at = Timestamp::from_millis(app.now_ms() + k as i64 * 1_000);

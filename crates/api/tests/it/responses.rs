@@ -132,6 +132,13 @@ both_backends!(queue_follow_and_read_responses, |backend| async move {
     assert_error(&app.get(&format!("{base}?status=done"), &key).await, 400, "VALIDATION_ERROR");
     let page = app.get(&format!("{base}?limit=1"), &key).await;
     assert_eq!(page.body["data"]["hasMore"], true);
+    // A response id works as the cursor too: the page starts after that response.
+    let first = page.body["data"]["items"][0]["id"].as_str().unwrap();
+    let after = app.get(&format!("{base}?cursor={first}"), &key).await;
+    let opaque = page.body["data"]["nextCursor"].as_str().unwrap();
+    assert_eq!(after.body["data"], app.get(&format!("{base}?cursor={opaque}"), &key).await.body["data"]);
+    assert_eq!(after.body["data"]["items"].as_array().unwrap().len(), 1);
+    assert_error(&app.get(&format!("{base}?cursor=507f1f77bcf86cd799439011"), &key).await, 400, "VALIDATION_ERROR");
 });
 
 both_backends!(responses_are_validated, |backend| async move {

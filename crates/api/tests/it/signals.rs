@@ -613,6 +613,63 @@ both_backends!(preview_with_a_stored_prospect_uses_its_stored_signals, |backend|
     assert_error(&missing_style, 404, "NOT_FOUND");
 });
 
+// Preview with `prospectId` reads a stored prospect: it needs `prospects:read`
+// beside the templates scope, and uses the stored signals only with `signals:read`.
+both_backends!(
+    preview_with_a_stored_prospect_needs_prospects_read_and_signals_read_for_its_signals,
+    |backend| async move {
+        let app = TestApp::new(backend).await;
+        let s = setup(&app).await;
+        app.post_json(&format!("{}/signals/scans", s.base), &s.key, &[], &scan_body(&s)).await;
+        app.engine().run_until_idle().await;
+        let style_id = style(
+            &app,
+            &s,
+            json!({"name": "Intro", "samples": [
+                {"type": "signal", "message": "Hi {{ FirstName }}, I enjoyed {{ Signal }}."},
+                {"type": "basic", "message": "Hi {{ FirstName }} at {{ Company }}."}
+            ]}),
+        )
+        .await;
+        let preview = format!("{}/writing-styles/{style_id}/preview", s.base);
+        let for_prospect = |id: &str| json!({"channel": "direct_message", "prospectId": id}).to_string();
+        // A prospect whose stored signals fill the signal sample for a full key.
+        let mut with_signal = None;
+        for id in &s.prospects {
+            let reply = app.post_json(&preview, &s.key, &[], &for_prospect(id)).await;
+            if reply.body["data"]["sampleType"] == "signal" {
+                with_signal = Some((id.clone(), reply.body["data"]["body"].as_str().unwrap().to_owned()));
+                break;
+            }
+        }
+        let (id, full_body) = with_signal.expect("some prospect has a relevant signal");
+
+        // Templates scopes alone: 403 SCOPE_DENIED, and nothing about the prospect in the answer.
+        let templates_only = app.key_with(&[&s.group], "templates:read,templates:write", 1_000).await;
+        let denied = app.post_json(&preview, &templates_only, &[], &for_prospect(&id)).await;
+        assert_error(&denied, 403, "SCOPE_DENIED");
+        assert!(denied.body["error"]["message"].as_str().unwrap().contains("prospects:read"));
+        let first_name = full_body.trim_start_matches("Hi ").split(',').next().unwrap();
+        assert!(!denied.body.to_string().contains(first_name), "{}", denied.body);
+        // The inline form needs nothing more than the templates scope.
+        let inline = json!({"channel": "direct_message", "profile": {"firstName": "Ada", "company": "Acme"}});
+        let reply = app.post_json(&preview, &templates_only, &[], &inline.to_string()).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body["data"]["body"], "Hi Ada at Acme.");
+
+        // prospects:read without signals:read: the profile, but not the stored signals.
+        let no_signals = app.key_with(&[&s.group], "templates:read,prospects:read", 1_000).await;
+        let reply = app.post_json(&preview, &no_signals, &[], &for_prospect(&id)).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body["data"]["sampleType"], "basic");
+        assert!(reply.body["data"]["body"].as_str().unwrap().starts_with(&format!("Hi {first_name} at ")));
+        // With signals:read as well, the stored signal is used.
+        let both = app.key_with(&[&s.group], "templates:read,prospects:read,signals:read", 1_000).await;
+        let reply = app.post_json(&preview, &both, &[], &for_prospect(&id)).await;
+        assert_eq!(reply.body["data"]["body"], full_body.as_str());
+    }
+);
+
 both_backends!(preview_through_a_configured_model, |backend| async move {
     use sonarly_app::composer::{OpenAiComposer, OpenAiConfig};
     use wiremock::matchers::{method, path};

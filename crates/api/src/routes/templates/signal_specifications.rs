@@ -5,12 +5,11 @@ use super::{DeletedView, deleted, sources_schema};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{GroupAccess, ListData, ListParams};
+use crate::routes::{GroupAccess, ListData, ListParams, item_key, page_request};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sonarly_app::templates::{self as uc, SIGNAL_SPECIFICATIONS_LIST};
-use sonarly_domain::page::PageRequest;
 use sonarly_domain::template::{JsonValue, Patch, SignalSpecification, SignalSpecificationInput};
 use utoipa::ToSchema;
 
@@ -152,7 +151,15 @@ pub async fn list_signal_specifications(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, SIGNAL_SPECIFICATIONS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page = page_request(
+        &state.cursors,
+        SIGNAL_SPECIFICATIONS_LIST,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        |id| async move { item_key(uc::get_signal_specification(store, group, &id).await, |t| t.created_at) },
+    )
+    .await?;
     let items = uc::list_signal_specifications(&state.store, &state.cursors, &access.group_id, &page).await?;
     Ok(ok(ListData::from_page(items, SignalSpecificationView::from)))
 }

@@ -4,12 +4,11 @@ use super::{DeletedView, deleted};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{GroupAccess, ListData, ListParams};
+use crate::routes::{GroupAccess, ListData, ListParams, item_key, page_request};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sonarly_app::templates::{self as uc, VALUE_PROPOSITIONS_LIST};
-use sonarly_domain::page::PageRequest;
 use sonarly_domain::template::{Patch, ValueProposition, ValuePropositionInput};
 use utoipa::ToSchema;
 
@@ -122,7 +121,15 @@ pub async fn list_value_propositions(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, VALUE_PROPOSITIONS_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page = page_request(
+        &state.cursors,
+        VALUE_PROPOSITIONS_LIST,
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        |id| async move { item_key(uc::get_value_proposition(store, group, &id).await, |t| t.created_at) },
+    )
+    .await?;
     let items = uc::list_value_propositions(&state.store, &state.cursors, &access.group_id, &page).await?;
     Ok(ok(ListData::from_page(items, ValuePropositionView::from)))
 }

@@ -4,16 +4,16 @@ use super::{DeletedView, channel_schema, content_type_schema, deleted, sample_ty
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{GroupAccess, ListData, ListParams};
+use crate::routes::{GroupAccess, ListData, ListParams, item_key, page_request};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sonarly_app::templates::{self as uc, PreviewProspect, WRITING_STYLES_LIST};
 use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
-use sonarly_domain::page::PageRequest;
+use sonarly_domain::scope::Scope;
 use sonarly_domain::signals::DEFAULT_COMPOSE_MIN_SCORE;
 use sonarly_domain::template::{Patch, Sample, SampleInput, WritingStyle, WritingStyleInput};
-use sonarly_domain::{DomainError, FieldIssue};
+use sonarly_domain::{DomainError, ErrorCode, FieldIssue};
 use utoipa::ToSchema;
 
 /// One example message of a writing style.
@@ -248,7 +248,10 @@ pub struct PreviewBody {
     /// The prospect's signals, most relevant first (up to 50; only with `profile`).
     pub signals: Option<Vec<PreviewSignalBody>>,
     /// A prospect of this account group: its profile, its stored signals and
-    /// its conversation are used (instead of `profile` and `signals`).
+    /// its conversation are used (instead of `profile` and `signals`). Needs
+    /// the `prospects:read` permission besides `templates:read` (else 403
+    /// SCOPE_DENIED); its stored signals are used only when the key also has
+    /// `signals:read`, its conversation only with `messages:read`.
     pub prospect_id: Option<String>,
     /// With `prospectId`: the lowest score of the stored signals used (0 to 100, default 40).
     #[schema(minimum = 0, maximum = 100)]
@@ -299,7 +302,12 @@ pub async fn list_writing_styles(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let page = PageRequest::parse(&state.cursors, WRITING_STYLES_LIST, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (store, group) = (&state.store, access.group_id.as_str());
+    let page =
+        page_request(&state.cursors, WRITING_STYLES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+            item_key(uc::get_writing_style(store, group, &id).await, |t| t.created_at)
+        })
+        .await?;
     let items = uc::list_writing_styles(&state.store, &state.cursors, &access.group_id, &page).await?;
     Ok(ok(ListData::from_page(items, WritingStyleView::from)))
 }
@@ -420,13 +428,20 @@ pub async fn delete_writing_style(
     Ok(deleted())
 }
 
-/// Preview a writing style for one prospect (an addition), given inline
-/// (`profile`, `signals`) or stored (`prospectId`, with its stored signals).
-/// The built-in deterministic composer picks a sample (signal, then basic,
-/// then fallback), fills the variables, applies the include and exclude rules
-/// and fits the channel's length limit; when a model is configured and the
-/// style is not strict, the model rewrites that draft under the same rules
-/// (falling back to the draft on any failure). Nothing is stored or sent.
+/// Preview a writing style for one prospect (an addition).
+///
+/// The prospect is given inline (`profile`, `signals`) or stored
+/// (`prospectId`, with its stored signals). The built-in deterministic
+/// composer picks a sample (signal, then basic, then fallback), fills the
+/// variables, applies the include and exclude rules and fits the channel's
+/// length limit; when a model is configured and the style is not strict, the
+/// model rewrites that draft under the same rules (falling back to the draft
+/// on any failure). Nothing is stored or sent.
+///
+/// Permissions: `templates:read`; with `prospectId` also `prospects:read`
+/// (else 403 SCOPE_DENIED). The stored prospect's signals are used only when
+/// the key has `signals:read`, its conversation only with `messages:read`;
+/// otherwise the preview is composed without them.
 #[utoipa::path(
     post, path = "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}/preview", tag = "Templates",
     params(
@@ -488,7 +503,13 @@ pub async fn preview_writing_style(
             if min_score.is_none() {
                 issues.push(FieldIssue::new("minScore", "must be an integer from 0 to 100"));
             }
-            min_score.map(|min_score| PreviewProspect::Stored { prospect_id, min_score })
+            let scopes = &access.key.scopes;
+            min_score.map(|min_score| PreviewProspect::Stored {
+                prospect_id,
+                min_score,
+                with_signals: scopes.contains(Scope::SignalsRead),
+                with_history: scopes.contains(Scope::MessagesRead),
+            })
         }
         (None, None) => {
             issues.push(FieldIssue::new("profile", "is required (or give prospectId)"));
@@ -498,6 +519,15 @@ pub async fn preview_writing_style(
     let (Some(channel), Some(prospect), true) = (channel, prospect, issues.is_empty()) else {
         return Err(DomainError::invalid(issues).into());
     };
+    // A stored prospect is read on the caller's behalf: templates scopes alone
+    // must not reveal what `prospects:read` guards.
+    if matches!(prospect, PreviewProspect::Stored { .. }) && !access.key.scopes.contains(Scope::ProspectsRead) {
+        return Err(DomainError::new(
+            ErrorCode::ScopeDenied,
+            "Previewing for a stored prospect (prospectId) needs the prospects:read permission.",
+        )
+        .into());
+    }
     let composition = uc::preview_writing_style(
         &state.store,
         state.composer.as_ref(),
