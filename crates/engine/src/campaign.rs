@@ -27,7 +27,7 @@
 //! sample the composer's draft chose) is held for approval.
 
 use crate::Engine;
-use crate::send::{Outcome, Resumed};
+use crate::send::{NextAttempt, Outcome, Resumed};
 use rand::Rng;
 use sonarly_app::composer::{ComposeRequest, HISTORY_LIMIT};
 use sonarly_domain::Timestamp;
@@ -304,7 +304,7 @@ impl Engine {
             }
             SlotClaim::Lost => return Ok(()),
         }
-        let outcome = self.attempt_send(item, provider, &send, chat.as_deref()).await?;
+        let outcome = self.attempt_send(item, provider, NextAttempt::Of(&send), chat.as_deref()).await?;
         self.finish_step(&ctx, outcome).await
     }
 

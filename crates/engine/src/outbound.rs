@@ -14,7 +14,7 @@
 //! send slot (and the action count) is reserved once, before the first call.
 
 use crate::Engine;
-use crate::send::{Outcome, Resumed};
+use crate::send::{NextAttempt, Outcome, Resumed};
 use rand::Rng;
 use sonarly_domain::Timestamp;
 use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
@@ -64,6 +64,13 @@ impl Engine {
             return Ok(());
         }
         let mut send = self.store.get_send(&response.id).await?;
+        if send.is_none() && response.status == status::SENDING {
+            // Claimed and reserved, but no send recorded (before this record existed, or a
+            // claim that died in between): it may have gone out, so it is reconciled first.
+            let started_at = response.updated_at;
+            let settle_at = started_at.plus_millis(self.config.call_budget_ms() + self.config.settle_ms);
+            send = Some(self.store.adopt_unrecorded_attempt(&new_send(&response), started_at, settle_at, now).await?);
+        }
         // A failure here gives up the attempt in flight or unknown, if any.
         let pending = send
             .as_ref()
@@ -113,15 +120,16 @@ impl Engine {
             }
             SlotClaim::Lost => return Ok(()),
         }
-        let send = match send {
-            Some(s) => s,
-            None => self.store.prepare_send(&new_send(&response), now).await?,
-        };
-        if send.state != SendState::Ready {
+        let chat = response.provider_chat_id.as_deref();
+        let outcome = match &send {
+            Some(send) if send.state == SendState::Ready => {
+                self.attempt_send(item, &provider, NextAttempt::Of(send), chat).await?
+            }
             // Another worker began (or ended) an attempt meanwhile; its outcome decides.
-            return Ok(());
-        }
-        let outcome = self.attempt_send(item, &provider, &send, response.provider_chat_id.as_deref()).await?;
+            Some(_) => return Ok(()),
+            // The text is stored with the response: the send is stored with its first attempt.
+            None => self.attempt_send(item, &provider, NextAttempt::First(&new_send(&response)), chat).await?,
+        };
         self.finish_response(item, &response, &account, outcome).await
     }
 

@@ -1,8 +1,9 @@
 //! The fenced send: the one way a response or a campaign step calls the
 //! provider to act (docs/decisions.md, "Exactly-once sends").
 //!
-//! 1. The payload is stored once ([`Store::prepare_send`]) before any
-//!    attempt; retries and reconciliation read that copy.
+//! 1. The payload is stored once ([`Store::prepare_send`], or with the first
+//!    attempt when it is stored elsewhere already) before any attempt;
+//!    retries and reconciliation read that copy.
 //! 2. An attempt is begun durably (number, owner, start, deadline) before the
 //!    call. The call is cut at the deadline (the call budget, always shorter
 //!    than the lease) and the lease is renewed while it runs.
@@ -24,7 +25,7 @@
 
 use crate::{Engine, backoff_ms};
 use sonarly_linkedin::{LinkedInError, LinkedInResult, OutboundAttempt, OutboundToken, SharedLinkedIn, Trace};
-use sonarly_store::{Fence, OutboundSend, SendAction, SendState, StoreError, WorkItem};
+use sonarly_store::{Fence, NewSend, OutboundSend, SendAction, SendState, StoreError, WorkItem};
 use std::time::Duration;
 
 /// Attempts before an action whose outcome stays unknown fails.
@@ -50,11 +51,45 @@ pub(crate) enum Outcome {
     Stale,
 }
 
+/// Which attempt to begin.
+pub(crate) enum NextAttempt<'a> {
+    /// The next attempt of a stored, `ready` send.
+    Of(&'a OutboundSend),
+    /// The first attempt of a payload stored elsewhere already (a response's
+    /// text): stored and begun in one statement.
+    First(&'a NewSend),
+}
+
 /// What resuming a pending send led to.
 pub(crate) enum Resumed {
     Outcome(Outcome),
     /// No trace of the last attempt: the send is ready for the next one.
     Ready(Box<OutboundSend>),
+}
+
+/// A payload as its row reads once its first attempt began.
+fn as_stored(new: &NewSend, now: sonarly_domain::Timestamp) -> OutboundSend {
+    OutboundSend {
+        token: new.token.clone(),
+        linkedin_account_id: new.linkedin_account_id.clone(),
+        work_kind: new.work_kind.clone(),
+        ref_id: new.ref_id.clone(),
+        action: new.action,
+        recipient_provider_id: new.recipient_provider_id.clone(),
+        provider_chat_id: new.provider_chat_id.clone(),
+        subject: new.subject.clone(),
+        body: new.body.clone(),
+        state: SendState::InFlight,
+        attempt: 1,
+        owner: None,
+        started_at: Some(now),
+        deadline: None,
+        settle_at: None,
+        provider_ref: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// The question reconciliation asks the provider.
@@ -126,8 +161,9 @@ impl Engine {
         let started_at = send.started_at.unwrap_or(send.created_at);
         let traces = match provider.reconcile(&token, &attempt_of(&send), started_at).await {
             Ok(traces) => traces,
-            Err(error) if error.stops_account() => return Ok(Resumed::Outcome(Outcome::Refused { fence, error })),
-            Err(error) if error.is_retryable() => {
+            // LinkedIn cannot be asked now (busy, down, or the account needs attention): the
+            // outcome stays unknown, so ask again later, never send meanwhile.
+            Err(error) if error.is_retryable() || error.stops_account() => {
                 if item.attempts >= RECONCILE_TRIES {
                     let reason = format!(
                         "LinkedIn could not be asked whether attempt {} was delivered ({error}); it was not sent again.",
@@ -167,23 +203,30 @@ impl Engine {
         }
     }
 
-    /// Begins the next attempt of a `ready` send and calls the provider.
-    /// `chat` is the conversation to use when one is known now.
+    /// Begins an attempt and calls the provider. `chat` is the conversation
+    /// to use when one is known now.
     pub(crate) async fn attempt_send(
         &self,
         item: &WorkItem,
         provider: &SharedLinkedIn,
-        send: &OutboundSend,
+        next: NextAttempt<'_>,
         chat: Option<&str>,
     ) -> Result<Outcome, StoreError> {
         let now = self.now();
         let budget = self.config.call_budget_ms();
         let deadline = now.plus_millis(budget);
-        let Some(fence) = self.store.begin_attempt(&send.token, send.attempt, &self.owner, chat, now, deadline).await?
-        else {
-            return Ok(Outcome::Stale);
+        let (fence, mut send) = match next {
+            NextAttempt::Of(send) => {
+                let fence =
+                    self.store.begin_attempt(&send.token, send.attempt, &self.owner, chat, now, deadline).await?;
+                (fence, send.clone())
+            }
+            NextAttempt::First(new) => {
+                let fence = self.store.begin_first_attempt(new, &self.owner, now, deadline).await?;
+                (fence, as_stored(new, now))
+            }
         };
-        let mut send = send.clone();
+        let Some(fence) = fence else { return Ok(Outcome::Stale) };
         if let Some(chat) = chat {
             send.provider_chat_id = Some(chat.to_owned());
         }

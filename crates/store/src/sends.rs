@@ -251,6 +251,45 @@ impl Store {
             .ok_or_else(|| crate::StoreError::Config(format!("send {} vanished after insert", new.token)))
     }
 
+    /// Stores the payload of an action that may already have been attempted
+    /// without a record (a row claimed before this table existed, or a claim
+    /// that died between reserving the slot and storing the send): its one
+    /// attempt counts as started at `started_at` with an outcome unknown until
+    /// `settle_at`, so it is reconciled before anything is sent. An existing send is kept.
+    pub async fn adopt_unrecorded_attempt(
+        &self,
+        new: &NewSend,
+        started_at: Timestamp,
+        settle_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<OutboundSend> {
+        sqlx::query(
+            "INSERT INTO outbound_sends (token, linkedin_account_id, work_kind, ref_id, action, recipient_provider_id, \
+             provider_chat_id, subject, body, state, attempt, started_at, deadline, settle_at, last_error, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12, $13, $14, $14) \
+             ON CONFLICT (token) DO NOTHING",
+        )
+        .bind(&new.token)
+        .bind(&new.linkedin_account_id)
+        .bind(&new.work_kind)
+        .bind(&new.ref_id)
+        .bind(new.action.as_str())
+        .bind(&new.recipient_provider_id)
+        .bind(&new.provider_chat_id)
+        .bind(&new.subject)
+        .bind(&new.body)
+        .bind(SendState::Unknown.as_str())
+        .bind(started_at.as_millis())
+        .bind(settle_at.as_millis())
+        .bind("an earlier claim may have sent it without a record")
+        .bind(now.as_millis())
+        .execute(&self.writer)
+        .await?;
+        self.get_send(&new.token)
+            .await?
+            .ok_or_else(|| crate::StoreError::Config(format!("send {} vanished after insert", new.token)))
+    }
+
     pub async fn get_send(&self, token: &str) -> StoreResult<Option<OutboundSend>> {
         let row = sqlx::query("SELECT * FROM outbound_sends WHERE token = $1")
             .bind(token)
@@ -289,6 +328,39 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok((done.rows_affected() == 1).then(|| Fence { token: token.to_owned(), attempt: after + 1 }))
+    }
+
+    /// Stores a payload and begins its first attempt in one statement (the
+    /// payload is stored elsewhere already, so nothing waits between the two:
+    /// a scheduled response); `None` when a send for the token exists.
+    pub async fn begin_first_attempt(
+        &self,
+        new: &NewSend,
+        owner: &str,
+        now: Timestamp,
+        deadline: Timestamp,
+    ) -> StoreResult<Option<Fence>> {
+        let done = sqlx::query(
+            "INSERT INTO outbound_sends (token, linkedin_account_id, work_kind, ref_id, action, recipient_provider_id, \
+             provider_chat_id, subject, body, state, attempt, owner, started_at, deadline, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $12, $12) ON CONFLICT (token) DO NOTHING",
+        )
+        .bind(&new.token)
+        .bind(&new.linkedin_account_id)
+        .bind(&new.work_kind)
+        .bind(&new.ref_id)
+        .bind(new.action.as_str())
+        .bind(&new.recipient_provider_id)
+        .bind(&new.provider_chat_id)
+        .bind(&new.subject)
+        .bind(&new.body)
+        .bind(SendState::InFlight.as_str())
+        .bind(owner)
+        .bind(now.as_millis())
+        .bind(deadline.as_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok((done.rows_affected() == 1).then(|| Fence { token: new.token.clone(), attempt: 1 }))
     }
 
     /// Marks the attempt's outcome unknown until `settle_at` and releases the
