@@ -13,9 +13,11 @@ mod error;
 mod provider;
 pub mod readback;
 pub mod sandbox;
+mod sanitize;
 mod types;
 pub mod unipile;
 
 pub use error::{LimitKind, LinkedInError, LinkedInResult};
 pub use provider::{LinkedIn, OutboundToken, SharedLinkedIn};
+pub use sanitize::{decode_provider_json, sanitize_provider_json, sanitize_provider_text};
 pub use types::*;

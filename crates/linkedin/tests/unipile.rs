@@ -17,5 +17,7 @@ mod people;
 mod reconcile;
 #[path = "unipile/search.rs"]
 mod search;
+#[path = "unipile/sanitize.rs"]
+mod sanitize;
 #[path = "unipile/webhook.rs"]
 mod webhook;

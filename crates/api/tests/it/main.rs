@@ -7,6 +7,7 @@ mod cursors;
 mod edge;
 mod events;
 mod idempotency;
+mod input;
 mod messages;
 mod openapi;
 mod prospecting;

@@ -24,9 +24,9 @@ pub(crate) enum Ctx {
 
 /// Maps a non-2xx Unipile answer.
 pub(crate) fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>, ctx: Ctx) -> LinkedInError {
-    let problem: Problem = serde_json::from_slice(body).unwrap_or_default();
+    let problem: Problem = crate::decode_provider_json(body).unwrap_or_default();
     let kind = problem.kind.as_deref().map(str::trim).unwrap_or("");
-    let what = describe(status, kind, &problem, body);
+    let what = crate::sanitize_provider_text(&describe(status, kind, &problem, body)).into_owned();
 
     let short = kind.strip_prefix("errors/").unwrap_or(kind);
     // 429 is a rate limit whatever its type says.

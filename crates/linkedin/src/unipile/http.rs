@@ -78,7 +78,7 @@ impl Http {
     ) -> LinkedInResult<T> {
         let request = self.client.request(Method::GET, self.url(segments)).query(&query);
         let body = self.execute(request, ctx).await?;
-        serde_json::from_slice(&body).map_err(|e| {
+        crate::decode_provider_json(&body).map_err(|e| {
             LinkedInError::Transient(format!("unexpected Unipile payload for /{}: {e}", segments.join("/")))
         })
     }
@@ -114,7 +114,7 @@ impl Http {
     {
         let request = self.client.request(Method::POST, self.url(segments)).query(&query).json(body);
         let answer = self.execute(request, ctx).await?;
-        serde_json::from_slice(&answer).map_err(|e| {
+        crate::decode_provider_json(&answer).map_err(|e| {
             LinkedInError::Transient(format!("unexpected Unipile payload for /{}: {e}", segments.join("/")))
         })
     }
@@ -160,7 +160,7 @@ fn lenient<T: DeserializeOwned + Default>(body: &[u8], segments: &[&str]) -> T {
     if body.iter().all(u8::is_ascii_whitespace) {
         return T::default();
     }
-    serde_json::from_slice(body).unwrap_or_else(|error| {
+    crate::decode_provider_json(body).unwrap_or_else(|error| {
         tracing::warn!(%error, route = %segments.join("/"), "Unipile accepted the write but its answer does not decode");
         T::default()
     })

@@ -36,7 +36,7 @@ pub struct WebhookEvent {
 
 /// [`parse_webhook`], keeping each event's Unipile account id.
 pub fn parse_webhook_with_accounts(body: &[u8]) -> Result<Vec<WebhookEvent>, LinkedInError> {
-    let value: Value = serde_json::from_slice(body)
+    let value: Value = crate::decode_provider_json(body)
         .map_err(|e| LinkedInError::InvalidInput(format!("Unipile webhook body is not JSON: {e}")))?;
     let items = match value {
         Value::Array(items) => items,
