@@ -17,3 +17,4 @@ mod server;
 mod signals;
 mod support;
 mod templates;
+mod webhooks;
