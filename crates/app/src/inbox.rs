@@ -108,7 +108,7 @@ pub async fn handle_event(
             }
             store.set_linkedin_account_status(&account.id, ours, clock.now()).await.or_internal()?;
             tracing::warn!(account = %account.id, status = ours, provider_status = %status,
-                message = message.as_deref().unwrap_or(""), "LinkedIn account status changed");
+                provider_message = message.as_deref().unwrap_or(""), "LinkedIn account status changed");
             Ok(EventOutcome::AccountStatus { status: ours.to_owned() })
         }
     }

@@ -6,6 +6,7 @@ mod docs;
 mod errors;
 mod events;
 mod linkedin;
+mod logging;
 mod output;
 mod serve;
 mod signals;
@@ -124,16 +125,7 @@ impl Database {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+    logging::init(format, std::io::stderr().is_terminal());
 }
 
 /// Connects and migrates: every command that touches the database runs the

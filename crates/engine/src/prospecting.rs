@@ -132,7 +132,7 @@ impl Engine {
         code: &str,
         message: &str,
     ) -> Result<Next, sonarly_store::StoreError> {
-        tracing::warn!(job = %job.id, code, message, "prospecting job failed");
+        tracing::warn!(job = %job.id, code, reason = message, "prospecting job failed");
         self.store.end_job(item, job, status::FAILED, Some((code, message)), self.now()).await?;
         Ok(Next::Ended)
     }

@@ -166,7 +166,7 @@ impl Engine {
         code: &str,
         message: &str,
     ) -> Result<Next, StoreError> {
-        tracing::warn!(scan = %scan.id, code, message, "signal scan failed");
+        tracing::warn!(scan = %scan.id, code, reason = message, "signal scan failed");
         self.store.end_signal_scan(item, scan, status::FAILED, Some((code, message)), self.now()).await?;
         Ok(Next::Ended)
     }
