@@ -296,6 +296,19 @@ pub fn prospecting_job_data(job: &ProspectingJob) -> Value {
     )
 }
 
+/// `response.sent`, `response.failed` and `response.cancelled` data.
+pub fn response_data(r: &crate::responses::ScheduledResponse) -> Value {
+    with_group(
+        &r.group_id,
+        json!({
+            "responseId": r.id, "linkedinAccountId": r.linkedin_account_id, "prospectId": r.prospect_id,
+            "conversationId": r.conversation_id, "status": r.status, "channel": r.channel,
+            "messageId": r.message_id, "sentAt": r.sent_at,
+            "error": error_value(r.failure_code.as_deref(), r.failure_message.as_deref()),
+        }),
+    )
+}
+
 /// `signals.scan.completed` data.
 pub fn scan_data(scan: &SignalScan) -> Value {
     with_group(

@@ -171,6 +171,21 @@ pub(crate) async fn append_message_event_in(
     Ok(())
 }
 
+/// Logs a `response.*` event for scheduled response `id` as it now stands.
+pub(crate) async fn append_response_event_in(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    event_type: EventType,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let row = sqlx::query("SELECT * FROM scheduled_responses WHERE id = $1").bind(id).fetch_optional(&mut **tx).await?;
+    if let Some(response) = row.as_ref().map(crate::responses::response_from_row).transpose()? {
+        let data = sonarly_domain::events::response_data(&response);
+        append_in(tx, &response.group_id, event_type, &data, now).await?;
+    }
+    Ok(())
+}
+
 /// Placeholders `$first, $first+1, …` for `n` values (the only dynamic SQL text here).
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")

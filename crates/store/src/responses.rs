@@ -5,6 +5,7 @@ use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, relea
 use crate::sends::{Settle, begin_finish};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
+use sonarly_domain::events::EventType;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::responses::{ScheduledResponse, status};
 use sqlx::Row;
@@ -13,7 +14,7 @@ use sqlx::any::AnyRow;
 pub const OUTBOUND_WORK: &str = "outbound";
 const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
-fn response_from_row(row: &AnyRow) -> Result<ScheduledResponse, sqlx::Error> {
+pub(crate) fn response_from_row(row: &AnyRow) -> Result<ScheduledResponse, sqlx::Error> {
     Ok(ScheduledResponse {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
@@ -258,6 +259,7 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            crate::events::append_response_event_in(&mut tx, id, EventType::ResponseCancelled, now).await?;
         }
         let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND id = $2")
             .bind(group_id)
@@ -466,7 +468,7 @@ impl Store {
         if !finish_guarded_in(&mut tx, item, settle.is_some()).await? && settle.is_none() {
             return Ok(false);
         }
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE scheduled_responses SET status = $2, sent_at = $3, provider_chat_id = COALESCE($4, provider_chat_id), \
              conversation_id = COALESCE($5, conversation_id), message_id = $6, updated_at = $7 \
              WHERE id = $1 AND status IN ('queued', 'sending')",
@@ -480,6 +482,9 @@ impl Store {
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() == 1 {
+            crate::events::append_response_event_in(&mut tx, response_id, EventType::ResponseSent, now).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -499,7 +504,7 @@ impl Store {
         if !finish_guarded_in(&mut tx, item, settle.is_some()).await? && settle.is_none() {
             return Ok(false);
         }
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE scheduled_responses SET status = $2, failure_code = $3, failure_message = $4, updated_at = $5 \
              WHERE id = $1 AND status IN ('queued', 'sending')",
         )
@@ -510,6 +515,9 @@ impl Store {
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() == 1 {
+            crate::events::append_response_event_in(&mut tx, response_id, EventType::ResponseFailed, now).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -145,3 +145,94 @@ both_backends!(event_queries_are_validated_scoped_and_tenanted, |backend| async 
     let foreign = app.get(&format!("/v1/accounts/{}/events?after={}", other.id, event.id), &other_key).await;
     assert_error(&foreign, 400, "VALIDATION_ERROR");
 });
+
+both_backends!(a_sent_reply_and_a_cancelled_one_are_logged_and_pushed_to_a_subscribed_receiver, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    // A receiver subscribed to the reply events, stored directly (plain http to 127.0.0.1).
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let keep = got.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, receiver).await;
+    });
+    let subscribe = sonarly_app::webhooks::CreateEndpoint {
+        url,
+        event_types: Some(vec!["response.sent".into(), "response.cancelled".into(), "message.sent".into()]),
+        ..Default::default()
+    };
+    let policy = sonarly_domain::webhooks::UrlPolicy::PERMISSIVE;
+    sonarly_app::webhooks::create_endpoint(&app.db.store, &app.clock, policy, &group.id, &subscribe).await.unwrap();
+
+    // Two first-degree connections of the sandbox account as prospects.
+    let account = app.db.store.group_linkedin_accounts(&group.id).await.unwrap().remove(0);
+    let provider = app.state.registry.provider(&account).unwrap();
+    let now = app.clock.now();
+    let prospects: Vec<sonarly_domain::prospecting::Prospect> = provider
+        .relations(None)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .take(2)
+        .enumerate()
+        .map(|(k, r)| sonarly_domain::prospecting::Prospect {
+            id: format!("{:024x}", k + 1),
+            group_id: group.id.clone(),
+            provider_id: r.provider_id.clone(),
+            member_id: Some(r.provider_id.clone()),
+            person_id: sonarly_domain::prospecting::person_id_for(&r.provider_id),
+            name: r.name.clone(),
+            connection_degree: Some(1),
+            created_at: now,
+            updated_at: now,
+            ..Default::default()
+        })
+        .collect();
+    app.db.store.upsert_prospects(&prospects, None).await.unwrap();
+    let base = format!("/v1/accounts/{}", group.id);
+    let reply = format!(r#"{{"prospectId":"{}","message":"Thanks for connecting!"}}"#, prospects[0].id);
+    let queued = app.post_json(&format!("{base}/messages/responses"), &key, &[], &reply).await;
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    let response_id = queued.body["data"]["id"].as_str().unwrap().to_owned();
+    let later = format!(r#"{{"prospectId":"{}","message":"Later"}}"#, prospects[1].id);
+    let second = app.post_json(&format!("{base}/messages/responses"), &key, &[], &later).await;
+    let second_id = second.body["data"]["id"].as_str().unwrap().to_owned();
+    app.post_json(&format!("{base}/messages/responses/{second_id}/cancel"), &key, &[], "{}").await;
+    app.engine().run_until_idle().await;
+
+    let listed = app.get(&format!("{base}/events?types=response.sent,response.cancelled,message.sent"), &key).await;
+    let items = listed.body["data"]["items"].as_array().unwrap().clone();
+    let sent = items.iter().find(|e| e["type"] == "response.sent").expect("response.sent");
+    assert_eq!(sent["data"]["responseId"], response_id.as_str());
+    assert_eq!(sent["data"]["status"], "sent");
+    assert!(sent["data"]["messageId"].is_string());
+    let cancelled = items.iter().find(|e| e["type"] == "response.cancelled").expect("response.cancelled");
+    assert_eq!(cancelled["data"]["responseId"], second_id.as_str());
+    let ours = items.iter().find(|e| e["type"] == "message.sent").expect("message.sent");
+    assert_eq!(ours["data"]["text"], "Thanks for connecting!");
+    assert_eq!(ours["data"]["messageId"], sent["data"]["messageId"]);
+
+    let engine = app.engine().with_config(sonarly_engine::EngineConfig {
+        webhooks: sonarly_engine::WebhookConfig { policy, ..Default::default() },
+        ..Default::default()
+    });
+    engine.run_webhooks_until_idle().await;
+    let mut pushed: Vec<String> = got.lock().unwrap().iter().map(|b| b["type"].as_str().unwrap().to_owned()).collect();
+    pushed.sort();
+    let mut logged: Vec<String> = items.iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+    logged.sort();
+    assert_eq!(pushed, logged, "every logged event of the subscribed types reached the receiver");
+});
