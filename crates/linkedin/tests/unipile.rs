@@ -15,9 +15,9 @@ mod messaging;
 mod people;
 #[path = "unipile/reconcile.rs"]
 mod reconcile;
-#[path = "unipile/search.rs"]
-mod search;
 #[path = "unipile/sanitize.rs"]
 mod sanitize;
+#[path = "unipile/search.rs"]
+mod search;
 #[path = "unipile/webhook.rs"]
 mod webhook;

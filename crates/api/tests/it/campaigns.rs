@@ -464,7 +464,12 @@ both_backends!(fallback_content_waits_for_approval, |backend| async move {
 
 /// `n` draft campaigns on `audience`, one a second apart, stored directly (the
 /// list is what is tested here, not creation).
-pub(crate) async fn stored_campaigns(app: &TestApp, group: &AccountGroup, audience: &Audience, n: usize) -> Vec<String> {
+pub(crate) async fn stored_campaigns(
+    app: &TestApp,
+    group: &AccountGroup,
+    audience: &Audience,
+    n: usize,
+) -> Vec<String> {
     let mut ids = Vec::new();
     for k in 0..n {
         let at = Timestamp::from_millis(app.now_ms() + k as i64 * 1_000);
