@@ -225,7 +225,7 @@ both_backends!(writing_style_validation_errors, |backend| async move {
     assert_eq!(fields(&wrong_type), ["samples"]);
     let no_message = post(&app, &path, &key, &json!({"name": "N", "samples": [{"type": "basic"}]})).await;
     assert_error(&no_message, 400, "VALIDATION_ERROR");
-    assert_eq!(fields(&no_message), ["samples[0]"]);
+    assert_eq!(fields(&no_message), ["samples[0].message"]);
     let not_json = app.send(Method::POST, &path, Some(&key), &[], Body::from("name=x")).await;
     assert_error(&not_json, 415, "UNSUPPORTED_MEDIA_TYPE");
 
