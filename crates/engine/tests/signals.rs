@@ -299,12 +299,12 @@ both_backends!(scan_requests_are_checked_against_the_group, |backend| async move
         .await
         .err()
         .unwrap();
-    assert_eq!((err.status, err.fields[0].field.as_str()), (422, "signalSpecificationId"));
+    assert_eq!((err.status, err.fields[0].field.as_str()), (400, "signalSpecificationId"));
     let err = start(StartScanRequest { audience_id: Some("aud_nope".into()), ..w.request(None) }).await.err().unwrap();
-    assert_eq!((err.status, err.fields[0].field.as_str()), (422, "audienceId"));
+    assert_eq!((err.status, err.fields[0].field.as_str()), (400, "audienceId"));
     let ids = w.prospect_ids().await;
     let err = start(w.request(Some(vec![ids[0].clone(), "stranger".into()]))).await.err().unwrap();
-    assert_eq!((err.status, err.fields[0].field.as_str()), (422, "prospectIds[1]"));
+    assert_eq!((err.status, err.fields[0].field.as_str()), (400, "prospectIds[1]"));
     let narrowed = start(w.request(Some(vec![ids[2].clone(), ids[1].clone(), ids[2].clone()]))).await.unwrap().scan;
     assert_eq!((narrowed.total_count, narrowed.narrowed), (2, true));
     w.engine("a").run_until_idle().await;
