@@ -191,9 +191,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut spec = v1_routes().split_for_parts().1;
-    routes::contract::complete(&mut spec);
-    spec
+    v1_routes().split_for_parts().1
 }
 
 /// The whole application.
@@ -206,8 +204,7 @@ pub fn router(state: AppState) -> Router {
 /// to exercise middleware on purpose-built handlers.
 pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: Vec<ExtraRoute>) -> Router {
     state.extra_route_access = Arc::new(extra_access);
-    let (v1, mut spec) = v1_routes().split_for_parts();
-    routes::contract::complete(&mut spec);
+    let (v1, spec) = v1_routes().split_for_parts();
     state.openapi_json = Arc::new(spec.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let authenticated = v1
         .merge(extra)

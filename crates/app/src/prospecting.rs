@@ -19,10 +19,6 @@ use sonarly_store::{JobCreation, Store};
 
 pub const JOBS_LIST: &str = "prospecting-jobs";
 pub const MAX_UPLOAD_URLS: usize = 1_000;
-/// The longest URL accepted (`searchUrl`, `postUrl`, each of `profileUrls`).
-pub const MAX_URL_CHARS: usize = 2_048;
-/// The longest Sales Navigator list id accepted (`savedSearchId`, `leadListId`).
-pub const MAX_LIST_ID_CHARS: usize = 100;
 
 /// A start request as the API received it (all fields optional so every
 /// problem can be reported at once).
@@ -52,24 +48,6 @@ struct ValidStart {
 
 fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
     let mut issues = Vec::new();
-    for (field, value, max) in [
-        ("searchUrl", &req.search_url, MAX_URL_CHARS),
-        ("postUrl", &req.post_url, MAX_URL_CHARS),
-        ("savedSearchId", &req.saved_search_id, MAX_LIST_ID_CHARS),
-        ("leadListId", &req.lead_list_id, MAX_LIST_ID_CHARS),
-    ] {
-        if value.as_deref().is_some_and(|v| v.chars().count() > max) {
-            issues.push(FieldIssue::new(field, format!("must be at most {max} characters")));
-            return Err(DomainError::invalid(issues));
-        }
-    }
-    if let Some(urls) = &req.profile_urls
-        && let Some(i) = urls.iter().position(|u| u.chars().count() > MAX_URL_CHARS)
-    {
-        issues
-            .push(FieldIssue::new(format!("profileUrls[{i}]"), format!("must be at most {MAX_URL_CHARS} characters")));
-        return Err(DomainError::invalid(issues));
-    }
     let name = match req.name.as_deref().map(str::trim) {
         None | Some("") => {
             issues.push(FieldIssue::new("name", "is required"));
@@ -208,73 +186,6 @@ pub(crate) async fn account_for(store: &Store, group_id: &str, sales_navigator: 
     connected
         .next()
         .ok_or_else(|| DomainError::conflict("This source needs a connected Sales Navigator or Recruiter account."))
-}
-
-/// A provider list shorter than this is complete (Unipile reads at most 100
-/// saved searches or lead lists in one call): only then can an id missing from
-/// it be called unknown.
-const COMPLETE_LIST_BELOW: usize = 100;
-
-/// Starts a job like [`start_job`], after asking the LinkedIn provider whether
-/// a Sales Navigator `savedSearchId` or `leadListId` exists, where it can tell:
-/// an id the account's complete list lacks is a 400 naming the field, instead
-/// of a job that is accepted and fails later. A replay of the same
-/// Idempotency-Key answers before the provider is asked; when the provider
-/// cannot answer, the job is started and its run reports any problem.
-pub async fn start_job_checked(
-    store: &Store,
-    registry: &crate::linkedin::ProviderRegistry,
-    clock: &dyn Clock,
-    group_id: &str,
-    request: &StartRequest,
-    idempotency: Option<(&str, &str)>,
-) -> AppResult<Started> {
-    let valid = validate(request)?;
-    if let Some((key, hash)) = idempotency
-        && let Some(existing) = existing_for_key(store, group_id, key, clock.now()).await?
-    {
-        return replay(existing, hash);
-    }
-    check_sales_navigator_list(store, registry, group_id, &valid.source).await?;
-    start_job(store, clock, group_id, request, idempotency).await
-}
-
-/// The 400 for a Sales Navigator list id the provider does not know.
-async fn check_sales_navigator_list(
-    store: &Store,
-    registry: &crate::linkedin::ProviderRegistry,
-    group_id: &str,
-    source: &ProspectingSource,
-) -> AppResult<()> {
-    let (field, id, which) = match source {
-        ProspectingSource::SalesNavigatorSavedSearch { saved_search_id } => {
-            ("savedSearchId", saved_search_id, SalesNavigatorList::SavedSearches)
-        }
-        ProspectingSource::SalesNavigatorLeadList { lead_list_id } => {
-            ("leadListId", lead_list_id, SalesNavigatorList::LeadLists)
-        }
-        _ => return Ok(()),
-    };
-    // The account that would run the job (start_job picks the same one).
-    let account = account_for(store, group_id, true).await?;
-    let Ok(provider) = registry.provider(&account) else { return Ok(()) };
-    let (lists, route) = match which {
-        SalesNavigatorList::SavedSearches => (provider.saved_searches().await, "saved-searches"),
-        SalesNavigatorList::LeadLists => (provider.lead_lists().await, "lead-lists"),
-    };
-    match lists {
-        Ok(lists) if lists.len() < COMPLETE_LIST_BELOW && !lists.iter().any(|l| l.id == *id) => {
-            Err(DomainError::invalid_field(
-                field,
-                format!("`{id}` is not one of the account's Sales Navigator {route} (GET …/sales-navigator/{route})"),
-            ))
-        }
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::info!(account = %account.id, error = %e, field, "cannot check the Sales Navigator list; starting anyway");
-            Ok(())
-        }
-    }
 }
 
 /// Starts a job. `idempotency` is (key, canonical request hash).
@@ -505,14 +416,12 @@ pub async fn sales_navigator_lists(
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut lists = Vec::new();
     for account in accounts.iter().filter(|a| a.status == STATUS_CONNECTED && a.account_type != "classic") {
-        // Any provider failure here is the documented 502: these pages list no 409 or 422.
-        let as_upstream = |e| DomainError { status: 502, code: ErrorCode::UpstreamError, ..upstream_error(e) };
-        let provider = registry.provider(account).map_err(as_upstream)?;
+        let provider = registry.provider(account).map_err(upstream_error)?;
         let found = match which {
             SalesNavigatorList::SavedSearches => provider.saved_searches().await,
             SalesNavigatorList::LeadLists => provider.lead_lists().await,
         }
-        .map_err(as_upstream)?;
+        .map_err(upstream_error)?;
         lists.extend(found);
     }
     Ok(lists)

@@ -118,34 +118,19 @@ fn double_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) ->
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAudienceBody {
-    /// Human-readable name (1 to 200 characters, not blank; trimmed).
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    /// Up to 2,000 characters.
-    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    /// `on_demand` or `monitoring`.
     #[serde(rename = "type")]
-    #[schema(schema_with = audience_kind)]
     pub audience_type: String,
 }
 
-fn audience_kind() -> utoipa::openapi::Object {
-    super::contract::schemas::one_of(
-        &["on_demand", "monitoring"],
-        "The kind of audience (or of the audiences a folder holds).",
-    )
-}
-
-/// At least one of `name` and `description` is required (else 422).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateAudienceBody {
-    /// Human-readable name (1 to 200 characters, not blank; trimmed).
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
-    /// Up to 2,000 characters; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
 }
 
@@ -157,8 +142,6 @@ pub struct DeletedView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MoveToFolderBody {
-    /// A folder of this account group (1 to 100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub folder_id: String,
 }
 
@@ -223,12 +206,7 @@ pub async fn update_audience(
     Ok(ok(AudienceView::from(audience)))
 }
 
-/// Delete an audience.
-///
-/// Not while a prospecting job fills it (409 AUDIENCE_NOT_READY), nor while an
-/// active campaign uses it (409 CONFLICT; `error.details` lists the campaign
-/// ids: stop them first). Draft, stopped and completed campaigns keep their
-/// `audienceId` after the audience is deleted.
+/// Delete an audience (not while a job fills it).
 #[utoipa::path(
     delete, path = "/v1/accounts/{accountGroupId}/audiences/{audienceId}", tag = "Audiences",
     params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
@@ -236,7 +214,7 @@ pub async fn update_audience(
     responses(
         (status = 200, description = "Deleted", body = Envelope<DeletedView>),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
-        (status = 409, description = "Audience is still being populated by an active prospecting job (AUDIENCE_NOT_READY), or active campaigns use it (CONFLICT, details name the campaigns)", body = ErrorEnvelope),
+        (status = 409, description = "AUDIENCE_NOT_READY", body = ErrorEnvelope),
     ),
     security(("bearerAuth" = ["audiences:write"]))
 )]
@@ -326,17 +304,13 @@ impl From<AudienceFolder> for FolderView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateFolderBody {
-    /// Human-readable name (1 to 200 characters, not blank; trimmed).
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    #[schema(schema_with = audience_kind)]
+    /// `on_demand` or `monitoring`.
     pub audience_type: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RenameFolderBody {
-    /// Human-readable name (1 to 200 characters, not blank; trimmed).
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
 }
 
