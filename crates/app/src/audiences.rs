@@ -9,7 +9,7 @@ use sonarly_domain::id::{new_audience_id, new_hex_id};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::{DomainError, ErrorCode};
-use sonarly_store::Store;
+use sonarly_store::{AudienceDeletion, Store};
 
 pub const AUDIENCES_LIST: &str = "audiences";
 
@@ -121,12 +121,30 @@ pub async fn update(
     get_ready(store, group_id, audience_id).await
 }
 
+/// Deletes an audience: 404 when absent, 409 AUDIENCE_NOT_READY while a job
+/// fills it, and 409 CONFLICT naming the campaigns while active campaigns use
+/// it (deleting it would leave them pointing at nothing).
 pub async fn delete(store: &Store, group_id: &str, audience_id: &str) -> AppResult<()> {
-    if store.delete_audience(group_id, audience_id).await.or_internal()? {
-        Ok(())
-    } else {
-        Err(absent_or_not_ready(store, group_id, audience_id).await)
+    match store.delete_unused_audience(group_id, audience_id).await.or_internal()? {
+        AudienceDeletion::Deleted => Ok(()),
+        AudienceDeletion::Missing => Err(DomainError::not_found("Audience")),
+        AudienceDeletion::Filling => Err(audience_not_ready()),
+        AudienceDeletion::InUse(campaigns) => Err(audience_in_use(&campaigns)),
     }
+}
+
+/// The 409 for an audience active campaigns use; `details` lists their ids.
+pub fn audience_in_use(campaigns: &[String]) -> DomainError {
+    let shown = campaigns.iter().take(20).cloned().collect::<Vec<_>>().join(", ");
+    let more = campaigns.len().saturating_sub(20);
+    let details = if more > 0 { format!("campaigns: {shown} and {more} more") } else { format!("campaigns: {shown}") };
+    DomainError::conflict(format!(
+        "The audience is used by {} active campaign{}; stop {} before deleting the audience.",
+        campaigns.len(),
+        if campaigns.len() == 1 { "" } else { "s" },
+        if campaigns.len() == 1 { "it" } else { "them" },
+    ))
+    .with_details(details)
 }
 
 pub async fn create_folder(

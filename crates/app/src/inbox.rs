@@ -3,6 +3,7 @@
 //! (spec 2.4 M1) and the Unipile webhook.
 
 use crate::linkedin::unipile_account_id;
+use crate::provider_input as bounds;
 use crate::{AppResult, StoreResultExt};
 use serde::{Deserialize, Serialize};
 use sonarly_domain::apikey::{hash_key, hashes_match};
@@ -31,16 +32,18 @@ pub struct StoredAttachment {
     pub mime_type: Option<String>,
 }
 
-/// Attachment metadata as the JSON array stored with a message.
+/// Attachment metadata as the JSON array stored with a message (at most
+/// [`bounds::MAX_ATTACHMENTS`], each field cut to its bound).
 pub fn attachments_json(attachments: &[Attachment]) -> String {
     let stored: Vec<StoredAttachment> = attachments
         .iter()
+        .take(bounds::MAX_ATTACHMENTS)
         .map(|a| StoredAttachment {
-            kind: a.kind.clone(),
-            id: a.id.clone(),
-            url: a.url.clone(),
-            file_name: a.file_name.clone(),
-            mime_type: a.mime_type.clone(),
+            kind: bounds::bounded_text(&a.kind, bounds::MAX_NAME_CHARS),
+            id: bounds::bounded_text(&a.id, bounds::MAX_ID_CHARS),
+            url: bounds::bounded_opt(a.url.as_deref(), bounds::MAX_URL_CHARS),
+            file_name: bounds::bounded_opt(a.file_name.as_deref(), bounds::MAX_NAME_CHARS),
+            mime_type: bounds::bounded_opt(a.mime_type.as_deref(), bounds::MAX_NAME_CHARS),
         })
         .collect();
     serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into())
@@ -123,6 +126,10 @@ fn account_status_for(status: &str) -> Option<&'static str> {
     }
 }
 
+/// Stores a provider message once, within the bounds of [`crate::provider_input`]:
+/// its date at most a few minutes ahead of ours, its text and attachment
+/// metadata cut to the documented sizes; an event whose ids are blank or
+/// absurdly long is refused (the sync skips it, the webhook answers 400).
 async fn record_message(
     store: &Store,
     clock: &dyn Clock,
@@ -131,6 +138,9 @@ async fn record_message(
 ) -> AppResult<EventOutcome> {
     if message.message_id.trim().is_empty() || message.chat_id.trim().is_empty() {
         return Err(DomainError::invalid_field("message", "a message needs a message id and a chat id"));
+    }
+    if ![&message.message_id, &message.chat_id, &message.sender_provider_id].into_iter().all(|id| bounds::id_fits(id)) {
+        return Err(DomainError::invalid_field("message", "a provider id is longer than any LinkedIn id"));
     }
     // An inbound message names the other participant; our own says nothing about them.
     let participant =
@@ -147,9 +157,9 @@ async fn record_message(
         provider_message_id: message.message_id.clone(),
         sender_provider_id: message.sender_provider_id.clone(),
         is_sender: message.is_sender,
-        body: message.text.clone(),
-        sent_at: message.sent_at,
-        parent_message_id: message.parent_message_id.clone(),
+        body: bounds::bounded_text(&message.text, bounds::MAX_MESSAGE_CHARS),
+        sent_at: bounds::bounded_time(message.sent_at, clock.now()),
+        parent_message_id: message.parent_message_id.clone().filter(|id| bounds::id_fits(id)),
         attachments_json: attachments_json(&message.attachments),
         prospect_id: None,
     };
@@ -167,8 +177,8 @@ async fn record_relation(
     account: &LinkedInAccount,
     relation: &Relation,
 ) -> AppResult<EventOutcome> {
-    if relation.provider_id.trim().is_empty() {
-        return Err(DomainError::invalid_field("relation", "a relation needs a provider id"));
+    if relation.provider_id.trim().is_empty() || !bounds::id_fits(&relation.provider_id) {
+        return Err(DomainError::invalid_field("relation", "a relation needs a provider id of a sane length"));
     }
     let updated =
         store.mark_prospects_connected(&account.group_id, &relation.provider_id, clock.now()).await.or_internal()?;
@@ -187,11 +197,15 @@ pub async fn record_chat(
     account: &LinkedInAccount,
     chat: &Chat,
 ) -> AppResult<String> {
-    let prospect_id = prospect_for_participant(store, &account.group_id, chat.attendee_provider_id.as_deref()).await?;
+    if chat.chat_id.trim().is_empty() || !bounds::id_fits(&chat.chat_id) {
+        return Err(DomainError::invalid_field("chat", "a chat needs a provider id of a sane length"));
+    }
+    let attendee = chat.attendee_provider_id.clone().filter(|id| bounds::id_fits(id));
+    let prospect_id = prospect_for_participant(store, &account.group_id, attendee.as_deref()).await?;
     let chat_ref = ChatRef {
         provider_chat_id: chat.chat_id.clone(),
-        name: chat.name.clone(),
-        participant_provider_id: chat.attendee_provider_id.clone(),
+        name: bounds::bounded_opt(chat.name.as_deref(), bounds::MAX_NAME_CHARS),
+        participant_provider_id: attendee,
         prospect_id,
         is_inmail: chat.is_inmail,
     };
@@ -201,7 +215,7 @@ pub async fn record_chat(
             &account.group_id,
             &chat_ref,
             Some(i64::from(chat.unread_count)),
-            chat.last_activity_at,
+            chat.last_activity_at.map(|at| bounds::bounded_time(at, clock.now())),
             clock.now(),
         )
         .await

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod linkedin;
 pub mod prospecting;
 pub mod prospects;
+pub mod provider_input;
 pub mod responses;
 pub mod signals;
 pub mod templates;

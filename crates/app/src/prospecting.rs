@@ -188,6 +188,73 @@ pub(crate) async fn account_for(store: &Store, group_id: &str, sales_navigator: 
         .ok_or_else(|| DomainError::conflict("This source needs a connected Sales Navigator or Recruiter account."))
 }
 
+/// A provider list shorter than this is complete (Unipile reads at most 100
+/// saved searches or lead lists in one call): only then can an id missing from
+/// it be called unknown.
+const COMPLETE_LIST_BELOW: usize = 100;
+
+/// Starts a job like [`start_job`], after asking the LinkedIn provider whether
+/// a Sales Navigator `savedSearchId` or `leadListId` exists, where it can tell:
+/// an id the account's complete list lacks is a 400 naming the field, instead
+/// of a job that is accepted and fails later. A replay of the same
+/// Idempotency-Key answers before the provider is asked; when the provider
+/// cannot answer, the job is started and its run reports any problem.
+pub async fn start_job_checked(
+    store: &Store,
+    registry: &crate::linkedin::ProviderRegistry,
+    clock: &dyn Clock,
+    group_id: &str,
+    request: &StartRequest,
+    idempotency: Option<(&str, &str)>,
+) -> AppResult<Started> {
+    let valid = validate(request)?;
+    if let Some((key, hash)) = idempotency
+        && let Some(existing) = existing_for_key(store, group_id, key, clock.now()).await?
+    {
+        return replay(existing, hash);
+    }
+    check_sales_navigator_list(store, registry, group_id, &valid.source).await?;
+    start_job(store, clock, group_id, request, idempotency).await
+}
+
+/// The 400 for a Sales Navigator list id the provider does not know.
+async fn check_sales_navigator_list(
+    store: &Store,
+    registry: &crate::linkedin::ProviderRegistry,
+    group_id: &str,
+    source: &ProspectingSource,
+) -> AppResult<()> {
+    let (field, id, which) = match source {
+        ProspectingSource::SalesNavigatorSavedSearch { saved_search_id } => {
+            ("savedSearchId", saved_search_id, SalesNavigatorList::SavedSearches)
+        }
+        ProspectingSource::SalesNavigatorLeadList { lead_list_id } => {
+            ("leadListId", lead_list_id, SalesNavigatorList::LeadLists)
+        }
+        _ => return Ok(()),
+    };
+    // The account that would run the job (start_job picks the same one).
+    let account = account_for(store, group_id, true).await?;
+    let Ok(provider) = registry.provider(&account) else { return Ok(()) };
+    let (lists, route) = match which {
+        SalesNavigatorList::SavedSearches => (provider.saved_searches().await, "saved-searches"),
+        SalesNavigatorList::LeadLists => (provider.lead_lists().await, "lead-lists"),
+    };
+    match lists {
+        Ok(lists) if lists.len() < COMPLETE_LIST_BELOW && !lists.iter().any(|l| l.id == *id) => {
+            Err(DomainError::invalid_field(
+                field,
+                format!("`{id}` is not one of the account's Sales Navigator {route} (GET …/sales-navigator/{route})"),
+            ))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::info!(account = %account.id, error = %e, field, "cannot check the Sales Navigator list; starting anyway");
+            Ok(())
+        }
+    }
+}
+
 /// Starts a job. `idempotency` is (key, canonical request hash).
 pub async fn start_job(
     store: &Store,

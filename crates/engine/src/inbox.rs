@@ -9,10 +9,14 @@
 //! first until one already stored that the previous pass could have seen.
 //! Every message and new connection goes through
 //! [`sonarly_app::inbox::handle_event`], the function webhooks use, so both
-//! paths store the same thing once.
+//! paths store the same thing once, within the same bounds
+//! ([`sonarly_app::provider_input`]); the pass's watermarks use the same
+//! clamped times, so a chat dated in the far future cannot end every later pass
+//! before it starts.
 
 use crate::Engine;
 use sonarly_app::inbox::{EventOutcome, handle_event, record_chat};
+use sonarly_app::provider_input::bounded_time;
 use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
 use sonarly_domain::{DomainError, Timestamp};
 use sonarly_linkedin::{Chat, LinkedInError, ProviderEvent, SharedLinkedIn};
@@ -203,7 +207,8 @@ impl Engine {
                 }
                 seen += 1;
                 self.sync_chat(account, provider, &chat, since).await?;
-                newest = newest.max(chat.last_activity_at);
+                // A chat dated in the far future must not push the watermark past every later chat.
+                newest = newest.max(chat.last_activity_at.map(|at| bounded_time(at, self.now())));
                 self.keep_lease(lease).await?;
             }
             match page.cursor {
@@ -292,7 +297,7 @@ impl Engine {
                     break 'relations;
                 }
                 seen += 1;
-                newest = newest.max(relation.connected_at);
+                newest = newest.max(relation.connected_at.map(|at| bounded_time(at, self.now())));
                 let event = ProviderEvent::NewRelation(relation);
                 match handle_event(&self.store, self.clock.as_ref(), account, &event).await {
                     Ok(_) => {}

@@ -1,4 +1,6 @@
-//! Audiences (read side plus insert; the write use cases arrive with prospecting).
+//! Audiences (read side plus insert; the write use cases arrive with
+//! prospecting) and the delete guard: an audience is deleted only when no job
+//! fills it and no active campaign uses it.
 
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
@@ -42,7 +44,76 @@ pub(crate) async fn insert_audience_in(tx: &mut Transaction<'static, Any>, audie
     Ok(())
 }
 
+/// What deleting an audience did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudienceDeletion {
+    Deleted,
+    /// No such audience in the group.
+    Missing,
+    /// A prospecting job still fills it.
+    Filling,
+    /// Active campaigns of the group use it (their ids, oldest first).
+    InUse(Vec<String>),
+}
+
+/// The active campaigns of `group_id` that use `audience_id`.
+const ACTIVE_CAMPAIGNS_USING: &str = "SELECT id FROM campaigns WHERE group_id = $1 AND audience_id = $2 \
+     AND status = 'active' ORDER BY created_at, id";
+
 impl Store {
+    /// Ids of the active campaigns of the group that use the audience, oldest first.
+    pub async fn active_campaigns_using_audience(&self, group_id: &str, audience_id: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(ACTIVE_CAMPAIGNS_USING).bind(group_id).bind(audience_id).fetch_all(&self.reader).await?)
+    }
+
+    /// Deletes an audience and its memberships unless a job fills it or an
+    /// active campaign uses it; the guard and the delete run in one transaction
+    /// (the DELETE itself re-checks both conditions).
+    pub async fn delete_unused_audience(&self, group_id: &str, audience_id: &str) -> StoreResult<AudienceDeletion> {
+        let mut tx = self.writer.begin().await?;
+        let filling: Option<Option<String>> =
+            sqlx::query_scalar("SELECT filling_job_id FROM audiences WHERE group_id = $1 AND id = $2")
+                .bind(group_id)
+                .bind(audience_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let outcome = match filling {
+            None => AudienceDeletion::Missing,
+            Some(Some(_)) => AudienceDeletion::Filling,
+            Some(None) => {
+                let users: Vec<String> = sqlx::query_scalar(ACTIVE_CAMPAIGNS_USING)
+                    .bind(group_id)
+                    .bind(audience_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if users.is_empty() {
+                    sqlx::query("DELETE FROM audience_prospects WHERE audience_id = $1")
+                        .bind(audience_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let done = sqlx::query(
+                        "DELETE FROM audiences WHERE group_id = $1 AND id = $2 AND filling_job_id IS NULL \
+                         AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.group_id = $1 AND c.audience_id = $2 \
+                         AND c.status = 'active')",
+                    )
+                    .bind(group_id)
+                    .bind(audience_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 1 { AudienceDeletion::Deleted } else { AudienceDeletion::Missing }
+                } else {
+                    AudienceDeletion::InUse(users)
+                }
+            }
+        };
+        if outcome == AudienceDeletion::Deleted {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(outcome)
+    }
+
     pub async fn insert_audience(&self, audience: &Audience) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         insert_audience_in(&mut tx, audience).await?;

@@ -28,6 +28,7 @@ mod signals;
 mod templates;
 mod webhooks;
 
+pub use audiences::AudienceDeletion;
 pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, StepRecord, StopOutcome};
 pub use db::{Backend, LockError, ServeLock, Store};
 pub use error::StoreError;

@@ -206,7 +206,12 @@ pub async fn update_audience(
     Ok(ok(AudienceView::from(audience)))
 }
 
-/// Delete an audience (not while a job fills it).
+/// Delete an audience.
+///
+/// Not while a prospecting job fills it (409 AUDIENCE_NOT_READY), nor while an
+/// active campaign uses it (409 CONFLICT; `error.details` lists the campaign
+/// ids: stop them first). Draft, stopped and completed campaigns keep their
+/// `audienceId` after the audience is deleted.
 #[utoipa::path(
     delete, path = "/v1/accounts/{accountGroupId}/audiences/{audienceId}", tag = "Audiences",
     params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
@@ -214,7 +219,7 @@ pub async fn update_audience(
     responses(
         (status = 200, description = "Deleted", body = Envelope<DeletedView>),
         (status = 404, description = "Resource not found", body = ErrorEnvelope),
-        (status = 409, description = "AUDIENCE_NOT_READY", body = ErrorEnvelope),
+        (status = 409, description = "Audience is still being populated by an active prospecting job (AUDIENCE_NOT_READY), or active campaigns use it (CONFLICT, details name the campaigns)", body = ErrorEnvelope),
     ),
     security(("bearerAuth" = ["audiences:write"]))
 )]

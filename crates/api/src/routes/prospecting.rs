@@ -146,7 +146,7 @@ pub struct JobPath {
     responses(
         (status = 200, description = "Existing completed prospecting job replayed for the same request", body = Envelope<JobStartView>),
         (status = 202, description = "Job created", body = Envelope<JobStartView>),
-        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 400, description = "Request validation failed, including a savedSearchId or leadListId the account's Sales Navigator does not have (VALIDATION_ERROR naming the field)", body = ErrorEnvelope),
         (status = 401, description = "Invalid or missing API key", body = ErrorEnvelope),
         (status = 402, description = "INSUFFICIENT_CREDITS", body = ErrorEnvelope),
         (status = 403, description = "Missing required permission", body = ErrorEnvelope),
@@ -163,8 +163,9 @@ pub async fn start_job(
     HashedJson(body, hash): HashedJson<StartRequest>,
 ) -> ApiResult {
     let key = idempotency_key(&headers)?;
-    let started = uc::start_job(
+    let started = uc::start_job_checked(
         &state.store,
+        &state.registry,
         state.clock.as_ref(),
         &access.group_id,
         &body,

@@ -540,3 +540,40 @@ both_backends!(the_campaign_list_as_documented_without_parameters_returns_every_
         assert_error(&app.get(&format!("{base}/campaigns?limit={bad}"), &key).await, 400, "VALIDATION_ERROR");
     }
 });
+
+// Audience delete (spec A6 lists 409): an audience an active campaign uses is
+// not deleted; the 409 names the campaigns. Drafts and stopped campaigns do not block.
+both_backends!(deleting_an_audience_an_active_campaign_uses_is_a_409_naming_the_campaigns, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let (audience, _) = audience_with(&app, &group, 2, None).await;
+    let new = |name: &str| json!({"starterTemplateId": "connect", "name": name, "audienceId": audience.id});
+    let running = create(&app, &base, &key, new("Running")).await.body["data"]["id"].as_str().unwrap().to_owned();
+    let draft = create(&app, &base, &key, new("Draft")).await.body["data"]["id"].as_str().unwrap().to_owned();
+    let started = app.post_json(&format!("{base}/campaigns/{running}/start"), &key, &[], "").await;
+    assert_eq!(started.status, 200, "{}", started.body);
+
+    let path = format!("{base}/audiences/{}", audience.id);
+    let refused = app.send(Method::DELETE, &path, Some(&key), &[], Body::empty()).await;
+    assert_error(&refused, 409, "CONFLICT");
+    let details = refused.body["error"]["details"].as_str().unwrap();
+    assert!(details.contains(&running) && !details.contains(&draft), "{details}");
+    assert_eq!(app.get(&path, &key).await.status, 200, "nothing was deleted");
+    assert_eq!(app.get(&format!("{path}/prospects"), &key).await.body["data"]["items"].as_array().unwrap().len(), 2);
+
+    // Once stopped, the campaign no longer holds the audience.
+    let stopped = app.post_json(&format!("{base}/campaigns/{running}/stop"), &key, &[], "").await;
+    assert_eq!(stopped.status, 200, "{}", stopped.body);
+    let deleted = app.send(Method::DELETE, &path, Some(&key), &[], Body::empty()).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.body["data"], json!({"deleted": true}));
+    assert_error(&app.get(&path, &key).await, 404, "NOT_FOUND");
+    assert_error(&app.send(Method::DELETE, &path, Some(&key), &[], Body::empty()).await, 404, "NOT_FOUND");
+    // An audience still being filled keeps its documented 409.
+    let (filling, _) = audience_with(&app, &group, 1, Some("job")).await;
+    let busy =
+        app.send(Method::DELETE, &format!("{base}/audiences/{}", filling.id), Some(&key), &[], Body::empty()).await;
+    assert_error(&busy, 409, "AUDIENCE_NOT_READY");
+});

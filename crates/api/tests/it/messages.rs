@@ -287,3 +287,43 @@ both_backends!(webhooks_need_the_accounts_secret, |backend| async move {
     let get = app.send(Method::GET, &path, None, &[], Body::empty()).await;
     assert_error(&get, 405, "METHOD_NOT_ALLOWED");
 });
+
+// Provider input is bounded where it enters the inbox: a message dated in the
+// year 9999 is taken as received now (it does not pin itself to the top of the
+// inbox), and a 1 MB text is cut to 8,000 characters with a marker.
+both_backends!(provider_messages_from_the_far_future_or_oversized_are_bounded, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.group("Webhooks").await;
+    let account = unipile_account(&app, &group).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+
+    let mut future = message_received("from-the-future", UNIPILE_ACCOUNT);
+    future["timestamp"] = json!("9999-12-31T23:59:59.999Z");
+    future["message"] = json!("x".repeat(1_000_000));
+    let received = webhook(&app, &account.id, Some(SECRET), &future.to_string()).await;
+    assert_eq!(received.status, 200, "{}", received.body);
+    let received_at = app.get(&format!("{base}/messages"), &key).await.body["data"]["items"][0].clone();
+    assert_eq!(received_at["sentAt"], TEST_START.replace("00Z", "00.000Z"), "taken as received now");
+    let text = received_at["text"].as_str().unwrap();
+    assert_eq!(text.chars().count(), sonarly_app::provider_input::MAX_MESSAGE_CHARS);
+    assert!(text.ends_with(sonarly_app::provider_input::TRUNCATION_MARKER), "{}", &text[text.len() - 40..]);
+
+    // An hour later, an ordinary message is listed above it.
+    app.clock.advance_millis(3_600_000);
+    let mut later = message_received("an-hour-later", UNIPILE_ACCOUNT);
+    later["timestamp"] = json!("2026-06-03T11:00:00.000Z");
+    later["provider_message_id"] = json!("2-later");
+    webhook(&app, &account.id, Some(SECRET), &later.to_string()).await;
+    let listed = app.get(&format!("{base}/messages"), &key).await;
+    let texts: Vec<&str> =
+        listed.body["data"]["items"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 2);
+    assert_eq!(texts[0], "Hello World !", "the newer message comes first");
+
+    // A provider id no LinkedIn id comes close to is refused, and nothing is stored.
+    let absurd = message_received(&"m".repeat(10_000), UNIPILE_ACCOUNT);
+    let refused = webhook(&app, &account.id, Some(SECRET), &absurd.to_string()).await;
+    assert_error(&refused, 400, "VALIDATION_ERROR");
+    assert_eq!(app.get(&format!("{base}/messages"), &key).await.body["data"]["items"].as_array().unwrap().len(), 2);
+});

@@ -111,6 +111,36 @@ both_backends!(start_poll_list_and_look_up, |backend| async move {
     assert_eq!(sn.status, 202, "{}", sn.body);
 });
 
+// An unknown Sales Navigator list is refused at start (400 naming the field, as
+// the page lists), not accepted with 202 to fail later; known ids still start.
+both_backends!(an_unknown_saved_search_or_lead_list_is_refused_at_start, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 1_000).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let start = |field: &str, id: &str| {
+        let body = format!(r#"{{"type":"sales_navigator","name":"SN","{field}":"{id}","maxResults":10}}"#);
+        let (app, path, key) = (&app, format!("{base}/prospecting"), &key);
+        async move { app.post_json(&path, key, &[], &body).await }
+    };
+    for field in ["savedSearchId", "leadListId"] {
+        let refused = start(field, "1234567890").await;
+        assert_error(&refused, 400, "VALIDATION_ERROR");
+        assert_eq!(refused.body["error"]["fields"][0]["field"], field);
+    }
+    let jobs = app.get(&format!("{base}/prospecting"), &key).await;
+    assert_eq!(jobs.body["data"]["items"], serde_json::json!([]), "nothing was queued");
+    let lists = app.get(&format!("{base}/sales-navigator/lead-lists"), &key).await;
+    let lead_list = lists.body["data"]["items"][1]["id"].as_str().unwrap().to_owned();
+    let started = start("leadListId", &lead_list).await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    // A replay of the same key answers the original job without asking again.
+    let body = format!(r#"{{"type":"sales_navigator","name":"SN","leadListId":"{lead_list}","maxResults":10}}"#);
+    let first = app.post_json(&format!("{base}/prospecting"), &key, &[("idempotency-key", "sn-1")], &body).await;
+    let again = app.post_json(&format!("{base}/prospecting"), &key, &[("idempotency-key", "sn-1")], &body).await;
+    assert_eq!(first.body["data"]["jobId"], again.body["data"]["jobId"]);
+});
+
 both_backends!(starts_are_validated_up_front, |backend| async move {
     let app = TestApp::new(backend).await;
     let group = app.prospecting_group(Plan::Tester, 100).await;
