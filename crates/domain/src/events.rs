@@ -14,8 +14,8 @@ use crate::prospecting::ProspectingJob;
 use crate::signals::SignalScan;
 use crate::{DomainError, Timestamp};
 use serde::Serialize;
-pub use serde_json::Value;
-use serde_json::json;
+/// For the store, which builds a few payloads from its rows.
+pub use serde_json::{Value, json};
 
 /// The list name of `GET …/events` cursors, newest first.
 pub const EVENTS_LIST: &str = "events";

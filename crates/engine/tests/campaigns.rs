@@ -686,3 +686,41 @@ both_backends!(a_configured_composer_keeps_the_approval_rule, |backend| async mo
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].body.as_deref(), Some("Model note 0"));
 });
+
+both_backends!(a_campaign_run_logs_its_events_in_the_event_log, |backend| async move {
+    let w = World::new(backend, rules(80)).await;
+    let audience = w.audience("product%20manager", 60).await;
+    let campaign = w.campaign("connect-engage-dm", &audience).await;
+    let other = w.campaign("connect", &w.audience("data%20engineer", 3).await).await;
+    w.store().stop_campaign(&w.group.id, &other.id, w.clock.now()).await.unwrap();
+    let engine = w.engine("a");
+    w.run_for(&engine, 5 * 7 * DAY, 4 * HOUR).await;
+
+    let query = sonarly_store::EventsQuery::Newest { before: None };
+    let events = w.store().list_events(&w.group.id, &[], &query, 100_000).await.unwrap();
+    let count = |t: &str| events.iter().filter(|e| e.event_type.as_str() == t).count();
+    for t in [
+        "campaign.started",
+        "campaign.stopped",
+        "campaign.completed",
+        "campaign.lead.step_completed",
+        "campaign.lead.stopped",
+        "campaign.lead.replied",
+        "invitation.sent",
+        "invitation.accepted",
+        "message.sent",
+        "message.received",
+    ] {
+        assert!(count(t) > 0, "no {t} among {} events", events.len());
+    }
+    let invitations = w.ledger().await.iter().filter(|a| a.kind == "invitation").count();
+    assert_eq!(count("invitation.sent"), invitations, "one invitation.sent per invitation sent");
+    let instances = w.instances(&campaign).await;
+    let replied = instances.iter().filter(|i| i.stop_reason.as_deref() == Some(stop_reason::REPLY_RECEIVED)).count();
+    assert_eq!(count("campaign.lead.replied"), replied);
+    let done = events.iter().find(|e| e.event_type.as_str() == "campaign.completed").unwrap();
+    assert_eq!(done.data["campaignId"], campaign.id.as_str());
+    let step = events.iter().find(|e| e.event_type.as_str() == "invitation.accepted").unwrap();
+    assert!(step.data["providerId"].as_str().is_some_and(|p| !p.is_empty()), "{}", step.data);
+    assert_eq!(step.data["accountGroupId"], w.group.id.as_str());
+});

@@ -15,6 +15,7 @@ use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
     Campaign, ContentSlot, SlotChannel, StarterTemplate, WorkflowInstance, instance_state, status, stop_reason,
 };
+use sonarly_domain::events::EventType;
 use sonarly_domain::page::PageRequest;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -471,6 +472,7 @@ impl Store {
             let work_id = sonarly_domain::id::new_hex_id(now);
             enqueue_in(&mut tx, &work_id, CAMPAIGN_WORK, &i.id, group_id, i.next_run_at, now).await?;
         }
+        crate::events::append_campaign_event_in(&mut tx, campaign_id, EventType::CampaignStarted, now).await?;
         tx.commit().await?;
         Ok(StartOutcome::Started(instances.len() as u64))
     }
@@ -519,6 +521,7 @@ impl Store {
         .bind(instance_state::ACTIVE)
         .execute(&mut *tx)
         .await?;
+        crate::events::append_campaign_event_in(&mut tx, campaign_id, EventType::CampaignStopped, now).await?;
         tx.commit().await?;
         Ok(StopOutcome::Stopped(stopped.rows_affected()))
     }
@@ -788,6 +791,19 @@ impl Store {
                 complete_campaign_if_done_in(&mut tx, &record.campaign_id, now).await?;
             }
         }
+        if let Some(step) = record.latest_step.as_deref() {
+            let id = &record.instance_id;
+            crate::events::append_lead_event_in(&mut tx, id, EventType::CampaignLeadStepCompleted, Some(step), now)
+                .await?;
+            let invitation = match step {
+                "send_invitation" => Some(EventType::InvitationSent),
+                "invitation_accepted" => Some(EventType::InvitationAccepted),
+                _ => None,
+            };
+            if let Some(event_type) = invitation {
+                crate::events::append_lead_event_in(&mut tx, id, event_type, Some(step), now).await?;
+            }
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -850,6 +866,12 @@ impl Store {
         .bind(instance_state::ACTIVE)
         .execute(&mut *tx)
         .await?;
+        let event_type = if reason == stop_reason::REPLY_RECEIVED {
+            EventType::CampaignLeadReplied
+        } else {
+            EventType::CampaignLeadStopped
+        };
+        crate::events::append_lead_event_in(&mut tx, &instance.id, event_type, None, now).await?;
         complete_campaign_if_done_in(&mut tx, &instance.campaign_id, now).await?;
         tx.commit().await?;
         Ok(true)
@@ -880,6 +902,8 @@ impl Store {
         .bind(instance_state::ACTIVE)
         .execute(&mut *tx)
         .await?;
+        crate::events::append_lead_event_in(&mut tx, instance_id, EventType::CampaignApprovalRequired, None, now)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -970,7 +994,7 @@ async fn complete_campaign_if_done_in(
     campaign_id: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
+    let completed = sqlx::query(
         "UPDATE campaigns SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4 AND NOT EXISTS \
          (SELECT 1 FROM campaign_instances WHERE campaign_id = $1 AND state = $5)",
     )
@@ -981,6 +1005,9 @@ async fn complete_campaign_if_done_in(
     .bind(instance_state::ACTIVE)
     .execute(&mut **tx)
     .await?;
+    if completed.rows_affected() == 1 {
+        crate::events::append_campaign_event_in(tx, campaign_id, EventType::CampaignCompleted, now).await?;
+    }
     Ok(())
 }
 

@@ -12,7 +12,10 @@
 use crate::queue::enqueue_in;
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
-use sonarly_domain::events::{Event, EventType, MessageFacts, Value, data_from_storage, message_data, new_event_id};
+use sonarly_domain::events::{
+    Event, EventType, MessageFacts, Value, data_from_storage, data_with_group, json, message_data, new_event_id,
+};
+
 use sonarly_domain::id::{new_hex_id, new_prefixed_ulid};
 use sonarly_domain::webhooks::{DeliveryStatus, event_types_from_storage};
 use sqlx::any::AnyRow;
@@ -183,6 +186,62 @@ pub(crate) async fn append_response_event_in(
         let data = sonarly_domain::events::response_data(&response);
         append_in(tx, &response.group_id, event_type, &data, now).await?;
     }
+    Ok(())
+}
+
+/// Logs a `campaign.*` event for campaign `id` as it now stands.
+pub(crate) async fn append_campaign_event_in(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    event_type: EventType,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT group_id, name, status FROM campaigns WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some((group_id, name, status)) = row {
+        let data = data_with_group(&group_id, json!({"campaignId": id, "name": name, "status": status}));
+        append_in(tx, &group_id, event_type, &data, now).await?;
+    }
+    Ok(())
+}
+
+/// Logs a lead event (`campaign.lead.*`, `campaign.approval.required`,
+/// `invitation.*`) for workflow instance `id` as it now stands; `step` is the
+/// step just performed, when there is one.
+pub(crate) async fn append_lead_event_in(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    event_type: EventType,
+    step: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let row = sqlx::query(
+        "SELECT i.group_id, i.campaign_id, i.prospect_id, i.linkedin_account_id, i.step_index, i.state, i.stop_reason, \
+         p.provider_id FROM campaign_instances i LEFT JOIN prospects p ON p.id = i.prospect_id WHERE i.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let group_id: String = row.try_get("group_id")?;
+    let data = data_with_group(
+        &group_id,
+        json!({
+            "campaignId": row.try_get::<String, _>("campaign_id")?,
+            "workflowInstanceId": id,
+            "prospectId": row.try_get::<String, _>("prospect_id")?,
+            "providerId": row.try_get::<Option<String>, _>("provider_id")?,
+            "linkedinAccountId": row.try_get::<String, _>("linkedin_account_id")?,
+            "step": step,
+            "stepIndex": row.try_get::<i64, _>("step_index")?,
+            "state": row.try_get::<String, _>("state")?,
+            "stopReason": row.try_get::<Option<String>, _>("stop_reason")?,
+        }),
+    );
+    append_in(tx, &group_id, event_type, &data, now).await?;
     Ok(())
 }
 
