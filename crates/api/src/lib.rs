@@ -191,7 +191,9 @@ fn v1_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    v1_routes().split_for_parts().1
+    let mut spec = v1_routes().split_for_parts().1;
+    routes::contract::complete(&mut spec);
+    spec
 }
 
 /// The whole application.
@@ -204,7 +206,8 @@ pub fn router(state: AppState) -> Router {
 /// to exercise middleware on purpose-built handlers.
 pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: Vec<ExtraRoute>) -> Router {
     state.extra_route_access = Arc::new(extra_access);
-    let (v1, spec) = v1_routes().split_for_parts();
+    let (v1, mut spec) = v1_routes().split_for_parts();
+    routes::contract::complete(&mut spec);
     state.openapi_json = Arc::new(spec.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let authenticated = v1
         .merge(extra)

@@ -194,6 +194,10 @@ pub async fn move_to_folder(
     audience_id: &str,
     folder_id: &str,
 ) -> AppResult<Audience> {
+    let folder_id = folder_id.trim();
+    if folder_id.is_empty() || folder_id.chars().count() > 100 {
+        return Err(DomainError::invalid_field("folderId", "must be 1 to 100 characters"));
+    }
     let audience = get_ready(store, group_id, audience_id).await?;
     let folder =
         store.get_folder(group_id, folder_id).await.or_internal()?.ok_or_else(|| DomainError::not_found("Folder"))?;

@@ -138,6 +138,8 @@ fn validate_required_id(field: &str, value: &str, issues: &mut Vec<FieldIssue>) 
     let v = value.trim();
     if v.is_empty() {
         issues.push(FieldIssue::new(field, "is required and must not be empty"));
+    } else if v.chars().count() > ID_MAX_CHARS {
+        issues.push(FieldIssue::new(field, format!("must be at most {ID_MAX_CHARS} characters")));
     }
     v.to_owned()
 }
@@ -703,6 +705,10 @@ pub fn lead_status_of(campaign: &Campaign, instance: &WorkflowInstance, now: Tim
 /// Parses `leadIds` (comma-separated, required): distinct ids in request order.
 pub fn parse_lead_ids(raw: Option<&str>) -> AppResult<Vec<String>> {
     let Some(raw) = raw else { return Err(DomainError::invalid_field("leadIds", "is required")) };
+    let max_len = MAX_STATUS_LEAD_IDS * (ID_MAX_CHARS + 1);
+    if raw.chars().count() > max_len {
+        return Err(DomainError::invalid_field("leadIds", format!("must be at most {max_len} characters")));
+    }
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {

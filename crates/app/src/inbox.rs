@@ -236,6 +236,9 @@ pub async fn list_messages(
     let conversation_id = match conversation_id.map(str::trim) {
         None => None,
         Some("") => return Err(DomainError::invalid_field("conversationId", "must not be empty")),
+        Some(id) if id.chars().count() > 100 => {
+            return Err(DomainError::invalid_field("conversationId", "must be at most 100 characters"));
+        }
         Some(id) => Some(id),
     };
     let rows = store.list_messages(group_id, conversation_id, page).await.or_internal()?;

@@ -19,6 +19,10 @@ use sonarly_store::{JobCreation, Store};
 
 pub const JOBS_LIST: &str = "prospecting-jobs";
 pub const MAX_UPLOAD_URLS: usize = 1_000;
+/// The longest URL accepted (`searchUrl`, `postUrl`, each of `profileUrls`).
+pub const MAX_URL_CHARS: usize = 2_048;
+/// The longest Sales Navigator list id accepted (`savedSearchId`, `leadListId`).
+pub const MAX_LIST_ID_CHARS: usize = 100;
 
 /// A start request as the API received it (all fields optional so every
 /// problem can be reported at once).
@@ -48,6 +52,24 @@ struct ValidStart {
 
 fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
     let mut issues = Vec::new();
+    for (field, value, max) in [
+        ("searchUrl", &req.search_url, MAX_URL_CHARS),
+        ("postUrl", &req.post_url, MAX_URL_CHARS),
+        ("savedSearchId", &req.saved_search_id, MAX_LIST_ID_CHARS),
+        ("leadListId", &req.lead_list_id, MAX_LIST_ID_CHARS),
+    ] {
+        if value.as_deref().is_some_and(|v| v.chars().count() > max) {
+            issues.push(FieldIssue::new(field, format!("must be at most {max} characters")));
+            return Err(DomainError::invalid(issues));
+        }
+    }
+    if let Some(urls) = &req.profile_urls
+        && let Some(i) = urls.iter().position(|u| u.chars().count() > MAX_URL_CHARS)
+    {
+        issues
+            .push(FieldIssue::new(format!("profileUrls[{i}]"), format!("must be at most {MAX_URL_CHARS} characters")));
+        return Err(DomainError::invalid(issues));
+    }
     let name = match req.name.as_deref().map(str::trim) {
         None | Some("") => {
             issues.push(FieldIssue::new("name", "is required"));
@@ -483,12 +505,14 @@ pub async fn sales_navigator_lists(
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut lists = Vec::new();
     for account in accounts.iter().filter(|a| a.status == STATUS_CONNECTED && a.account_type != "classic") {
-        let provider = registry.provider(account).map_err(upstream_error)?;
+        // Any provider failure here is the documented 502: these pages list no 409 or 422.
+        let as_upstream = |e| DomainError { status: 502, code: ErrorCode::UpstreamError, ..upstream_error(e) };
+        let provider = registry.provider(account).map_err(as_upstream)?;
         let found = match which {
             SalesNavigatorList::SavedSearches => provider.saved_searches().await,
             SalesNavigatorList::LeadLists => provider.lead_lists().await,
         }
-        .map_err(upstream_error)?;
+        .map_err(as_upstream)?;
         lists.extend(found);
     }
     Ok(lists)

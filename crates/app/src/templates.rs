@@ -16,7 +16,7 @@ use sonarly_domain::id::new_hex_id;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::signals::unknown_reference;
 use sonarly_domain::template::{
-    SignalSpecification, SignalSpecificationInput, TemplateReference, ValueProposition, ValuePropositionInput,
+    Patch, SignalSpecification, SignalSpecificationInput, TemplateReference, ValueProposition, ValuePropositionInput,
     WritingStyle, WritingStyleInput, in_use, missing_value_propositions,
 };
 use sonarly_domain::{DomainError, FieldIssue};
@@ -29,6 +29,9 @@ pub const SIGNAL_SPECIFICATIONS_LIST: &str = "signal_specifications";
 
 /// Longest profile field in a preview, in characters.
 pub const PREVIEW_FIELD_MAX_CHARS: usize = 200;
+/// Most entries a signal specification's `sources` may list (there are six
+/// sources; a source named twice counts once, but the list stays bounded).
+pub const MAX_SOURCES: usize = 50;
 /// Most signals in a preview.
 pub const PREVIEW_MAX_SIGNALS: usize = 50;
 /// Longest signal summary in a preview, in characters.
@@ -314,12 +317,23 @@ pub async fn get_signal_specification(store: &Store, group_id: &str, id: &str) -
     store.get_signal_specification(group_id, id).await.or_internal()?.ok_or_else(signal_specification_not_found)
 }
 
+/// 400 when `sources` lists more than [`MAX_SOURCES`] entries.
+fn check_sources_count(input: &SignalSpecificationInput) -> AppResult<()> {
+    match &input.sources {
+        Patch::Value(sources) if sources.len() > MAX_SOURCES => {
+            Err(DomainError::invalid_field("sources", format!("must have at most {MAX_SOURCES} items")))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub async fn create_signal_specification(
     store: &Store,
     clock: &dyn Clock,
     group_id: &str,
     input: SignalSpecificationInput,
 ) -> AppResult<SignalSpecification> {
+    check_sources_count(&input)?;
     let changes = input.validate(true)?;
     let now = clock.now();
     let spec = changes.into_new(new_hex_id(now), group_id.to_owned(), now);
@@ -335,6 +349,7 @@ pub async fn update_signal_specification(
     id: &str,
     input: SignalSpecificationInput,
 ) -> AppResult<SignalSpecification> {
+    check_sources_count(&input)?;
     let changes = input.validate(false)?;
     let mut spec = get_signal_specification(store, group_id, id).await?;
     changes.apply_to(&mut spec, clock.now());

@@ -118,19 +118,34 @@ fn double_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) ->
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAudienceBody {
+    /// Human-readable name (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
+    /// Up to 2,000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
-    /// `on_demand` or `monitoring`.
     #[serde(rename = "type")]
+    #[schema(schema_with = audience_kind)]
     pub audience_type: String,
 }
 
+fn audience_kind() -> utoipa::openapi::Object {
+    super::contract::schemas::one_of(
+        &["on_demand", "monitoring"],
+        "The kind of audience (or of the audiences a folder holds).",
+    )
+}
+
+/// At least one of `name` and `description` is required (else 422).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateAudienceBody {
+    /// Human-readable name (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
+    /// Up to 2,000 characters; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Option<Option<String>>,
 }
 
@@ -142,6 +157,8 @@ pub struct DeletedView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MoveToFolderBody {
+    /// A folder of this account group (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub folder_id: String,
 }
 
@@ -309,13 +326,17 @@ impl From<AudienceFolder> for FolderView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateFolderBody {
+    /// Human-readable name (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    /// `on_demand` or `monitoring`.
+    #[schema(schema_with = audience_kind)]
     pub audience_type: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RenameFolderBody {
+    /// Human-readable name (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
 }
 

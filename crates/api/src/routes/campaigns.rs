@@ -1,6 +1,7 @@
 //! Campaigns (spec 2.5): starter templates, drafts, duplication, content
 //! slots, start/stop, lead status and the approval gate.
 
+use super::contract::schemas::{one_of, strings};
 use super::{GroupAccess, ListData, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
@@ -169,14 +170,16 @@ pub struct ApprovalResultView {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct CreateCampaignBody {
-    /// Starter template ID used to create the campaign draft.
-    #[schema(example = "connect-engage-dm")]
+    #[schema(schema_with = starter_template_id, example = "connect-engage-dm")]
     pub starter_template_id: String,
-    /// Human-readable name for this resource.
+    /// Human-readable name for this resource (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    /// Audience ID that identifies the list or folder target.
+    /// A ready audience of this account group (1 to 100 characters; unknown or
+    /// foreign is 400, still being filled is 409 AUDIENCE_NOT_READY).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub audience_id: String,
-    /// Lead IDs to include (a subset of the audience); the whole audience when absent.
+    #[schema(schema_with = lead_ids)]
     pub lead_ids: Option<Vec<String>>,
 }
 
@@ -184,16 +187,23 @@ pub struct CreateCampaignBody {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct DuplicateCampaignBody {
-    /// Name of the copy; `<name> (copy)` when absent.
+    /// Name of the copy (1 to 200 characters, not blank); `<name> (copy)` when absent.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
+    /// A ready audience of this account group (1 to 100 characters; unknown or
+    /// foreign is 400, still being filled is 409 AUDIENCE_NOT_READY).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub audience_id: String,
+    #[schema(schema_with = lead_ids)]
     pub lead_ids: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateContentSlotBody {
-    /// The writing style to link (its contentType must fit the slot's channel).
+    /// The writing style to link (1 to 100 characters; an unknown one, or one
+    /// whose contentType does not fit the slot's channel, is 422).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub template_id: String,
 }
 
@@ -202,21 +212,46 @@ pub struct UpdateContentSlotBody {
 pub struct CampaignListParams {
     /// Opaque pagination cursor returned by the previous page (`nextCursor`),
     /// or the id of a campaign of this list: the page then starts after it.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
     /// Maximum number of campaigns in this page (1 to 100). Without it, as the
     /// campaign list is documented, every campaign is returned in one page (up
     /// to 10,000; past that the answer pages with `hasMore` and `nextCursor`).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// Only campaigns in this status (`draft`, `active`, `stopped`, `completed`).
+    /// Only campaigns in this status.
+    #[param(schema_with = campaign_status)]
     pub status: Option<String>,
+}
+
+fn campaign_status() -> utoipa::openapi::Object {
+    one_of(&sonarly_domain::campaign::status::ALL, "A campaign status.")
+}
+
+fn starter_template_id() -> utoipa::openapi::Object {
+    let ids: Vec<&str> = sonarly_domain::campaign::StarterTemplate::ALL.iter().map(|t| t.id()).collect();
+    one_of(&ids, "Starter template ID used to create the campaign draft.")
+}
+
+fn lead_ids() -> utoipa::openapi::Array {
+    strings(
+        1,
+        uc::MAX_LEAD_IDS,
+        100,
+        true,
+        "Lead IDs to include: a subset of the audience's prospects (1 to 10,000 ids of 1 to 100 characters, \
+         repeats counted once; each must be a lead of the audience, else 400 naming `leadIds[i]`). The whole \
+         audience when absent.",
+    )
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct LeadStatusParams {
-    /// Comma-separated lead IDs (1 to 100).
+    /// Comma-separated lead IDs: 1 to 100 distinct ids of at most 100
+    /// characters each (repeats counted once; at most 10,100 characters in all).
+    #[param(required = true, min_length = 1, max_length = 10_100)]
     pub lead_ids: Option<String>,
 }
 

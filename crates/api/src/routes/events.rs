@@ -57,9 +57,10 @@ pub struct EventListView {
 #[into_params(parameter_in = Query)]
 pub struct EventListParams {
     /// Opaque pagination cursor returned by the previous page.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// An event id: return the events after it, oldest first (catch-up). Events
     /// show here once they are 2 seconds old. Not with `cursor`.

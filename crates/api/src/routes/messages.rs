@@ -18,12 +18,15 @@ use utoipa::{IntoParams, ToSchema};
 pub struct MessageListParams {
     /// Opaque pagination cursor returned by the previous page (`nextCursor`),
     /// or the id of an item of this list: the page then starts after that item.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// Only the messages of this conversation (its `conversationId`). An id
-    /// that names no conversation of the group matches nothing (no items).
+    /// Only the messages of this conversation (its `conversationId`, 1 to 100
+    /// characters). An id that names no conversation of the group matches
+    /// nothing (no items).
+    #[param(min_length = 1, max_length = 100, pattern = "\\S")]
     pub conversation_id: Option<String>,
 }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audiences;
 pub mod campaigns;
+pub mod contract;
 pub mod events;
 pub mod linkedin_accounts;
 pub mod messages;
@@ -126,6 +127,7 @@ pub fn item_key<T>(
 pub struct ListParams {
     /// Opaque pagination cursor returned by the previous page (`nextCursor`),
     /// or the id of an item of this list: the page then starts after that item.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]

@@ -1,5 +1,6 @@
 //! Prospecting jobs (spec 2.3 P1–P7).
 
+use super::contract::schemas::{one_of, strings};
 use super::{GroupAccess, ListData, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
@@ -13,24 +14,68 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /prospecting`. `profileUrls` (url_upload) is our name for the
 /// field the docs leave unnamed.
+///
+/// The source `type` decides which other field is required: `linkedin_search`
+/// needs `searchUrl` (a LinkedIn people search or Sales Navigator lead search
+/// URL); `sales_navigator` needs exactly one of `savedSearchId` and
+/// `leadListId` (ids from `GET …/sales-navigator/saved-searches` or
+/// `…/lead-lists`; one the account's Sales Navigator does not have is a 400);
+/// `post_commenters` needs `postUrl` (a `/posts/…` or `/feed/update/…` URL);
+/// `url_upload` needs `profileUrls` and ignores `maxResults`. Every problem is
+/// reported at once, each naming its field.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct StartJobBody {
-    /// `linkedin_search`, `sales_navigator`, `post_commenters` or `url_upload`.
     #[serde(rename = "type")]
+    #[schema(schema_with = source_type)]
     pub source_type: String,
+    /// Name of the job and of the audience it fills (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
+    /// Required for `linkedin_search` (up to 2,048 characters).
+    #[schema(min_length = 1, max_length = 2048)]
     pub search_url: Option<String>,
+    /// For `sales_navigator`, instead of `leadListId` (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub saved_search_id: Option<String>,
+    /// For `sales_navigator`, instead of `savedSearchId` (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub lead_list_id: Option<String>,
+    /// Required for `post_commenters` (up to 2,048 characters).
+    #[schema(min_length = 1, max_length = 2048)]
     pub post_url: Option<String>,
-    /// 1 to 1000 LinkedIn profile URLs (url_upload).
+    #[schema(schema_with = profile_urls)]
     pub profile_urls: Option<Vec<String>>,
-    /// Capped by plan: Tester 100, Starter 1,000, Scale and Enterprise 2,000.
+    /// At least 1; above the plan's cap (Tester 100, Starter 1,000, Scale and
+    /// Enterprise 2,000) it is lowered to the cap; defaults to the cap.
+    #[schema(minimum = 1)]
     pub max_results: Option<i64>,
-    /// Also find emails (2 credits per prospect instead of 1).
+    /// Also find emails (2 credits per prospect instead of 1; default false).
     pub search_emails: Option<bool>,
+}
+
+fn source_type() -> utoipa::openapi::Object {
+    one_of(&["linkedin_search", "sales_navigator", "post_commenters", "url_upload"], "Where the prospects come from.")
+}
+
+fn profile_urls() -> utoipa::openapi::Array {
+    strings(
+        1,
+        uc::MAX_UPLOAD_URLS,
+        uc::MAX_URL_CHARS,
+        true,
+        "Required for `url_upload`: 1 to 1,000 LinkedIn profile URLs (`https://www.linkedin.com/in/…`, up to \
+         2,048 characters each).",
+    )
+}
+
+fn job_status() -> utoipa::openapi::Object {
+    one_of(&sonarly_domain::prospecting::status::ALL, "A job status.")
+}
+
+fn list_type() -> utoipa::openapi::Object {
+    one_of(&["LINKEDIN_CLASSIC", "SALES_NAVIGATOR"], "Which search quota (default LINKEDIN_CLASSIC).")
 }
 
 #[derive(Serialize, ToSchema)]
@@ -121,11 +166,13 @@ pub struct JobListItemView {
 pub struct JobListParams {
     /// Opaque pagination cursor returned by the previous page (`nextCursor`),
     /// or the id of an item of this list: the page then starts after that item.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only jobs in this status.
+    #[param(schema_with = job_status)]
     pub status: Option<String>,
 }
 
@@ -141,7 +188,7 @@ pub struct JobPath {
 #[utoipa::path(
     post, path = "/v1/accounts/{accountGroupId}/prospecting", tag = "Prospecting",
     params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
-           ("Idempotency-Key" = Option<String>, Header, description = "Up to 256 characters, kept 24 hours.")),
+           ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 256, pattern = "^[\\x21-\\x7E]+$", description = "1 to 256 visible ASCII characters (no spaces), kept 24 hours: a retry with the same key and body answers the original request; another body is 409 IDEMPOTENCY_CONFLICT.")),
     request_body = StartJobBody,
     responses(
         (status = 200, description = "Existing completed prospecting job replayed for the same request", body = Envelope<JobStartView>),
@@ -256,7 +303,7 @@ pub async fn cancel_job(
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaParams {
-    /// `LINKEDIN_CLASSIC` (default) or `SALES_NAVIGATOR`.
+    #[param(schema_with = list_type)]
     pub list_type: Option<String>,
 }
 

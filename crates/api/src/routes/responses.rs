@@ -1,5 +1,6 @@
 //! Scheduled message responses (spec 2.4 M2) plus the added list, get and cancel.
 
+use super::contract::schemas::one_of;
 use super::{GroupAccess, ListData, item_key, page_request};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
@@ -15,16 +16,48 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct QueueResponseBody {
-    /// Sonarly prospect ID scoped to the account group.
+    /// Sonarly prospect ID scoped to the account group (1 to 100 characters;
+    /// one that names no prospect here is 422).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub prospect_id: String,
-    /// Message body to queue.
+    /// Message body to queue (not blank): at most 8,000 characters for a
+    /// direct message and 1,900 for an InMail (LinkedIn's limits; longer is 422).
+    #[schema(min_length = 1, max_length = 8000, pattern = "\\S")]
     pub message: String,
-    /// `direct_message` (default) or `inmail`.
+    #[schema(schema_with = response_channel)]
     pub channel: Option<String>,
-    /// Existing conversation ID when responding in a direct message thread.
+    /// Existing conversation ID when responding in a direct message thread
+    /// (up to 100 characters; one that is not the group's is 422).
+    #[schema(max_length = 100)]
     pub conversation_id: Option<String>,
-    /// InMail subject line; required when channel is inmail.
+    /// InMail subject line: required (not blank) when `channel` is `inmail`;
+    /// at most 200 characters (longer is 422).
+    #[schema(max_length = 200)]
     pub subject: Option<String>,
+}
+
+fn response_channel() -> utoipa::openapi::Object {
+    one_of(
+        &["direct_message", "inmail"],
+        "`direct_message` (default) for a connected prospect or an existing conversation; `inmail` (with a \
+         `subject`) for a new conversation through an account with InMail credits.",
+    )
+}
+
+fn response_status() -> utoipa::openapi::Object {
+    one_of(&sonarly_domain::responses::status::ALL, "A scheduled response status.")
+}
+
+/// Ids in the body longer than any id this server issues are refused with 400
+/// before the use case looks them up.
+fn check_body_ids(body: &QueueResponseRequest) -> Result<(), sonarly_domain::DomainError> {
+    let issues: Vec<sonarly_domain::FieldIssue> =
+        [("prospectId", &body.prospect_id), ("conversationId", &body.conversation_id)]
+            .into_iter()
+            .filter(|(_, v)| v.as_deref().is_some_and(|v| v.chars().count() > 100))
+            .map(|(field, _)| sonarly_domain::FieldIssue::new(field, "must be at most 100 characters"))
+            .collect();
+    if issues.is_empty() { Ok(()) } else { Err(sonarly_domain::DomainError::invalid(issues)) }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,11 +115,13 @@ impl From<ScheduledResponse> for ScheduledResponseView {
 pub struct ResponseListParams {
     /// Opaque pagination cursor returned by the previous page (`nextCursor`),
     /// or the id of an item of this list: the page then starts after that item.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only responses in this status.
+    #[param(schema_with = response_status)]
     pub status: Option<String>,
 }
 
@@ -102,7 +137,7 @@ pub struct ResponsePath {
 #[utoipa::path(
     post, path = "/v1/accounts/{accountGroupId}/messages/responses", tag = "Messages",
     params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
-           ("Idempotency-Key" = Option<String>, Header, description = "Up to 256 characters, kept 24 hours.")),
+           ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 256, pattern = "^[\\x21-\\x7E]+$", description = "1 to 256 visible ASCII characters (no spaces), kept 24 hours: a retry with the same key and body answers the original request; another body is 409 IDEMPOTENCY_CONFLICT.")),
     request_body = QueueResponseBody,
     responses(
         (status = 202, description = "Queued or scheduled outbound message response", body = Envelope<ScheduledResponseView>),
@@ -122,6 +157,7 @@ pub async fn queue_response(
     HashedJson(body, hash): HashedJson<QueueResponseRequest>,
 ) -> ApiResult {
     let key = idempotency_key(&headers)?;
+    check_body_ids(&body)?;
     let idempotency = key.as_deref().map(|k| (k, hash.as_str()));
     let response =
         uc::queue_response(&state.store, &state.registry, state.clock.as_ref(), &access.group_id, &body, idempotency)

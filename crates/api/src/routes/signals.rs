@@ -19,14 +19,31 @@ const SCAN_TYPE: &str = "signal_scan";
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct StartScanBody {
-    /// A signal specification of this account group.
-    #[schema(example = "507f1f77bcf86cd799439011")]
+    /// A signal specification of this account group (1 to 100 characters;
+    /// one that names nothing here is 400).
+    #[schema(example = "507f1f77bcf86cd799439011", min_length = 1, max_length = 100, pattern = "\\S")]
     pub signal_specification_id: String,
-    /// A ready audience of this account group.
-    #[schema(example = "aud_01HYR7X8Q4M8K9P2V6N3B5C0D1")]
+    /// A ready audience of this account group (1 to 100 characters; unknown is
+    /// 400, still being filled is 409 AUDIENCE_NOT_READY).
+    #[schema(example = "aud_01HYR7X8Q4M8K9P2V6N3B5C0D1", min_length = 1, max_length = 100, pattern = "\\S")]
     pub audience_id: String,
-    /// Only these prospects of the audience (1 to 1000 ids); the whole audience when absent.
+    #[schema(schema_with = prospect_ids)]
     pub prospect_ids: Option<Vec<String>>,
+}
+
+fn prospect_ids() -> utoipa::openapi::Array {
+    super::contract::schemas::strings(
+        1,
+        sonarly_domain::signals::MAX_PROSPECT_IDS,
+        100,
+        true,
+        "Only these prospects of the audience (1 to 1,000 ids of 1 to 100 characters, repeats counted once; \
+         each must be in the audience, else 400 naming `prospectIds[i]`); the whole audience when absent.",
+    )
+}
+
+fn scan_status() -> utoipa::openapi::Object {
+    super::contract::schemas::one_of(&sonarly_domain::signals::status::ALL, "A scan status.")
 }
 
 #[derive(Serialize, ToSchema)]
@@ -134,11 +151,13 @@ pub struct ScanCancelView {
 pub struct ScanListParams {
     /// Opaque pagination cursor returned by the previous page (`nextCursor`),
     /// or the id of an item of this list: the page then starts after that item.
+    #[param(max_length = 512)]
     pub cursor: Option<String>,
     /// Maximum number of items to return in this page (1 to 100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only scans in this status.
+    #[param(schema_with = scan_status)]
     pub status: Option<String>,
 }
 
@@ -155,7 +174,7 @@ pub struct ScanPath {
 #[utoipa::path(
     post, path = "/v1/accounts/{accountGroupId}/signals/scans", tag = "Signals",
     params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
-           ("Idempotency-Key" = Option<String>, Header, description = "Up to 256 characters, kept 24 hours.")),
+           ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 256, pattern = "^[\\x21-\\x7E]+$", description = "1 to 256 visible ASCII characters (no spaces), kept 24 hours: a retry with the same key and body answers the original request; another body is 409 IDEMPOTENCY_CONFLICT.")),
     request_body = StartScanBody,
     responses(
         (status = 200, description = "Existing completed signal scan replayed for the same request", body = Envelope<ScanStartView>),

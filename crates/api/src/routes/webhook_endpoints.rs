@@ -21,9 +21,10 @@ use utoipa::ToSchema;
 #[allow(dead_code)]
 pub struct CreateEndpointBody {
     /// Where to POST events: `https://` (plain `http://` and private addresses only when the operator allows them).
-    #[schema(example = "https://hooks.example.com/sonarly")]
+    #[schema(example = "https://hooks.example.com/sonarly", min_length = 1, max_length = 2048)]
     pub url: String,
     /// Up to 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Event types to deliver; null or absent for every type.
     #[schema(example = json!(["message.received", "invitation.accepted"]))]
@@ -37,8 +38,10 @@ pub struct CreateEndpointBody {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct UpdateEndpointBody {
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: Option<String>,
-    /// null clears it.
+    /// Up to 500 characters; null clears it.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// null delivers every type.
     pub event_types: Option<Vec<String>>,

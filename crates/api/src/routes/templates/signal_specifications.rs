@@ -2,6 +2,7 @@
 //! managed under `templates:*`; signal scans (`signals:*`) use them.
 
 use super::{DeletedView, deleted, sources_schema};
+use super::{vp_ids_or_null_schema, vp_ids_schema};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -55,19 +56,20 @@ impl From<SignalSpecification> for SignalSpecificationView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateSignalSpecificationBody {
-    /// Human-readable name for this resource (1 to 200 characters).
+    /// Human-readable name for this resource (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// Human-readable description for this resource (up to 2,000 characters).
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
-    /// At least one source.
     #[schema(schema_with = sources_schema)]
     pub sources: Vec<String>,
     /// Free-form entries (up to 100, 64 KiB of JSON in all).
-    #[schema(value_type = Option<Vec<serde_json::Value>>)]
+    #[schema(value_type = Option<Vec<serde_json::Value>>, max_items = 100)]
     pub specifications: Option<Vec<JsonValue>>,
     /// Default false.
     pub use_value_proposition: Option<bool>,
-    /// Value propositions of the same account group (400 otherwise); up to 50.
+    #[schema(schema_with = vp_ids_or_null_schema)]
     pub value_proposition_ids: Option<Vec<String>>,
 }
 
@@ -90,23 +92,26 @@ impl From<CreateSignalSpecificationBody> for SignalSpecificationInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateSignalSpecificationBody {
+    /// 1 to 200 characters, not blank; `null` is refused.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Patch<String>,
+    /// Up to 2,000 characters; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Patch<String>,
     #[serde(default)]
     #[schema(schema_with = sources_schema)]
     pub sources: Patch<Vec<String>>,
+    /// Free-form entries (up to 100, 64 KiB of JSON in all).
     #[serde(default)]
-    #[schema(value_type = Vec<serde_json::Value>)]
+    #[schema(value_type = Vec<serde_json::Value>, max_items = 100)]
     pub specifications: Patch<Vec<JsonValue>>,
     #[serde(default)]
     #[schema(value_type = bool)]
     pub use_value_proposition: Patch<bool>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = vp_ids_schema)]
     pub value_proposition_ids: Patch<Vec<String>>,
 }
 

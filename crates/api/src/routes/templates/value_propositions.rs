@@ -1,6 +1,6 @@
 //! Value propositions (spec 2.7 T4–T7, plus create).
 
-use super::{DeletedView, deleted};
+use super::{DeletedView, deleted, value_items_or_null_schema, value_items_schema};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -47,13 +47,15 @@ impl From<ValueProposition> for ValuePropositionView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateValuePropositionBody {
-    /// Human-readable name for this resource (1 to 200 characters).
+    /// Human-readable name for this resource (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// Human-readable description for this resource (up to 2,000 characters).
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
-    /// Up to 50 values, each 1 to 1,000 characters.
+    #[schema(schema_with = value_items_or_null_schema)]
     pub values: Option<Vec<String>>,
-    /// Up to 50 challenges, each 1 to 1,000 characters.
+    #[schema(schema_with = value_items_or_null_schema)]
     pub challenges: Option<Vec<String>>,
 }
 
@@ -73,17 +75,19 @@ impl From<CreateValuePropositionBody> for ValuePropositionInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateValuePropositionBody {
+    /// 1 to 200 characters, not blank; `null` is refused.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Patch<String>,
+    /// Up to 2,000 characters; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = value_items_schema)]
     pub values: Patch<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = value_items_schema)]
     pub challenges: Patch<Vec<String>>,
 }
 

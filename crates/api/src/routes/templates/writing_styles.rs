@@ -1,6 +1,8 @@
 //! Writing styles (spec 2.7 T8–T11, plus delete and the deterministic preview).
 
-use super::{DeletedView, channel_schema, content_type_schema, deleted, sample_type_schema};
+use super::{
+    DeletedView, channel_schema, content_type_schema, deleted, rules_or_null_schema, rules_schema, sample_type_schema,
+};
 use crate::AppState;
 use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok, respond};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -91,11 +93,14 @@ pub struct SampleBody {
     #[serde(rename = "type")]
     #[schema(schema_with = sample_type_schema)]
     pub sample_type: String,
-    /// 1 to 8,000 characters.
+    /// 1 to 8,000 characters, not blank.
+    #[schema(min_length = 1, max_length = 8000, pattern = "\\S")]
     pub message: String,
     /// Up to 200 characters; used for InMail and email.
+    #[schema(max_length = 200)]
     pub subject: Option<String>,
-    /// For `signal` samples: only prospects with a signal of this tag use it first.
+    /// For `signal` samples: only prospects with a signal of this tag use it first (up to 100 characters).
+    #[schema(max_length = 100)]
     pub signal_tag: Option<String>,
 }
 
@@ -113,20 +118,26 @@ fn samples(list: Vec<SampleBody>) -> Vec<SampleInput> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateWritingStyleBody {
-    /// Human-readable name for this resource (1 to 200 characters).
+    /// Human-readable name for this resource (1 to 200 characters, not blank; trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// Human-readable description for this resource (up to 2,000 characters).
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Defaults to `direct_message`.
     #[schema(schema_with = content_type_schema)]
     pub content_type: Option<String>,
     /// 1 to 50 samples.
+    #[schema(min_items = 1, max_items = 50)]
     pub samples: Vec<SampleBody>,
-    /// A value proposition of the same account group (400 otherwise).
+    /// A value proposition of the same account group (1 to 100 characters; 400 otherwise).
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub value_proposition_id: Option<String>,
-    /// Phrases that must appear (up to 50, each up to 500 characters).
+    /// Phrases that must appear.
+    #[schema(schema_with = rules_or_null_schema)]
     pub include_rules: Option<Vec<String>>,
-    /// Phrases that must not appear (up to 50, each up to 500 characters).
+    /// Phrases that must not appear.
+    #[schema(schema_with = rules_or_null_schema)]
     pub exclude_rules: Option<Vec<String>>,
     /// Whether the writing style uses template fill-in instead of AI free text (default true).
     pub use_strict_template: Option<bool>,
@@ -153,26 +164,30 @@ impl From<CreateWritingStyleBody> for WritingStyleInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateWritingStyleBody {
+    /// 1 to 200 characters, not blank; `null` is refused.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Patch<String>,
+    /// Up to 2,000 characters; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Patch<String>,
     #[serde(default)]
     #[schema(schema_with = content_type_schema)]
     pub content_type: Patch<String>,
+    /// 1 to 50 samples; replaces the whole list.
     #[serde(default)]
-    #[schema(value_type = Vec<SampleBody>)]
+    #[schema(value_type = Vec<SampleBody>, min_items = 1, max_items = 50)]
     pub samples: Patch<Vec<SampleBody>>,
+    /// 1 to 100 characters; `null` unlinks it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "\\S")]
     pub value_proposition_id: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = rules_schema)]
     pub include_rules: Patch<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = rules_schema)]
     pub exclude_rules: Patch<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = bool)]
@@ -203,10 +218,15 @@ impl From<UpdateWritingStyleBody> for WritingStyleInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewProfileBody {
+    #[schema(max_length = 200)]
     pub first_name: Option<String>,
+    #[schema(max_length = 200)]
     pub last_name: Option<String>,
+    #[schema(max_length = 200)]
     pub company: Option<String>,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 200)]
     pub location: Option<String>,
 }
 
@@ -228,10 +248,10 @@ impl From<PreviewProfileBody> for ProspectProfile {
 pub struct PreviewSignalBody {
     /// The signal's tag or type, matched against samples' `signalTag` (`type` is accepted too).
     #[serde(alias = "type")]
-    #[schema(example = "funding")]
+    #[schema(example = "funding", max_length = 200)]
     pub tag: String,
-    /// What `{{ Signal }}` says.
-    #[schema(example = "the Series B you announced last week")]
+    /// What `{{ Signal }}` says (up to 2,000 characters).
+    #[schema(example = "the Series B you announced last week", max_length = 2000)]
     pub summary: Option<String>,
 }
 
@@ -246,12 +266,15 @@ pub struct PreviewBody {
     /// The prospect's profile (required unless `prospectId` is given).
     pub profile: Option<PreviewProfileBody>,
     /// The prospect's signals, most relevant first (up to 50; only with `profile`).
+    #[schema(max_items = 50)]
     pub signals: Option<Vec<PreviewSignalBody>>,
     /// A prospect of this account group: its profile, its stored signals and
     /// its conversation are used (instead of `profile` and `signals`). Needs
     /// the `prospects:read` permission besides `templates:read` (else 403
     /// SCOPE_DENIED); its stored signals are used only when the key also has
-    /// `signals:read`, its conversation only with `messages:read`.
+    /// `signals:read`, its conversation only with `messages:read`. 1 to 100
+    /// characters; one that names no prospect of the group is 422.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub prospect_id: Option<String>,
     /// With `prospectId`: the lowest score of the stored signals used (0 to 100, default 40).
     #[schema(minimum = 0, maximum = 100)]
