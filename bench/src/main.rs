@@ -10,6 +10,8 @@
 //!   (limit 100, reached by following cursors), and every page in between.
 //! - `scheduler`: queues `size` (default 100,000) responses on one sandbox
 //!   account with the safety limits off, then times one engine draining them.
+//! - `webhooks`: `size` (default 10,000) events fanned out to 3 local
+//!   receivers; delivery throughput and event-to-receipt latency.
 //!
 //! PostgreSQL runs on a throwaway cluster started by the test kit.
 
@@ -23,6 +25,8 @@ use sonarly_linkedin::AccountType;
 use sonarly_testkit::{TestBackend, TestDb};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod webhooks;
 
 #[tokio::main]
 async fn main() {
@@ -52,6 +56,7 @@ async fn main() {
         "lookup" => lookup(&db, size.unwrap_or(1_000_000)).await,
         "scheduler" => scheduler(&db, size.unwrap_or(100_000)).await,
         "messages" => messages(&db, size.unwrap_or(1_000_000)).await,
+        "webhooks" => webhooks::run(&db, size.unwrap_or(10_000)).await,
         other => eprintln!("unknown scenario {other}; use import or lookup"),
     }
 }
