@@ -1,5 +1,6 @@
 //! The Sonarly HTTP API: router, middleware, envelope and OpenAPI document.
 
+pub mod cors;
 pub mod envelope;
 pub mod extract;
 pub mod idempotency;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub composer: sonarly_app::composer::SharedComposer,
     /// Which webhook endpoint URLs are accepted (HTTPS and public addresses unless the operator allows more).
     pub webhook_policy: sonarly_domain::webhooks::UrlPolicy,
+    /// Cross-origin access for listed origins ([`AppState::with_cors`]); none by default.
+    pub cors: Option<Arc<cors::CorsPolicy>>,
     openapi_json: Arc<String>,
     pub(crate) extra_route_access: Arc<Vec<ExtraRoute>>,
 }
@@ -58,6 +61,12 @@ impl AppState {
         self.webhook_policy = policy;
         self
     }
+
+    /// Answers CORS preflights and marks responses for the origins of `policy` (`--cors-origins`).
+    pub fn with_cors(mut self, policy: cors::CorsPolicy) -> Self {
+        self.cors = Some(Arc::new(policy));
+        self
+    }
 }
 
 /// The access rule of a route mounted with [`router_with`]: (method, path template, access).
@@ -72,6 +81,7 @@ impl AppState {
             registry: ProviderRegistry::new(store.clone(), clock.clone()),
             composer: Arc::new(sonarly_app::composer::BuiltinComposer),
             webhook_policy: Default::default(),
+            cors: None,
             store,
             clock,
             cursors: CursorCodec::new(secret.into_bytes()),
@@ -224,6 +234,7 @@ pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: V
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::trace))
         .layer(axum::middleware::from_fn(keepalive::drain_unread_body))
         .with_state(state)

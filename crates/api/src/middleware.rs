@@ -4,7 +4,8 @@
 
 use crate::AppState;
 use crate::envelope::{ApiError, TRACE_ID};
-use axum::extract::{MatchedPath, Request, State};
+use crate::ratelimit::ClientBucket;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ use sonarly_domain::ErrorCode;
 use sonarly_domain::id::new_trace_id;
 use sonarly_domain::models::ApiKey;
 use sonarly_domain::scope::{RouteAccess, route_access};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -55,7 +57,15 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
 /// authenticated request carries the key's budget (`RateLimit-*`, see
 /// [`crate::ratelimit`]); every refusal that says when it lifts (its own 429
 /// or an error carrying a retry moment) adds `Retry-After`.
+///
+/// Failed authentications count against the client address's budget
+/// ([`crate::ratelimit::RateLimits::auth_failed`]); an address over it gets
+/// 429 before its key is looked up.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let client = client_bucket(&req);
+    if let Some(retry_after) = state.rate_limits.auth_blocked(client) {
+        return too_many_failures(retry_after);
+    }
     let presented = req
         .headers()
         .get("authorization")
@@ -65,7 +75,15 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .unwrap_or("");
     let key = match sonarly_app::auth::authenticate(&state.store, presented).await {
         Ok(key) => Arc::new(key),
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => {
+            // Only the caller's failures count; a failure of ours (5xx) does not.
+            if e.status == 401
+                && let Some(retry_after) = state.rate_limits.auth_failed(client)
+            {
+                return too_many_failures(retry_after);
+            }
+            return ApiError::from(e).into_response();
+        }
     };
     let decision = state.rate_limits.check(&key.id, key.rate_limit_per_minute);
     let mut response = if decision.allowed {
@@ -85,6 +103,22 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(decision.reset_secs));
     response
+}
+
+/// The client address of `req` as the failed-authentication limit counts it:
+/// the peer of the connection ([`ConnectInfo`], set by [`crate::server`]), or
+/// the shared unknown bucket when the router is served without it.
+fn client_bucket(req: &Request) -> ClientBucket {
+    ClientBucket::of(req.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()))
+}
+
+fn too_many_failures(retry_after: u64) -> Response {
+    ApiError::new(
+        ErrorCode::RateLimitExceeded,
+        "Too many failed authentications from this address; retry after the time in Retry-After.",
+    )
+    .with_header("retry-after", retry_after.to_string())
+    .into_response()
 }
 
 /// `last_used_at` is bookkeeping: it must never slow or fail a request.

@@ -16,17 +16,26 @@
 //! always enough. Limits live in process memory: with several instances
 //! behind a load balancer each enforces the budget on its own share.
 //!
+//! Failed authentications are limited per client address too
+//! ([`RateLimits::with_auth_failures_per_minute`]): each unknown key costs a
+//! database lookup, so an address that keeps failing is refused with 429
+//! before the lookup until its budget refills (docs/decisions.md, "Failed
+//! authentication").
+//!
 //! Time comes from a [`LimiterClock`]: the process's monotonic clock in
 //! production, a manual one in tests.
 
 use governor::clock::{Clock, DefaultClock, Reference};
-use governor::middleware::StateInformationMiddleware;
+use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
 use governor::nanos::Nanos;
+use governor::state::keyed::HashMapStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The manual clock tests drive the limiters with.
@@ -90,12 +99,48 @@ pub struct RateDecision {
 pub struct RateLimits {
     clock: LimiterClock,
     limiters: Mutex<HashMap<String, (u32, Arc<KeyLimiter>)>>,
+    /// Off unless set ([`Self::with_auth_failures_per_minute`]).
+    auth_failures: Option<AuthFailures>,
 }
 
 impl RateLimits {
     /// Budgets measured with `clock`.
     pub fn with_clock(clock: LimiterClock) -> Self {
-        Self { clock, limiters: Mutex::default() }
+        Self { clock, limiters: Mutex::default(), auth_failures: None }
+    }
+
+    /// Allows each client address `per_minute` failed authentications a
+    /// minute (with a burst of as many); 0 turns the limit off.
+    pub fn with_auth_failures_per_minute(mut self, per_minute: u32) -> Self {
+        self.auth_failures = NonZeroU32::new(per_minute).map(|n| AuthFailures::new(n, self.clock.clone()));
+        self
+    }
+
+    /// While `client` is over its failed-authentication budget: the seconds
+    /// until it may try again (at least 1). Checked before authenticating, so
+    /// a refused address costs no database lookup.
+    pub fn auth_blocked(&self, client: ClientBucket) -> Option<u64> {
+        let failures = self.auth_failures.as_ref()?;
+        let now = self.clock.now();
+        let mut blocked = lock(&failures.blocked);
+        let until = *blocked.get(&client)?;
+        if until > now {
+            Some(whole_seconds_up(until.saturating_sub(now).into()).max(1))
+        } else {
+            blocked.remove(&client);
+            None
+        }
+    }
+
+    /// Counts a failed authentication from `client`. `Some(seconds)` when it
+    /// went over the budget: the answer is then 429 with that `Retry-After`,
+    /// and so is every request from `client` until then.
+    pub fn auth_failed(&self, client: ClientBucket) -> Option<u64> {
+        let failures = self.auth_failures.as_ref()?;
+        failures.sweep_now_and_then(self.clock.now());
+        let not_until = failures.limiter.check_key(&client).err()?;
+        lock(&failures.blocked).insert(client, not_until.earliest_possible());
+        Some(whole_seconds_up(not_until.wait_time_from(self.clock.now())).max(1))
     }
 
     /// Spends one request of `key_id`'s budget of `per_minute` if it can.
@@ -152,6 +197,70 @@ impl RateLimits {
 /// Seconds, rounded up: waiting this long is always enough.
 pub fn whole_seconds_up(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos().div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Where a request comes from, for the failed-authentication limit: an IPv4
+/// address, an IPv6 /64 (one host commonly holds a whole /64, so single
+/// addresses would be free to rotate), or `Unknown` when the server did not
+/// say (the router served without connection info): all of those share one
+/// bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientBucket {
+    V4(Ipv4Addr),
+    /// The upper 64 bits of an IPv6 address.
+    V6Net(u64),
+    Unknown,
+}
+
+impl ClientBucket {
+    pub fn of(address: Option<IpAddr>) -> Self {
+        match address {
+            None => Self::Unknown,
+            Some(IpAddr::V4(v4)) => Self::V4(v4),
+            Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6Net((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+type FailureLimiter = RateLimiter<ClientBucket, HashMapStateStore<ClientBucket>, LimiterClock, NoOpMiddleware<Nanos>>;
+
+/// Failures between sweeps of buckets that have nothing left to remember.
+const SWEEP_EVERY: usize = 4_096;
+
+/// The failed-authentication budgets of every client bucket.
+struct AuthFailures {
+    limiter: FailureLimiter,
+    /// Buckets over their budget, with the moment their next attempt passes.
+    blocked: Mutex<HashMap<ClientBucket, Nanos>>,
+    since_sweep: AtomicUsize,
+}
+
+impl AuthFailures {
+    fn new(per_minute: NonZeroU32, clock: LimiterClock) -> Self {
+        Self {
+            limiter: RateLimiter::hashmap_with_clock(Quota::per_minute(per_minute), clock),
+            blocked: Mutex::default(),
+            since_sweep: AtomicUsize::new(0),
+        }
+    }
+
+    /// Keeps memory bounded under floods from many addresses: buckets whose
+    /// budget is full again, and blocks that ended, are forgotten.
+    fn sweep_now_and_then(&self, now: Nanos) {
+        if self.since_sweep.fetch_add(1, Ordering::Relaxed) + 1 < SWEEP_EVERY {
+            return;
+        }
+        self.since_sweep.store(0, Ordering::Relaxed);
+        self.limiter.retain_recent();
+        lock(&self.blocked).retain(|_, until| *until > now);
+    }
 }
 
 #[cfg(test)]
@@ -268,5 +377,74 @@ mod tests {
         assert!(!limits.check("k", 3).allowed);
         assert!(limits.check("other", 3).allowed);
         assert!(limits.check("k", 10).allowed);
+    }
+
+    fn failures(per_minute: u32) -> (FakeRelativeClock, RateLimits) {
+        let clock = FakeRelativeClock::default();
+        (clock.clone(), RateLimits::with_clock(LimiterClock::manual(clock)).with_auth_failures_per_minute(per_minute))
+    }
+
+    fn v4(last: u8) -> ClientBucket {
+        ClientBucket::of(Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, last))))
+    }
+
+    #[test]
+    fn an_address_over_its_failure_budget_is_blocked_until_one_failure_refills() {
+        // 3 a minute: one failure's share is 20 s.
+        let (clock, limits) = failures(3);
+        for _ in 0..3 {
+            assert_eq!((limits.auth_blocked(v4(1)), limits.auth_failed(v4(1))), (None, None));
+        }
+        assert_eq!(limits.auth_failed(v4(1)), Some(20), "the fourth failure goes over");
+        assert_eq!(limits.auth_blocked(v4(1)), Some(20));
+        assert_eq!(limits.auth_blocked(v4(2)), None, "other addresses are not affected");
+        clock.advance(Duration::from_millis(19_001));
+        assert_eq!(limits.auth_blocked(v4(1)), Some(1), "rounded up, never 0 while blocked");
+        clock.advance(Duration::from_millis(999));
+        assert_eq!(limits.auth_blocked(v4(1)), None, "Retry-After was enough");
+        assert_eq!(limits.auth_failed(v4(1)), None, "one failure refilled");
+        assert_eq!(limits.auth_failed(v4(1)), Some(20));
+    }
+
+    #[test]
+    fn the_failure_limit_is_off_unless_set() {
+        let (_clock, limits) = failures(0);
+        for _ in 0..1_000 {
+            assert_eq!(limits.auth_failed(v4(1)), None);
+        }
+        assert_eq!(limits.auth_blocked(v4(1)), None);
+        assert_eq!(RateLimits::default().auth_failed(ClientBucket::Unknown), None);
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_64_bit_prefix_and_mapped_ipv4_is_ipv4() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ClientBucket::of(Some(a)), ClientBucket::of(Some(b)));
+        assert_ne!(ClientBucket::of(Some(a)), ClientBucket::of(Some(c)));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(ClientBucket::of(Some(mapped)), v4(7));
+        assert_eq!(ClientBucket::of(None), ClientBucket::Unknown);
+    }
+
+    #[test]
+    fn a_flood_from_many_addresses_is_forgotten_once_it_passes() {
+        let (clock, limits) = failures(1);
+        for n in 0..(2 * SWEEP_EVERY as u32) {
+            let bucket = ClientBucket::of(Some(IpAddr::V4(Ipv4Addr::from(n))));
+            limits.auth_failed(bucket);
+            limits.auth_failed(bucket);
+        }
+        let held = |limits: &RateLimits| {
+            let f = limits.auth_failures.as_ref().unwrap();
+            (f.limiter.len(), lock(&f.blocked).len())
+        };
+        assert!(held(&limits).0 > SWEEP_EVERY);
+        clock.advance(Duration::from_secs(120));
+        for _ in 0..SWEEP_EVERY {
+            limits.auth_failed(v4(1));
+        }
+        assert_eq!(held(&limits), (1, 1), "only the address still failing is remembered");
     }
 }

@@ -164,7 +164,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mu
     let io = ConnIo::new(stream, state.clone(), shared.config);
     let service = {
         let (shared, state) = (shared.clone(), state.clone());
-        hyper::service::service_fn(move |req| handle(shared.clone(), state.clone(), req))
+        hyper::service::service_fn(move |req| handle(shared.clone(), state.clone(), peer, req))
     };
     let conn = shared.http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
@@ -187,16 +187,19 @@ fn finished(result: hyper::Result<()>, peer: SocketAddr) {
 }
 
 /// Hands one request to the application, with its body under the body
-/// timeout, and keeps the connection's phase while the answer is written.
+/// timeout and the peer's address as [`axum::extract::ConnectInfo`], and keeps
+/// the connection's phase while the answer is written.
 async fn handle(
     shared: Arc<Shared>,
     state: Arc<ConnState>,
+    peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<body::Tracked>, Infallible> {
     let guard = body::RequestGuard::new(state, &shared.requests);
     let timeout = shared.config.body_timeout;
     let expired = body::Expired::default();
-    let req = req.map(|incoming| body::timed(incoming, timeout, &expired));
+    let mut req = req.map(|incoming| body::timed(incoming, timeout, &expired));
+    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
     let response = match shared.app.clone().oneshot(req).await {
         Ok(response) => response,
         Err(never) => match never {},

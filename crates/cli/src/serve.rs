@@ -72,6 +72,24 @@ pub struct ServeArgs {
           default_value_t = sonarly_domain::events::DEFAULT_RETENTION_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     events_retention_days: u32,
+    /// Failed authentications (missing, unknown or revoked API keys) allowed per client address per
+    /// minute; past that the address is answered 429 until its budget refills. 0 turns the limit off.
+    #[arg(long, value_name = "N", env = "SONARLY_AUTH_FAILURES_PER_MINUTE", default_value_t = 60)]
+    auth_failures_per_minute: u32,
+    /// Browser origins allowed to call the API cross-origin, comma-separated
+    /// (e.g. https://app.example,http://localhost:3000); none by default.
+    #[arg(long, value_name = "ORIGINS", env = "SONARLY_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+}
+
+/// The CORS allow-list from `--cors-origins`, if any (a mistake names the setting as given).
+fn cors_policy(args: &ServeArgs, matches: &ArgMatches) -> anyhow::Result<Option<sonarly_api::cors::CorsPolicy>> {
+    let origins: Vec<&str> = args.cors_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let name = Origin::of(matches, "cors_origins").name("--cors-origins", "SONARLY_CORS_ORIGINS");
+    sonarly_api::cors::CorsPolicy::new(&origins).map(Some).map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }
 
 /// The composer from `--openai-*`: the model when configured, else the built-in one.
@@ -171,13 +189,23 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     // arrives right after start-up still shuts down gracefully.
     let signals = Signals::install()?;
     let composer = composer(&args, matches)?;
+    let cors = cors_policy(&args, matches)?;
     // Held until the process ends.
     let _lock = lock_database(db)?;
     let listener = bind(&args.listen, matches).await?;
     let store = open_store(db).await?;
     let clock: SharedClock = Arc::new(SystemClock);
     let state = match AppState::new(store.clone(), clock.clone()).await {
-        Ok(state) => state.with_composer(composer).with_webhook_policy(webhook_policy(&args)),
+        Ok(mut state) => {
+            let limits = sonarly_api::ratelimit::RateLimits::default()
+                .with_auth_failures_per_minute(args.auth_failures_per_minute);
+            state.rate_limits = Arc::new(limits);
+            let state = state.with_composer(composer).with_webhook_policy(webhook_policy(&args));
+            match cors {
+                Some(policy) => state.with_cors(policy),
+                None => state,
+            }
+        }
         Err(e) => {
             store.close().await;
             return Err(e).context("cannot load the server settings from the database");
