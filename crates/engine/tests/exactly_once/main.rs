@@ -13,7 +13,10 @@
 mod soak;
 mod world;
 
+use sonarly_domain::clock::Clock;
 use sonarly_domain::responses::status;
+use sonarly_linkedin::OutboundToken;
+use sonarly_store::OUTBOUND_WORK;
 use sonarly_testkit::both_backends;
 use sonarly_testkit::fault::{Failure, Fault};
 use world::*;
@@ -231,6 +234,24 @@ both_backends!(a_send_never_confirmed_fails_with_a_reason_after_the_last_attempt
     let message = failed.failure_message.unwrap_or_default();
     assert!(message.contains("after 8 attempts") && message.contains("not sent again"), "{message}");
     assert!(w.delivered_ids("Never lands").is_empty());
+});
+
+both_backends!(a_send_reserved_but_never_recorded_is_reconciled_before_anything_is_sent, |backend| async move {
+    let w = World::new(backend, rules(0, 1_000)).await;
+    let queued = w.queue(0, "Unrecorded").await;
+    // A claim reserves the slot (the response shows `sending`), sends, and dies before
+    // recording an attempt (as a claim from before the attempt record existed would have).
+    let now = w.clock.now();
+    let lease = now.plus_millis(60_000);
+    let item = w.db.store.claim_work(OUTBOUND_WORK, "doomed", now, lease, 1).await.unwrap().remove(0);
+    let response = w.response(&queued.id).await;
+    w.db.store.claim_send_slot(&item, &response, "message", now, now, lease).await.unwrap();
+    let provider = w.registry.provider(&w.account).unwrap();
+    let token = OutboundToken::new(queued.id.clone());
+    provider.start_chat(&token, &response.recipient_provider_id, "Unrecorded").await.unwrap();
+    w.run_for(&[&w.engine("b")], 20 * MINUTE, MINUTE).await;
+    assert_eq!(w.response(&queued.id).await.status, status::SENT);
+    assert_eq!(w.delivered_ids("Unrecorded").len(), 1, "reconciled, not sent again");
 });
 
 // --- the soak ----------------------------------------------------------------------------
