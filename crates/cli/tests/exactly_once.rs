@@ -76,18 +76,7 @@ async fn queued_world(store: &Store, responses: usize) -> (String, LinkedInAccou
     let prospects: Vec<Prospect> = relations
         .iter()
         .enumerate()
-        .map(|(k, r)| Prospect {
-            id: format!("{k:024x}"),
-            group_id: group.id.clone(),
-            provider_id: r.provider_id.clone(),
-            member_id: Some(r.provider_id.clone()),
-            person_id: person_id_for(&r.provider_id),
-            name: r.name.clone(),
-            connection_degree: Some(1),
-            created_at: now,
-            updated_at: now,
-            ..Prospect::default()
-        })
+        .map(|(k, r)| sonarly_testkit::connection_prospect(&group.id, format!("{k:024x}"), r, now))
         .collect();
     store.upsert_prospects(&prospects, None).await.unwrap();
     let mut ids = Vec::with_capacity(responses);

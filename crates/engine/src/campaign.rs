@@ -27,31 +27,25 @@
 //! sample the composer's draft chose) is held for approval.
 
 use crate::Engine;
+use crate::safety::{Refusal, spacing_ms};
 use crate::send::{NextAttempt, Outcome, Resumed};
-use rand::Rng;
 use sonarly_app::composer::{ComposeRequest, HISTORY_LIMIT};
-use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
     AcceptanceCheck, Campaign, Next, Step, StepAction, WorkflowInstance, acceptance_check, instance_state,
     needs_approval, next_after, next_after_skipped_invitation, status, step_token, stop_reason,
 };
 use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
+use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
 use sonarly_domain::prospecting::Prospect;
 use sonarly_domain::signals::{DEFAULT_COMPOSE_MIN_SCORE, compose_signals};
 use sonarly_linkedin::{LimitKind, LinkedInError, SentMessage, SharedLinkedIn, Trace};
 use sonarly_store::{
-    CAMPAIGN_WORK, ChatRef, Fence, NewMessage, NewSend, SendAction, SendState, Settle, SlotClaim, StepRecord,
-    StoreError, WorkItem,
+    CAMPAIGN_WORK, ChatRef, Fence, NewMessage, NewSend, SendAction, SendState, Settle, SlotClaim, SlotRequest,
+    StepRecord, StoreError, WorkItem,
 };
 
-/// Rows claimed per step.
-const CLAIM_BATCH: i64 = 16;
-/// Pause after a rate limit without a retry-after.
-const DEFAULT_RATE_LIMIT_PAUSE_MS: i64 = 15 * 60_000;
 /// How long a step waits for a disconnected account before looking again.
 const DISCONNECTED_RETRY_MS: i64 = 3_600_000;
-const WEEK_MS: i64 = 7 * 86_400_000;
 /// Most messages of history considered.
 const HISTORY_MESSAGES: i64 = 20;
 
@@ -72,28 +66,8 @@ struct StepCtx<'a> {
 }
 
 impl Engine {
-    pub(crate) async fn step_campaigns(&self) -> bool {
-        let now = self.now();
-        let items = match self.store.claim_work(CAMPAIGN_WORK, &self.owner, now, self.lease_until(), CLAIM_BATCH).await
-        {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim campaign work");
-                return false;
-            }
-        };
-        if items.is_empty() {
-            return false;
-        }
-        for item in items {
-            if let Err(e) = self.run_campaign_step(&item).await {
-                tracing::warn!(instance = %item.ref_id, error = %e, "campaign step failed on storage; the lease will expire and retry");
-            }
-        }
-        true
-    }
-
-    async fn run_campaign_step(&self, item: &WorkItem) -> Result<(), StoreError> {
+    /// Runs the current step of a claimed lead's workflow.
+    pub(crate) async fn run_campaign_step(&self, item: &WorkItem) -> Result<(), StoreError> {
         let now = self.now();
         let Some(instance) = self.store.find_instance(&item.ref_id).await? else {
             self.store.finish_work(item).await?;
@@ -275,28 +249,18 @@ impl Engine {
             return self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS, None).await;
         }
         // Deferring is no attempt: the stored content waits with the row.
-        if let Some(until) = self.campaign_hold_back(account, kind, now).await? {
+        if let Some(until) = self.hold_back(account, kind, now).await? {
             self.store.release_work(item, until, Some("SAFETY_RULE"), true).await?;
             return Ok(());
         }
-        let spacing_ms = {
-            let (min, max) =
-                (account.rules.min_spacing_secs, account.rules.max_spacing_secs.max(account.rules.min_spacing_secs));
-            i64::from(rand::rng().random_range(min..=max)) * 1000
+        let slot = SlotRequest {
+            account_id: &account.id,
+            kind: kind.as_str(),
+            token: &token,
+            now,
+            next_slot_at: now.plus_millis(spacing_ms(&account.rules)),
         };
-        match self
-            .store
-            .reserve_action_slot(
-                item,
-                &account.id,
-                kind.as_str(),
-                &token,
-                now,
-                now.plus_millis(spacing_ms),
-                self.lease_until(),
-            )
-            .await?
-        {
+        match self.store.reserve_action_slot(item, &slot, self.lease_until()).await? {
             SlotClaim::Granted => {}
             SlotClaim::Busy(until) => {
                 self.store.release_work(item, until, Some("SPACING"), true).await?;
@@ -416,38 +380,6 @@ impl Engine {
         }
     }
 
-    /// When a safety rule holds the account back, the moment it may act again
-    /// (the outbound scheduler's rules, plus the weekly invitation cap).
-    async fn campaign_hold_back(
-        &self,
-        account: &LinkedInAccount,
-        kind: ActionKind,
-        now: Timestamp,
-    ) -> Result<Option<Timestamp>, StoreError> {
-        let rules = &account.rules;
-        if let Some(until) = account.rate_limited_until
-            && until > now
-        {
-            return Ok(Some(rules.next_working_moment(until)));
-        }
-        let working = rules.next_working_moment(now);
-        if working > now {
-            return Ok(Some(working));
-        }
-        let next_day = || rules.next_working_moment(rules.next_local_day_start(now));
-        let done_today = self.store.count_outbound(&account.id, kind.as_str(), rules.local_day_start(now)).await?;
-        if done_today >= i64::from(rules.daily_cap(kind)) {
-            return Ok(Some(next_day()));
-        }
-        if kind == ActionKind::Invitation {
-            let this_week = self.store.count_outbound(&account.id, kind.as_str(), now.plus_millis(-WEEK_MS)).await?;
-            if this_week >= i64::from(rules.weekly_invitations) {
-                return Ok(Some(next_day()));
-            }
-        }
-        Ok(None)
-    }
-
     /// Shows a sent message or InMail in the inbox at once (the sync finds the same id later).
     async fn record_message(
         &self,
@@ -471,7 +403,7 @@ impl Engine {
         };
         let message = NewMessage {
             provider_message_id: sent.message_id.clone().unwrap_or_else(|| format!("sonarly-{}", instance.id)),
-            sender_provider_id: self.campaign_sender_id(account).await,
+            sender_provider_id: self.own_member_id(account).await,
             is_sender: true,
             body: content.body.clone(),
             sent_at: sent.sent_at,
@@ -481,24 +413,6 @@ impl Engine {
         };
         self.store.record_outbound_message(&account.id, &instance.group_id, &chat, &message).await?;
         Ok(())
-    }
-
-    /// The account's own member id (asked once), or our account id if LinkedIn cannot say.
-    async fn campaign_sender_id(&self, account: &LinkedInAccount) -> String {
-        if let Some(id) = self.own_ids.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id) {
-            return id.clone();
-        }
-        let Ok(provider) = self.registry.provider(account) else { return account.id.clone() };
-        match provider.own_profile().await {
-            Ok(me) => {
-                self.own_ids
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(account.id.clone(), me.provider_id.clone());
-                me.provider_id
-            }
-            Err(_) => account.id.clone(),
-        }
     }
 
     /// The provider refused attempt `fence` of a step (nothing was
@@ -516,46 +430,31 @@ impl Engine {
         let retry = Settle { fence, state: SendState::Ready, provider_ref: None, error: Some(&message) };
         let give_up = Settle { fence, state: SendState::Failed, provider_ref: None, error: Some(&message) };
         let token = fence.token.as_str();
-        match &e {
-            LinkedInError::RateLimited { retry_after } => {
-                let pause = retry_after.map(|d| d.as_millis() as i64).unwrap_or(DEFAULT_RATE_LIMIT_PAUSE_MS);
-                let until = now.plus_millis(pause);
-                self.store.set_linkedin_rate_limited_until(&account.id, Some(until)).await?;
-                tracing::warn!(account = %account.id, until = %until, "LinkedIn rate limit: pausing the account");
+        let stop = match self.seat_refused(account, &e, now).await? {
+            Refusal::RetryAt(until) => {
                 self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
+                return Ok(());
             }
-            LinkedInError::LimitReached(LimitKind::DailyActions | LimitKind::WeeklyInvitations) => {
-                let until = account.rules.next_working_moment(account.rules.next_local_day_start(now));
-                self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
-            }
-            LinkedInError::LimitReached(LimitKind::InMailCredits) => {
-                self.store.forget_action(token).await?;
-                let reason = stop_reason::NO_INMAIL_CREDITS;
-                self.end(item, instance, instance_state::NOT_ELIGIBLE, reason, Some(&give_up)).await?;
-            }
-            LinkedInError::NotReachable(_) => {
-                self.store.forget_action(token).await?;
-                let reason = stop_reason::NOT_REACHABLE;
-                self.end(item, instance, instance_state::NOT_ELIGIBLE, reason, Some(&give_up)).await?;
-            }
-            LinkedInError::NotConnected => {
-                self.store.forget_action(token).await?;
-                let reason = stop_reason::NOT_CONNECTED;
-                self.end(item, instance, instance_state::STOPPED, reason, Some(&give_up)).await?;
-            }
-            LinkedInError::AccountDisconnected(_) | LinkedInError::Unauthorized(_) => {
-                self.store.set_linkedin_account_status(&account.id, STATUS_DISCONNECTED, now).await?;
+            // The lead waits for the seat to be reconnected.
+            Refusal::Disconnected => {
                 let until = now.plus_millis(DISCONNECTED_RETRY_MS);
                 self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
+                return Ok(());
             }
-            _ => {
-                tracing::warn!(instance = %instance.id, error = %e, "campaign step failed");
-                self.store.forget_action(token).await?;
-                let reason = stop_reason::SEND_FAILED;
-                self.end(item, instance, instance_state::STOPPED, reason, Some(&give_up)).await?;
-            }
-        }
-        Ok(())
+            Refusal::Final => match &e {
+                LinkedInError::LimitReached(LimitKind::InMailCredits) => {
+                    (instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS)
+                }
+                LinkedInError::NotReachable(_) => (instance_state::NOT_ELIGIBLE, stop_reason::NOT_REACHABLE),
+                LinkedInError::NotConnected => (instance_state::STOPPED, stop_reason::NOT_CONNECTED),
+                _ => {
+                    tracing::warn!(instance = %instance.id, error = %e, "campaign step failed");
+                    (instance_state::STOPPED, stop_reason::SEND_FAILED)
+                }
+            },
+        };
+        self.store.forget_action(token).await?;
+        self.end(item, instance, stop.0, stop.1, Some(&give_up)).await
     }
 
     /// Moves the lead on; with `settle`, fenced by the attempt that performed the step.

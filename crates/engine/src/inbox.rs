@@ -63,12 +63,12 @@ struct Lease<'a> {
 }
 
 impl Engine {
-    fn inbox_interval_ms(&self) -> i64 {
+    pub(crate) fn inbox_interval_ms(&self) -> i64 {
         i64::try_from(self.config.inbox_sync_interval.as_millis()).unwrap_or(i64::MAX).max(1)
     }
 
-    /// Queues a sync row for accounts that have none, then syncs one due account.
-    pub(crate) async fn step_inbox(&self) -> bool {
+    /// Queues a sync row for each account that has none.
+    pub(crate) async fn queue_missing_inbox_syncs(&self) {
         let now = self.now();
         match self.store.accounts_without_work(INBOX_SYNC_WORK).await {
             Ok(missing) => {
@@ -80,26 +80,10 @@ impl Engine {
             }
             Err(e) => tracing::warn!(error = %e, "cannot list accounts for the inbox sync"),
         }
-        let lease_until = self.lease_until();
-        let items = match self.store.claim_work(INBOX_SYNC_WORK, &self.owner, now, lease_until, 1).await {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim inbox sync work");
-                return false;
-            }
-        };
-        let Some(item) = items.into_iter().next() else { return false };
-        if let Err(e) = self.sync_account(&item, lease_until).await {
-            tracing::warn!(account = %item.ref_id, error = %e, "inbox sync failed on storage; will retry");
-            let at = self.now().plus_millis(self.inbox_interval_ms());
-            if let Err(e) = self.store.release_work(&item, at, Some("STORAGE"), false).await {
-                tracing::warn!(error = %e, "could not release inbox sync work");
-            }
-        }
-        true
     }
 
-    async fn sync_account(&self, item: &WorkItem, lease_until: Timestamp) -> Result<(), StoreError> {
+    /// One sync pass of a claimed account.
+    pub(crate) async fn sync_account(&self, item: &WorkItem, lease_until: Timestamp) -> Result<(), StoreError> {
         let now = self.now();
         let next = now.plus_millis(self.inbox_interval_ms());
         let Some(account) = self.store.find_linkedin_account(&item.ref_id).await? else {

@@ -16,9 +16,11 @@ mod campaign;
 mod inbox;
 mod outbound;
 mod prospecting;
+mod safety;
 mod send;
 mod signals;
 mod webhooks;
+mod worker;
 
 pub use webhooks::WebhookConfig;
 
@@ -147,11 +149,9 @@ impl Engine {
     /// One step of every worker; true when any did something.
     pub async fn step(&self) -> bool {
         let mut worked = false;
-        worked |= self.step_prospecting().await;
-        worked |= self.step_outbound().await;
-        worked |= self.step_campaigns().await;
-        worked |= self.step_signals().await;
-        worked |= self.step_inbox().await;
+        for worker in worker::Worker::ALL {
+            worked |= self.step_worker(worker).await;
+        }
         worked
     }
 

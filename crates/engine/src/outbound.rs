@@ -14,46 +14,19 @@
 //! send slot (and the action count) is reserved once, before the first call.
 
 use crate::Engine;
+use crate::safety::{Refusal, spacing_ms};
 use crate::send::{NextAttempt, Outcome, Resumed};
-use rand::Rng;
-use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
+use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED};
 use sonarly_domain::responses::{CHANNEL_INMAIL, ScheduledResponse, status};
-use sonarly_linkedin::{LimitKind, LinkedInError, Trace};
+use sonarly_linkedin::{LinkedInError, Trace};
 use sonarly_store::{
     ChatRef, Fence, NewMessage, NewSend, OUTBOUND_WORK, ResponseSent, SendAction, SendState, Settle, SlotClaim,
     StoreError, WorkItem,
 };
 
-/// Rows claimed per step.
-const CLAIM_BATCH: i64 = 16;
-/// Pause after a rate limit without a retry-after.
-const DEFAULT_RATE_LIMIT_PAUSE_MS: i64 = 15 * 60_000;
-const WEEK_MS: i64 = 7 * 86_400_000;
-
 impl Engine {
-    pub(crate) async fn step_outbound(&self) -> bool {
-        let now = self.now();
-        let items = match self.store.claim_work(OUTBOUND_WORK, &self.owner, now, self.lease_until(), CLAIM_BATCH).await
-        {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim outbound work");
-                return false;
-            }
-        };
-        if items.is_empty() {
-            return false;
-        }
-        for item in items {
-            if let Err(e) = self.dispatch(&item).await {
-                tracing::warn!(response = %item.ref_id, error = %e, "outbound step failed on storage; the lease will expire and retry");
-            }
-        }
-        true
-    }
-
-    async fn dispatch(&self, item: &WorkItem) -> Result<(), StoreError> {
+    /// Runs one claimed response: reconciles, holds back, reserves, sends.
+    pub(crate) async fn dispatch(&self, item: &WorkItem) -> Result<(), StoreError> {
         let now = self.now();
         let Some(response) = self.store.get_response(&item.group_id, &item.ref_id).await? else {
             self.store.finish_work(item).await?;
@@ -103,11 +76,7 @@ impl Engine {
             self.store.defer_response(item, &response.id, until, "SAFETY_RULE", now).await?;
             return Ok(());
         }
-        let spacing_ms = {
-            let (min, max) =
-                (account.rules.min_spacing_secs, account.rules.max_spacing_secs.max(account.rules.min_spacing_secs));
-            i64::from(rand::rng().random_range(min..=max)) * 1000
-        };
+        let spacing_ms = spacing_ms(&account.rules);
         match self
             .store
             .claim_send_slot(item, &response, kind.as_str(), now, now.plus_millis(spacing_ms), self.lease_until())
@@ -169,47 +138,6 @@ impl Engine {
         });
         self.store.fail_response(item, &response.id, code, message, settle.as_ref(), self.now()).await?;
         Ok(())
-    }
-
-    /// When a safety rule holds the account back, the moment it may act again.
-    async fn hold_back(
-        &self,
-        account: &LinkedInAccount,
-        kind: ActionKind,
-        now: Timestamp,
-    ) -> Result<Option<Timestamp>, StoreError> {
-        let rules = &account.rules;
-        if let Some(until) = account.rate_limited_until
-            && until > now
-        {
-            return Ok(Some(rules.next_working_moment(until)));
-        }
-        let working = rules.next_working_moment(now);
-        if working > now {
-            return Ok(Some(working));
-        }
-        // `u32::MAX` means no cap: nothing to count.
-        let cap = rules.daily_cap(kind);
-        if cap != u32::MAX {
-            let day_start = rules.local_day_start(now);
-            let done_today =
-                self.store.count_outbound_up_to(&account.id, kind.as_str(), day_start, i64::from(cap)).await?;
-            if done_today >= i64::from(cap) {
-                return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
-            }
-        }
-        if kind == ActionKind::Invitation && rules.weekly_invitations != u32::MAX {
-            // The weekly cap is a rolling seven days, like LinkedIn's.
-            let week_ago = now.plus_millis(-WEEK_MS);
-            let weekly = i64::from(rules.weekly_invitations);
-            let this_week = self.store.count_outbound_up_to(&account.id, kind.as_str(), week_ago, weekly).await?;
-            if this_week >= weekly {
-                let oldest = self.store.oldest_outbound_since(&account.id, kind.as_str(), week_ago).await?;
-                let free_at = oldest.map_or(now.plus_millis(86_400_000), |t| t.plus_millis(WEEK_MS + 1));
-                return Ok(Some(rules.next_working_moment(free_at)));
-            }
-        }
-        Ok(None)
     }
 
     /// Records a delivered response, fenced by the attempt that delivered it
@@ -276,24 +204,6 @@ impl Engine {
         Ok(())
     }
 
-    /// The account's own member id (asked once), or our account id if LinkedIn cannot say.
-    async fn own_member_id(&self, account: &LinkedInAccount) -> String {
-        if let Some(id) = self.own_ids.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id) {
-            return id.clone();
-        }
-        let Ok(provider) = self.registry.provider(account) else { return account.id.clone() };
-        match provider.own_profile().await {
-            Ok(me) => {
-                self.own_ids
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(account.id.clone(), me.provider_id.clone());
-                me.provider_id
-            }
-            Err(_) => account.id.clone(),
-        }
-    }
-
     /// The provider refused attempt `fence` (nothing was delivered): retry
     /// later, pause the account, or fail the response.
     async fn handle_failure(
@@ -307,25 +217,15 @@ impl Engine {
         let now = self.now();
         let message = e.to_string();
         let retry = Settle { fence: &fence, state: SendState::Ready, provider_ref: None, error: Some(&message) };
-        match &e {
-            LinkedInError::RateLimited { retry_after } => {
-                let pause = retry_after.map(|d| d.as_millis() as i64).unwrap_or(DEFAULT_RATE_LIMIT_PAUSE_MS);
-                let until = now.plus_millis(pause);
-                self.store.set_linkedin_rate_limited_until(&account.id, Some(until)).await?;
-                tracing::warn!(account = %account.id, until = %until, "LinkedIn rate limit: pausing the account");
+        match self.seat_refused(account, &e, now).await? {
+            Refusal::RetryAt(until) => {
                 self.store.requeue_response(item, &response.id, until, e.reason_code(), Some(&retry), now).await?;
                 Ok(())
             }
-            LinkedInError::LimitReached(LimitKind::DailyActions | LimitKind::WeeklyInvitations) => {
-                let until = account.rules.next_working_moment(account.rules.next_local_day_start(now));
-                self.store.requeue_response(item, &response.id, until, e.reason_code(), Some(&retry), now).await?;
-                Ok(())
-            }
-            LinkedInError::AccountDisconnected(_) | LinkedInError::Unauthorized(_) => {
-                self.store.set_linkedin_account_status(&account.id, STATUS_DISCONNECTED, now).await?;
+            Refusal::Disconnected => {
                 self.fail_response(item, response, e.reason_code(), &message, Some(fence.clone())).await
             }
-            _ => {
+            Refusal::Final => {
                 tracing::warn!(response = %response.id, error = %e, "response failed");
                 self.fail_response(item, response, e.reason_code(), &message, Some(fence.clone())).await
             }

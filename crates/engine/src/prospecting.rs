@@ -1,28 +1,19 @@
 //! The prospecting runner: one page of a job per step.
 
-use crate::{Engine, backoff_ms};
+use crate::Engine;
+use crate::worker::Next;
 use sonarly_app::prospecting::source_from_job;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::prospecting::{
     Plan, Prospect, ProspectingJob, ProspectingSource, month_bounds, person_id_for, profile_url_identifier, status,
 };
 use sonarly_linkedin::{LinkedInError, PeopleSource, Person, SharedLinkedIn};
-use sonarly_store::{ImportPage, ImportStop, PROSPECTING_WORK, WorkItem};
+use sonarly_store::{ImportPage, ImportStop, WorkItem};
 
 /// Profiles looked up per step for `url_upload`.
 const URLS_PER_STEP: usize = 25;
 /// Emails looked up per enrichment step.
 const ENRICHMENT_BATCH: i64 = 25;
-
-/// What a step decided.
-enum Next {
-    /// More to do: put the row back, due now.
-    Continue,
-    /// A retryable failure: try again later.
-    Retry(LinkedInError),
-    /// Done or failed: the row is gone.
-    Ended,
-}
 
 fn to_prospect(group_id: &str, person: Person, now: sonarly_domain::Timestamp) -> Prospect {
     let member_id = person.provider_id.starts_with("ACoAA").then(|| person.provider_id.clone());
@@ -57,44 +48,8 @@ fn to_prospect(group_id: &str, person: Person, now: sonarly_domain::Timestamp) -
 }
 
 impl Engine {
-    /// Claims one prospecting row and advances its job by one step.
-    pub(crate) async fn step_prospecting(&self) -> bool {
-        let now = self.now();
-        let items = match self.store.claim_work(PROSPECTING_WORK, &self.owner, now, self.lease_until(), 1).await {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim prospecting work");
-                return false;
-            }
-        };
-        let Some(item) = items.into_iter().next() else { return false };
-        let outcome = self.advance_job(&item).await;
-        let result = match outcome {
-            Ok(Next::Continue) => self.store.release_work(&item, self.now(), None, true).await.map(|_| ()),
-            Ok(Next::Retry(e)) => {
-                let at = match &e {
-                    LinkedInError::RateLimited { retry_after: Some(d) } => self.now().plus_millis(d.as_millis() as i64),
-                    _ => self.now().plus_millis(backoff_ms(item.attempts)),
-                };
-                tracing::info!(job = %item.ref_id, error = %e, retry_at = %at, "prospecting step will be retried");
-                self.store.release_work(&item, at, Some(e.reason_code()), false).await.map(|_| ())
-            }
-            Ok(Next::Ended) => Ok(()),
-            Err(e) => {
-                tracing::warn!(job = %item.ref_id, error = %e, "prospecting step failed on storage; will retry");
-                self.store
-                    .release_work(&item, self.now().plus_millis(backoff_ms(item.attempts)), Some("STORAGE"), false)
-                    .await
-                    .map(|_| ())
-            }
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not release prospecting work");
-        }
-        true
-    }
-
-    async fn advance_job(&self, item: &WorkItem) -> Result<Next, sonarly_store::StoreError> {
+    /// Advances a claimed job by one step.
+    pub(crate) async fn advance_job(&self, item: &WorkItem) -> Result<Next, sonarly_store::StoreError> {
         let Some(job) = self.store.begin_job_run(item, self.now(), self.lease_until()).await? else {
             return Ok(Next::Ended); // lease lost: someone else has it
         };

@@ -8,24 +8,15 @@
 //! done again, with the same result); after it, the prospects are marked done
 //! and are never evaluated twice by the scan.
 
-use crate::{Engine, backoff_ms};
+use crate::Engine;
+use crate::worker::Next;
 use sonarly_domain::linkedin_account::STATUS_CONNECTED;
 use sonarly_domain::signals::{Activity, SignalScan, SpecTerms, scored_item, specification_from_snapshot, status};
 use sonarly_linkedin::{ActivityItem, LinkedInError};
-use sonarly_store::{ProspectOutcome, SIGNAL_SCAN_WORK, StoreError, WorkItem};
+use sonarly_store::{ProspectOutcome, StoreError, WorkItem};
 
 /// Prospects evaluated per step.
 pub(crate) const SCAN_BATCH: i64 = 10;
-
-/// What a step decided.
-enum Next {
-    /// More to do: put the row back, due now.
-    Continue,
-    /// A retryable failure: try again later.
-    Retry(LinkedInError),
-    /// Done, failed, cancelled or taken over: the row is not ours any more.
-    Ended,
-}
 
 fn activity(item: &ActivityItem) -> Activity<'_> {
     Activity {
@@ -45,43 +36,8 @@ fn activity(item: &ActivityItem) -> Activity<'_> {
 }
 
 impl Engine {
-    /// Claims one signal scan row and evaluates its next batch of prospects.
-    pub(crate) async fn step_signals(&self) -> bool {
-        let now = self.now();
-        let items = match self.store.claim_work(SIGNAL_SCAN_WORK, &self.owner, now, self.lease_until(), 1).await {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim signal scan work");
-                return false;
-            }
-        };
-        let Some(item) = items.into_iter().next() else { return false };
-        let result = match self.advance_scan(&item).await {
-            Ok(Next::Continue) => self.store.release_work(&item, self.now(), None, true).await.map(|_| ()),
-            Ok(Next::Retry(e)) => {
-                let at = match &e {
-                    LinkedInError::RateLimited { retry_after: Some(d) } => self.now().plus_millis(d.as_millis() as i64),
-                    _ => self.now().plus_millis(backoff_ms(item.attempts)),
-                };
-                tracing::info!(scan = %item.ref_id, error = %e, retry_at = %at, "signal scan step will be retried");
-                self.store.release_work(&item, at, Some(e.reason_code()), false).await.map(|_| ())
-            }
-            Ok(Next::Ended) => Ok(()),
-            Err(e) => {
-                tracing::warn!(scan = %item.ref_id, error = %e, "signal scan step failed on storage; will retry");
-                self.store
-                    .release_work(&item, self.now().plus_millis(backoff_ms(item.attempts)), Some("STORAGE"), false)
-                    .await
-                    .map(|_| ())
-            }
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not release signal scan work");
-        }
-        true
-    }
-
-    async fn advance_scan(&self, item: &WorkItem) -> Result<Next, StoreError> {
+    /// Evaluates a claimed scan's next batch of prospects.
+    pub(crate) async fn advance_scan(&self, item: &WorkItem) -> Result<Next, StoreError> {
         let Some(scan) = self.store.begin_scan_run(item, self.now(), self.lease_until()).await? else {
             return Ok(Next::Ended); // lease lost: someone else has it
         };

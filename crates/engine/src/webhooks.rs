@@ -174,14 +174,7 @@ impl Engine {
     }
 
     async fn claim_webhooks(&self, limit: usize) -> Vec<WorkItem> {
-        let now = self.now();
-        match self.store.claim_work(WEBHOOK_DELIVERY_WORK, &self.owner, now, self.lease_until(), limit as i64).await {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim webhook deliveries");
-                Vec::new()
-            }
-        }
+        self.claim(WEBHOOK_DELIVERY_WORK, limit as i64, self.lease_until()).await
     }
 
     async fn run_delivery(&self, client: &Client, in_flight: &InFlight, item: WorkItem) {

@@ -14,7 +14,7 @@ use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{Campaign, WorkflowInstance, instance_state, status, step_token, stop_reason};
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::composer::ProspectSignal;
-use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules, WorkingHours};
 use sonarly_domain::models::{AccountGroup, Audience};
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_domain::signals::DEFAULT_COMPOSE_MIN_SCORE;
@@ -292,7 +292,17 @@ both_backends!(no_lead_gets_a_step_twice_across_a_crash, |backend| async move {
         let token = step_token(&i.id, 0);
         let granted = w
             .store()
-            .reserve_action_slot(item, &w.account.id, "invitation", &token, now, now, now.plus_millis(60_000))
+            .reserve_action_slot(
+                item,
+                &sonarly_store::SlotRequest {
+                    account_id: &w.account.id,
+                    kind: "invitation",
+                    token: &token,
+                    now,
+                    next_slot_at: now,
+                },
+                now.plus_millis(60_000),
+            )
             .await
             .unwrap();
         assert_eq!(granted, sonarly_store::SlotClaim::Granted);
@@ -341,7 +351,7 @@ both_backends!(no_lead_gets_a_step_twice_across_a_crash, |backend| async move {
     }
     // The shared action ledger counted each invitation once too.
     let day_start = w.account.rules.local_day_start(w.clock.now());
-    assert_eq!(w.store().count_outbound(&w.account.id, "invitation", day_start).await.unwrap(), 5);
+    assert_eq!(w.store().count_actions(&w.account.id, "invitation", day_start).await.unwrap(), 5);
 });
 
 both_backends!(daily_caps_hold_across_campaigns_sharing_an_account, |backend| async move {
@@ -354,7 +364,7 @@ both_backends!(daily_caps_hold_across_campaigns_sharing_an_account, |backend| as
     // 08:00 to 23:00 of the first day.
     w.run_for(&engine, 15 * HOUR, HOUR).await;
     let day_start = w.account.rules.local_day_start(w.clock.now());
-    assert_eq!(w.store().count_outbound(&w.account.id, "invitation", day_start).await.unwrap(), 5);
+    assert_eq!(w.store().count_actions(&w.account.id, "invitation", day_start).await.unwrap(), 5);
     let invited = |v: &[WorkflowInstance]| v.iter().filter(|i| i.step_index >= 1).count();
     let (ia, ib) = (w.instances(&a).await, w.instances(&b).await);
     assert_eq!(invited(&ia) + invited(&ib), 5);
@@ -433,10 +443,7 @@ both_backends!(approved_content_is_sent_once_and_discarded_content_never, |backe
     assert_eq!(sent[0].body.as_deref(), Some(text.as_str()));
     assert!(ledger.iter().all(|a| !a.token.starts_with(&discarded.id)), "{ledger:?}");
     let day_start = w.account.rules.local_day_start(w.clock.now());
-    assert_eq!(
-        w.store().count_outbound(&w.account.id, "invitation", day_start.plus_millis(-7 * DAY)).await.unwrap(),
-        1
-    );
+    assert_eq!(w.store().count_actions(&w.account.id, "invitation", day_start.plus_millis(-7 * DAY)).await.unwrap(), 1);
 
     let after = w.instances(&campaign).await;
     let find = |id: &str| after.iter().find(|i| i.id == id).unwrap().clone();
@@ -478,7 +485,7 @@ both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backen
     assert!(instances.iter().all(|i| i.state == instance_state::ACTIVE), "{instances:?}");
     assert_eq!(instances.iter().filter(|i| i.step_index == 1).count(), 2);
     let day_start = w.account.rules.local_day_start(w.clock.now());
-    assert_eq!(w.store().count_outbound(&w.account.id, "invitation", day_start).await.unwrap(), 2);
+    assert_eq!(w.store().count_actions(&w.account.id, "invitation", day_start).await.unwrap(), 2);
     // Before the pause ends nothing moves.
     w.clock.advance_millis((until.as_millis() - start.as_millis()) / 2);
     engine.run_until_idle().await;
@@ -495,7 +502,7 @@ both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backen
         assert!(sent.contains(&step_token(&i.id, 0)), "{i:?}");
         assert!(i.step_index >= 1 && i.state == instance_state::ACTIVE, "{i:?}");
     }
-    assert_eq!(w.store().count_outbound(&w.account.id, "invitation", day_start).await.unwrap(), 5);
+    assert_eq!(w.store().count_actions(&w.account.id, "invitation", day_start).await.unwrap(), 5);
     let state = get_campaign_state(w.store(), &w.clock, &w.group.id, &campaign.id).await.unwrap();
     assert_eq!(state.rate_limited_until, None, "the pause lies behind");
 
@@ -723,4 +730,142 @@ both_backends!(a_campaign_run_logs_its_events_in_the_event_log, |backend| async 
     let step = events.iter().find(|e| e.event_type.as_str() == "invitation.accepted").unwrap();
     assert!(step.data["providerId"].as_str().is_some_and(|p| !p.is_empty()), "{}", step.data);
     assert_eq!(step.data["accountGroupId"], w.group.id.as_str());
+});
+
+/// The action kind whose caps a sandbox journal entry counts against.
+fn capped_kind(sandbox_kind: &str) -> ActionKind {
+    match sandbox_kind {
+        "invitation" => ActionKind::Invitation,
+        "message" | "start_chat" => ActionKind::Message,
+        "inmail" => ActionKind::InMail,
+        "visit" => ActionKind::ProfileVisit,
+        "follow" | "reaction" => ActionKind::Engagement,
+        other => panic!("unexpected sandbox action {other}"),
+    }
+}
+
+both_backends!(responses_and_campaign_steps_sharing_a_seat_respect_every_cap_for_a_fortnight, |backend| async move {
+    let rules = SendingRules {
+        timezone: "Europe/Paris".into(),
+        working_hours: WorkingHours::parse("09:00-17:00").unwrap(),
+        daily_messages: 5,
+        daily_inmails: 5,
+        daily_invitations: 6,
+        daily_profile_visits: 15,
+        daily_engagements: 15,
+        weekly_invitations: 20,
+        min_spacing_secs: 60,
+        max_spacing_secs: 180,
+    };
+    let w = World::new(backend, rules.clone()).await;
+    let audience = w.audience("product%20manager", 40).await;
+    let campaign = w.campaign("connect-engage-dm", &audience).await;
+    // Replies go to the seat's own connections (people the campaign does not invite).
+    let relations = w.registry.provider(&w.account).unwrap().relations(None).await.unwrap().items;
+    let now = w.clock.now();
+    let connections: Vec<Prospect> = relations
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(k, r)| sonarly_testkit::connection_prospect(&w.group.id, format!("c{k:023x}"), r, now))
+        .collect();
+    w.store().upsert_prospects(&connections, None).await.unwrap();
+    assert!(connections.len() >= 5, "the seat has connections to reply to");
+    // The inbox sync is not under test: once an hour keeps the simulated fortnight quick.
+    let config = sonarly_engine::EngineConfig {
+        inbox_sync_interval: std::time::Duration::from_secs(3_600),
+        ..Default::default()
+    };
+    let engine = w.engine("a").with_config(config);
+
+    // Every working day four replies are queued, beside the campaign's own messages.
+    let mut responses = Vec::new();
+    let end = w.clock.now().plus_millis(14 * DAY);
+    let mut last_day = None;
+    while w.clock.now() < end {
+        let now = w.clock.now();
+        let day = rules.local_day_start(now);
+        if rules.working_hours.contains(rules.local_minute(now)) && last_day != Some(day) {
+            last_day = Some(day);
+            for k in 0..4 {
+                let prospect = &connections[(responses.len() + k) % connections.len()];
+                let request = sonarly_app::responses::QueueResponseRequest {
+                    prospect_id: Some(prospect.id.clone()),
+                    message: Some(format!("Reply {} to {}", responses.len() + k, prospect.name)),
+                    ..Default::default()
+                };
+                let queued = sonarly_app::responses::queue_response(
+                    w.store(),
+                    &w.registry,
+                    &w.clock,
+                    &w.group.id,
+                    &request,
+                    None,
+                )
+                .await
+                .unwrap();
+                responses.push(queued.id);
+            }
+        }
+        engine.run_until_idle().await;
+        // Five-minute steps in working hours; the nights are skipped.
+        let next = now.plus_millis(5 * 60_000);
+        w.clock.set(rules.next_working_moment(next).min(end.max(next)));
+    }
+    engine.run_until_idle().await;
+
+    let journal = w.ledger().await;
+    assert!(!journal.is_empty());
+    // Every action inside the seat's working hours, spaced by at least the minimum.
+    for a in &journal {
+        let at = Timestamp::from_millis(a.at);
+        assert!(rules.working_hours.contains(rules.local_minute(at)), "{} at {at} outside working hours", a.kind);
+    }
+    for pair in journal.windows(2) {
+        assert!(
+            pair[1].at - pair[0].at >= 60_000,
+            "actions {} and {} closer than the spacing",
+            pair[0].token,
+            pair[1].token
+        );
+    }
+    // Daily caps per kind, per local day, whoever queued the action.
+    let mut per_day: HashMap<(i64, ActionKind), u32> = HashMap::new();
+    for a in &journal {
+        let day = rules.local_day_start(Timestamp::from_millis(a.at)).as_millis();
+        *per_day.entry((day, capped_kind(&a.kind))).or_insert(0) += 1;
+    }
+    for ((day, kind), n) in &per_day {
+        assert!(*n <= rules.daily_cap(*kind), "{n} {kind:?} on day {day}: over the cap");
+    }
+    // The weekly invitation cap over every rolling seven days.
+    let invitations: Vec<i64> = journal.iter().filter(|a| a.kind == "invitation").map(|a| a.at).collect();
+    let busiest_week =
+        invitations.iter().map(|t| invitations.iter().filter(|u| **u <= *t && **u >= t - 7 * DAY).count()).max();
+    assert_eq!(busiest_week, Some(rules.weekly_invitations as usize), "the weekly cap binds and holds");
+    // The daily message cap was reached, and replies and campaign messages shared it.
+    let full_message_days = per_day.iter().filter(|((_, k), n)| *k == ActionKind::Message && **n == 5).count();
+    assert!(full_message_days >= 3, "{per_day:?}");
+    let response_ids: HashSet<&str> = responses.iter().map(String::as_str).collect();
+    let messages: Vec<&str> =
+        journal.iter().filter(|a| capped_kind(&a.kind) == ActionKind::Message).map(|a| a.token.as_str()).collect();
+    let from_responses = messages.iter().filter(|t| response_ids.contains(*t)).count();
+    assert!(from_responses > 0 && from_responses < messages.len(), "{from_responses} of {}", messages.len());
+    // Exactly once: no token twice; every reply sent once or still waiting for a slot.
+    let tokens: HashSet<&str> = journal.iter().map(|a| a.token.as_str()).collect();
+    assert_eq!(tokens.len(), journal.len());
+    for id in &responses {
+        let r = w.store().get_response(&w.group.id, id).await.unwrap().unwrap();
+        let sent = journal.iter().filter(|a| &a.token == id).count();
+        match r.status.as_str() {
+            "sent" => assert_eq!(sent, 1, "{r:?}"),
+            "queued" => assert_eq!(sent, 0, "{r:?}"),
+            other => panic!("reply {id} ended {other}: {r:?}"),
+        }
+    }
+    // The ledger the policy counts from agrees with what LinkedIn saw.
+    let start = Timestamp::from_millis(0);
+    let ledger_invitations = w.store().count_actions(&w.account.id, "invitation", start).await.unwrap();
+    assert_eq!(ledger_invitations as usize, invitations.len());
+    assert!(w.instances(&campaign).await.iter().any(|i| i.state != instance_state::ACTIVE || i.step_index > 0));
 });

@@ -8,7 +8,7 @@ use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
 use sonarly_domain::models::AccountGroup;
-use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_domain::prospecting::{Plan, Prospect};
 use sonarly_domain::responses::{ScheduledResponse, status};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
@@ -66,18 +66,7 @@ impl World {
             .iter()
             .take(20)
             .enumerate()
-            .map(|(k, r)| Prospect {
-                id: format!("{k:024x}"),
-                group_id: group.id.clone(),
-                provider_id: r.provider_id.clone(),
-                member_id: Some(r.provider_id.clone()),
-                person_id: person_id_for(&r.provider_id),
-                name: r.name.clone(),
-                connection_degree: Some(1),
-                created_at: now,
-                updated_at: now,
-                ..Prospect::default()
-            })
+            .map(|(k, r)| sonarly_testkit::connection_prospect(&group.id, format!("{k:024x}"), r, now))
             .collect();
         db.store.upsert_prospects(&prospects, None).await.unwrap();
         Self { db, clock, group, account, registry, prospects }
@@ -286,6 +275,6 @@ both_backends!(a_crash_after_sending_is_reconciled_not_resent, |backend| async m
     assert_eq!((send.state, send.attempt), (SendState::Delivered, 1));
     assert_eq!(send.provider_ref, Some(format!("message:{}", sent.message_id.unwrap())), "attributed to it");
     // The daily count saw one action, not two.
-    let counted = w.store().count_outbound(&w.account.id, "message", Timestamp::from_millis(0)).await.unwrap();
+    let counted = w.store().count_actions(&w.account.id, "message", Timestamp::from_millis(0)).await.unwrap();
     assert_eq!(counted, 1);
 });

@@ -7,8 +7,8 @@
 //! result is recorded in the transaction that releases (or finishes) that row,
 //! guarded by its lease, so a step is either fully recorded or not at all.
 
-use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, hold_lease_in, release_in};
-use crate::responses::SlotClaim;
+use crate::ledger::forget_in;
+use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, release_in};
 use crate::sends::{Settle, begin_finish};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
@@ -648,70 +648,6 @@ impl Store {
         Ok(row.as_ref().map(instance_from_row).transpose()?)
     }
 
-    /// Reserves the account's next action slot for one step (`token`): when
-    /// the account is free (`next_slot_at <= now`) it moves the slot and
-    /// records the action in the ledger the outbound scheduler counts caps
-    /// from (once per token, so a retry after a crash is not counted twice),
-    /// under the lease. Responses and every campaign of the account share it.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn reserve_action_slot(
-        &self,
-        item: &WorkItem,
-        account_id: &str,
-        kind: &str,
-        token: &str,
-        now: Timestamp,
-        next_slot_at: Timestamp,
-        lease_until: Timestamp,
-    ) -> StoreResult<SlotClaim> {
-        let mut tx = self.writer.begin().await?;
-        if !hold_lease_in(&mut tx, item, lease_until).await? {
-            return Ok(SlotClaim::Lost);
-        }
-        sqlx::query(
-            "INSERT INTO account_send_state (linkedin_account_id, next_slot_at) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
-        let already: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbound_actions WHERE kind = $1 AND ref_id = $2")
-            .bind(kind)
-            .bind(token)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if already.is_none() {
-            let moved = sqlx::query(
-                "UPDATE account_send_state SET next_slot_at = $3 WHERE linkedin_account_id = $1 AND next_slot_at <= $2",
-            )
-            .bind(account_id)
-            .bind(now.as_millis())
-            .bind(next_slot_at.as_millis())
-            .execute(&mut *tx)
-            .await?;
-            if moved.rows_affected() == 0 {
-                let busy: i64 =
-                    sqlx::query_scalar("SELECT next_slot_at FROM account_send_state WHERE linkedin_account_id = $1")
-                        .bind(account_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                tx.rollback().await?;
-                return Ok(SlotClaim::Busy(Timestamp::from_millis(busy)));
-            }
-            sqlx::query(
-                "INSERT INTO outbound_actions (id, linkedin_account_id, kind, ref_id, performed_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(sonarly_domain::id::new_hex_id(now))
-            .bind(account_id)
-            .bind(kind)
-            .bind(token)
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(SlotClaim::Granted)
-    }
-
     /// Gives a step back to the queue at `until` after a LinkedIn limit (nothing
     /// was performed): its reserved action is un-counted so caps stay honest.
     /// With `settle`, fenced by the attempt LinkedIn refused (it ends `ready`).
@@ -728,15 +664,9 @@ impl Store {
         if !release_in(&mut tx, item, settle.is_some(), until, Some(reason)).await? && settle.is_none() {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM outbound_actions WHERE ref_id = $1").bind(token).execute(&mut *tx).await?;
+        forget_in(&mut tx, token).await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// Un-counts a reserved action that did not happen (LinkedIn refused it).
-    pub async fn forget_action(&self, token: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM outbound_actions WHERE ref_id = $1").bind(token).execute(&self.writer).await?;
-        Ok(())
     }
 
     /// Records a performed (or skipped) step: moves the instance to its next
@@ -817,16 +747,7 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
-        let released = sqlx::query(
-            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = NULL, \
-             attempts = 0 WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind(&item.id)
-        .bind(&item.lease_owner)
-        .bind(at.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        if released.rows_affected() == 0 {
+        if !release_in(&mut tx, item, false, at, None).await? {
             return Ok(false);
         }
         sqlx::query("UPDATE campaign_instances SET next_run_at = $2, updated_at = $3 WHERE id = $1")

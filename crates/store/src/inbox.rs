@@ -6,7 +6,7 @@
 //! (account, provider message id), so the poller, webhooks and the outbound
 //! scheduler can all record the same message and it is stored once.
 
-use crate::queue::WorkItem;
+use crate::queue::{WorkItem, release_in};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::id::new_hex_id;
@@ -496,16 +496,7 @@ impl Store {
         next_run_at: Timestamp,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
-        let released = sqlx::query(
-            "UPDATE work_items SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = NULL, \
-             attempts = 0 WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind(&item.id)
-        .bind(&item.lease_owner)
-        .bind(next_run_at.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        if released.rows_affected() != 1 {
+        if !release_in(&mut tx, item, false, next_run_at, None).await? {
             tx.rollback().await?;
             return Ok(false);
         }

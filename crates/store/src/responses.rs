@@ -1,6 +1,7 @@
 //! Scheduled responses and the outbound scheduler's bookkeeping: per-account
 //! action ledger (daily and weekly caps) and send slots (spacing).
 
+use crate::ledger::{SlotClaim, SlotRequest, forget_in, reserve_slot_in};
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in};
 use crate::sends::{Settle, begin_finish};
 use crate::{Store, StoreError, StoreResult};
@@ -76,17 +77,6 @@ pub struct ResponseSent<'a> {
     pub conversation_id: Option<&'a str>,
     /// Our message id (the inbox row).
     pub message_id: Option<&'a str>,
-}
-
-/// The result of asking for a send slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotClaim {
-    /// Reserved: the action is recorded and the response marked `sending`.
-    Granted,
-    /// Another action holds the account until then (spacing).
-    Busy(Timestamp),
-    /// The lease was lost or the response is no longer queued.
-    Lost,
 }
 
 impl Store {
@@ -270,57 +260,6 @@ impl Store {
         Ok(row.as_ref().map(response_from_row).transpose()?.map(|r| (done.rows_affected() == 1, r)))
     }
 
-    /// Actions of `kind` the account performed since `since` (caps).
-    pub async fn count_outbound(&self, account_id: &str, kind: &str, since: Timestamp) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 AND performed_at >= $3",
-        )
-        .bind(account_id)
-        .bind(kind)
-        .bind(since.as_millis())
-        .fetch_one(&self.writer)
-        .await?)
-    }
-
-    /// Like [`Store::count_outbound`], but stops counting at `cap`: checking a
-    /// cap costs O(cap), not O(actions today).
-    pub async fn count_outbound_up_to(
-        &self,
-        account_id: &str,
-        kind: &str,
-        since: Timestamp,
-        cap: i64,
-    ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 \
-             AND performed_at >= $3 LIMIT $4) AS capped",
-        )
-        .bind(account_id)
-        .bind(kind)
-        .bind(since.as_millis())
-        .bind(cap)
-        .fetch_one(&self.writer)
-        .await?)
-    }
-
-    /// The oldest action of `kind` since `since` (when a rolling window frees up).
-    pub async fn oldest_outbound_since(
-        &self,
-        account_id: &str,
-        kind: &str,
-        since: Timestamp,
-    ) -> StoreResult<Option<Timestamp>> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(performed_at) FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 AND performed_at >= $3",
-        )
-        .bind(account_id)
-        .bind(kind)
-        .bind(since.as_millis())
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(at.map(Timestamp::from_millis))
-    }
-
     /// Reserves the account's next send slot for a response: when the account
     /// is free (`next_slot_at <= now`) it moves the slot to `next_slot_at`,
     /// records the action (once per response, so a retry after a crash is not
@@ -339,45 +278,11 @@ impl Store {
         if !hold_lease_in(&mut tx, item, lease_until).await? {
             return Ok(SlotClaim::Lost);
         }
-        sqlx::query(
-            "INSERT INTO account_send_state (linkedin_account_id, next_slot_at) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(&response.linkedin_account_id)
-        .execute(&mut *tx)
-        .await?;
-        let already: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbound_actions WHERE kind = $1 AND ref_id = $2")
-            .bind(kind)
-            .bind(&response.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if already.is_none() {
-            let moved = sqlx::query(
-                "UPDATE account_send_state SET next_slot_at = $3 WHERE linkedin_account_id = $1 AND next_slot_at <= $2",
-            )
-            .bind(&response.linkedin_account_id)
-            .bind(now.as_millis())
-            .bind(next_slot_at.as_millis())
-            .execute(&mut *tx)
-            .await?;
-            if moved.rows_affected() == 0 {
-                let busy: i64 =
-                    sqlx::query_scalar("SELECT next_slot_at FROM account_send_state WHERE linkedin_account_id = $1")
-                        .bind(&response.linkedin_account_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                tx.rollback().await?;
-                return Ok(SlotClaim::Busy(Timestamp::from_millis(busy)));
-            }
-            sqlx::query(
-                "INSERT INTO outbound_actions (id, linkedin_account_id, kind, ref_id, performed_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(sonarly_domain::id::new_hex_id(now))
-            .bind(&response.linkedin_account_id)
-            .bind(kind)
-            .bind(&response.id)
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
+        let slot =
+            SlotRequest { account_id: &response.linkedin_account_id, kind, token: &response.id, now, next_slot_at };
+        if let Some(busy) = reserve_slot_in(&mut tx, &slot).await? {
+            tx.rollback().await?;
+            return Ok(SlotClaim::Busy(busy));
         }
         let marked = sqlx::query(
             "UPDATE scheduled_responses SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'sending')",
@@ -438,7 +343,7 @@ impl Store {
             return Ok(false);
         }
         // The reserved action did not happen: un-count it so caps stay honest.
-        sqlx::query("DELETE FROM outbound_actions WHERE ref_id = $1").bind(response_id).execute(&mut *tx).await?;
+        forget_in(&mut tx, response_id).await?;
         sqlx::query(
             "UPDATE scheduled_responses SET status = 'queued', scheduled_at = $2, deferred = 1, updated_at = $3 \
              WHERE id = $1 AND status IN ('queued', 'sending')",

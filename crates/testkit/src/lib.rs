@@ -93,3 +93,25 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A prospect of `group_id` for one of a seat's first-degree connections
+/// (an item of the provider's `relations()`), stored under `id`.
+pub fn connection_prospect(
+    group_id: &str,
+    id: String,
+    relation: &sonarly_linkedin::Relation,
+    now: sonarly_domain::Timestamp,
+) -> sonarly_domain::prospecting::Prospect {
+    sonarly_domain::prospecting::Prospect {
+        id,
+        group_id: group_id.to_owned(),
+        provider_id: relation.provider_id.clone(),
+        member_id: Some(relation.provider_id.clone()),
+        person_id: sonarly_domain::prospecting::person_id_for(&relation.provider_id),
+        name: relation.name.clone(),
+        connection_degree: Some(1),
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    }
+}

@@ -15,18 +15,7 @@ async fn seed_prospects(app: &TestApp, group: &sonarly_domain::models::AccountGr
         .iter()
         .take(3)
         .enumerate()
-        .map(|(k, r)| Prospect {
-            id: format!("{:024x}", k + 1),
-            group_id: group.id.clone(),
-            provider_id: r.provider_id.clone(),
-            member_id: Some(r.provider_id.clone()),
-            person_id: person_id_for(&r.provider_id),
-            name: r.name.clone(),
-            connection_degree: Some(1),
-            created_at: now,
-            updated_at: now,
-            ..Prospect::default()
-        })
+        .map(|(k, r)| sonarly_testkit::connection_prospect(&group.id, format!("{:024x}", k + 1), r, now))
         .collect();
     let search = sonarly_linkedin::PeopleSource::SearchUrl(
         "https://www.linkedin.com/search/results/people/?keywords=cto".into(),
