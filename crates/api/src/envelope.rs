@@ -168,6 +168,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(at) = retry_at {
             response.extensions_mut().insert(RetryAt(at));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key("retry-after") {
+            // Busy for a moment: a client may come back in a second.
+            response.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
         }
         response
     }

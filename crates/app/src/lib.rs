@@ -36,6 +36,10 @@ impl<T> StoreResultExt<T> for Result<T, StoreError> {
     fn or_internal(self) -> AppResult<T> {
         self.map_err(|e| {
             let at = std::panic::Location::caller();
+            if e.is_retryable() {
+                tracing::warn!(error = %e, location = %at, "storage busy: answered 503");
+                return DomainError::unavailable();
+            }
             tracing::error!(error = %e, location = %at, "storage failure");
             DomainError::internal()
         })

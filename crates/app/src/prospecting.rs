@@ -377,7 +377,7 @@ async fn existing_for_key(
     // The store also resolves races at insert time; this read answers plain
     // replays without re-checking credits and quota against today's state.
     let job = store.prospecting_job_by_key(group_id, key).await.or_internal()?;
-    Ok(job.filter(|j| j.created_at.as_millis() >= now.as_millis() - 24 * 3_600_000))
+    Ok(job.filter(|j| sonarly_domain::idempotency::within_window(j.created_at, now)))
 }
 
 fn replay(existing: ProspectingJob, hash: &str) -> AppResult<Started> {

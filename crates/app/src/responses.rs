@@ -105,7 +105,7 @@ pub async fn queue_response(
     let now = clock.now();
     if let Some((key, hash)) = idempotency
         && let Some(existing) = store.response_by_key(group_id, key).await.or_internal()?
-        && existing.created_at.as_millis() >= now.as_millis() - 24 * 3_600_000
+        && sonarly_domain::idempotency::within_window(existing.created_at, now)
     {
         return replay(existing, hash);
     }

@@ -15,8 +15,6 @@ use sonarly_domain::{DomainError, ErrorCode, FieldIssue, Timestamp};
 use sonarly_store::{NewScan, ScanCreation, Store};
 
 pub const SCANS_LIST: &str = "signal-scans";
-/// Idempotency keys are honoured this long.
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
 /// A start request as the API received it.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -65,7 +63,7 @@ pub async fn start_scan(
     let now = clock.now();
     if let Some((key, hash)) = idempotency
         && let Some(existing) = store.signal_scan_by_key(group_id, key).await.or_internal()?
-        && existing.created_at.as_millis() >= now.as_millis() - IDEMPOTENCY_WINDOW_MS
+        && sonarly_domain::idempotency::within_window(existing.created_at, now)
     {
         return replay(existing, hash);
     }

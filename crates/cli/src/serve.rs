@@ -176,7 +176,7 @@ async fn bind(listen: &str, matches: &ArgMatches) -> anyhow::Result<tokio::net::
     }
 }
 
-/// Expired idempotency records are purged this often.
+/// Events past their retention are purged this often.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Starts in an order that never leaves a half-made first run behind: first
@@ -305,11 +305,6 @@ async fn purge_loop(store: sonarly_store::Store, clock: SharedClock, events_rete
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
         tick.tick().await;
-        match store.idempotency_purge(clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "expired idempotency records removed"),
-            Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
-        }
         match sonarly_app::events::purge_events(&store, clock.now(), events_retention_days).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "events past their retention removed"),

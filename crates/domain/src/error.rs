@@ -174,6 +174,12 @@ impl DomainError {
     pub fn internal() -> Self {
         Self::new(ErrorCode::InternalError, "Internal server error.")
     }
+
+    /// 503 SERVICE_UNAVAILABLE: the server is overloaded for a moment
+    /// (e.g. every database connection busy); nothing changed, retry shortly.
+    pub fn unavailable() -> Self {
+        Self::new(ErrorCode::ServiceUnavailable, "The server is busy; retry in a moment.")
+    }
 }
 
 impl fmt::Display for DomainError {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod folder;
 pub mod id;
+pub mod idempotency;
 pub mod linkedin_account;
 pub mod models;
 pub mod page;

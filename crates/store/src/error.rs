@@ -11,6 +11,19 @@ pub enum StoreError {
     /// The database could not be opened or reached; the message names the
     /// file or server and the cause, ready to show to an operator.
     Connect(String),
+    /// No connection could be had in time (pool exhausted or closed) or the
+    /// connection to the server was lost: retryable.
+    Unavailable(sqlx::Error),
+    /// Concurrent writers kept winning a race this write could not resolve
+    /// (e.g. one Idempotency-Key): retryable.
+    Contended(String),
+}
+
+impl StoreError {
+    /// Whether the same operation may succeed if retried shortly.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Contended(_))
+    }
 }
 
 impl fmt::Display for StoreError {
@@ -21,11 +34,21 @@ impl fmt::Display for StoreError {
             Self::Migration(e) => write!(f, "migration error: {e}"),
             Self::Config(m) => write!(f, "database configuration error: {m}"),
             Self::Connect(m) => f.write_str(m),
+            Self::Unavailable(e) => write!(f, "database unavailable: {e}"),
+            Self::Contended(m) => write!(f, "write contended: {m}"),
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Database(e) | Self::Unavailable(e) => Some(e),
+            Self::Migration(e) => Some(e),
+            Self::UniqueViolation(_) | Self::Config(_) | Self::Connect(_) | Self::Contended(_) => None,
+        }
+    }
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
@@ -34,7 +57,10 @@ impl From<sqlx::Error> for StoreError {
         {
             return Self::UniqueViolation(db.message().to_owned());
         }
-        Self::Database(e)
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::Unavailable(e),
+            e => Self::Database(e),
+        }
     }
 }
 

@@ -1,174 +1,88 @@
-//! Idempotency records (Stripe-style).
+//! Idempotent creation, one mechanism for every resource created under an
+//! Idempotency-Key (scheduled responses, prospecting jobs, signal scans).
 //!
-//! A record is keyed by (scope, method, path, Idempotency-Key) and holds the
-//! hash of the first request's body. It is inserted *before* the handler runs,
-//! with a lock deadline, so a concurrent duplicate finds it and does not run;
-//! once the handler answers, the response is stored and later retries replay it.
-//! A record whose lock expired without a response (the process died) can be
-//! taken over by the next retry. Records older than the retention are ignored
-//! and purged.
+//! The key lives on the resource, unique per account group. A creation
+//! first looks, inside its transaction, for the resource created under the
+//! same key: within the window ([`sonarly_domain::idempotency::WINDOW_MS`])
+//! it is returned instead of creating anything; an older one gives its key
+//! up. Two concurrent creations with one key race on the unique index: the
+//! loser rolls back and looks again, finding the winner's resource. After
+//! [`CREATE_ATTEMPTS`] lost races the creation answers
+//! [`StoreError::Contended`] (retryable) rather than guessing.
 
-use crate::{Store, StoreResult};
+use crate::{StoreError, StoreResult};
 use sonarly_domain::Timestamp;
+use sonarly_domain::idempotency::within_window;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
-/// Records are kept (and honoured) this long.
-pub const IDEMPOTENCY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+/// Tries of a keyed creation before it gives up on a race it cannot resolve.
+pub(crate) const CREATE_ATTEMPTS: usize = 3;
 
-/// Identifies one idempotent request.
-#[derive(Debug, Clone)]
-pub struct IdempotencyRequest<'a> {
-    /// The account group the request acts on (or the key id for routes outside a group).
-    pub scope_id: &'a str,
-    pub method: &'a str,
-    pub path: &'a str,
-    pub key: &'a str,
-    pub request_hash: &'a str,
+/// The tables whose rows carry an Idempotency-Key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keyed {
+    Responses,
+    ProspectingJobs,
+    SignalScans,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: String,
-}
-
-/// What to do with an incoming request that carries an Idempotency-Key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyBegin {
-    /// First time (or a takeover after a crash): run the handler, then `complete`.
-    Fresh,
-    /// Same key and body already answered: replay this.
-    Replay(StoredResponse),
-    /// Same key, different body.
-    Mismatch,
-    /// Same key and body, still being handled elsewhere.
-    InProgress,
-}
-
-/// (request_hash, response_status, response_body, locked_until, created_at)
-type RecordRow = (String, Option<i64>, Option<String>, i64, i64);
-
-impl Store {
-    pub async fn idempotency_begin(
-        &self,
-        req: &IdempotencyRequest<'_>,
-        now: Timestamp,
-        lock_ms: i64,
-    ) -> StoreResult<IdempotencyBegin> {
-        // Two rounds at most: the second follows the removal of an expired record.
-        for _ in 0..2 {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_records (scope_id, method, path, idem_key, request_hash, \
-                 response_status, response_body, locked_until, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7) ON CONFLICT DO NOTHING",
-            )
-            .bind(req.scope_id)
-            .bind(req.method)
-            .bind(req.path)
-            .bind(req.key)
-            .bind(req.request_hash)
-            .bind(now.as_millis() + lock_ms)
-            .bind(now.as_millis())
-            .execute(&self.writer)
-            .await?;
-            if inserted.rows_affected() == 1 {
-                return Ok(IdempotencyBegin::Fresh);
-            }
-            let row: Option<RecordRow> = sqlx::query_as(
-                "SELECT request_hash, response_status, response_body, locked_until, created_at \
-                 FROM idempotency_records WHERE scope_id = $1 AND method = $2 AND path = $3 AND idem_key = $4",
-            )
-            .bind(req.scope_id)
-            .bind(req.method)
-            .bind(req.path)
-            .bind(req.key)
-            .fetch_optional(&self.writer)
-            .await?;
-            let Some((hash, status, body, locked_until, created_at)) = row else { continue };
-            if created_at < now.as_millis() - IDEMPOTENCY_RETENTION_MS {
-                sqlx::query(
-                    "DELETE FROM idempotency_records WHERE scope_id = $1 AND method = $2 AND path = $3 \
-                     AND idem_key = $4 AND created_at = $5",
-                )
-                .bind(req.scope_id)
-                .bind(req.method)
-                .bind(req.path)
-                .bind(req.key)
-                .bind(created_at)
-                .execute(&self.writer)
-                .await?;
-                continue;
-            }
-            if hash != req.request_hash {
-                return Ok(IdempotencyBegin::Mismatch);
-            }
-            if let (Some(status), Some(body)) = (status, body) {
-                let status = u16::try_from(status).unwrap_or(500);
-                return Ok(IdempotencyBegin::Replay(StoredResponse { status, body }));
-            }
-            if locked_until > now.as_millis() {
-                return Ok(IdempotencyBegin::InProgress);
-            }
-            // The first attempt died without answering; whoever moves the lock first takes over.
-            let taken = sqlx::query(
-                "UPDATE idempotency_records SET locked_until = $5 WHERE scope_id = $1 AND method = $2 \
-                 AND path = $3 AND idem_key = $4 AND response_status IS NULL AND locked_until = $6",
-            )
-            .bind(req.scope_id)
-            .bind(req.method)
-            .bind(req.path)
-            .bind(req.key)
-            .bind(now.as_millis() + lock_ms)
-            .bind(locked_until)
-            .execute(&self.writer)
-            .await?;
-            return Ok(if taken.rows_affected() == 1 { IdempotencyBegin::Fresh } else { IdempotencyBegin::InProgress });
+impl Keyed {
+    /// The resource created under a key in a group.
+    const fn select_sql(self) -> &'static str {
+        match self {
+            Self::Responses => "SELECT * FROM scheduled_responses WHERE group_id = $1 AND idempotency_key = $2",
+            Self::ProspectingJobs => "SELECT * FROM prospecting_jobs WHERE group_id = $1 AND idempotency_key = $2",
+            Self::SignalScans => "SELECT * FROM signal_scans WHERE group_id = $1 AND idempotency_key = $2",
         }
-        Ok(IdempotencyBegin::InProgress)
     }
 
-    /// Stores the response of a request that began `Fresh`.
-    pub async fn idempotency_complete(
-        &self,
-        req: &IdempotencyRequest<'_>,
-        response: &StoredResponse,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE idempotency_records SET response_status = $5, response_body = $6 \
-             WHERE scope_id = $1 AND method = $2 AND path = $3 AND idem_key = $4",
-        )
-        .bind(req.scope_id)
-        .bind(req.method)
-        .bind(req.path)
-        .bind(req.key)
-        .bind(i64::from(response.status))
-        .bind(&response.body)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+    /// Gives an expired key up.
+    const fn release_sql(self) -> &'static str {
+        match self {
+            Self::Responses => {
+                "UPDATE scheduled_responses SET idempotency_key = NULL WHERE group_id = $1 AND idempotency_key = $2"
+            }
+            Self::ProspectingJobs => {
+                "UPDATE prospecting_jobs SET idempotency_key = NULL WHERE group_id = $1 AND idempotency_key = $2"
+            }
+            Self::SignalScans => {
+                "UPDATE signal_scans SET idempotency_key = NULL WHERE group_id = $1 AND idempotency_key = $2"
+            }
+        }
     }
 
-    /// Forgets a request that began `Fresh` but must not be replayed (it failed
-    /// on our side), so a retry runs it again.
-    pub async fn idempotency_release(&self, req: &IdempotencyRequest<'_>) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM idempotency_records WHERE scope_id = $1 AND method = $2 AND path = $3 \
-             AND idem_key = $4 AND response_status IS NULL",
-        )
-        .bind(req.scope_id)
-        .bind(req.method)
-        .bind(req.path)
-        .bind(req.key)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+    const fn what(self) -> &'static str {
+        match self {
+            Self::Responses => "scheduled response",
+            Self::ProspectingJobs => "prospecting job",
+            Self::SignalScans => "signal scan",
+        }
     }
 
-    /// Deletes records past retention; returns how many went.
-    pub async fn idempotency_purge(&self, now: Timestamp) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM idempotency_records WHERE created_at < $1")
-            .bind(now.as_millis() - IDEMPOTENCY_RETENTION_MS)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
+    /// The answer when every try lost its race.
+    pub(crate) fn contended(self) -> StoreError {
+        StoreError::Contended(format!("concurrent creations of a {} with one Idempotency-Key", self.what()))
     }
+}
+
+/// Inside a creating transaction: the resource created under `key` in the
+/// group that still answers for it (replay it), or `None` (create), after an
+/// expired one gave its key up.
+pub(crate) async fn keyed_in<T>(
+    tx: &mut Transaction<'static, Any>,
+    keyed: Keyed,
+    group_id: &str,
+    key: &str,
+    now: Timestamp,
+    from_row: fn(&AnyRow) -> Result<T, sqlx::Error>,
+    created_at: fn(&T) -> Timestamp,
+) -> StoreResult<Option<T>> {
+    let row = sqlx::query(keyed.select_sql()).bind(group_id).bind(key).fetch_optional(&mut **tx).await?;
+    let Some(existing) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
+    if within_window(created_at(&existing), now) {
+        return Ok(Some(existing));
+    }
+    sqlx::query(keyed.release_sql()).bind(group_id).bind(key).execute(&mut **tx).await?;
+    Ok(None)
 }

@@ -34,7 +34,6 @@ pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, St
 pub use db::{Backend, LockError, ServeLock, Store};
 pub use error::StoreError;
 pub use events::{EventsQuery, WEBHOOK_DELIVERY_WORK};
-pub use idempotency::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
 pub use inbox::{ChatRef, Conversation, INBOX_SYNC_WORK, InboxMessage, InboxSyncState, IngestedMessage, NewMessage};
 pub use ledger::{SlotClaim, SlotRequest};
 pub use linkedin_accounts::SandboxActionRow;

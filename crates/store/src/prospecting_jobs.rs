@@ -3,6 +3,7 @@
 //! lease-guarded progress writes.
 
 use crate::events::append_in;
+use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::prospects::{add_to_audience_in, upsert_prospect_in};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
 use crate::{Store, StoreError, StoreResult};
@@ -15,9 +16,6 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 pub const PROSPECTING_WORK: &str = "prospecting";
-/// Idempotency keys are honoured this long.
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
-
 fn job_from_row(row: &AnyRow) -> Result<ProspectingJob, sqlx::Error> {
     Ok(ProspectingJob {
         id: row.try_get("id")?,
@@ -126,26 +124,14 @@ impl Store {
         work_id: &str,
         now: Timestamp,
     ) -> StoreResult<JobCreation> {
-        for _ in 0..3 {
+        for _ in 0..CREATE_ATTEMPTS {
             let mut tx = self.writer.begin().await?;
-            if let Some(key) = &job.idempotency_key {
-                let existing =
-                    sqlx::query("SELECT * FROM prospecting_jobs WHERE group_id = $1 AND idempotency_key = $2")
-                        .bind(&job.group_id)
-                        .bind(key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if let Some(row) = existing {
-                    let existing = job_from_row(&row)?;
-                    if existing.created_at.as_millis() >= now.as_millis() - IDEMPOTENCY_WINDOW_MS {
-                        return Ok(JobCreation::Existing(existing));
-                    }
-                    // Expired: the key may be used again.
-                    sqlx::query("UPDATE prospecting_jobs SET idempotency_key = NULL WHERE id = $1")
-                        .bind(&existing.id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            if let Some(key) = &job.idempotency_key
+                && let Some(existing) =
+                    keyed_in(&mut tx, Keyed::ProspectingJobs, &job.group_id, key, now, job_from_row, |j| j.created_at)
+                        .await?
+            {
+                return Ok(JobCreation::Existing(existing));
             }
             let inserted = self.insert_job_in(&mut tx, job, audience, work_id, now).await;
             match inserted {
@@ -161,7 +147,7 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Config("could not resolve a concurrent idempotent job creation".into()))
+        Err(Keyed::ProspectingJobs.contended())
     }
 
     async fn insert_job_in(

@@ -1,6 +1,7 @@
 //! Scheduled responses and the outbound scheduler's bookkeeping: per-account
 //! action ledger (daily and weekly caps) and send slots (spacing).
 
+use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::ledger::{SlotClaim, SlotRequest, forget_in, reserve_slot_in};
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in};
 use crate::sends::{Settle, begin_finish};
@@ -13,7 +14,6 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 pub const OUTBOUND_WORK: &str = "outbound";
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
 pub(crate) fn response_from_row(row: &AnyRow) -> Result<ScheduledResponse, sqlx::Error> {
     Ok(ScheduledResponse {
@@ -87,25 +87,14 @@ impl Store {
         work_id: &str,
         now: Timestamp,
     ) -> StoreResult<ResponseCreation> {
-        for _ in 0..3 {
+        for _ in 0..CREATE_ATTEMPTS {
             let mut tx = self.writer.begin().await?;
-            if let Some(key) = &r.idempotency_key {
-                let existing =
-                    sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND idempotency_key = $2")
-                        .bind(&r.group_id)
-                        .bind(key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if let Some(row) = existing {
-                    let existing = response_from_row(&row)?;
-                    if existing.created_at.as_millis() >= now.as_millis() - IDEMPOTENCY_WINDOW_MS {
-                        return Ok(ResponseCreation::Existing(existing));
-                    }
-                    sqlx::query("UPDATE scheduled_responses SET idempotency_key = NULL WHERE id = $1")
-                        .bind(&existing.id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            if let Some(key) = &r.idempotency_key
+                && let Some(existing) =
+                    keyed_in(&mut tx, Keyed::Responses, &r.group_id, key, now, response_from_row, |r| r.created_at)
+                        .await?
+            {
+                return Ok(ResponseCreation::Existing(existing));
             }
             let inserted = sqlx::query(
                 "INSERT INTO scheduled_responses (id, group_id, prospect_id, linkedin_account_id, channel, body, subject, \
@@ -145,7 +134,7 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Config("could not resolve a concurrent idempotent response".into()))
+        Err(Keyed::Responses.contended())
     }
 
     /// A conversation of the group by our id.

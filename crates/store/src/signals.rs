@@ -3,6 +3,7 @@
 //! reads, cancellation, the runner's lease-guarded batch writes, and the
 //! prospect signal reads.
 
+use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
@@ -14,9 +15,6 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 pub const SIGNAL_SCAN_WORK: &str = "signal_scan";
-/// Idempotency keys are honoured this long.
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
-
 const STATE_PENDING: &str = "pending";
 const STATE_EVALUATED: &str = "evaluated";
 const STATE_SKIPPED: &str = "skipped";
@@ -146,25 +144,14 @@ impl Store {
     /// key in the last 24 hours is returned instead (concurrent duplicates included).
     pub async fn create_signal_scan(&self, new: NewScan<'_>) -> StoreResult<ScanCreation> {
         let scan = new.scan;
-        for _ in 0..3 {
+        for _ in 0..CREATE_ATTEMPTS {
             let mut tx = self.writer.begin().await?;
-            if let Some(key) = &scan.idempotency_key {
-                let existing = sqlx::query("SELECT * FROM signal_scans WHERE group_id = $1 AND idempotency_key = $2")
-                    .bind(&scan.group_id)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = existing {
-                    let existing = scan_from_row(&row)?;
-                    if existing.created_at.as_millis() >= new.now.as_millis() - IDEMPOTENCY_WINDOW_MS {
-                        return Ok(ScanCreation::Existing(existing));
-                    }
-                    // Expired: the key may be used again.
-                    sqlx::query("UPDATE signal_scans SET idempotency_key = NULL WHERE id = $1")
-                        .bind(&existing.id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            if let Some(key) = &scan.idempotency_key
+                && let Some(existing) =
+                    keyed_in(&mut tx, Keyed::SignalScans, &scan.group_id, key, new.now, scan_from_row, |s| s.created_at)
+                        .await?
+            {
+                return Ok(ScanCreation::Existing(existing));
             }
             match self.insert_scan_in(&mut tx, &new).await {
                 Ok(ScanCreation::Created(created)) => {
@@ -180,7 +167,7 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Config("could not resolve a concurrent idempotent scan creation".into()))
+        Err(Keyed::SignalScans.contended())
     }
 
     async fn insert_scan_in(&self, tx: &mut Transaction<'static, Any>, new: &NewScan<'_>) -> StoreResult<ScanCreation> {

@@ -5,7 +5,6 @@ use sonarly_domain::cursor::CursorPosition;
 use sonarly_domain::models::{AccountGroup, ApiKey, Audience};
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::scope::ScopeSet;
-use sonarly_store::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 
 fn group(id: &str, at: i64) -> AccountGroup {
@@ -104,36 +103,6 @@ both_backends!(keyset_pages_are_complete_and_disjoint, |backend| async move {
 
     assert!(s.get_audience("g2", "a01").await.unwrap().is_none(), "no cross-group reads");
     assert!(!s.get_audience("g1", "filling").await.unwrap().unwrap().is_ready());
-});
-
-both_backends!(idempotency_records_follow_the_protocol, |backend| async move {
-    let db = TestDb::new(backend).await.unwrap();
-    let s = &db.store;
-    let now = Timestamp::from_millis(1_000_000_000);
-    let req = IdempotencyRequest { scope_id: "g1", method: "POST", path: "/x", key: "k", request_hash: "h1" };
-    assert_eq!(s.idempotency_begin(&req, now, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
-    assert_eq!(s.idempotency_begin(&req, now, 60_000).await.unwrap(), IdempotencyBegin::InProgress);
-    let other_body = IdempotencyRequest { request_hash: "h2", ..req.clone() };
-    assert_eq!(s.idempotency_begin(&other_body, now, 60_000).await.unwrap(), IdempotencyBegin::Mismatch);
-
-    // A crashed first attempt is taken over once its lock expires.
-    let later = now.plus_millis(61_000);
-    assert_eq!(s.idempotency_begin(&req, later, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
-
-    let response = StoredResponse { status: 202, body: "{\"ok\":true}".into() };
-    s.idempotency_complete(&req, &response).await.unwrap();
-    assert_eq!(s.idempotency_begin(&req, later, 60_000).await.unwrap(), IdempotencyBegin::Replay(response));
-
-    // Another scope with the same key is independent.
-    let other_scope = IdempotencyRequest { scope_id: "g2", ..req.clone() };
-    assert_eq!(s.idempotency_begin(&other_scope, later, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
-    s.idempotency_release(&other_scope).await.unwrap();
-    assert_eq!(s.idempotency_begin(&other_scope, later, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
-
-    // After the retention the record no longer counts, and the purge removes it.
-    let next_day = now.plus_millis(25 * 3600 * 1000);
-    assert_eq!(s.idempotency_begin(&other_body, next_day, 60_000).await.unwrap(), IdempotencyBegin::Fresh);
-    assert_eq!(s.idempotency_purge(next_day.plus_millis(25 * 3600 * 1000)).await.unwrap(), 2);
 });
 
 both_backends!(settings_initialise_once, |backend| async move {

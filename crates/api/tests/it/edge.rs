@@ -27,6 +27,14 @@ both_backends!(unknown_routes_wrong_methods_and_ops_use_the_envelope, |backend| 
     app.db.store.close().await;
     let gone = app.send(Method::GET, "/readyz", None, &[], Body::empty()).await;
     assert_error(&gone, 503, "SERVICE_UNAVAILABLE");
+    // So does every route that needs a connection: busy, not broken (503 with
+    // Retry-After, never a 500), the key's budget untouched.
+    for path in ["/v1/accounts".to_owned(), format!("/v1/accounts/{}/audiences", group.id)] {
+        let busy = app.get(&path, &key).await;
+        assert_error(&busy, 503, "SERVICE_UNAVAILABLE");
+        assert_eq!(busy.header("retry-after"), "1", "{path}");
+        assert_trace(&busy);
+    }
 });
 
 both_backends!(bodies_are_validated_inside_the_envelope, |backend| async move {

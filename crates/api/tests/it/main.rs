@@ -7,7 +7,6 @@ mod clients;
 mod cursors;
 mod edge;
 mod events;
-mod idempotency;
 mod input;
 mod messages;
 mod openapi;
