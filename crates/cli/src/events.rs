@@ -71,11 +71,12 @@ async fn tail(store: &Store, args: &TailArgs) -> anyhow::Result<()> {
     let codec = CursorCodec::new(b"events-tail".to_vec());
     let fail = |e| domain(e, "no such event");
     let mut anchor = args.after.clone();
-    if anchor.is_none() && args.last > 0 {
-        let limit = args.last.to_string();
+    if anchor.is_none() {
+        // The newest event is where following starts, also with `--last 0` (which prints none of the past).
+        let limit = args.last.max(1).to_string();
         let query = ListEvents { limit: Some(&limit), types: args.types.as_deref(), ..Default::default() };
         let page = list_events(store, &codec, &SystemClock, &args.group, &query).await.map_err(fail)?;
-        for event in page.items.iter().rev() {
+        for event in page.items.iter().take(args.last as usize).rev() {
             emit_line(line(event))?;
         }
         anchor = page.items.first().map(|e| e.id.clone());
