@@ -280,6 +280,43 @@ both_backends!(every_event_type_comes_from_a_real_flow_to_the_log_and_a_subscrib
     let catalog: BTreeSet<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
     let logged_types: BTreeSet<&str> = logged.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(logged_types, catalog, "every event type is in the log");
+    // Each type's payload has the fields of its documented example (the OpenAPI `webhooks` section),
+    // each of the same JSON kind where both have a value.
+    let keys = |data: &Value| data.as_object().unwrap().keys().cloned().collect::<BTreeSet<String>>();
+    let mut drift = Vec::new();
+    for t in EventType::ALL {
+        let documented = keys(&t.example_data());
+        for event in logged.iter().filter(|e| e["type"] == t.as_str()) {
+            let real = keys(&event["data"]);
+            let kind = |v: &Value| match v {
+                Value::Null => "null",
+                Value::Bool(_) => "boolean",
+                Value::Number(_) => "number",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+            };
+            let example = t.example_data();
+            let mismatched: Vec<String> = real
+                .intersection(&documented)
+                .filter(|k| {
+                    let (a, b) = (&event["data"][k.as_str()], &example[k.as_str()]);
+                    !a.is_null() && !b.is_null() && kind(a) != kind(b)
+                })
+                .cloned()
+                .collect();
+            if real != documented || !mismatched.is_empty() {
+                drift.push(format!(
+                    "{}: only real {:?}, only documented {:?}, of another kind {mismatched:?}",
+                    t.as_str(),
+                    real.difference(&documented).collect::<Vec<_>>(),
+                    documented.difference(&real).collect::<Vec<_>>()
+                ));
+                break;
+            }
+        }
+    }
+    assert!(drift.is_empty(), "payloads differ from their documented examples:\n{}", drift.join("\n"));
 
     // The receiver: each request signed as the reference implementation signs, each event once.
     let signer = standardwebhooks::Webhook::new(&secret).unwrap();
