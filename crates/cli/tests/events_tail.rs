@@ -1,7 +1,8 @@
 //! `sonarly events tail` with the real binary, on SQLite and PostgreSQL: the
 //! JSON lines it prints (the last events, after an event, of some types,
 //! none of the past with `--last 0`), and that it follows events appended
-//! while it runs, of its own group only.
+//! while it runs, of its own group only, including one stamped before an
+//! event it already printed.
 //!
 //! The events are stored at fixed moments of a manual clock in the past, so
 //! the binary (on the system clock) finds them settled; waits for lines are
@@ -139,5 +140,21 @@ both_backends!(tail_prints_events_as_json_lines_and_follows_new_ones, |backend: 
     let new = [append(store, &group, 21).await, append(store, &group, 22).await];
     assert_eq!(following.next(), expected(&new[0]));
     assert_eq!(following.next(), expected(&new[1]));
+    following.quiet();
+    drop(following);
+
+    // An event stamped before one already printed but stored after it (a transaction that commits
+    // late) is not skipped, and the one printed first is not printed again: following starts after
+    // the newest settled event. The newer event is stamped far ahead, so that it is never settled
+    // and nothing here depends on the clock.
+    let late = sonarly_app::accounts::create_group(store, &clock, "Late").await.unwrap().id;
+    let old = append(store, &late, 0).await;
+    let ahead = Timestamp::parse_rfc3339("2100-01-01T00:00:00Z").unwrap();
+    let future = store.append_event(&late, EventType::CreditsLow, &credits_low_data(&late, 1), ahead).await.unwrap();
+    let following = Following::start(&url, &["--group", &late, "--last", "2"]);
+    assert_eq!(following.next(), expected(&old));
+    assert_eq!(following.next(), expected(&future));
+    let committed_late = append(store, &late, 30).await;
+    assert_eq!(following.next(), expected(&committed_late));
     following.quiet();
 });
