@@ -5,6 +5,8 @@
 //! It starts after `--after evt_…`, or with the last `--last` events; then it
 //! catches up with the same `after` query as `GET …/events?after=`, which only
 //! returns events 2 seconds old (so a slow transaction is never skipped).
+//! Without `--after`, catch-up starts after the newest event that old, and the
+//! last events printed first are not printed again when catch-up reaches them.
 
 use crate::errors::domain;
 use crate::output::emit_line;
@@ -12,10 +14,11 @@ use crate::{Database, open_store};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sonarly_app::events::{ListEvents, list_events};
-use sonarly_domain::clock::SystemClock;
+use sonarly_domain::clock::{Clock, SystemClock};
 use sonarly_domain::cursor::CursorCodec;
-use sonarly_domain::events::Event;
+use sonarly_domain::events::{CATCH_UP_SETTLE_MS, Event};
 use sonarly_store::Store;
+use std::collections::HashSet;
 use std::time::Duration;
 
 #[derive(Subcommand)]
@@ -69,35 +72,43 @@ async fn tail(store: &Store, args: &TailArgs) -> anyhow::Result<()> {
     }
     // Cursors are not shown to anyone here; any key works.
     let codec = CursorCodec::new(b"events-tail".to_vec());
-    let fail = |e| domain(e, "no such event");
+    let types = args.types.as_deref();
+    // Events printed ahead of the catch-up (the last ones, not settled yet), not to print again.
+    let mut printed: HashSet<String> = HashSet::new();
     let mut anchor = args.after.clone();
-    if anchor.is_none() && args.last > 0 {
-        let limit = args.last.to_string();
-        let query = ListEvents { limit: Some(&limit), types: args.types.as_deref(), ..Default::default() };
-        let page = list_events(store, &codec, &SystemClock, &args.group, &query).await.map_err(fail)?;
-        for event in page.items.iter().rev() {
-            emit_line(line(event))?;
+    if anchor.is_none() {
+        // Following starts after the newest *settled* event (also with `--last 0`, which prints none of
+        // the past): starting after a newer one could step past a transaction stamped earlier but
+        // committed later, which catch-up waits for. It is found before the last events are read, so
+        // that nothing stored in between falls behind it unprinted.
+        anchor = settled_events(store, &codec, &args.group, types, true).await?.pop().map(|e| e.id);
+        if args.last > 0 {
+            let limit = args.last.to_string();
+            let query = ListEvents { limit: Some(&limit), types, ..Default::default() };
+            let page = list_events(store, &codec, &SystemClock, &args.group, &query).await.map_err(fail)?;
+            for event in page.items.iter().rev() {
+                emit_line(line(event))?;
+                printed.insert(event.id.clone());
+            }
         }
-        anchor = page.items.first().map(|e| e.id.clone());
     }
     loop {
-        let query = ListEvents {
-            limit: Some("100"),
-            after: anchor.as_deref(),
-            types: args.types.as_deref(),
-            ..Default::default()
+        let (events, more) = match &anchor {
+            Some(after) => {
+                let query = ListEvents { limit: Some("100"), after: Some(after), types, ..Default::default() };
+                let page = list_events(store, &codec, &SystemClock, &args.group, &query).await.map_err(fail)?;
+                (page.items, page.has_more)
+            }
+            // Nothing was settled when following started, so the whole log is recent (and short).
+            None => (settled_events(store, &codec, &args.group, types, false).await?, false),
         };
-        let page = list_events(store, &codec, &SystemClock, &args.group, &query).await.map_err(fail)?;
-        // Catch-up pages run oldest first; without an anchor yet, the newest-first page is reversed.
-        let events: Vec<&Event> =
-            if anchor.is_some() { page.items.iter().collect() } else { page.items.iter().rev().collect() };
-        for event in &events {
-            emit_line(line(event))?;
+        for event in events {
+            if !printed.remove(&event.id) {
+                emit_line(line(&event))?;
+            }
+            anchor = Some(event.id);
         }
-        if let Some(newest) = events.last() {
-            anchor = Some(newest.id.clone());
-        }
-        if page.has_more {
+        if more {
             continue;
         }
         if args.no_follow {
@@ -105,4 +116,40 @@ async fn tail(store: &Store, args: &TailArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(args.poll_ms)).await;
     }
+}
+
+fn fail(e: sonarly_domain::DomainError) -> anyhow::Error {
+    domain(e, "no such event")
+}
+
+/// The group's settled events (old enough for catch-up), oldest first; with
+/// `newest_only`, just the newest of them (the log is read newest first until one is found).
+async fn settled_events(
+    store: &Store,
+    codec: &CursorCodec,
+    group: &str,
+    types: Option<&str>,
+    newest_only: bool,
+) -> anyhow::Result<Vec<Event>> {
+    let settled = SystemClock.now().plus_millis(-CATCH_UP_SETTLE_MS);
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = ListEvents { limit: Some("100"), cursor: cursor.as_deref(), types, ..Default::default() };
+        let page = list_events(store, codec, &SystemClock, group, &query).await.map_err(fail)?;
+        for event in page.items {
+            if event.created_at <= settled {
+                found.push(event);
+                if newest_only {
+                    return Ok(found);
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    found.reverse();
+    Ok(found)
 }

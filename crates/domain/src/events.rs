@@ -7,8 +7,9 @@
 //! every delivery, so receivers deduplicate on it. `data` carries the ids and
 //! the fields a consumer needs to act without a second call, never secrets,
 //! and always `accountGroupId` (the webhook body has no other place for it).
-//! The payload builders live here, one per kind of fact, so the log and the
-//! documentation's examples cannot drift apart.
+//! The payload builders live here, one per kind of fact, beside the
+//! documentation's examples; a test of the API (`catalog.rs`) checks that
+//! every type's real payload has exactly the fields of its example.
 
 use crate::prospecting::ProspectingJob;
 use crate::signals::SignalScan;
@@ -159,15 +160,12 @@ impl EventType {
                 "responseId": "6a1b2c3d4e5f60718293a4c0", "linkedinAccountId": "6a0b1c2d3e4f506172839405",
                 "prospectId": "6a1b2c3d4e5f60718293a4b7", "conversationId": "6a1b2c3d4e5f60718293a4b6",
                 "status": match self { Self::ResponseSent => "sent", Self::ResponseFailed => "failed", _ => "cancelled" },
+                "channel": "direct_message",
                 "messageId": if self == Self::ResponseSent { json!("6a1b2c3d4e5f60718293a4b5") } else { Value::Null },
+                "sentAt": if self == Self::ResponseSent { json!("2026-06-03T10:15:00.000Z") } else { Value::Null },
                 "error": if self == Self::ResponseFailed {
                     json!({"code": "RECIPIENT_UNREACHABLE", "message": "LinkedIn refused the message."})
                 } else { Value::Null }
-            }),
-            Self::InvitationSent | Self::InvitationAccepted => json!({
-                "linkedinAccountId": "6a0b1c2d3e4f506172839405", "prospectId": "6a1b2c3d4e5f60718293a4b7",
-                "providerId": "ACoAAB1234567890abcdef", "campaignId": "6b09a1b2c3d4e5f607182930",
-                "workflowInstanceId": "6b09a1b2c3d4e5f607182931"
             }),
             Self::ProspectingJobCompleted | Self::ProspectingJobFailed | Self::ProspectingJobCancelled => json!({
                 "jobId": "69f4a1b2c3d4e5f607182930", "name": "Heads of Growth, Berlin",
@@ -188,18 +186,37 @@ impl EventType {
             Self::CampaignStarted | Self::CampaignStopped | Self::CampaignCompleted => json!({
                 "campaignId": "6b09a1b2c3d4e5f607182930", "name": "Q3 founders",
                 "status": match self {
-                    Self::CampaignStarted => "running", Self::CampaignStopped => "stopped", _ => "completed"
+                    Self::CampaignStarted => "active", Self::CampaignStopped => "stopped", _ => "completed"
                 }
             }),
-            Self::CampaignLeadStepCompleted
+            // A lead's workflow as it stands after the fact: `step` is the step just performed (null
+            // when none was), `stepIndex` the position of its next step, `state` active, completed,
+            // stopped or not_eligible, with `stopReason` once it stopped.
+            Self::InvitationSent
+            | Self::InvitationAccepted
+            | Self::CampaignLeadStepCompleted
             | Self::CampaignLeadReplied
             | Self::CampaignLeadStopped
             | Self::CampaignApprovalRequired => json!({
                 "campaignId": "6b09a1b2c3d4e5f607182930", "workflowInstanceId": "6b09a1b2c3d4e5f607182931",
-                "prospectId": "6a1b2c3d4e5f60718293a4b7", "step": 2, "stepType": "send_message",
-                "status": match self {
-                    Self::CampaignLeadReplied => "replied", Self::CampaignLeadStopped => "stopped",
-                    Self::CampaignApprovalRequired => "awaiting_approval", _ => "running"
+                "prospectId": "6a1b2c3d4e5f60718293a4b7", "providerId": "ACoAAB1234567890abcdef",
+                "linkedinAccountId": "6a0b1c2d3e4f506172839405",
+                "step": match self {
+                    Self::InvitationSent => json!("send_invitation"),
+                    Self::InvitationAccepted => json!("invitation_accepted"),
+                    Self::CampaignLeadStepCompleted => json!("direct_message_1"),
+                    _ => Value::Null,
+                },
+                "stepIndex": match self {
+                    Self::InvitationSent => 1, Self::InvitationAccepted => 2, Self::CampaignApprovalRequired => 0, _ => 5
+                },
+                "state": match self {
+                    Self::CampaignLeadReplied | Self::CampaignLeadStopped => "stopped", _ => "active"
+                },
+                "stopReason": match self {
+                    Self::CampaignLeadReplied => json!("REPLY_RECEIVED"),
+                    Self::CampaignLeadStopped => json!("INVITATION_NOT_ACCEPTED"),
+                    _ => Value::Null,
                 }
             }),
             Self::LinkedinAccountStatusChanged => json!({

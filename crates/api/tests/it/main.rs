@@ -3,6 +3,7 @@
 mod accounts;
 mod audiences;
 mod campaigns;
+mod catalog;
 mod clients;
 mod cursors;
 mod edge;
