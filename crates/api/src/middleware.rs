@@ -16,6 +16,7 @@ use sonarly_domain::scope::{RouteAccess, route_access};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// Response header carrying the trace id.
 pub const TRACE_HEADER: &str = "x-trace-id";
@@ -28,15 +29,18 @@ pub struct Principal(pub Arc<ApiKey>);
 #[derive(Clone)]
 struct MatchedRoute(String);
 
-/// Outermost layer: assigns the trace id, runs the request inside its scope,
-/// sets the `x-trace-id` header and logs one line per request. The line never
+/// Outermost layer: assigns the trace id, runs the request inside its scope
+/// and a `request` span carrying it, sets the `x-trace-id` header and logs
+/// one line per request. The line never
 /// holds headers, bodies or query strings, so no key or message text is logged.
 pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let trace_id = new_trace_id(state.clock.now());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = Instant::now();
-    let mut response = TRACE_ID.scope(trace_id.clone(), next.run(req)).await;
+    // Every log line written while the request runs (use cases, the store) carries its trace id.
+    let span = tracing::info_span!("request", trace_id = %trace_id);
+    let mut response = TRACE_ID.scope(trace_id.clone(), next.run(req).instrument(span)).await;
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(TRACE_HEADER, value);
     }

@@ -260,3 +260,47 @@ both_backends!(keep_alive_connections_survive_early_errors_on_requests_with_bodi
     assert!(closed_after.iter().all(|status| *status == 413), "{closed_after:?}");
     assert!(closed_after.len() >= twice_sent, "{} closes for {twice_sent} bodies twice the limit", closed_after.len());
 });
+
+/// A `MakeWriter` collecting every log line written.
+#[derive(Clone, Default)]
+struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
+    type Writer = Lines;
+    fn make_writer(&'a self) -> Lines {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_line_logged_inside_a_request_carries_its_trace_id() {
+    let lines = Lines::default();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(lines.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::new(sonarly_testkit::TestBackend::Sqlite).await;
+    let group = app.group("G").await;
+    let key = app.key(&[&group]).await;
+    // The use case logs why it answers 503 (the store is closed), deep inside the request.
+    app.db.store.close().await;
+    let busy = app.get(&format!("/v1/accounts/{}/audiences", group.id), &key).await;
+    assert_error(&busy, 503, "SERVICE_UNAVAILABLE");
+    let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let inside: Vec<serde_json::Value> = written
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "storage busy: answered 503")
+        .collect();
+    assert_eq!(inside.len(), 1, "{written}");
+    assert_eq!(inside[0]["span"]["name"], "request", "{written}");
+    assert_eq!(inside[0]["span"]["trace_id"], busy.header("x-trace-id"), "{written}");
+}
