@@ -10,6 +10,7 @@
 //! deliveries and attempts go with them).
 
 use crate::queue::enqueue_in;
+use crate::sql::placeholders;
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::{
@@ -245,11 +246,6 @@ pub(crate) async fn append_lead_event_in(
     Ok(())
 }
 
-/// Placeholders `$first, $first+1, …` for `n` values (the only dynamic SQL text here).
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 impl Store {
     /// Appends one event in its own transaction (for changes that are not
     /// made inside the store, e.g. a configuration change).
@@ -340,16 +336,5 @@ impl Store {
                 return Ok(total);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::placeholders;
-
-    #[test]
-    fn placeholders_number_from_the_first() {
-        assert_eq!(placeholders(5, 3), "$5, $6, $7");
-        assert_eq!(placeholders(1, 1), "$1");
     }
 }

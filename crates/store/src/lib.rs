@@ -26,6 +26,7 @@ mod responses;
 mod sends;
 mod settings;
 mod signals;
+mod sql;
 mod templates;
 mod webhooks;
 

@@ -5,6 +5,7 @@
 
 use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
+use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
@@ -68,11 +69,6 @@ fn item_from_row(row: &AnyRow) -> Result<SignalItem, sqlx::Error> {
         job_url: row.try_get("job_url")?,
         company_name: row.try_get("company_name")?,
     })
-}
-
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// What creating a scan did.

@@ -5,6 +5,7 @@
 //! check them inside the write's transaction; a concurrent delete that slips in
 //! between surfaces as a foreign-key violation, reported the same way.
 
+use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
@@ -96,11 +97,6 @@ fn decode<T>(result: Result<T, String>) -> Result<T, sqlx::Error> {
 
 fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>(column)? != 0)
-}
-
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 fn value_proposition_from_row(row: &AnyRow) -> Result<ValueProposition, sqlx::Error> {

@@ -13,6 +13,7 @@ mod instances;
 use crate::ledger::forget_in;
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, release_in};
 use crate::sends::{Settle, begin_finish};
+use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
@@ -92,11 +93,6 @@ fn instance_from_row(row: &AnyRow) -> Result<WorkflowInstance, sqlx::Error> {
 
 fn is_foreign_key_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
-}
-
-/// `$from, $from+1, …` for `n` bound values.
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The outcome of relinking a content slot.
