@@ -94,7 +94,7 @@ fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
                 issues.push(FieldIssue::new("searchUrl", "is required for linkedin_search"));
                 None
             }
-            Some(url) => match sonarly_linkedin::sandbox::parse_search_url(url) {
+            Some(url) => match sonarly_linkedin::search_url::parse_search_url(url) {
                 Ok(_) => Some(ProspectingSource::LinkedInSearch { search_url: url.trim().to_owned() }),
                 Err(e) => {
                     issues.push(FieldIssue::new("searchUrl", e));

@@ -14,6 +14,7 @@ mod provider;
 pub mod readback;
 pub mod sandbox;
 mod sanitize;
+pub mod search_url;
 mod types;
 pub mod unipile;
 

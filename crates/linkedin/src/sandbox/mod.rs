@@ -13,14 +13,13 @@ mod config;
 mod hash;
 mod journal;
 mod population;
-mod search_url;
 mod vocab;
 mod world;
 
+pub use crate::search_url::{SearchQuery, check_post_url, parse_search_url};
 pub use config::SandboxConfig;
 pub use journal::{JournalIndex, MemoryJournal, SandboxAction, SandboxActionKind, SandboxJournal};
 pub use population::{CLASSIC_RESULT_CAP, SALES_NAVIGATOR_RESULT_CAP, UNIVERSE_SIZE};
-pub use search_url::{SearchQuery, check_post_url, parse_search_url};
 
 use crate::error::{LimitKind, LinkedInError, LinkedInResult};
 use crate::provider::{LinkedIn, OutboundToken};

@@ -7,8 +7,8 @@
 //! yields the same people, and overlapping URLs share people.
 
 use super::hash::{mix, mix_str, unit};
-use super::search_url::SearchQuery;
 use super::vocab::{COMPANIES, FIRST_NAMES, LAST_NAMES, LOCATIONS, TITLES};
+use crate::search_url::SearchQuery;
 use crate::types::{Company, Person};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -1,4 +1,5 @@
-//! Reading LinkedIn search URLs, classic and Sales Navigator.
+//! Reading LinkedIn search URLs, classic and Sales Navigator: the grammar of LinkedIn's own URLs,
+//! used to check a search before a job starts and by the sandbox to answer it.
 //!
 //! Classic: `https://www.linkedin.com/search/results/people/?keywords=…&titleFreeText=…
 //! &company=…&geoUrn=["103035651"]`. Sales Navigator: `https://www.linkedin.com/sales/search/people?
