@@ -20,7 +20,7 @@ use sonarly_domain::campaign::{
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::{CursorCodec, CursorPosition};
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
 use sonarly_domain::page::{MAX_PAGE_LIMIT, Page, PageRequest};
 use sonarly_domain::template::{Sample, WritingStyle};
 use sonarly_domain::{DomainError, FieldIssue, Timestamp};
@@ -62,7 +62,7 @@ async fn accounts_with_credits(
 ) -> AppResult<Vec<(LinkedInAccount, Option<u32>)>> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut out = Vec::new();
-    for account in accounts.into_iter().filter(|a| a.status == STATUS_CONNECTED) {
+    for account in accounts.into_iter().filter(|a| a.status == AccountStatus::Connected) {
         let credits = if sonarly_domain::campaign::inmail_capable(&account.account_type) {
             match registry.provider(&account) {
                 Ok(p) => p.inmail_credits().await.unwrap_or(Some(0)),
@@ -378,7 +378,7 @@ fn rate_limited_until(campaign: &Campaign, accounts: &[LinkedInAccount], now: Ti
         .iter()
         .filter(|a| match &campaign.linkedin_account_id {
             Some(id) => &a.id == id,
-            None => a.status == STATUS_CONNECTED,
+            None => a.status == AccountStatus::Connected,
         })
         .filter_map(|a| a.rate_limited_until)
         .filter(|t| *t > now)

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sonarly_domain::apikey::{hash_key, hashes_match};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
-use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED, STATUS_DISCONNECTED};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::{DomainError, ErrorCode, Timestamp};
 use sonarly_linkedin::unipile::parse_webhook_with_accounts;
@@ -70,7 +70,7 @@ pub enum EventOutcome {
     /// A new first-degree connection; `prospects_updated` prospects now show degree 1.
     Relation { prospects_updated: u64 },
     /// The account's status became `status`.
-    AccountStatus { status: String },
+    AccountStatus { status: AccountStatus },
     /// Nothing to record (a status we do not act on, or no change).
     Ignored,
 }
@@ -110,18 +110,20 @@ pub async fn handle_event(
                 return Ok(EventOutcome::Ignored);
             }
             store.set_linkedin_account_status(&account.id, ours, clock.now()).await.or_internal()?;
-            tracing::warn!(account = %account.id, status = ours, provider_status = %status,
+            tracing::warn!(account = %account.id, status = ours.as_str(), provider_status = %status,
                 provider_message = message.as_deref().unwrap_or(""), "LinkedIn account status changed");
-            Ok(EventOutcome::AccountStatus { status: ours.to_owned() })
+            Ok(EventOutcome::AccountStatus { status: ours })
         }
     }
 }
 
 /// Our status for a provider's status word (Unipile's, or our own).
-fn account_status_for(status: &str) -> Option<&'static str> {
+fn account_status_for(status: &str) -> Option<AccountStatus> {
     match status.trim().to_ascii_uppercase().as_str() {
-        "CREDENTIALS" | "ERROR" | "STOPPED" | "DELETED" | "PERMISSIONS" | "DISCONNECTED" => Some(STATUS_DISCONNECTED),
-        "OK" | "RECONNECTED" | "SYNC_SUCCESS" | "CREATION_SUCCESS" | "CONNECTED" => Some(STATUS_CONNECTED),
+        "CREDENTIALS" | "ERROR" | "STOPPED" | "DELETED" | "PERMISSIONS" | "DISCONNECTED" => {
+            Some(AccountStatus::Disconnected)
+        }
+        "OK" | "RECONNECTED" | "SYNC_SUCCESS" | "CREATION_SUCCESS" | "CONNECTED" => Some(AccountStatus::Connected),
         _ => None,
     }
 }

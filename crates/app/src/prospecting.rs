@@ -7,7 +7,7 @@ use crate::{AppResult, StoreResultExt, validate_name};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::{new_audience_id, new_hex_id};
-use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::prospecting::{
@@ -200,7 +200,7 @@ pub struct Started {
 /// Picks the connected account that can run `source`.
 pub(crate) async fn account_for(store: &Store, group_id: &str, sales_navigator: bool) -> AppResult<LinkedInAccount> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
-    let mut connected = accounts.into_iter().filter(|a| a.status == STATUS_CONNECTED).peekable();
+    let mut connected = accounts.into_iter().filter(|a| a.status == AccountStatus::Connected).peekable();
     if connected.peek().is_none() {
         return Err(DomainError::conflict("The account group has no connected LinkedIn account."));
     }
@@ -504,7 +504,7 @@ pub async fn sales_navigator_lists(
 ) -> AppResult<Vec<NamedList>> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut lists = Vec::new();
-    for account in accounts.iter().filter(|a| a.status == STATUS_CONNECTED && a.account_type != "classic") {
+    for account in accounts.iter().filter(|a| a.status == AccountStatus::Connected && a.account_type != "classic") {
         // Any provider failure here is the documented 502: these pages list no 409 or 422.
         let as_upstream = |e| DomainError { status: 502, code: ErrorCode::UpstreamError, ..upstream_error(e) };
         let provider = registry.provider(account).map_err(as_upstream)?;

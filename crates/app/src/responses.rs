@@ -7,7 +7,7 @@ use crate::{AppResult, StoreResultExt};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::responses::*;
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue};
@@ -156,7 +156,7 @@ pub async fn queue_response(
         .find_linkedin_account(&account_id)
         .await
         .or_internal()?
-        .filter(|a| a.status == STATUS_CONNECTED)
+        .filter(|a| a.status == AccountStatus::Connected)
         .ok_or_else(|| DomainError::conflict("The LinkedIn account of this conversation is not connected."))?;
     let mut scheduled_at = account.rules.next_working_moment(now);
     if let Some(until) = account.rate_limited_until
@@ -219,7 +219,7 @@ async fn connected_account(
         .await
         .or_internal()?
         .into_iter()
-        .filter(|a| a.status == STATUS_CONNECTED)
+        .filter(|a| a.status == AccountStatus::Connected)
         .collect();
     // With one account, the degree recorded at import (kept fresh by the inbox sync) is its answer.
     if accounts.len() == 1 {
@@ -244,7 +244,7 @@ async fn inmail_account(
     group_id: &str,
 ) -> AppResult<LinkedInAccount> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
-    let connected: Vec<_> = accounts.into_iter().filter(|a| a.status == STATUS_CONNECTED).collect();
+    let connected: Vec<_> = accounts.into_iter().filter(|a| a.status == AccountStatus::Connected).collect();
     if connected.is_empty() {
         return Err(DomainError::conflict("The account group has no connected LinkedIn account."));
     }

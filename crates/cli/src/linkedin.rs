@@ -125,7 +125,7 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
             a.group_id,
             a.provider.as_str(),
             a.account_type,
-            a.status,
+            a.status.as_str(),
             a.rules.timezone,
             a.display_name
         );

@@ -29,8 +29,27 @@ impl ProviderKind {
 }
 
 /// Account health as the provider reports it.
-pub const STATUS_CONNECTED: &str = "connected";
-pub const STATUS_DISCONNECTED: &str = "disconnected";
+/// Whether a seat can act: `connected`, or `disconnected` until it is reconnected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountStatus {
+    Connected,
+    Disconnected,
+}
+
+impl AccountStatus {
+    pub const ALL: [Self; 2] = [Self::Connected, Self::Disconnected];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Disconnected => "disconnected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
 
 /// Outbound action kinds the scheduler meters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -214,7 +233,7 @@ pub struct LinkedInAccount {
     pub display_name: String,
     /// `classic`, `sales_navigator` or `recruiter`.
     pub account_type: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub rules: SendingRules,
     /// Connector settings as JSON (sandbox knobs, or Unipile DSN / key / account id).
     pub provider_settings: String,

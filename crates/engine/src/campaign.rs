@@ -35,7 +35,7 @@ use sonarly_domain::campaign::{
     needs_approval, next_after, next_after_skipped_invitation, status, step_token, stop_reason,
 };
 use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
-use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
 use sonarly_domain::prospecting::Prospect;
 use sonarly_domain::signals::{DEFAULT_COMPOSE_MIN_SCORE, compose_signals};
 use sonarly_linkedin::{LimitKind, LinkedInError, SentMessage, SharedLinkedIn, Trace};
@@ -104,7 +104,7 @@ impl Engine {
         let Some(account) = self.store.find_linkedin_account(&instance.linkedin_account_id).await? else {
             return self.end(item, &instance, instance_state::STOPPED, stop_reason::ACCOUNT_DISCONNECTED, None).await;
         };
-        if account.status != STATUS_CONNECTED {
+        if account.status != AccountStatus::Connected {
             self.store
                 .release_work(item, now.plus_millis(DISCONNECTED_RETRY_MS), Some("ACCOUNT_DISCONNECTED"), true)
                 .await?;

@@ -17,7 +17,7 @@
 use crate::Engine;
 use sonarly_app::inbox::{EventOutcome, handle_event, record_chat};
 use sonarly_app::provider_input::bounded_time;
-use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_CONNECTED};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
 use sonarly_domain::{DomainError, Timestamp};
 use sonarly_linkedin::{Chat, LinkedInError, ProviderEvent, SharedLinkedIn};
 use sonarly_store::{INBOX_SYNC_WORK, InboxSyncState, StoreError, WorkItem};
@@ -90,7 +90,7 @@ impl Engine {
             self.store.finish_work(item).await?; // the account was removed
             return Ok(());
         };
-        if account.status != STATUS_CONNECTED {
+        if account.status != AccountStatus::Connected {
             self.store.release_work(item, next, Some("ACCOUNT_DISCONNECTED"), true).await?;
             return Ok(());
         }

@@ -16,7 +16,7 @@
 use crate::Engine;
 use crate::safety::{Refusal, spacing_ms};
 use crate::send::{NextAttempt, Outcome, Resumed};
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_CONNECTED};
+use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, LinkedInAccount};
 use sonarly_domain::responses::{CHANNEL_INMAIL, ScheduledResponse, status};
 use sonarly_linkedin::{LinkedInError, Trace};
 use sonarly_store::{
@@ -54,7 +54,7 @@ impl Engine {
                 .fail_response(item, &response, "ACCOUNT_MISSING", "The LinkedIn account was removed.", pending)
                 .await;
         };
-        if account.status != STATUS_CONNECTED && pending.is_none() {
+        if account.status != AccountStatus::Connected && pending.is_none() {
             let message = "The LinkedIn account is disconnected; reconnect it and queue the response again.";
             return self.fail_response(item, &response, "ACCOUNT_DISCONNECTED", message, None).await;
         }

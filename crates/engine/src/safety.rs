@@ -13,7 +13,7 @@
 use crate::Engine;
 use rand::Rng;
 use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, STATUS_DISCONNECTED, SendingRules};
+use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, LinkedInAccount, SendingRules};
 use sonarly_linkedin::{LimitKind, LinkedInError};
 use sonarly_store::StoreError;
 
@@ -102,7 +102,7 @@ impl Engine {
                 Refusal::RetryAt(account.rules.next_working_moment(account.rules.next_local_day_start(now)))
             }
             LinkedInError::AccountDisconnected(_) | LinkedInError::Unauthorized(_) => {
-                self.store.set_linkedin_account_status(&account.id, STATUS_DISCONNECTED, now).await?;
+                self.store.set_linkedin_account_status(&account.id, AccountStatus::Disconnected, now).await?;
                 tracing::warn!(account = %account.id, error = %e, "LinkedIn account disconnected");
                 Refusal::Disconnected
             }

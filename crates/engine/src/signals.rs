@@ -10,7 +10,7 @@
 
 use crate::Engine;
 use crate::worker::Next;
-use sonarly_domain::linkedin_account::STATUS_CONNECTED;
+use sonarly_domain::linkedin_account::AccountStatus;
 use sonarly_domain::signals::{Activity, SignalScan, SpecTerms, scored_item, specification_from_snapshot, status};
 use sonarly_linkedin::{ActivityItem, LinkedInError};
 use sonarly_store::{ProspectOutcome, StoreError, WorkItem};
@@ -58,7 +58,7 @@ impl Engine {
             return Ok(Next::Ended);
         }
         let account = match self.store.find_linkedin_account(&scan.linkedin_account_id).await? {
-            Some(account) if account.status == STATUS_CONNECTED => account,
+            Some(account) if account.status == AccountStatus::Connected => account,
             Some(_) => {
                 return self
                     .fail_scan(

@@ -4,7 +4,7 @@ use sonarly_app::inbox::{EventOutcome, handle_event};
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{LinkedInAccount, STATUS_DISCONNECTED, SendingRules};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, SendingRules};
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
@@ -288,9 +288,9 @@ both_backends!(status_faults_and_leases, |backend| async move {
     // The provider says the account is disconnected: the account stops syncing.
     let event = ProviderEvent::AccountStatus { status: "CREDENTIALS".into(), message: None };
     let outcome = handle_event(w.store(), &w.clock, &w.account, &event).await.unwrap();
-    assert_eq!(outcome, EventOutcome::AccountStatus { status: STATUS_DISCONNECTED.into() });
+    assert_eq!(outcome, EventOutcome::AccountStatus { status: AccountStatus::Disconnected });
     let account = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
-    assert_eq!(account.status, STATUS_DISCONNECTED);
+    assert_eq!(account.status, AccountStatus::Disconnected);
     w.clock.advance_millis(61_000);
     assert!(w.engine().step().await, "the expired lease is claimed again");
     assert!(w.store().inbox_sync_state(&w.account.id).await.unwrap().is_none(), "a disconnected account is skipped");

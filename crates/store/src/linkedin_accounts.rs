@@ -2,7 +2,7 @@
 
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind, SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, ProviderKind, SendingRules, WorkingHours};
 use sonarly_domain::page::PageRequest;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -11,13 +11,16 @@ fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
     let int =
         |name: &str| -> Result<u32, sqlx::Error> { Ok(row.try_get::<i64, _>(name)?.clamp(0, u32::MAX as i64) as u32) };
     let provider: String = row.try_get("provider")?;
+    let status: String = row.try_get("status")?;
+    let status = AccountStatus::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown LinkedIn account status `{status}`").into()))?;
     Ok(LinkedInAccount {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
         provider: ProviderKind::parse(&provider).unwrap_or(ProviderKind::Sandbox),
         display_name: row.try_get("display_name")?,
         account_type: row.try_get("account_type")?,
-        status: row.try_get("status")?,
+        status,
         rules: SendingRules {
             timezone: row.try_get("timezone")?,
             working_hours: WorkingHours {
@@ -89,7 +92,7 @@ impl Store {
         .bind(a.provider.as_str())
         .bind(&a.display_name)
         .bind(&a.account_type)
-        .bind(&a.status)
+        .bind(a.status.as_str())
         .bind(&r.timezone)
         .bind(i64::from(r.working_hours.start_minute))
         .bind(i64::from(r.working_hours.end_minute))
@@ -177,7 +180,12 @@ impl Store {
 
     /// Moves the account to `status`; a real change logs a
     /// `linkedin_account.status_changed` event in the same transaction.
-    pub async fn set_linkedin_account_status(&self, id: &str, status: &str, now: Timestamp) -> StoreResult<()> {
+    pub async fn set_linkedin_account_status(
+        &self,
+        id: &str,
+        status: AccountStatus,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         let before: Option<(String, String)> =
             sqlx::query_as("SELECT group_id, status FROM linkedin_accounts WHERE id = $1")
@@ -186,12 +194,12 @@ impl Store {
                 .await?;
         sqlx::query("UPDATE linkedin_accounts SET status = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
-            .bind(status)
+            .bind(status.as_str())
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
-        if let Some((group_id, previous)) = before.filter(|(_, previous)| previous != status) {
-            let data = sonarly_domain::events::account_status_data(&group_id, id, &previous, status);
+        if let Some((group_id, previous)) = before.filter(|(_, previous)| previous != status.as_str()) {
+            let data = sonarly_domain::events::account_status_data(&group_id, id, &previous, status.as_str());
             let event_type = sonarly_domain::events::EventType::LinkedinAccountStatusChanged;
             crate::events::append_in(&mut tx, &group_id, event_type, &data, now).await?;
         }

@@ -60,7 +60,7 @@ impl From<LinkedInAccount> for LinkedInAccountView {
             name: a.display_name,
             provider: a.provider.as_str().to_owned(),
             account_type: a.account_type,
-            status: a.status,
+            status: a.status.as_str().to_owned(),
             timezone: a.rules.timezone,
             working_hours: WorkingHoursView { start, end },
             daily_caps: DailyCapsView {

@@ -6,7 +6,7 @@ use sonarly_domain::DomainError;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind, STATUS_CONNECTED, SendingRules};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, ProviderKind, SendingRules};
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
@@ -94,7 +94,7 @@ pub async fn connect_account(store: &Store, clock: &dyn Clock, input: ConnectAcc
         provider,
         display_name: name,
         account_type: input.account_type.as_str().to_owned(),
-        status: STATUS_CONNECTED.to_owned(),
+        status: AccountStatus::Connected,
         rules: input.rules,
         provider_settings: settings,
         webhook_secret_hash: secret_hash,
