@@ -8,6 +8,9 @@ use sonarly_domain::scope::ScopeSet;
 use sonarly_store::{IdempotencyBegin, IdempotencyRequest, StoredResponse};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 
+#[path = "store/schema.rs"]
+mod schema;
+
 fn group(id: &str, at: i64) -> AccountGroup {
     AccountGroup { id: id.into(), name: format!("Group {id}"), created_at: Timestamp::from_millis(at) }
 }
