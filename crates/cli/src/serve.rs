@@ -223,7 +223,7 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
 
     let purge = tokio::spawn(purge_loop(store.clone(), clock.clone(), args.events_retention_days));
     // Each instance leases queue rows under its own name, so several can share one database.
-    let owner = format!("{}-{}", std::process::id(), ulid::Ulid::new());
+    let owner = format!("{}-{}", std::process::id(), ulid::Ulid::generate());
     let webhooks = sonarly_engine::WebhookConfig { policy: webhook_policy(&args), ..Default::default() };
     let config = sonarly_engine::EngineConfig {
         lease_ms: args.lease_ms,

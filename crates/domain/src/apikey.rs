@@ -2,7 +2,7 @@
 //! its SHA-256 is stored; lookups go by hash and the final comparison is done in
 //! constant time. The first characters are kept for display (`sk_live_Ab12…`).
 
-use rand::Rng;
+use rand::RngExt;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -65,7 +65,7 @@ pub fn hashes_match(a: &str, b: &str) -> bool {
 /// 32 random bytes as hex, for installation secrets (e.g. cursor signing).
 pub fn random_secret_hex() -> String {
     let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
     hex::encode(bytes)
 }
 

@@ -4,7 +4,7 @@
 //! prefixed ULID (`aud_…`, `trace_…`) we use that shape instead.
 
 use crate::Timestamp;
-use rand::RngCore;
+use rand::Rng;
 
 /// A new 24-hex id for `at`.
 pub fn new_hex_id(at: Timestamp) -> String {

@@ -125,16 +125,11 @@ pub mod status {
 
 /// The first instant of the month containing `at` (UTC) and of the next one.
 pub fn month_bounds(at: Timestamp) -> (Timestamp, Timestamp) {
-    let dt = time::OffsetDateTime::from_unix_timestamp(at.as_millis().div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let start = dt.date().replace_day(1).unwrap_or(dt.date()).midnight().assume_utc();
-    let (y, m) = if dt.month() == time::Month::December {
-        (dt.year() + 1, time::Month::January)
-    } else {
-        (dt.year(), dt.month().next())
-    };
-    let next = time::Date::from_calendar_date(y, m, 1).map(|d| d.midnight().assume_utc()).unwrap_or(start);
-    (Timestamp::from_millis(start.unix_timestamp() * 1000), Timestamp::from_millis(next.unix_timestamp() * 1000))
+    // An instant outside the years -9999..=9999 counts as the epoch's month.
+    let (y, m, _) = at.utc_date().unwrap_or((1970, 1, 1));
+    let start = Timestamp::from_utc(y, m, 1, 0, 0, 0).unwrap_or_default();
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    (start, Timestamp::from_utc(ny, nm, 1, 0, 0, 0).unwrap_or(start))
 }
 
 /// A prospect: one LinkedIn member in one account group.

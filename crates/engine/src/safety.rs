@@ -11,7 +11,7 @@
 //! again; the worker only decides what that means for its own row.
 
 use crate::Engine;
-use rand::Rng;
+use rand::RngExt;
 use sonarly_domain::Timestamp;
 use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, LinkedInAccount, SendingRules};
 use sonarly_linkedin::{LimitKind, LinkedInError};

@@ -7,6 +7,9 @@ use sonarly_domain::page::PageRequest;
 use sonarly_domain::scope::ScopeSet;
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 
+#[path = "store/schema.rs"]
+mod schema;
+
 fn group(id: &str, at: i64) -> AccountGroup {
     AccountGroup { id: id.into(), name: format!("Group {id}"), created_at: Timestamp::from_millis(at) }
 }

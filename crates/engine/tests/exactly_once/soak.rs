@@ -14,7 +14,7 @@
 
 use super::world::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use sonarly_domain::campaign::instance_state;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::linkedin_account::SendingRules;

@@ -7,7 +7,6 @@ use super::wire::Problem;
 use crate::error::{LimitKind, LinkedInError};
 use sonarly_domain::Timestamp;
 use std::time::Duration;
-use time::{PrimitiveDateTime, format_description::FormatItem, macros::format_description};
 
 /// What the failing call was about, for the few types whose meaning depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,8 +135,26 @@ fn describe(status: u16, kind: &str, problem: &Problem, body: &[u8]) -> String {
     out
 }
 
-const HTTP_DATE: &[FormatItem<'static>] =
-    format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as an instant. The weekday
+/// must be one of the seven abbreviations but is not checked against the date.
+fn parse_http_date(value: &str) -> Option<Timestamp> {
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let number = |s: &str, len: usize| -> Option<i64> {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    };
+    let (weekday, rest) = value.split_once(", ")?;
+    WEEKDAYS.contains(&weekday).then_some(())?;
+    let mut parts = rest.split(' ');
+    let day = number(parts.next()?, 2)?;
+    let month = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let year = number(parts.next()?, 4)?;
+    let mut clock = parts.next()?.split(':');
+    let (hour, minute, second) = (number(clock.next()?, 2)?, number(clock.next()?, 2)?, number(clock.next()?, 2)?);
+    (clock.next().is_none() && parts.next()? == "GMT" && parts.next().is_none()).then_some(())?;
+    Timestamp::from_utc(year, month, day, hour, minute, second)
+}
 
 /// `Retry-After` as delta-seconds or an IMF-fixdate (RFC 9110 §10.2.3); a date in the past means "now".
 pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
@@ -145,8 +162,7 @@ pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration>
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = PrimitiveDateTime::parse(value, HTTP_DATE).ok()?.assume_utc();
-    let at_ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
+    let at_ms = parse_http_date(value)?.as_millis();
     let wait = at_ms.saturating_sub(now.as_millis()).max(0);
     Some(Duration::from_millis(wait as u64))
 }
