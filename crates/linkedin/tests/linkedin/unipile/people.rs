@@ -1,6 +1,6 @@
 //! Own profile, profiles and visits, follow, reactions, invitations, relations, email.
 
-use crate::support::*;
+use super::support::*;
 use serde_json::json;
 use sonarly_linkedin::unipile::UnipileConfig;
 use sonarly_linkedin::{AccountType, LinkedIn, LinkedInError};

@@ -1,8 +1,8 @@
 //! Reconciliation reads back invitations, chat messages and new chats, and
 //! returns every trace an attempt may have left (the engine attributes one).
 
-use crate::messaging::{chat_json, message_json, mount_thread_lookup};
-use crate::support::*;
+use super::messaging::{chat_json, message_json, mount_thread_lookup};
+use super::support::*;
 use serde_json::json;
 use sonarly_linkedin::{LinkedIn, OutboundAttempt, SentMessage, Trace};
 use wiremock::matchers::query_param;

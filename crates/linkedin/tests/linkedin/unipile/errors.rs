@@ -1,7 +1,7 @@
 //! The error mapping of contract §2.3, row by row, plus unknown types by status,
 //! rate limits with and without `Retry-After`, and transport failures.
 
-use crate::support::*;
+use super::support::*;
 use sonarly_linkedin::unipile::UnipileLinkedIn;
 use sonarly_linkedin::{LimitKind, LinkedIn, LinkedInError};
 use std::time::Duration;

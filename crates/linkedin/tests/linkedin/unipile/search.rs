@@ -1,6 +1,6 @@
 //! People search from URLs, saved searches, lead lists and post commenters.
 
-use crate::support::*;
+use super::support::*;
 use serde_json::json;
 use sonarly_linkedin::{LinkedIn, LinkedInError, PeopleSource};
 use wiremock::matchers::{body_json, query_param, query_param_is_missing};

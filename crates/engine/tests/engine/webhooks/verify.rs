@@ -7,7 +7,7 @@
 //! server sent (and tampered variants) for the Python reference library to
 //! verify (.ci/webhooks-python).
 
-use crate::support::*;
+use super::support::*;
 use sonarly_domain::clock::{Clock, SystemClock};
 use sonarly_domain::webhooks::{UrlPolicy, generate_secret, secret_key, sign};
 use sonarly_testkit::{TestBackend, both_backends};

@@ -1,7 +1,7 @@
 //! Recent activity: the member's posts and comments (contract §4.9 and Unipile's
 //! "List all comments"), mapped to activity items newest first.
 
-use crate::support::*;
+use super::support::*;
 use serde_json::json;
 use sonarly_domain::template::SignalSource;
 use sonarly_linkedin::{LinkedIn, LinkedInError};

@@ -1,6 +1,6 @@
 //! Chats, messages, direct messages, InMail and credits.
 
-use crate::support::*;
+use super::support::*;
 use serde_json::json;
 use sonarly_linkedin::{LimitKind, LinkedIn, LinkedInError};
 use wiremock::matchers::{query_param, query_param_is_missing};

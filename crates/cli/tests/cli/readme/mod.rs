@@ -358,7 +358,7 @@ impl Walk {
                 block,
                 command,
                 &format!(
-                    "unknown placeholder at `{excerpt}`: add it to PLACEHOLDERS in crates/cli/tests/readme/main.rs"
+                    "unknown placeholder at `{excerpt}`: add it to PLACEHOLDERS in crates/cli/tests/cli/readme/mod.rs"
                 ),
                 &script,
                 None,

@@ -2,8 +2,8 @@
 //! controls (tab, line feed and carriage return stay), whether it comes from
 //! a REST answer, an error answer or a webhook.
 
-use crate::messaging::{message_json, mount_thread_lookup};
-use crate::support::*;
+use super::messaging::{message_json, mount_thread_lookup};
+use super::support::*;
 use serde_json::json;
 use sonarly_linkedin::unipile::parse_webhook;
 use sonarly_linkedin::{LinkedIn, ProviderEvent};

@@ -1,6 +1,6 @@
 //! The outbound scheduler on both backends, with a manual clock: safety
 //! rules, retries, rate limits, and exactly-once sends across a crash (the
-//! sandbox; `exactly_once.rs` has the fault-injecting provider).
+//! sandbox; `exactly_once` has the fault-injecting provider).
 
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
