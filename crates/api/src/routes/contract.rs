@@ -11,6 +11,8 @@
 
 use sonarly_domain::scope::{RouteAccess, route_access};
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
 /// The statuses the pipeline answers, added to each operation of `doc` that
@@ -43,12 +45,29 @@ pub fn complete(doc: &mut OpenApi) {
                     "Resource not found (NOT_FOUND): the account group, or a resource named in the path, does not exist or is not accessible to this key",
                 );
             }
+            if let Some(body) = op.request_body.as_mut() {
+                objects_only(body);
+            }
             if op.request_body.is_some() {
                 add(op, "413", "The request body is above 1 MiB (PAYLOAD_TOO_LARGE)");
                 add(op, "415", "The request body is not JSON (UNSUPPORTED_MEDIA_TYPE)");
             }
             add(op, "429", "Rate limit exceeded (RATE_LIMIT_EXCEEDED); `Retry-After` says when to retry");
             add(op, "500", "Internal server error (INTERNAL_ERROR)");
+        }
+    }
+}
+
+/// An optional body is absent or a JSON object, never `null` (400 "must be a
+/// JSON object"): utoipa writes `Option<T>` as `oneOf: [null, T]`, so the
+/// `null` is taken out and the body stays not required.
+fn objects_only(body: &mut RequestBody) {
+    for content in body.content.values_mut() {
+        let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else { continue };
+        let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+        if one_of.items.len() == 2 && one_of.items.iter().any(is_null) {
+            let other = one_of.items.iter().find(|s| !is_null(s)).cloned();
+            content.schema = other;
         }
     }
 }
