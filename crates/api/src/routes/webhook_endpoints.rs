@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 #[allow(dead_code)]
 pub struct CreateEndpointBody {
     /// Where to POST events: `https://` (plain `http://` and private addresses only when the operator allows them).
-    #[schema(example = "https://hooks.example.com/sonarly", min_length = 1, max_length = 2048)]
+    #[schema(example = "https://hooks.example.com/sonarly", min_length = 1, max_length = 2048, pattern = "\\S")]
     pub url: String,
     /// Up to 500 characters.
     #[schema(max_length = 500)]
@@ -38,7 +38,7 @@ pub struct CreateEndpointBody {
 #[allow(dead_code)]
 pub struct UpdateEndpointBody {
     /// A new destination (as on create); absent keeps the current one, null is refused.
-    #[schema(min_length = 1, max_length = 2048, nullable = false)]
+    #[schema(min_length = 1, max_length = 2048, pattern = "\\S", nullable = false)]
     pub url: Option<String>,
     /// Up to 500 characters; null clears it.
     #[schema(max_length = 500)]

@@ -79,6 +79,11 @@ fn every_operation_declares_the_statuses_the_pipeline_can_answer() {
         if op.get("requestBody").is_some() {
             expected.extend(["413", "415"]);
         }
+        // A query within its stated lengths can pass hyper's 65,534-byte
+        // request target once percent-encoded (found by `.ci/fuzz`).
+        if op["parameters"].as_array().is_some_and(|p| !p.is_empty()) {
+            expected.push("414");
+        }
         for status in expected {
             assert!(declared(status), "{method} {path} does not declare {status}");
         }

@@ -198,6 +198,10 @@ both_backends!(endpoint_bodies_are_refused_as_the_document_says, |backend| async
     let extra = app.post_json(&base, &key, &[], &format!(r#"{{"url":"{url}","colour":"red"}}"#)).await;
     assert_error(&extra, 400, "VALIDATION_ERROR");
     assert_eq!(extra.body["error"]["fields"][0]["field"], "colour", "{}", extra.body);
+    assert!(
+        schemas["CreateEndpointBody"]["properties"]["url"]["pattern"].as_str().is_some_and(|p| p.contains("u0085"))
+    );
+    assert_error(&app.post_json(&base, &key, &[], r#"{"url":"\t"}"#).await, 400, "VALIDATION_ERROR");
     let none = app.post_json(&base, &key, &[], &format!(r#"{{"url":"{url}","eventTypes":[]}}"#)).await;
     assert_error(&none, 400, "VALIDATION_ERROR");
     let unknown = app.post_json(&base, &key, &[], &format!(r#"{{"url":"{url}","eventTypes":["webhook.test"]}}"#)).await;
