@@ -134,7 +134,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let found = messages::humanize(&strip_position(&e.into_inner().to_string()));
         let parent = if path == "." { None } else { Some(path) };
+        // The path of an unknown field already ends with the field itself.
+        let unknown = found.message == messages::UNKNOWN_FIELD;
         let field = match (parent, found.subfield) {
+            (Some(parent), Some(sub)) if unknown && (parent == sub || parent.ends_with(&format!(".{sub}"))) => parent,
             (Some(parent), Some(sub)) => format!("{parent}.{sub}"),
             (Some(parent), None) => parent,
             (None, Some(sub)) => sub,

@@ -203,6 +203,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut spec = v1_routes().split_for_parts().1;
     routes::contract::complete(&mut spec);
+    routes::links::add(&mut spec);
     spec
 }
 
@@ -218,6 +219,7 @@ pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: V
     state.extra_route_access = Arc::new(extra_access);
     let (v1, mut spec) = v1_routes().split_for_parts();
     routes::contract::complete(&mut spec);
+    routes::links::add(&mut spec);
     state.openapi_json = Arc::new(spec.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let authenticated = v1
         .merge(extra)

@@ -10,6 +10,9 @@ pub(crate) struct Humanized {
     pub message: String,
 }
 
+/// The message for a field the body's type does not have.
+pub(crate) const UNKNOWN_FIELD: &str = "is not a known field";
+
 /// Rewrites one serde error message (without its " at line … column …").
 pub(crate) fn humanize(message: &str) -> Humanized {
     let plain = |message: String| Humanized { subfield: None, message };
@@ -19,7 +22,7 @@ pub(crate) fn humanize(message: &str) -> Humanized {
         return about(field, "is required");
     }
     if let Some(field) = quoted_after(message, "unknown field ") {
-        return about(field, "is not a known field");
+        return about(field, UNKNOWN_FIELD);
     }
     if let Some(field) = quoted_after(message, "duplicate field ") {
         return about(field, "is given more than once");

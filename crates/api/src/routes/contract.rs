@@ -4,18 +4,72 @@
 //! and 502s). The pipeline in front of it answers the rest, the same way for
 //! every route: 401 without a valid key, 403 without the route's scope, 404
 //! for an account group the key cannot reach, 400 for a path, query or body
-//! that does not parse, 413 and 415 for request bodies, 429 for the rate limit
-//! and 500 for a failure. [`complete`] adds those to every operation that can
-//! get them, derived from the operation's shape and the route table, so the
-//! document cannot forget one (`tests/it/openapi.rs` checks the result).
+//! that does not parse, 413 and 415 for request bodies, 414 for a request
+//! target too long to read, 429 for the rate limit and 500 for a failure.
+//! [`complete`] adds those to every operation that can get them, derived from
+//! the operation's shape and the route table, so the document cannot forget
+//! one (`tests/it/openapi.rs` checks the result).
 
 use sonarly_domain::scope::{RouteAccess, route_access};
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+
+/// "Not blank" as the server means it: a character that is not whitespace
+/// for Rust's `char::is_whitespace` (Unicode White_Space), which trims
+/// values. The schemas say `\S` where they are declared; in JSON Schema's
+/// (ECMA-262) regular expressions `\S` differs from it on U+0085 (whitespace
+/// for the server, not for `\s`) and U+FEFF (the reverse), so it is written
+/// out (found by `.ci/fuzz`: a lead id `"\u0085"` was schema-valid yet blank).
+pub const NOT_BLANK: &str =
+    "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]";
+
+/// Replaces each declared `\S` pattern of `doc` with [`NOT_BLANK`].
+fn exact_not_blank(doc: &mut OpenApi) {
+    fn walk(schema: &mut RefOr<Schema>) {
+        let RefOr::T(schema) = schema else { return };
+        match schema {
+            Schema::Object(o) => {
+                if o.pattern.as_deref() == Some("\\S") {
+                    o.pattern = Some(NOT_BLANK.to_owned());
+                }
+                o.properties.values_mut().for_each(walk);
+            }
+            Schema::Array(a) => {
+                if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                    walk(items);
+                }
+            }
+            Schema::OneOf(x) => x.items.iter_mut().for_each(walk),
+            Schema::AllOf(x) => x.items.iter_mut().for_each(walk),
+            Schema::AnyOf(x) => x.items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(components) = doc.components.as_mut() {
+        components.schemas.values_mut().for_each(walk);
+    }
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations_mut(item) {
+            for param in op.parameters.iter_mut().flatten() {
+                if let Some(schema) = param.schema.as_mut() {
+                    walk(schema);
+                }
+            }
+            for content in op.request_body.iter_mut().flat_map(|b| b.content.values_mut()) {
+                if let Some(schema) = content.schema.as_mut() {
+                    walk(schema);
+                }
+            }
+        }
+    }
+}
 
 /// The statuses the pipeline answers, added to each operation of `doc` that
 /// can get them (a status the handler already declares keeps its own text).
 pub fn complete(doc: &mut OpenApi) {
+    exact_not_blank(doc);
     let description = doc.info.description.get_or_insert_with(String::new);
     if !description.contains(PROTOCOL_ANSWERS) {
         description.push_str("\n\n");
@@ -36,6 +90,16 @@ pub fn complete(doc: &mut OpenApi) {
             if let Some(RouteAccess::Scope(scope)) = access {
                 add(op, "403", &format!("The API key lacks the `{scope}` permission (SCOPE_DENIED)"));
             }
+            if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                // hyper reads at most 65,534 bytes of request target; a query
+                // within its stated lengths can still be longer once encoded
+                // (a 4-byte character is 12 bytes percent-encoded).
+                add(
+                    op,
+                    "414",
+                    "The request target (path and query) is above 65,534 bytes once percent-encoded (URI_TOO_LONG)",
+                );
+            }
             if path.contains("{accountGroupId}") {
                 add(
                     op,
@@ -43,12 +107,29 @@ pub fn complete(doc: &mut OpenApi) {
                     "Resource not found (NOT_FOUND): the account group, or a resource named in the path, does not exist or is not accessible to this key",
                 );
             }
+            if let Some(body) = op.request_body.as_mut() {
+                objects_only(body);
+            }
             if op.request_body.is_some() {
                 add(op, "413", "The request body is above 1 MiB (PAYLOAD_TOO_LARGE)");
                 add(op, "415", "The request body is not JSON (UNSUPPORTED_MEDIA_TYPE)");
             }
             add(op, "429", "Rate limit exceeded (RATE_LIMIT_EXCEEDED); `Retry-After` says when to retry");
             add(op, "500", "Internal server error (INTERNAL_ERROR)");
+        }
+    }
+}
+
+/// An optional body is absent or a JSON object, never `null` (400 "must be a
+/// JSON object"): utoipa writes `Option<T>` as `oneOf: [null, T]`, so the
+/// `null` is taken out and the body stays not required.
+fn objects_only(body: &mut RequestBody) {
+    for content in body.content.values_mut() {
+        let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else { continue };
+        let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+        if one_of.items.len() == 2 && one_of.items.iter().any(is_null) {
+            let other = one_of.items.iter().find(|s| !is_null(s)).cloned();
+            content.schema = other;
         }
     }
 }

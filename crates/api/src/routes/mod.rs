@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod contract;
 pub mod events;
 pub mod linkedin_accounts;
+pub mod links;
 pub mod messages;
 pub mod ops;
 pub mod prospecting;

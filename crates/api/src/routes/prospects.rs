@@ -44,7 +44,7 @@ pub struct ProviderIdPath {
 #[utoipa::path(
     get, path = "/v1/accounts/{accountGroupId}/prospects/by-provider-id/{providerId}", tag = "Prospects",
     params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
-           ("providerId" = String, Path, description = "External provider ID used to map the source record to Sonarly.")),
+           ("providerId" = String, Path, pattern = "^[A-Za-z0-9_:.=-]{1,200}$", description = "External provider ID used to map the source record to Sonarly: 1 to 200 letters, digits, `-`, `_`, `:`, `.`, `=` (anything else is 422).")),
     responses(
         (status = 200, description = "Provider ID prospect lookup result", body = Envelope<ProviderLookupView>),
         (status = 422, description = "Request validation failed", body = ErrorEnvelope),

@@ -17,17 +17,16 @@ use utoipa::ToSchema;
 
 /// Body of `POST …/webhook-endpoints`.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct CreateEndpointBody {
     /// Where to POST events: `https://` (plain `http://` and private addresses only when the operator allows them).
-    #[schema(example = "https://hooks.example.com/sonarly", min_length = 1, max_length = 2048)]
+    #[schema(example = "https://hooks.example.com/sonarly", min_length = 1, max_length = 2048, pattern = "\\S")]
     pub url: String,
     /// Up to 500 characters.
     #[schema(max_length = 500)]
     pub description: Option<String>,
-    /// Event types to deliver; null or absent for every type.
-    #[schema(example = json!(["message.received", "invitation.accepted"]))]
+    #[schema(schema_with = event_types_on_create)]
     pub event_types: Option<Vec<String>>,
     /// Default true.
     pub enabled: Option<bool>,
@@ -35,26 +34,56 @@ pub struct CreateEndpointBody {
 
 /// Body of `PATCH …/webhook-endpoints/{endpointId}`: absent fields are kept.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UpdateEndpointBody {
-    #[schema(min_length = 1, max_length = 2048)]
+    /// A new destination (as on create); absent keeps the current one, null is refused.
+    #[schema(min_length = 1, max_length = 2048, pattern = "\\S", nullable = false)]
     pub url: Option<String>,
     /// Up to 500 characters; null clears it.
     #[schema(max_length = 500)]
     pub description: Option<String>,
-    /// null delivers every type.
+    #[schema(schema_with = event_types_on_update)]
     pub event_types: Option<Vec<String>>,
-    /// true re-enables an endpoint the server disabled (and forgets its failures).
+    /// true re-enables an endpoint the server disabled (and forgets its failures);
+    /// absent keeps the current state, null is refused.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
+}
+
+/// At least one event type of the catalogue (`webhook.test` goes to tested
+/// endpoints only), or null.
+fn event_types(description: &str) -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, SchemaType, Type};
+    let types: Vec<&str> = sonarly_domain::events::EventType::ALL
+        .iter()
+        .filter(|t| **t != sonarly_domain::events::EventType::WebhookTest)
+        .map(|t| t.as_str())
+        .collect();
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(super::contract::schemas::one_of(&types, "An event type."))
+        .min_items(Some(1))
+        .description(Some(description))
+        .examples([serde_json::json!(["message.received", "invitation.accepted"])])
+        .build()
+}
+
+fn event_types_on_create() -> utoipa::openapi::Array {
+    event_types("Event types to deliver (at least one); null or absent for every type.")
+}
+
+fn event_types_on_update() -> utoipa::openapi::Array {
+    event_types("Event types to deliver (at least one); null delivers every type.")
 }
 
 /// Body of `POST …/rotate-secret` (optional).
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct RotateSecretBody {
     /// How long the previous secret keeps signing too, 0 to 604800 seconds (default 86400).
+    #[schema(minimum = 0, maximum = 604_800)]
     pub overlap_seconds: Option<i64>,
 }
 

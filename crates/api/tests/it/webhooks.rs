@@ -169,3 +169,61 @@ both_backends!(endpoint_urls_bodies_scopes_and_tenancy_are_checked, |backend| as
         app.post_json(&format!("{base}/{id}/events/evt_01J2X3Y4Z5A6B7C8D9E0F1G2H3/redeliver"), &key, &[], "").await;
     assert_error(&missing_event, 404, "NOT_FOUND");
 });
+
+// Found by `.ci/fuzz`: the document allowed what these bodies refuse. Each
+// body is closed (`additionalProperties: false`), `eventTypes` lists at least
+// one type of the catalogue, `url` is never null, and rotate-secret's optional
+// body is an object (never `null`); the server answers each as documented.
+both_backends!(endpoint_bodies_are_refused_as_the_document_says, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.group("Hooks").await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}/webhook-endpoints", group.id);
+    let url = "https://hooks.example.com/sonarly";
+
+    let spec = serde_json::to_value(sonarly_api::openapi()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for body in ["CreateEndpointBody", "UpdateEndpointBody", "RotateSecretBody"] {
+        assert_eq!(schemas[body]["additionalProperties"], false, "{body}");
+    }
+    assert_eq!(schemas["CreateEndpointBody"]["properties"]["eventTypes"]["minItems"], 1);
+    assert_eq!(schemas["UpdateEndpointBody"]["properties"]["url"]["type"], "string");
+    assert_eq!(schemas["UpdateEndpointBody"]["properties"]["enabled"]["type"], "boolean");
+    let rotate = &spec["paths"]["/v1/accounts/{accountGroupId}/webhook-endpoints/{endpointId}/rotate-secret"]["post"];
+    assert_eq!(
+        rotate["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/RotateSecretBody"
+    );
+
+    let extra = app.post_json(&base, &key, &[], &format!(r#"{{"url":"{url}","colour":"red"}}"#)).await;
+    assert_error(&extra, 400, "VALIDATION_ERROR");
+    assert_eq!(extra.body["error"]["fields"][0]["field"], "colour", "{}", extra.body);
+    assert!(
+        schemas["CreateEndpointBody"]["properties"]["url"]["pattern"].as_str().is_some_and(|p| p.contains("u0085"))
+    );
+    assert_error(&app.post_json(&base, &key, &[], r#"{"url":"\t"}"#).await, 400, "VALIDATION_ERROR");
+    let none = app.post_json(&base, &key, &[], &format!(r#"{{"url":"{url}","eventTypes":[]}}"#)).await;
+    assert_error(&none, 400, "VALIDATION_ERROR");
+    let unknown = app.post_json(&base, &key, &[], &format!(r#"{{"url":"{url}","eventTypes":["webhook.test"]}}"#)).await;
+    assert_error(&unknown, 400, "VALIDATION_ERROR");
+
+    let created = app.post_json(&base, &key, &[], &format!(r#"{{"url":"{url}"}}"#)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let patch = |json: &'static str| {
+        let path = format!("{base}/{id}");
+        let app = &app;
+        let key = &key;
+        async move {
+            app.send(Method::PATCH, &path, Some(key), &[("content-type", "application/json")], json_body(json)).await
+        }
+    };
+    assert_error(&patch(r#"{"url":null}"#).await, 400, "VALIDATION_ERROR");
+    assert_error(&patch(r#"{"enabled":null}"#).await, 400, "VALIDATION_ERROR");
+    assert_error(&patch(r#"{"enabled":true,"colour":"red"}"#).await, 400, "VALIDATION_ERROR");
+    let rotate = format!("{base}/{id}/rotate-secret");
+    assert_error(&app.post_json(&rotate, &key, &[], "null").await, 400, "VALIDATION_ERROR");
+    assert_error(&app.post_json(&rotate, &key, &[], r#"{"overlapSeconds":604801}"#).await, 400, "VALIDATION_ERROR");
+    let rotated = app.post_json(&rotate, &key, &[], r#"{"overlapSeconds":604800}"#).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+});
