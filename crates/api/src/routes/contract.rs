@@ -5,7 +5,8 @@
 //! every route: 401 without a valid key, 403 without the route's scope, 404
 //! for an account group the key cannot reach, 400 for a path, query or body
 //! that does not parse, 413 and 415 for request bodies, 414 for a request
-//! target too long to read, 429 for the rate limit and 500 for a failure.
+//! target too long to read, 429 for the rate limit, 500 for a failure and 503
+//! when the database cannot give a connection in time.
 //! [`complete`] adds those to every operation that can get them, derived from
 //! the operation's shape and the route table, so the document cannot forget
 //! one (`tests/it/openapi.rs` checks the result).
@@ -116,6 +117,11 @@ pub fn complete(doc: &mut OpenApi) {
             }
             add(op, "429", "Rate limit exceeded (RATE_LIMIT_EXCEEDED); `Retry-After` says when to retry");
             add(op, "500", "Internal server error (INTERNAL_ERROR)");
+            add(
+                op,
+                "503",
+                "The server is busy for a moment, e.g. every database connection in use (SERVICE_UNAVAILABLE); nothing changed, retry after `Retry-After` seconds",
+            );
         }
     }
 }
