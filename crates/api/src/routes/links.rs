@@ -76,7 +76,7 @@ const FAMILIES: &[Family] = &[
         read: "get_response",
     },
     Family {
-        created_by: &[("start_job", &["200", "202"])],
+        created_by: &[("start_job", &["202"])],
         id: "/data/jobId",
         param: "jobId",
         on_one: &["get_job", "cancel_job"],
@@ -84,7 +84,7 @@ const FAMILIES: &[Family] = &[
         read: "get_job",
     },
     Family {
-        created_by: &[("start_scan", &["200", "202"])],
+        created_by: &[("start_scan", &["202"])],
         id: "/data/scanId",
         param: "scanId",
         on_one: &["get_scan", "cancel_scan"],
