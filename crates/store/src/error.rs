@@ -15,7 +15,9 @@ pub enum StoreError {
     /// connection to the server was lost: retryable.
     Unavailable(sqlx::Error),
     /// Concurrent writers kept winning a race this write could not resolve
-    /// (e.g. one Idempotency-Key): retryable.
+    /// (e.g. one Idempotency-Key), or the database gave this transaction up to
+    /// let another go on (a PostgreSQL deadlock or serialization failure,
+    /// SQLite's busy timeout): retryable.
     Contended(String),
 }
 
@@ -57,6 +59,11 @@ impl From<sqlx::Error> for StoreError {
         {
             return Self::UniqueViolation(db.message().to_owned());
         }
+        if let sqlx::Error::Database(db) = &e
+            && db.code().as_deref().is_some_and(gave_way)
+        {
+            return Self::Contended(db.message().to_owned());
+        }
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::Unavailable(e),
             e => Self::Database(e),
@@ -64,8 +71,34 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Whether a database error code says this transaction gave way to another and
+/// may simply be run again: PostgreSQL's 40P01 (deadlock_detected) and 40001
+/// (serialization_failure); SQLite's BUSY and LOCKED with their extended codes
+/// (e.g. 517, BUSY_SNAPSHOT: a read transaction that another writer overtook).
+fn gave_way(code: &str) -> bool {
+    match code {
+        "40P01" | "40001" => true,
+        _ => code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         Self::Migration(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gave_way;
+
+    #[test]
+    fn deadlocks_serialization_failures_and_busy_databases_are_retryable() {
+        for code in ["40P01", "40001", "5", "6", "261", "517", "773", "262"] {
+            assert!(gave_way(code), "{code}");
+        }
+        for code in ["23505", "42P01", "19", "2067", "1", "", "4OP01"] {
+            assert!(!gave_way(code), "{code}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 use crate::events::append_in;
 use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::prospects::{add_to_audience_in, upsert_prospect_in};
-use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
+use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in, withdraw_in};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::{EventType, credits_low_data, crosses_credits_low, prospecting_job_data};
@@ -258,6 +258,11 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Option<(bool, ProspectingJob)>> {
         let mut tx = self.writer.begin().await?;
+        if job_in(&mut tx, group_id, id).await?.is_none() {
+            return Ok(None);
+        }
+        // The work item first (see `withdraw_in`), then the job as it is now.
+        withdraw_in(&mut tx, PROSPECTING_WORK, id).await?;
         let Some(job) = job_in(&mut tx, group_id, id).await? else { return Ok(None) };
         if !job.is_active() {
             return Ok(Some((false, job)));
@@ -273,12 +278,6 @@ impl Store {
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await?;
-        // A worker holding the item loses its lease and stops.
-        sqlx::query("DELETE FROM work_items WHERE kind = $1 AND ref_id = $2")
-            .bind(PROSPECTING_WORK)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         release_audience_in(&mut tx, &job, now).await?;
         let job = job_in(&mut tx, group_id, id).await?.unwrap_or(job);
         append_in(&mut tx, group_id, EventType::ProspectingJobCancelled, &prospecting_job_data(&job), now).await?;

@@ -77,6 +77,24 @@ pub(crate) async fn hold_lease_in(
     Ok(done.rows_affected() == 1)
 }
 
+/// Withdraws the queued work for `ref_id` inside a caller's transaction (a
+/// cancel, a stop, a discard): a worker holding it loses its lease and stops.
+///
+/// Call it before changing the row the work is about. Workers lock their
+/// `work_items` row first (`hold_lease_in`) and the resource after, so a
+/// cancel that did the opposite could deadlock with one on PostgreSQL.
+/// After it, read the resource again: this waited for any worker holding
+/// the item, whose change is now visible. Roll back if the resource turns out
+/// to be past cancelling, so the work is not lost.
+pub(crate) async fn withdraw_in(tx: &mut Transaction<'static, Any>, kind: &str, ref_id: &str) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM work_items WHERE kind = $1 AND ref_id = $2")
+        .bind(kind)
+        .bind(ref_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Deletes a finished item inside a caller's transaction; false when the lease was lost.
 pub(crate) async fn finish_in(tx: &mut Transaction<'static, Any>, item: &WorkItem) -> StoreResult<bool> {
     finish_guarded_in(tx, item, false).await

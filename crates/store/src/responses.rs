@@ -3,7 +3,7 @@
 
 use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::ledger::{SlotClaim, SlotRequest, forget_in, reserve_slot_in};
-use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in};
+use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in, withdraw_in};
 use crate::sends::{Settle, begin_finish};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
@@ -222,6 +222,18 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Option<(bool, ScheduledResponse)>> {
         let mut tx = self.writer.begin().await?;
+        let owned: Option<String> =
+            sqlx::query_scalar("SELECT id FROM scheduled_responses WHERE group_id = $1 AND id = $2")
+                .bind(group_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owned.is_none() {
+            return Ok(None);
+        }
+        // The work item first (see `withdraw_in`); it comes back with the
+        // rollback when the response is already past queued.
+        withdraw_in(&mut tx, OUTBOUND_WORK, id).await?;
         let done = sqlx::query(
             "UPDATE scheduled_responses SET status = $3, updated_at = $4 WHERE group_id = $1 AND id = $2 AND status = $5",
         )
@@ -233,11 +245,6 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
-            sqlx::query("DELETE FROM work_items WHERE kind = $1 AND ref_id = $2")
-                .bind(OUTBOUND_WORK)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
             crate::events::append_response_event_in(&mut tx, id, EventType::ResponseCancelled, now).await?;
         }
         let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND id = $2")
@@ -245,7 +252,11 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        tx.commit().await?;
+        if done.rows_affected() == 1 {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(row.as_ref().map(response_from_row).transpose()?.map(|r| (done.rows_affected() == 1, r)))
     }
 

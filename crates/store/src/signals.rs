@@ -4,7 +4,7 @@
 //! prospect signal reads.
 
 use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
-use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in};
+use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in, withdraw_in};
 use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
@@ -335,6 +335,11 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Option<(bool, SignalScan)>> {
         let mut tx = self.writer.begin().await?;
+        if scan_in(&mut tx, group_id, id).await?.is_none() {
+            return Ok(None);
+        }
+        // The work item first (see `withdraw_in`), then the scan as it is now.
+        withdraw_in(&mut tx, SIGNAL_SCAN_WORK, id).await?;
         let Some(scan) = scan_in(&mut tx, group_id, id).await? else { return Ok(None) };
         if !scan.is_active() {
             return Ok(Some((false, scan)));
@@ -343,11 +348,6 @@ impl Store {
             .bind(id)
             .bind(status::CANCELLED)
             .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM work_items WHERE kind = $1 AND ref_id = $2")
-            .bind(SIGNAL_SCAN_WORK)
-            .bind(id)
             .execute(&mut *tx)
             .await?;
         let scan = scan_in(&mut tx, group_id, id).await?.unwrap_or(scan);

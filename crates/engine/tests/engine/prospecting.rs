@@ -144,6 +144,46 @@ both_backends!(cancelling_stops_at_the_next_page_and_keeps_imports, |backend| as
     assert_eq!(again.status, 422);
 });
 
+/// A worker of another instance holds the job's work item (its transaction
+/// locks the `work_items` row, then the job's row, as `begin_job_run` and the
+/// import do) while a cancel comes in. The cancel takes the same locks in the
+/// same order, so it waits for the worker instead of deadlocking with it
+/// (PostgreSQL then aborted one side, and the cancel answered 500: found by
+/// `.ci/fuzz --postgres`). PostgreSQL only: SQLite has one writer per database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_waits_for_a_worker_holding_the_job_instead_of_deadlocking() {
+    if !sonarly_testkit::postgres_available() {
+        return;
+    }
+    let w = Arc::new(World::new(TestBackend::Postgres, Plan::Starter, 5_000).await);
+    let job_id = w.start(search(10)).await;
+    let other = sqlx::AnyPool::connect(&w.db.url).await.unwrap();
+    let mut worker = other.begin().await.unwrap();
+    let held = sqlx::query("UPDATE work_items SET attempts = attempts WHERE kind = $1 AND ref_id = $2")
+        .bind(PROSPECTING_WORK)
+        .bind(&job_id)
+        .execute(&mut *worker)
+        .await
+        .unwrap();
+    assert_eq!(held.rows_affected(), 1);
+    let cancel = {
+        let (w, job_id) = (w.clone(), job_id.clone());
+        tokio::spawn(async move { cancel_job(w.store(), &w.clock, &w.group.id, &job_id).await })
+    };
+    // Let the cancel reach the lock it waits for. (Were it slower, the test
+    // would pass without showing anything; it cannot fail for that.)
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("UPDATE prospecting_jobs SET pages_fetched = pages_fetched + 1 WHERE id = $1")
+        .bind(&job_id)
+        .execute(&mut *worker)
+        .await
+        .expect("the worker is not blocked by the cancel");
+    worker.commit().await.unwrap();
+    let cancelled = cancel.await.unwrap().expect("the cancel succeeds once the worker is done");
+    assert_eq!(cancelled.status.as_str(), "cancelled");
+    assert_eq!(w.store().count_work(PROSPECTING_WORK).await.unwrap(), 0, "its work is withdrawn");
+}
+
 both_backends!(uploads_and_enrichment_and_sales_navigator_sources, |backend| async move {
     let w = World::new(backend, Plan::Starter, 5_000).await;
     // Known profiles from a search, plus one that does not exist.

@@ -86,6 +86,9 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<ApprovalOutcome> {
         let mut tx = self.writer.begin().await?;
+        // The queued step first (see `queue::withdraw_in`); it comes back with
+        // the rollback when nothing waits for approval.
+        withdraw_in(&mut tx, CAMPAIGN_WORK, instance_id).await?;
         let done = sqlx::query(
             "UPDATE campaign_instances SET pending_approval = 0, pending_subject = NULL, pending_body = NULL, \
              state = $5, stop_reason = $6, updated_at = $4 \
@@ -101,12 +104,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
-            sqlx::query("DELETE FROM work_items WHERE kind = $1 AND ref_id = $2")
-                .bind(CAMPAIGN_WORK)
-                .bind(instance_id)
-                .execute(&mut *tx)
-                .await?;
             complete_campaign_if_done_in(&mut tx, campaign_id, now).await?;
+        } else {
+            tx.rollback().await?;
+            tx = self.writer.begin().await?;
         }
         let outcome = approval_outcome(&mut tx, group_id, campaign_id, instance_id, done.rows_affected() == 1).await?;
         tx.commit().await?;

@@ -11,7 +11,7 @@ mod executor;
 mod instances;
 
 use crate::ledger::forget_in;
-use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, release_in};
+use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, release_in, withdraw_in};
 use crate::sends::{Settle, begin_finish};
 use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
@@ -480,6 +480,18 @@ impl Store {
     /// `CAMPAIGN_STOPPED`), removing their queued steps, in one transaction.
     pub async fn stop_campaign(&self, group_id: &str, campaign_id: &str, now: Timestamp) -> StoreResult<StopOutcome> {
         let mut tx = self.writer.begin().await?;
+        // The queued steps first, as workers lock them before the instance and
+        // the campaign (see `queue::withdraw_in`); rolled back if not active.
+        sqlx::query(
+            "DELETE FROM work_items WHERE kind = $1 AND ref_id IN \
+             (SELECT id FROM campaign_instances WHERE group_id = $2 AND campaign_id = $3 AND state = $4)",
+        )
+        .bind(CAMPAIGN_WORK)
+        .bind(group_id)
+        .bind(campaign_id)
+        .bind(instance_state::ACTIVE)
+        .execute(&mut *tx)
+        .await?;
         let moved = sqlx::query(
             "UPDATE campaigns SET status = $3, stopped_at = $4, updated_at = $4 \
              WHERE group_id = $1 AND id = $2 AND status = $5",
@@ -500,15 +512,6 @@ impl Store {
                     .await?;
             return Ok(StopOutcome::NotActive(current.unwrap_or_default()));
         }
-        sqlx::query(
-            "DELETE FROM work_items WHERE kind = $1 AND ref_id IN \
-             (SELECT id FROM campaign_instances WHERE campaign_id = $2 AND state = $3)",
-        )
-        .bind(CAMPAIGN_WORK)
-        .bind(campaign_id)
-        .bind(instance_state::ACTIVE)
-        .execute(&mut *tx)
-        .await?;
         let stopped = sqlx::query(
             "UPDATE campaign_instances SET state = $2, stop_reason = $3, pending_approval = 0, pending_subject = NULL, \
              pending_body = NULL, updated_at = $4 WHERE campaign_id = $1 AND state = $5",
