@@ -90,9 +90,8 @@ pub async fn starter_templates(
         .collect())
 }
 
-/// A create body as received.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A create body as received (the API converts its body type into it).
+#[derive(Debug, Clone, Default)]
 pub struct CreateCampaignRequest {
     pub starter_template_id: String,
     pub name: String,
@@ -100,9 +99,8 @@ pub struct CreateCampaignRequest {
     pub lead_ids: Option<Vec<String>>,
 }
 
-/// A duplicate body as received.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A duplicate body as received (the API converts its body type into it).
+#[derive(Debug, Clone, Default)]
 pub struct DuplicateCampaignRequest {
     pub name: Option<String>,
     pub audience_id: String,

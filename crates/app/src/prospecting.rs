@@ -25,11 +25,10 @@ pub const MAX_URL_CHARS: usize = 2_048;
 pub const MAX_LIST_ID_CHARS: usize = 100;
 
 /// A start request as the API received it (all fields optional so every
-/// problem can be reported at once).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// problem can be reported at once). The API parses its own body type and
+/// converts it into this one; the names in error messages are the wire names.
+#[derive(Debug, Clone, Default)]
 pub struct StartRequest {
-    #[serde(rename = "type")]
     pub source_type: Option<String>,
     pub name: Option<String>,
     pub search_url: Option<String>,

@@ -2,7 +2,7 @@
 
 use crate::audiences::get_ready;
 use crate::{AppResult, StoreResultExt};
-use sonarly_domain::cursor::{CursorCodec, CursorPosition};
+use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::prospecting::{Prospect, validate_provider_id};
 use sonarly_store::Store;
@@ -55,14 +55,6 @@ pub async fn audience_prospects(
     get_ready(store, group_id, audience_id).await?;
     let after = page.after.as_ref().map(|p| (p.created_at, p.id.as_str()));
     let rows = store.list_audience_prospects(audience_id, after, page.fetch_limit()).await.or_internal()?;
-    let has_more = rows.len() > page.limit as usize;
-    let mut rows = rows;
-    rows.truncate(page.limit as usize);
-    let next_cursor = if has_more {
-        rows.last()
-            .map(|(at, p)| codec.encode(AUDIENCE_PROSPECTS_LIST, &CursorPosition { created_at: *at, id: p.id.clone() }))
-    } else {
-        None
-    };
-    Ok(Page { items: rows.into_iter().map(|(_, p)| p).collect(), next_cursor, has_more })
+    let page = Page::from_rows(rows, page, codec, AUDIENCE_PROSPECTS_LIST, |(at, p)| (*at, p.id.clone()));
+    Ok(page.map(|(_, p)| p))
 }

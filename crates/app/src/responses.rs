@@ -15,8 +15,9 @@ use sonarly_store::{ResponseCreation, Store};
 
 pub const RESPONSES_LIST: &str = "message-responses";
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A queue request as the API received it (all fields optional so every
+/// problem can be reported at once; the API converts its body type into it).
+#[derive(Debug, Clone, Default)]
 pub struct QueueResponseRequest {
     pub prospect_id: Option<String>,
     pub message: Option<String>,

@@ -16,9 +16,8 @@ use sonarly_store::{NewScan, ScanCreation, Store};
 
 pub const SCANS_LIST: &str = "signal-scans";
 
-/// A start request as the API received it.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A start request as the API received it (the API converts its body type into it).
+#[derive(Debug, Clone, Default)]
 pub struct StartScanRequest {
     pub signal_specification_id: Option<String>,
     pub audience_id: Option<String>,

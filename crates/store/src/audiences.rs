@@ -2,6 +2,7 @@
 //! prospecting) and the delete guard: an audience is deleted only when no job
 //! fills it and no active campaign uses it.
 
+use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::models::Audience;
@@ -152,30 +153,11 @@ impl Store {
 
     /// Ready audiences of `group_id`, newest first, one page (`limit + 1` rows).
     pub async fn list_ready_audiences(&self, group_id: &str, page: &PageRequest) -> StoreResult<Vec<Audience>> {
-        let rows = match &page.after {
-            None => {
-                sqlx::query(
-                    "SELECT * FROM audiences WHERE group_id = $1 AND filling_job_id IS NULL \
-                     ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(group_id)
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?
-            }
-            Some(after) => {
-                sqlx::query(
-                    "SELECT * FROM audiences WHERE group_id = $1 AND filling_job_id IS NULL \
-                     AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(group_id)
-                .bind(after.created_at.as_millis())
-                .bind(&after.id)
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?
-            }
-        };
+        let rows = ListQuery::new("SELECT * FROM audiences WHERE group_id = $1 AND filling_job_id IS NULL")
+            .bind(group_id)
+            .page(&Keyset::page(page))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(audience_from_row).collect::<Result<_, _>>()?)
     }
 }

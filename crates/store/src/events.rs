@@ -9,8 +9,8 @@
 //! given event for catch-up. Retention deletes old events in batches (their
 //! deliveries and attempts go with them).
 
+use crate::page::{Keyset, ListQuery};
 use crate::queue::enqueue_in;
-use crate::sql::placeholders;
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::{
@@ -279,43 +279,18 @@ impl Store {
         query: &EventsQuery,
         limit: i64,
     ) -> StoreResult<Vec<Event>> {
-        let type_filter = if types.is_empty() {
-            String::new()
-        } else {
-            format!(" AND event_type IN ({})", placeholders(5, types.len()))
-        };
-        let (sql, at, id, bound) = match query {
-            EventsQuery::Newest { before } => {
-                let (at, id) = before.clone().unwrap_or((Timestamp::from_millis(i64::MAX), "\u{10FFFF}".into()));
-                (
-                    format!(
-                        "SELECT * FROM events WHERE group_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
-                         AND created_at <= $4{type_filter} ORDER BY created_at DESC, id DESC LIMIT {limit}"
-                    ),
-                    at,
-                    id,
-                    Timestamp::from_millis(i64::MAX),
-                )
+        let (keyset, settled_before) = match query {
+            EventsQuery::Newest { before } => (Keyset::newest_first(before.clone(), limit), None),
+            EventsQuery::After { after, settled_before } => {
+                (Keyset::oldest_first(Some(after.clone()), limit), Some(*settled_before))
             }
-            EventsQuery::After { after, settled_before } => (
-                format!(
-                    "SELECT * FROM events WHERE group_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3)) \
-                     AND created_at <= $4{type_filter} ORDER BY created_at ASC, id ASC LIMIT {limit}"
-                ),
-                after.0,
-                after.1.clone(),
-                *settled_before,
-            ),
         };
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(group_id.to_owned())
-            .bind(at.as_millis())
-            .bind(id)
-            .bind(bound.as_millis());
-        for t in types {
-            q = q.bind(t.as_str());
+        let mut list = ListQuery::new("SELECT * FROM events WHERE group_id = $1").bind(group_id);
+        if let Some(settled_before) = settled_before {
+            list = list.and("created_at <=", settled_before);
         }
-        let rows = q.fetch_all(&self.reader).await?;
+        let rows =
+            list.and_in("event_type", types.iter().map(|t| t.as_str())).page(&keyset).fetch_all(&self.reader).await?;
         Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
     }
 

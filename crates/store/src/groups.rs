@@ -1,5 +1,6 @@
 //! Account groups: the tenancy boundary.
 
+use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::models::AccountGroup;
@@ -51,33 +52,14 @@ impl Store {
 
     /// The groups an API key can access, newest first, one page (`limit + 1` rows).
     pub async fn list_groups_for_key(&self, key_id: &str, page: &PageRequest) -> StoreResult<Vec<AccountGroup>> {
-        let rows = match &page.after {
-            None => {
-                sqlx::query(
-                    "SELECT g.id, g.name, g.created_at FROM account_groups g \
-                     JOIN api_key_groups k ON k.group_id = g.id WHERE k.key_id = $1 \
-                     ORDER BY g.created_at DESC, g.id DESC LIMIT $2",
-                )
-                .bind(key_id)
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?
-            }
-            Some(after) => {
-                sqlx::query(
-                    "SELECT g.id, g.name, g.created_at FROM account_groups g \
-                     JOIN api_key_groups k ON k.group_id = g.id WHERE k.key_id = $1 \
-                     AND (g.created_at, g.id) < ($2, $3) \
-                     ORDER BY g.created_at DESC, g.id DESC LIMIT $4",
-                )
-                .bind(key_id)
-                .bind(after.created_at.as_millis())
-                .bind(&after.id)
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?
-            }
-        };
+        let rows = ListQuery::new(
+            "SELECT g.id, g.name, g.created_at FROM account_groups g \
+             JOIN api_key_groups k ON k.group_id = g.id WHERE k.key_id = $1",
+        )
+        .bind(key_id)
+        .page(&Keyset::page(page).by("g.created_at", "g.id"))
+        .fetch_all(&self.reader)
+        .await?;
         Ok(rows.iter().map(group_from_row).collect::<Result<_, _>>()?)
     }
 

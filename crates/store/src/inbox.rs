@@ -6,6 +6,7 @@
 //! (account, provider message id), so the poller, webhooks and the outbound
 //! scheduler can all record the same message and it is stored once.
 
+use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, release_in};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
@@ -416,47 +417,12 @@ impl Store {
         conversation_id: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<InboxMessage>> {
-        let order = "ORDER BY m.sent_at DESC, m.id DESC";
-        let rows = match (conversation_id, &page.after) {
-            (None, None) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{LIST_SELECT} {order} LIMIT $2")))
-                    .bind(group_id)
-                    .bind(page.fetch_limit())
-                    .fetch_all(&self.reader)
-                    .await?
-            }
-            (None, Some(after)) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{LIST_SELECT} AND (m.sent_at, m.id) < ($2, $3) {order} LIMIT $4"
-                )))
-                .bind(group_id)
-                .bind(after.created_at.as_millis())
-                .bind(&after.id)
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?
-            }
-            (Some(conversation_id), None) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{LIST_SELECT} AND m.conversation_id = $2 {order} LIMIT $3")))
-                    .bind(group_id)
-                    .bind(conversation_id)
-                    .bind(page.fetch_limit())
-                    .fetch_all(&self.reader)
-                    .await?
-            }
-            (Some(conversation_id), Some(after)) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{LIST_SELECT} AND m.conversation_id = $2 AND (m.sent_at, m.id) < ($3, $4) {order} LIMIT $5"
-                )))
-                .bind(group_id)
-                .bind(conversation_id)
-                .bind(after.created_at.as_millis())
-                .bind(&after.id)
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?
-            }
-        };
+        let rows = ListQuery::new(LIST_SELECT)
+            .bind(group_id)
+            .and_eq("m.conversation_id", conversation_id)
+            .page(&Keyset::page(page).by("m.sent_at", "m.id"))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(message_from_row).collect::<Result<_, _>>()?)
     }
 

@@ -19,6 +19,7 @@ mod inbox;
 mod keys;
 mod ledger;
 mod linkedin_accounts;
+mod page;
 mod prospecting_jobs;
 mod prospects;
 mod queue;

@@ -1,5 +1,6 @@
 //! Connected LinkedIn accounts and the sandbox journal.
 
+use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, ProviderKind, SendingRules, WorkingHours};
@@ -153,28 +154,11 @@ impl Store {
         group_id: &str,
         page: &PageRequest,
     ) -> StoreResult<Vec<LinkedInAccount>> {
-        let rows =
-            match &page.after {
-                None => sqlx::query(
-                    "SELECT * FROM linkedin_accounts WHERE group_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(group_id)
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?,
-                Some(after) => {
-                    sqlx::query(
-                        "SELECT * FROM linkedin_accounts WHERE group_id = $1 AND (created_at, id) < ($2, $3) \
-                     ORDER BY created_at DESC, id DESC LIMIT $4",
-                    )
-                    .bind(group_id)
-                    .bind(after.created_at.as_millis())
-                    .bind(&after.id)
-                    .bind(page.fetch_limit())
-                    .fetch_all(&self.reader)
-                    .await?
-                }
-            };
+        let rows = ListQuery::new("SELECT * FROM linkedin_accounts WHERE group_id = $1")
+            .bind(group_id)
+            .page(&Keyset::page(page))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
     }
 

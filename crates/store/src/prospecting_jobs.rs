@@ -4,6 +4,7 @@
 
 use crate::events::append_in;
 use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
+use crate::page::{Keyset, ListQuery};
 use crate::prospects::{add_to_audience_in, upsert_prospect_in};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in, withdraw_in};
 use crate::{Store, StoreError, StoreResult};
@@ -214,37 +215,12 @@ impl Store {
         status_filter: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<ProspectingJob>> {
-        let (after_at, after_id) = match &page.after {
-            Some(p) => (p.created_at.as_millis(), p.id.clone()),
-            None => (i64::MAX, String::new()),
-        };
-        let rows = match status_filter {
-            None => {
-                sqlx::query(
-                    "SELECT * FROM prospecting_jobs WHERE group_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
-                     ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(group_id)
-                .bind(after_at)
-                .bind(if page.after.is_some() { after_id } else { "\u{10FFFF}".to_owned() })
-                .bind(page.fetch_limit())
-                .fetch_all(&self.reader)
-                .await?
-            }
-            Some(status) => {
-                sqlx::query(
-                    "SELECT * FROM prospecting_jobs WHERE group_id = $1 AND status = $5 \
-                     AND (created_at < $2 OR (created_at = $2 AND id < $3)) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(group_id)
-                .bind(after_at)
-                .bind(if page.after.is_some() { after_id } else { "\u{10FFFF}".to_owned() })
-                .bind(page.fetch_limit())
-                .bind(status)
-                .fetch_all(&self.reader)
-                .await?
-            }
-        };
+        let rows = ListQuery::new("SELECT * FROM prospecting_jobs WHERE group_id = $1")
+            .bind(group_id)
+            .and_eq("status", status_filter)
+            .page(&Keyset::page(page))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(job_from_row).collect::<Result<_, _>>()?)
     }
 

@@ -1,5 +1,6 @@
 //! Prospects and audience membership.
 
+use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::prospecting::Prospect;
@@ -164,31 +165,15 @@ impl Store {
         after: Option<(Timestamp, &str)>,
         fetch: i64,
     ) -> StoreResult<Vec<(Timestamp, Prospect)>> {
-        let rows = match after {
-            None => {
-                sqlx::query(
-                    "SELECT ap.added_at AS added_at, p.* FROM audience_prospects ap JOIN prospects p ON p.id = ap.prospect_id \
-                     WHERE ap.audience_id = $1 ORDER BY ap.added_at, ap.prospect_id LIMIT $2",
-                )
-                .bind(audience_id)
-                .bind(fetch)
-                .fetch_all(&self.reader)
-                .await?
-            }
-            Some((at, id)) => {
-                sqlx::query(
-                    "SELECT ap.added_at AS added_at, p.* FROM audience_prospects ap JOIN prospects p ON p.id = ap.prospect_id \
-                     WHERE ap.audience_id = $1 AND (ap.added_at, ap.prospect_id) > ($2, $3) \
-                     ORDER BY ap.added_at, ap.prospect_id LIMIT $4",
-                )
-                .bind(audience_id)
-                .bind(at.as_millis())
-                .bind(id)
-                .bind(fetch)
-                .fetch_all(&self.reader)
-                .await?
-            }
-        };
+        let keyset = Keyset::oldest_first(after.map(|(at, id)| (at, id.to_owned())), fetch);
+        let rows = ListQuery::new(
+            "SELECT ap.added_at AS added_at, p.* FROM audience_prospects ap JOIN prospects p ON p.id = ap.prospect_id \
+             WHERE ap.audience_id = $1",
+        )
+        .bind(audience_id)
+        .page(&keyset.by("ap.added_at", "ap.prospect_id"))
+        .fetch_all(&self.reader)
+        .await?;
         rows.iter()
             .map(|row| Ok((Timestamp::from_millis(row.try_get("added_at")?), prospect_from_row(row)?)))
             .collect::<Result<_, sqlx::Error>>()

@@ -3,6 +3,7 @@
 
 use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::ledger::{SlotClaim, SlotRequest, forget_in, reserve_slot_in};
+use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in, withdraw_in};
 use crate::sends::{Settle, begin_finish};
 use crate::{Store, StoreError, StoreResult};
@@ -196,21 +197,12 @@ impl Store {
         status_filter: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<ScheduledResponse>> {
-        let (at, id) = match &page.after {
-            Some(p) => (p.created_at.as_millis(), p.id.clone()),
-            None => (i64::MAX, "\u{10FFFF}".to_owned()),
-        };
-        let rows = sqlx::query(
-            "SELECT * FROM scheduled_responses WHERE group_id = $1 AND ($5 = '' OR status = $5) \
-             AND (created_at < $2 OR (created_at = $2 AND id < $3)) ORDER BY created_at DESC, id DESC LIMIT $4",
-        )
-        .bind(group_id)
-        .bind(at)
-        .bind(id)
-        .bind(page.fetch_limit())
-        .bind(status_filter.unwrap_or(""))
-        .fetch_all(&self.reader)
-        .await?;
+        let rows = ListQuery::new("SELECT * FROM scheduled_responses WHERE group_id = $1")
+            .bind(group_id)
+            .and_eq("status", status_filter)
+            .page(&Keyset::page(page))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(response_from_row).collect::<Result<_, _>>()?)
     }
 

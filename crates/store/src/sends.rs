@@ -14,7 +14,8 @@
 use crate::queue::{WorkItem, release_in};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
 /// Where a send stands.
@@ -224,15 +225,13 @@ pub(crate) async fn begin_finish(
     Ok(Some(tx))
 }
 
-impl Store {
-    /// Stores a send's payload before its first attempt; when one exists for
-    /// the token already, that one is kept (and returned): text is composed once.
-    pub async fn prepare_send(&self, new: &NewSend, now: Timestamp) -> StoreResult<OutboundSend> {
-        sqlx::query(
-            "INSERT INTO outbound_sends (token, linkedin_account_id, work_kind, ref_id, action, recipient_provider_id, \
-             provider_chat_id, subject, body, state, attempt, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) ON CONFLICT (token) DO NOTHING",
-        )
+/// The columns of a [`NewSend`], in the order [`bind_payload`] binds them (`$1` to `$9`).
+const PAYLOAD_COLUMNS: &str =
+    "token, linkedin_account_id, work_kind, ref_id, action, recipient_provider_id, provider_chat_id, subject, body";
+
+/// Binds a [`NewSend`]'s payload to `$1` to `$9` ([`PAYLOAD_COLUMNS`]).
+fn bind_payload<'q>(query: Query<'q, Any, AnyArguments>, new: &NewSend) -> Query<'q, Any, AnyArguments> {
+    query
         .bind(&new.token)
         .bind(&new.linkedin_account_id)
         .bind(&new.work_kind)
@@ -242,13 +241,22 @@ impl Store {
         .bind(&new.provider_chat_id)
         .bind(&new.subject)
         .bind(&new.body)
-        .bind(SendState::Ready.as_str())
-        .bind(now.as_millis())
-        .execute(&self.writer)
-        .await?;
-        self.get_send(&new.token)
-            .await?
-            .ok_or_else(|| crate::StoreError::Config(format!("send {} vanished after insert", new.token)))
+}
+
+impl Store {
+    /// Stores a send's payload before its first attempt; when one exists for
+    /// the token already, that one is kept (and returned): text is composed once.
+    pub async fn prepare_send(&self, new: &NewSend, now: Timestamp) -> StoreResult<OutboundSend> {
+        let sql = format!(
+            "INSERT INTO outbound_sends ({PAYLOAD_COLUMNS}, state, attempt, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) ON CONFLICT (token) DO NOTHING"
+        );
+        bind_payload(sqlx::query(sqlx::AssertSqlSafe(sql)), new)
+            .bind(SendState::Ready.as_str())
+            .bind(now.as_millis())
+            .execute(&self.writer)
+            .await?;
+        self.stored_send(&new.token).await
     }
 
     /// Stores the payload of an action that may already have been attempted
@@ -263,31 +271,27 @@ impl Store {
         settle_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<OutboundSend> {
-        sqlx::query(
-            "INSERT INTO outbound_sends (token, linkedin_account_id, work_kind, ref_id, action, recipient_provider_id, \
-             provider_chat_id, subject, body, state, attempt, started_at, deadline, settle_at, last_error, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12, $13, $14, $14) \
-             ON CONFLICT (token) DO NOTHING",
-        )
-        .bind(&new.token)
-        .bind(&new.linkedin_account_id)
-        .bind(&new.work_kind)
-        .bind(&new.ref_id)
-        .bind(new.action.as_str())
-        .bind(&new.recipient_provider_id)
-        .bind(&new.provider_chat_id)
-        .bind(&new.subject)
-        .bind(&new.body)
-        .bind(SendState::Unknown.as_str())
-        .bind(started_at.as_millis())
-        .bind(settle_at.as_millis())
-        .bind("an earlier claim may have sent it without a record")
-        .bind(now.as_millis())
-        .execute(&self.writer)
-        .await?;
-        self.get_send(&new.token)
+        let sql = format!(
+            "INSERT INTO outbound_sends ({PAYLOAD_COLUMNS}, state, attempt, started_at, deadline, settle_at, last_error, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12, $13, $14, $14) \
+             ON CONFLICT (token) DO NOTHING"
+        );
+        bind_payload(sqlx::query(sqlx::AssertSqlSafe(sql)), new)
+            .bind(SendState::Unknown.as_str())
+            .bind(started_at.as_millis())
+            .bind(settle_at.as_millis())
+            .bind("an earlier claim may have sent it without a record")
+            .bind(now.as_millis())
+            .execute(&self.writer)
+            .await?;
+        self.stored_send(&new.token).await
+    }
+
+    /// The send just inserted (or kept) under `token`.
+    async fn stored_send(&self, token: &str) -> StoreResult<OutboundSend> {
+        self.get_send(token)
             .await?
-            .ok_or_else(|| crate::StoreError::Config(format!("send {} vanished after insert", new.token)))
+            .ok_or_else(|| crate::StoreError::Config(format!("send {token} vanished after insert")))
     }
 
     pub async fn get_send(&self, token: &str) -> StoreResult<Option<OutboundSend>> {

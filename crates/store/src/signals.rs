@@ -4,6 +4,7 @@
 //! prospect signal reads.
 
 use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
+use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in, withdraw_in};
 use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
@@ -303,25 +304,12 @@ impl Store {
         status_filter: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<SignalScan>> {
-        let mut sql = String::from("SELECT * FROM signal_scans WHERE group_id = $1");
-        let mut next = 2;
-        if status_filter.is_some() {
-            sql.push_str(&format!(" AND status = ${next}"));
-            next += 1;
-        }
-        if page.after.is_some() {
-            sql.push_str(&format!(" AND (created_at, id) < (${}, ${})", next, next + 1));
-            next += 2;
-        }
-        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ${next}"));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id);
-        if let Some(status) = status_filter {
-            query = query.bind(status);
-        }
-        if let Some(after) = &page.after {
-            query = query.bind(after.created_at.as_millis()).bind(&after.id);
-        }
-        let rows = query.bind(page.fetch_limit()).fetch_all(&self.reader).await?;
+        let rows = ListQuery::new("SELECT * FROM signal_scans WHERE group_id = $1")
+            .bind(group_id)
+            .and_eq("status", status_filter)
+            .page(&Keyset::page(page))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(scan_from_row).collect::<Result<_, _>>()?)
     }
 

@@ -5,6 +5,7 @@
 //! check them inside the write's transaction; a concurrent delete that slips in
 //! between surfaces as a foreign-key violation, reported the same way.
 
+use crate::page::{Keyset, ListQuery};
 use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
@@ -169,30 +170,11 @@ async fn missing_value_propositions(
 
 /// One keyset page (`limit + 1` rows, newest first) of `table` in `group_id`.
 async fn page_rows(store: &Store, table: &'static str, group_id: &str, page: &PageRequest) -> StoreResult<Vec<AnyRow>> {
-    let rows = match &page.after {
-        None => {
-            let sql = format!("SELECT * FROM {table} WHERE group_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(group_id)
-                .bind(page.fetch_limit())
-                .fetch_all(&store.reader)
-                .await?
-        }
-        Some(after) => {
-            let sql = format!(
-                "SELECT * FROM {table} WHERE group_id = $1 AND (created_at, id) < ($2, $3) \
-                 ORDER BY created_at DESC, id DESC LIMIT $4"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(group_id)
-                .bind(after.created_at.as_millis())
-                .bind(&after.id)
-                .bind(page.fetch_limit())
-                .fetch_all(&store.reader)
-                .await?
-        }
-    };
-    Ok(rows)
+    ListQuery::new(format!("SELECT * FROM {table} WHERE group_id = $1"))
+        .bind(group_id)
+        .page(&Keyset::page(page))
+        .fetch_all(&store.reader)
+        .await
 }
 
 async fn get_row(store: &Store, table: &'static str, group_id: &str, id: &str) -> StoreResult<Option<AnyRow>> {

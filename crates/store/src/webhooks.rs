@@ -13,6 +13,7 @@
 //! item released late (a crash between the two writes) is simply put back.
 
 use crate::events::{append_in, event_from_row, fan_out_in, insert_in};
+use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, finish_in, hold_lease_in};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
@@ -175,17 +176,11 @@ impl Store {
         after: Option<(Timestamp, String)>,
         limit: i64,
     ) -> StoreResult<Vec<WebhookEndpoint>> {
-        let (at, id) = after.unwrap_or((Timestamp::from_millis(i64::MAX), "\u{10FFFF}".into()));
-        let rows = sqlx::query(
-            "SELECT * FROM webhook_endpoints WHERE group_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
-             ORDER BY created_at DESC, id DESC LIMIT $4",
-        )
-        .bind(group_id)
-        .bind(at.as_millis())
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
+        let rows = ListQuery::new("SELECT * FROM webhook_endpoints WHERE group_id = $1")
+            .bind(group_id)
+            .page(&Keyset::newest_first(after, limit))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(endpoint_from_row).collect::<Result<_, _>>()?)
     }
 
@@ -337,18 +332,12 @@ impl Store {
         after: Option<(Timestamp, String)>,
         limit: i64,
     ) -> StoreResult<Vec<WebhookAttempt>> {
-        let (at, id) = after.unwrap_or((Timestamp::from_millis(i64::MAX), "\u{10FFFF}".into()));
-        let rows = sqlx::query(
-            "SELECT * FROM webhook_attempts WHERE group_id = $1 AND endpoint_id = $2 \
-             AND (started_at < $3 OR (started_at = $3 AND id < $4)) ORDER BY started_at DESC, id DESC LIMIT $5",
-        )
-        .bind(group_id)
-        .bind(endpoint_id)
-        .bind(at.as_millis())
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
+        let rows = ListQuery::new("SELECT * FROM webhook_attempts WHERE group_id = $1 AND endpoint_id = $2")
+            .bind(group_id)
+            .bind(endpoint_id)
+            .page(&Keyset::newest_first(after, limit).by("started_at", "id"))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(attempt_from_row).collect::<Result<_, _>>()?)
     }
 

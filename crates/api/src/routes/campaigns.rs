@@ -166,9 +166,9 @@ pub struct ApprovalResultView {
     pub lead_status: LeadStatusView,
 }
 
+// The route deserializes this type, so the schema documents what is parsed.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct CreateCampaignBody {
     #[schema(schema_with = starter_template_id, example = "connect-engage-dm")]
     pub starter_template_id: String,
@@ -183,9 +183,9 @@ pub struct CreateCampaignBody {
     pub lead_ids: Option<Vec<String>>,
 }
 
+// The route deserializes this type, so the schema documents what is parsed.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct DuplicateCampaignBody {
     /// Name of the copy (1 to 200 characters, not blank); `<name> (copy)` when absent.
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
@@ -196,6 +196,20 @@ pub struct DuplicateCampaignBody {
     pub audience_id: String,
     #[schema(schema_with = lead_ids)]
     pub lead_ids: Option<Vec<String>>,
+}
+
+impl From<CreateCampaignBody> for CreateCampaignRequest {
+    fn from(body: CreateCampaignBody) -> Self {
+        let CreateCampaignBody { starter_template_id, name, audience_id, lead_ids } = body;
+        Self { starter_template_id, name, audience_id, lead_ids }
+    }
+}
+
+impl From<DuplicateCampaignBody> for DuplicateCampaignRequest {
+    fn from(body: DuplicateCampaignBody) -> Self {
+        let DuplicateCampaignBody { name, audience_id, lead_ids } = body;
+        Self { name, audience_id, lead_ids }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -353,8 +367,9 @@ pub async fn list_campaigns(
 pub async fn create_campaign(
     State(state): State<AppState>,
     access: GroupAccess,
-    ApiJson(body): ApiJson<CreateCampaignRequest>,
+    ApiJson(body): ApiJson<CreateCampaignBody>,
 ) -> ApiResult {
+    let body = CreateCampaignRequest::from(body);
     let campaign = uc::create_campaign(&state.store, state.clock.as_ref(), &access.group_id, &body).await?;
     let view = uc::campaign_state(&state.store, state.clock.as_ref(), campaign).await?;
     Ok(respond(StatusCode::CREATED, CampaignView::from(view)))
@@ -398,8 +413,9 @@ pub async fn duplicate_campaign(
     State(state): State<AppState>,
     access: GroupAccess,
     ApiPath(path): ApiPath<CampaignPath>,
-    ApiJson(body): ApiJson<DuplicateCampaignRequest>,
+    ApiJson(body): ApiJson<DuplicateCampaignBody>,
 ) -> ApiResult {
+    let body = DuplicateCampaignRequest::from(body);
     let campaign =
         uc::duplicate_campaign(&state.store, state.clock.as_ref(), &access.group_id, &path.campaign_id, &body).await?;
     let view = uc::campaign_state(&state.store, state.clock.as_ref(), campaign).await?;

@@ -23,16 +23,18 @@ use utoipa::{IntoParams, ToSchema};
 /// `post_commenters` needs `postUrl` (a `/posts/…` or `/feed/update/…` URL);
 /// `url_upload` needs `profileUrls` and ignores `maxResults`. Every problem is
 /// reported at once, each naming its field.
+// The route deserializes this type, so the schema documents what is parsed.
+// `type` and `name` are optional to serde so that a missing one is reported
+// beside every other problem; the schema still lists them as required.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct StartJobBody {
     #[serde(rename = "type")]
-    #[schema(schema_with = source_type)]
-    pub source_type: String,
+    #[schema(schema_with = source_type, required = true)]
+    pub source_type: Option<String>,
     /// Name of the job and of the audience it fills (1 to 200 characters, not blank; trimmed).
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub name: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = "\\S")]
+    pub name: Option<String>,
     /// Required for `linkedin_search` (up to 2,048 characters).
     #[schema(min_length = 1, max_length = 2048)]
     pub search_url: Option<String>,
@@ -53,6 +55,33 @@ pub struct StartJobBody {
     pub max_results: Option<i64>,
     /// Also find emails (2 credits per prospect instead of 1; default false).
     pub search_emails: Option<bool>,
+}
+
+impl From<StartJobBody> for StartRequest {
+    fn from(body: StartJobBody) -> Self {
+        let StartJobBody {
+            source_type,
+            name,
+            search_url,
+            saved_search_id,
+            lead_list_id,
+            post_url,
+            profile_urls,
+            max_results,
+            search_emails,
+        } = body;
+        Self {
+            source_type,
+            name,
+            search_url,
+            saved_search_id,
+            lead_list_id,
+            post_url,
+            profile_urls,
+            max_results,
+            search_emails,
+        }
+    }
 }
 
 fn source_type() -> utoipa::openapi::Object {
@@ -207,9 +236,10 @@ pub async fn start_job(
     State(state): State<AppState>,
     access: GroupAccess,
     headers: HeaderMap,
-    HashedJson(body, hash): HashedJson<StartRequest>,
+    HashedJson(body, hash): HashedJson<StartJobBody>,
 ) -> ApiResult {
     let key = idempotency_key(&headers)?;
+    let body = StartRequest::from(body);
     let started = uc::start_job_checked(
         &state.store,
         &state.registry,

@@ -12,18 +12,20 @@ use sonarly_app::responses::{self as uc, QueueResponseRequest, RESPONSES_LIST};
 use sonarly_domain::responses::ScheduledResponse;
 use utoipa::{IntoParams, ToSchema};
 
+// The route deserializes this type, so the schema documents what is parsed.
+// `prospectId` and `message` are optional to serde so that a missing one is
+// reported beside every other problem; the schema still lists them as required.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct QueueResponseBody {
     /// Sonarly prospect ID scoped to the account group (1 to 100 characters;
     /// one that names no prospect here is 422).
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
-    pub prospect_id: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = "\\S")]
+    pub prospect_id: Option<String>,
     /// Message body to queue (not blank): at most 8,000 characters for a
     /// direct message and 1,900 for an InMail (LinkedIn's limits; longer is 422).
-    #[schema(min_length = 1, max_length = 8000, pattern = "\\S")]
-    pub message: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 8000, pattern = "\\S")]
+    pub message: Option<String>,
     #[schema(schema_with = response_channel)]
     pub channel: Option<String>,
     /// Existing conversation ID when responding in a direct message thread
@@ -34,6 +36,13 @@ pub struct QueueResponseBody {
     /// at most 200 characters (longer is 422).
     #[schema(max_length = 200)]
     pub subject: Option<String>,
+}
+
+impl From<QueueResponseBody> for QueueResponseRequest {
+    fn from(body: QueueResponseBody) -> Self {
+        let QueueResponseBody { prospect_id, message, channel, conversation_id, subject } = body;
+        Self { prospect_id, message, channel, conversation_id, subject }
+    }
 }
 
 fn response_channel() -> utoipa::openapi::Object {
@@ -154,9 +163,10 @@ pub async fn queue_response(
     State(state): State<AppState>,
     access: GroupAccess,
     headers: HeaderMap,
-    HashedJson(body, hash): HashedJson<QueueResponseRequest>,
+    HashedJson(body, hash): HashedJson<QueueResponseBody>,
 ) -> ApiResult {
     let key = idempotency_key(&headers)?;
+    let body = QueueResponseRequest::from(body);
     check_body_ids(&body)?;
     let idempotency = key.as_deref().map(|k| (k, hash.as_str()));
     let response =

@@ -15,20 +15,29 @@ use utoipa::{IntoParams, ToSchema};
 const SCAN_TYPE: &str = "signal_scan";
 
 /// Body of `POST …/signals/scans`.
+// The route deserializes this type, so the schema documents what is parsed.
+// The two ids are optional to serde so that a missing one is reported beside
+// every other problem; the schema still lists them as required.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct StartScanBody {
     /// A signal specification of this account group (1 to 100 characters;
     /// one that names nothing here is 400).
-    #[schema(example = "507f1f77bcf86cd799439011", min_length = 1, max_length = 100, pattern = "\\S")]
-    pub signal_specification_id: String,
+    #[schema(value_type = String, required = true, example = "507f1f77bcf86cd799439011", min_length = 1, max_length = 100, pattern = "\\S")]
+    pub signal_specification_id: Option<String>,
     /// A ready audience of this account group (1 to 100 characters; unknown is
     /// 400, still being filled is 409 AUDIENCE_NOT_READY).
-    #[schema(example = "aud_01HYR7X8Q4M8K9P2V6N3B5C0D1", min_length = 1, max_length = 100, pattern = "\\S")]
-    pub audience_id: String,
+    #[schema(value_type = String, required = true, example = "aud_01HYR7X8Q4M8K9P2V6N3B5C0D1", min_length = 1, max_length = 100, pattern = "\\S")]
+    pub audience_id: Option<String>,
     #[schema(schema_with = prospect_ids)]
     pub prospect_ids: Option<Vec<String>>,
+}
+
+impl From<StartScanBody> for StartScanRequest {
+    fn from(body: StartScanBody) -> Self {
+        let StartScanBody { signal_specification_id, audience_id, prospect_ids } = body;
+        Self { signal_specification_id, audience_id, prospect_ids }
+    }
 }
 
 fn prospect_ids() -> utoipa::openapi::Array {
@@ -193,9 +202,10 @@ pub async fn start_scan(
     State(state): State<AppState>,
     access: GroupAccess,
     headers: HeaderMap,
-    HashedJson(body, hash): HashedJson<StartScanRequest>,
+    HashedJson(body, hash): HashedJson<StartScanBody>,
 ) -> ApiResult {
     let key = idempotency_key(&headers)?;
+    let body = StartScanRequest::from(body);
     let started = uc::start_scan(
         &state.store,
         state.clock.as_ref(),

@@ -11,6 +11,7 @@ mod executor;
 mod instances;
 
 use crate::ledger::forget_in;
+use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, release_in, withdraw_in};
 use crate::sends::{Settle, begin_finish};
 use crate::sql::placeholders;
@@ -22,12 +23,36 @@ use sonarly_domain::campaign::{
 use sonarly_domain::events::EventType;
 use sonarly_domain::page::PageRequest;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Pool, Row, Transaction};
 
 pub const CAMPAIGN_WORK: &str = "campaign_step";
 
 /// Ids bound per `IN (…)` list.
 const CHUNK: usize = 500;
+
+/// Which of `ids` stand as `prospect_id` in `table` beside `owner_column = owner`
+/// (an audience's prospects, a campaign's leads), read `CHUNK` ids at a time.
+async fn prospects_among(
+    pool: &Pool<Any>,
+    table: &'static str,
+    owner_column: &'static str,
+    owner: &str,
+    ids: &[String],
+) -> StoreResult<Vec<String>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT prospect_id FROM {table} WHERE {owner_column} = $1 AND prospect_id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(owner);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        found.extend(q.fetch_all(pool).await?);
+    }
+    Ok(found)
+}
 
 fn campaign_from_row(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
     let template: String = row.try_get("starter_template_id")?;
@@ -232,21 +257,12 @@ impl Store {
         status_filter: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<Campaign>> {
-        let (at, id) = match &page.after {
-            Some(p) => (p.created_at.as_millis(), p.id.clone()),
-            None => (i64::MAX, "\u{10FFFF}".to_owned()),
-        };
-        let rows = sqlx::query(
-            "SELECT * FROM campaigns WHERE group_id = $1 AND ($5 = '' OR status = $5) \
-             AND (created_at < $2 OR (created_at = $2 AND id < $3)) ORDER BY created_at DESC, id DESC LIMIT $4",
-        )
-        .bind(group_id)
-        .bind(at)
-        .bind(id)
-        .bind(page.fetch_limit())
-        .bind(status_filter.unwrap_or(""))
-        .fetch_all(&self.reader)
-        .await?;
+        let rows = ListQuery::new("SELECT * FROM campaigns WHERE group_id = $1")
+            .bind(group_id)
+            .and_eq("status", status_filter)
+            .page(&Keyset::page(page))
+            .fetch_all(&self.reader)
+            .await?;
         Ok(rows.iter().map(campaign_from_row).collect::<Result<_, _>>()?)
     }
 
@@ -371,19 +387,7 @@ impl Store {
 
     /// Which of `ids` are prospects of the audience.
     pub async fn audience_members_among(&self, audience_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
-        let mut found = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT prospect_id FROM audience_prospects WHERE audience_id = $1 AND prospect_id IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(audience_id);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            found.extend(q.fetch_all(&self.reader).await?);
-        }
-        Ok(found)
+        prospects_among(&self.reader, "audience_prospects", "audience_id", audience_id, ids).await
     }
 
     /// A campaign's selected lead ids, in selection order.
@@ -396,19 +400,7 @@ impl Store {
 
     /// Which of `ids` are selected leads of the campaign.
     pub async fn campaign_leads_among(&self, campaign_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
-        let mut found = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT prospect_id FROM campaign_leads WHERE campaign_id = $1 AND prospect_id IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(campaign_id);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            found.extend(q.fetch_all(&self.writer).await?);
-        }
-        Ok(found)
+        prospects_among(&self.writer, "campaign_leads", "campaign_id", campaign_id, ids).await
     }
 
     /// Which of `ids` have a live workflow instance in an active campaign of the group.
