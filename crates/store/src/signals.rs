@@ -10,7 +10,7 @@ use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::Prospect;
-use sonarly_domain::signals::{SignalItem, SignalScan, specification_snapshot, status};
+use sonarly_domain::signals::{JobStatus, SignalItem, SignalScan, specification_snapshot};
 use sonarly_domain::template::{SignalSource, SignalSpecification, codec};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -29,7 +29,7 @@ fn scan_from_row(row: &AnyRow) -> Result<SignalScan, sqlx::Error> {
         audience_id: row.try_get("audience_id")?,
         linkedin_account_id: row.try_get("linkedin_account_id")?,
         name: row.try_get("name")?,
-        status: row.try_get("status")?,
+        status: crate::sql::one_of(row, "status", JobStatus::parse)?,
         narrowed: row.try_get::<i64, _>("narrowed")? != 0,
         total_count: row.try_get("total_count")?,
         processed_count: row.try_get("processed_count")?,
@@ -233,7 +233,7 @@ impl Store {
         .bind(&scan.audience_id)
         .bind(&scan.linkedin_account_id)
         .bind(&name)
-        .bind(status::QUEUED)
+        .bind(JobStatus::Queued.as_str())
         .bind(i64::from(new.prospect_ids.is_some()))
         .bind(&scan.idempotency_key)
         .bind(&scan.request_hash)
@@ -300,7 +300,7 @@ impl Store {
     pub async fn list_signal_scans(
         &self,
         group_id: &str,
-        status_filter: Option<&str>,
+        status_filter: Option<JobStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<SignalScan>> {
         let mut sql = String::from("SELECT * FROM signal_scans WHERE group_id = $1");
@@ -316,7 +316,7 @@ impl Store {
         sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ${next}"));
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id);
         if let Some(status) = status_filter {
-            query = query.bind(status);
+            query = query.bind(status.as_str());
         }
         if let Some(after) = &page.after {
             query = query.bind(after.created_at.as_millis()).bind(&after.id);
@@ -341,7 +341,7 @@ impl Store {
         }
         sqlx::query("UPDATE signal_scans SET status = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
-            .bind(status::CANCELLED)
+            .bind(JobStatus::Cancelled.as_str())
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
@@ -368,9 +368,9 @@ impl Store {
         }
         sqlx::query("UPDATE signal_scans SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
             .bind(&item.ref_id)
-            .bind(status::RUNNING)
+            .bind(JobStatus::Running.as_str())
             .bind(now.as_millis())
-            .bind(status::QUEUED)
+            .bind(JobStatus::Queued.as_str())
             .execute(&mut *tx)
             .await?;
         let scan = scan_in(&mut tx, &item.group_id, &item.ref_id).await?;
@@ -498,7 +498,7 @@ impl Store {
         .bind(matched)
         .bind(signals)
         .bind(now.as_millis())
-        .bind(status::RUNNING)
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
@@ -515,7 +515,7 @@ impl Store {
         &self,
         item: &WorkItem,
         scan: &SignalScan,
-        final_status: &str,
+        final_status: JobStatus,
         error: Option<(&str, &str)>,
         now: Timestamp,
     ) -> StoreResult<bool> {
@@ -525,16 +525,18 @@ impl Store {
         }
         sqlx::query(
             "UPDATE signal_scans SET status = $2, error_code = $3, error_message = $4, updated_at = $5 \
-             WHERE id = $1 AND status IN ('queued', 'running')",
+             WHERE id = $1 AND status IN ($6, $7)",
         )
         .bind(&scan.id)
-        .bind(final_status)
+        .bind(final_status.as_str())
         .bind(error.map(|e| e.0))
         .bind(error.map(|e| e.1))
         .bind(now.as_millis())
+        .bind(JobStatus::Queued.as_str())
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
-        if final_status == status::COMPLETED
+        if final_status == JobStatus::Completed
             && let Some(ended) = scan_in(&mut tx, &scan.group_id, &scan.id).await?.filter(|s| s.status == final_status)
         {
             let data = sonarly_domain::events::scan_data(&ended);

@@ -97,6 +97,6 @@ mod account_type_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AccountType, D::Error> {
         let text = String::deserialize(d)?;
-        AccountType::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown account type {text}")))
+        AccountType::parse(&text).map_err(serde::de::Error::custom)
     }
 }
