@@ -11,7 +11,7 @@ use sonarly_domain::linkedin_account::{AccountStatus, AccountType, LinkedInAccou
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::prospecting::{
-    JobStatus, ListType, Plan, ProspectingJob, ProspectingSource, SourceType, StageStatus, month_bounds,
+    JobStatus, ListType, ProspectingJob, ProspectingSource, SourceType, StageStatus, month_bounds,
     profile_url_identifier,
 };
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue, Timestamp};
@@ -289,7 +289,6 @@ pub async fn start_job(
     }
     let (plan, credits) =
         store.group_plan(group_id).await.or_internal()?.ok_or_else(crate::accounts::account_not_found)?;
-    let plan = Plan::parse(&plan).unwrap_or(Plan::Tester);
     let account = account_for(store, group_id, valid.source.needs_sales_navigator()).await?;
     let list_type = valid.source.list_type();
     let (period_start, reset_at) = month_bounds(now);
@@ -472,7 +471,6 @@ pub async fn quota(
             .map_err(|_| DomainError::invalid_field("listType", "must be LINKEDIN_CLASSIC or SALES_NAVIGATOR"))?,
     };
     let (plan, _) = store.group_plan(group_id).await.or_internal()?.ok_or_else(crate::accounts::account_not_found)?;
-    let plan = Plan::parse(&plan).unwrap_or(Plan::Tester);
     let (period_start, reset_at) = month_bounds(clock.now());
     let used = store.quota_used(group_id, list_type.as_str(), period_start).await.or_internal()?;
     Ok(QuotaStatus { list_type, used, limit: i64::from(plan.monthly_quota()), reset_at })

@@ -5,27 +5,11 @@
 use crate::state::wire_enum;
 use crate::{DomainError, FieldIssue, Timestamp};
 
-/// Which connector drives the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    Sandbox,
-    Unipile,
-}
-
-impl ProviderKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Sandbox => "sandbox",
-            Self::Unipile => "unipile",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "sandbox" => Some(Self::Sandbox),
-            "unipile" => Some(Self::Unipile),
-            _ => None,
-        }
+wire_enum! {
+    /// Which connector drives the account.
+    pub enum ProviderKind ("LinkedIn provider") {
+        Sandbox = "sandbox",
+        Unipile = "unipile",
     }
 }
 

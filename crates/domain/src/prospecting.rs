@@ -3,29 +3,17 @@
 use crate::state::wire_enum;
 use crate::{DomainError, FieldIssue, Timestamp};
 
-/// The plan of an account group: caps `maxResults` and sizes the monthly quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    Tester,
-    Starter,
-    Scale,
-    Enterprise,
+wire_enum! {
+    /// The plan of an account group: caps `maxResults` and sizes the monthly quota.
+    pub enum Plan ("plan") {
+        Tester = "tester",
+        Starter = "starter",
+        Scale = "scale",
+        Enterprise = "enterprise",
+    }
 }
 
 impl Plan {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Tester => "tester",
-            Self::Starter => "starter",
-            Self::Scale => "scale",
-            Self::Enterprise => "enterprise",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Tester, Self::Starter, Self::Scale, Self::Enterprise].into_iter().find(|p| p.as_str() == text)
-    }
-
     /// Documented caps on `maxResults`.
     pub const fn max_results_cap(self) -> u32 {
         match self {

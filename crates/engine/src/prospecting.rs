@@ -134,13 +134,7 @@ impl Engine {
         let now = self.now();
         let prospects: Vec<Prospect> =
             people.into_iter().take(remaining as usize).map(|p| to_prospect(&job.group_id, p, now)).collect();
-        let plan = self
-            .store
-            .group_plan(&job.group_id)
-            .await?
-            .map(|(p, _)| p)
-            .and_then(|p| Plan::parse(&p))
-            .unwrap_or(Plan::Tester);
+        let plan = self.store.group_plan(&job.group_id).await?.map_or(Plan::Tester, |(plan, _)| plan);
         let (period_start, _) = month_bounds(now);
         let page = ImportPage {
             job,

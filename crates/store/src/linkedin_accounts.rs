@@ -12,12 +12,11 @@ use sqlx::any::AnyRow;
 fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
     let int =
         |name: &str| -> Result<u32, sqlx::Error> { Ok(row.try_get::<i64, _>(name)?.clamp(0, u32::MAX as i64) as u32) };
-    let provider: String = row.try_get("provider")?;
     let status = crate::sql::one_of(row, "status", AccountStatus::parse)?;
     Ok(LinkedInAccount {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
-        provider: ProviderKind::parse(&provider).unwrap_or(ProviderKind::Sandbox),
+        provider: crate::sql::one_of(row, "provider", ProviderKind::parse)?,
         display_name: row.try_get("display_name")?,
         account_type: crate::sql::one_of(row, "account_type", AccountType::parse)?,
         status,
