@@ -348,7 +348,7 @@ pub async fn start_job(
         id: job.audience_id.clone(),
         group_id: group_id.to_owned(),
         name: job.name.clone(),
-        audience_type: job.source_type.as_str().to_owned(),
+        audience_type: job.source_type.into(),
         description: None,
         folder_id: None,
         prospect_count: 0,

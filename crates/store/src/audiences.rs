@@ -5,6 +5,7 @@
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::CampaignStatus;
+use sonarly_domain::folder::AudienceType;
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::PageRequest;
 use sqlx::any::AnyRow;
@@ -15,7 +16,7 @@ fn audience_from_row(row: &AnyRow) -> Result<Audience, sqlx::Error> {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
         name: row.try_get("name")?,
-        audience_type: row.try_get("audience_type")?,
+        audience_type: crate::sql::one_of(row, "audience_type", AudienceType::parse)?,
         description: row.try_get("description")?,
         folder_id: row.try_get("folder_id")?,
         prospect_count: row.try_get("prospect_count")?,
@@ -33,7 +34,7 @@ pub(crate) async fn insert_audience_in(tx: &mut Transaction<'static, Any>, audie
     .bind(&audience.id)
     .bind(&audience.group_id)
     .bind(&audience.name)
-    .bind(&audience.audience_type)
+    .bind(audience.audience_type.as_str())
     .bind(&audience.description)
     .bind(&audience.folder_id)
     .bind(audience.prospect_count)

@@ -20,7 +20,7 @@ fn audience(id: &str, group_id: &str, at: i64, filling: Option<&str>) -> Audienc
         id: id.into(),
         group_id: group_id.into(),
         name: format!("Audience {id}"),
-        audience_type: "linkedin_search".into(),
+        audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
         description: None,
         folder_id: None,
         prospect_count: 3,

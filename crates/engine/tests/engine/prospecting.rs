@@ -75,7 +75,7 @@ both_backends!(a_job_imports_into_a_new_audience_and_charges_credits, |backend| 
     assert_eq!(job.status, JobStatus::Queued);
     let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
     assert!(!audience.is_ready(), "the audience is hidden while the job fills it");
-    assert_eq!(audience.audience_type, "linkedin_search");
+    assert_eq!(audience.audience_type, sonarly_domain::folder::AudienceType::LinkedInSearch);
 
     w.engine("a").run_until_idle().await;
     let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
