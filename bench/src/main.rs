@@ -208,7 +208,7 @@ async fn scheduler(db: &TestDb, size: usize) {
     let started = Instant::now();
     engine.run_until_idle().await;
     let elapsed = started.elapsed().as_secs_f64();
-    let sent = db.store.count_responses(&group.id, "sent").await.unwrap();
+    let sent = db.store.count_responses(&group.id, sonarly_domain::responses::ResponseStatus::Sent).await.unwrap();
     println!(
         "scheduler: drained {sent} of {size} responses in {elapsed:.1} s = {:.0} responses/s",
         sent as f64 / elapsed

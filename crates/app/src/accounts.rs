@@ -28,14 +28,14 @@ pub async fn create_group_on(
     let name = validate_name("name", name)?;
     let now = clock.now();
     let group = AccountGroup { id: new_hex_id(now), name, created_at: now };
-    store.insert_group(&group, plan.as_str(), credits).await.or_internal()?;
+    store.insert_group(&group, plan, credits).await.or_internal()?;
     Ok(group)
 }
 
 pub async fn set_plan(store: &Store, group_id: &str, plan: &str) -> AppResult<()> {
     let plan = Plan::parse(plan)
-        .ok_or_else(|| DomainError::invalid_field("plan", "must be tester, starter, scale or enterprise"))?;
-    if store.set_group_plan(group_id, plan.as_str()).await.or_internal()? { Ok(()) } else { Err(account_not_found()) }
+        .map_err(|_| DomainError::invalid_field("plan", "must be tester, starter, scale or enterprise"))?;
+    if store.set_group_plan(group_id, plan).await.or_internal()? { Ok(()) } else { Err(account_not_found()) }
 }
 
 /// Adds credits; returns the new balance.

@@ -4,7 +4,7 @@
 use crate::{AppResult, StoreResultExt, validate_name};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
-use sonarly_domain::folder::{AudienceFolder, folder_kind, is_audience_kind};
+use sonarly_domain::folder::{AudienceFolder, AudienceKind};
 use sonarly_domain::id::{new_audience_id, new_hex_id};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
@@ -81,15 +81,14 @@ pub async fn create(
 ) -> AppResult<Audience> {
     let name = validate_name("name", name)?;
     check_description(description)?;
-    if !is_audience_kind(audience_type) {
-        return Err(DomainError::invalid_field("type", "must be on_demand or monitoring"));
-    }
+    let kind = AudienceKind::parse(audience_type)
+        .map_err(|_| DomainError::invalid_field("type", "must be on_demand or monitoring"))?;
     let now = clock.now();
     let audience = Audience {
         id: new_audience_id(now),
         group_id: group_id.to_owned(),
         name,
-        audience_type: audience_type.to_owned(),
+        audience_type: kind.into(),
         description: description.map(str::to_owned),
         folder_id: None,
         prospect_count: 0,
@@ -155,15 +154,14 @@ pub async fn create_folder(
     audience_type: &str,
 ) -> AppResult<AudienceFolder> {
     let name = validate_name("name", name)?;
-    if !is_audience_kind(audience_type) {
-        return Err(DomainError::invalid_field("audienceType", "must be on_demand or monitoring"));
-    }
+    let kind = AudienceKind::parse(audience_type)
+        .map_err(|_| DomainError::invalid_field("audienceType", "must be on_demand or monitoring"))?;
     let now = clock.now();
     let folder = AudienceFolder {
         id: new_hex_id(now),
         group_id: group_id.to_owned(),
         name,
-        audience_type: audience_type.to_owned(),
+        audience_type: kind,
         is_pinned: false,
         position: 0,
         created_at: now,
@@ -201,11 +199,11 @@ pub async fn move_to_folder(
     let audience = get_ready(store, group_id, audience_id).await?;
     let folder =
         store.get_folder(group_id, folder_id).await.or_internal()?.ok_or_else(|| DomainError::not_found("Folder"))?;
-    if folder.audience_type != folder_kind(&audience.audience_type) {
+    if folder.audience_type != audience.audience_type.folder_kind() {
         return Err(DomainError::unprocessable(format!(
             "Folder move failed validation: a {} folder cannot hold a {} audience.",
             folder.audience_type,
-            folder_kind(&audience.audience_type)
+            audience.audience_type.folder_kind()
         )));
     }
     if !store.set_audience_folder(group_id, audience_id, Some(folder_id), clock.now()).await.or_internal()? {

@@ -14,13 +14,13 @@
 use crate::linkedin::ProviderRegistry;
 use crate::{AppResult, StoreResultExt};
 use sonarly_domain::campaign::{
-    Campaign, ContentSlot, SlotChannel, StarterTemplate, WorkflowInstance, default_content_types, default_style,
-    instance_state, lead_workflow_status, status, workflow_status,
+    Campaign, CampaignStatus, ContentSlot, InstanceState, SlotChannel, StarterTemplate, StopReason, WorkflowInstance,
+    WorkflowStatus, default_content_types, default_style, lead_workflow_status,
 };
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::{CursorCodec, CursorPosition};
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
+use sonarly_domain::linkedin_account::{AccountStatus, AccountType, LinkedInAccount};
 use sonarly_domain::page::{MAX_PAGE_LIMIT, Page, PageRequest};
 use sonarly_domain::template::{Sample, WritingStyle};
 use sonarly_domain::{DomainError, FieldIssue, Timestamp};
@@ -63,7 +63,7 @@ async fn accounts_with_credits(
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut out = Vec::new();
     for account in accounts.into_iter().filter(|a| a.status == AccountStatus::Connected) {
-        let credits = if sonarly_domain::campaign::inmail_capable(&account.account_type) {
+        let credits = if account.account_type.can_send_inmail() {
             match registry.provider(&account) {
                 Ok(p) => p.inmail_credits().await.unwrap_or(Some(0)),
                 Err(_) => Some(0),
@@ -83,7 +83,7 @@ pub async fn starter_templates(
     group_id: &str,
 ) -> AppResult<Vec<StarterTemplateInfo>> {
     let accounts = accounts_with_credits(store, registry, group_id).await?;
-    let summary: Vec<(String, Option<u32>)> = accounts.iter().map(|(a, c)| (a.account_type.clone(), *c)).collect();
+    let summary: Vec<(AccountType, Option<u32>)> = accounts.iter().map(|(a, c)| (a.account_type, *c)).collect();
     Ok(StarterTemplate::ALL
         .into_iter()
         .map(|template| StarterTemplateInfo { template, available: template.available(&summary) })
@@ -243,7 +243,7 @@ fn new_campaign(
         starter_template: template,
         workflow_version: template.version(),
         audience_id: audience_id.to_owned(),
-        status: status::DRAFT.to_owned(),
+        status: CampaignStatus::Draft,
         include_conversation_history: true,
         auto_cancel_on_message_received: true,
         outreach_language: "en".to_owned(),
@@ -418,13 +418,8 @@ pub async fn get_campaign_state(
     campaign_state(store, clock, campaign).await
 }
 
-fn check_status_filter(status_filter: Option<&str>) -> AppResult<()> {
-    match status_filter {
-        Some(s) if !status::ALL.contains(&s) => {
-            Err(DomainError::invalid_field("status", format!("must be one of {}", status::ALL.join(", "))))
-        }
-        _ => Ok(()),
-    }
+fn check_status_filter(status_filter: Option<&str>) -> AppResult<Option<CampaignStatus>> {
+    crate::status_filter(status_filter, CampaignStatus::parse, CampaignStatus::names)
 }
 
 pub async fn list_campaigns(
@@ -435,7 +430,7 @@ pub async fn list_campaigns(
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<CampaignState>> {
-    check_status_filter(status_filter)?;
+    let status_filter = check_status_filter(status_filter)?;
     let rows = store.list_campaigns(group_id, status_filter, page).await.or_internal()?;
     let page = Page::from_rows(rows, page, codec, CAMPAIGNS_LIST, |c| (c.created_at, c.id.clone()));
     let items = with_state(store, clock, page.items).await?;
@@ -458,7 +453,7 @@ pub async fn list_all_campaigns(
     status_filter: Option<&str>,
     after: Option<CursorPosition>,
 ) -> AppResult<Page<CampaignState>> {
-    check_status_filter(status_filter)?;
+    let status_filter = check_status_filter(status_filter)?;
     let mut rows: Vec<Campaign> = Vec::new();
     let mut after = after;
     loop {
@@ -506,8 +501,8 @@ pub async fn update_content_slot(
         .into_iter()
         .find(|s| s.id == slot_id)
         .ok_or_else(|| DomainError::not_found("Content slot"))?;
-    if campaign.status != status::DRAFT {
-        return Err(not_editable(&campaign.status));
+    if campaign.status != CampaignStatus::Draft {
+        return Err(not_editable(campaign.status));
     }
     let style = store
         .get_writing_style(group_id, template_id)
@@ -527,12 +522,12 @@ pub async fn update_content_slot(
     match store.set_slot_template(group_id, &campaign.id, &slot.id, &style.id, clock.now()).await.or_internal()? {
         SlotUpdate::Updated(slot) => Ok(slot),
         SlotUpdate::SlotNotFound => Err(DomainError::not_found("Content slot")),
-        SlotUpdate::NotEditable(state) => Err(not_editable(&state)),
+        SlotUpdate::NotEditable(state) => Err(not_editable(state)),
         SlotUpdate::TemplateMissing => Err(unprocessable("templateId", "is not a writing style of this account group")),
     }
 }
 
-fn not_editable(state: &str) -> DomainError {
+fn not_editable(state: CampaignStatus) -> DomainError {
     DomainError::conflict(format!("The campaign is {state}; only draft campaigns can change their content slots."))
 }
 
@@ -561,7 +556,7 @@ async fn campaign_account(
     }
     accounts
         .into_iter()
-        .find(|(a, credits)| sonarly_domain::campaign::inmail_capable(&a.account_type) && credits.unwrap_or(0) > 0)
+        .find(|(a, credits)| a.account_type.can_send_inmail() && credits.unwrap_or(0) > 0)
         .map(|(a, _)| a)
         .ok_or_else(|| {
             DomainError::conflict(
@@ -582,8 +577,8 @@ pub async fn start_campaign(
     campaign_id: &str,
 ) -> AppResult<Started> {
     let campaign = get_campaign(store, group_id, campaign_id).await?;
-    if campaign.status != status::DRAFT {
-        return Err(not_startable(&campaign.status));
+    if campaign.status != CampaignStatus::Draft {
+        return Err(not_startable(campaign.status));
     }
     let leads = store.campaign_lead_ids(&campaign.id).await.or_internal()?;
     if leads.is_empty() {
@@ -623,7 +618,7 @@ pub async fn start_campaign(
             prospect_id: lead.clone(),
             linkedin_account_id: account.id.clone(),
             step_index: 0,
-            state: instance_state::ACTIVE.to_owned(),
+            state: InstanceState::Active,
             stop_reason: None,
             latest_step: None,
             pending_approval: false,
@@ -642,13 +637,14 @@ pub async fn start_campaign(
             let campaign = get_campaign_state(store, clock, group_id, &campaign.id).await?;
             Ok(Started { campaign, triggered: n > 0, instances_created: n })
         }
-        StartOutcome::NotDraft(state) => Err(not_startable(&state)),
+        StartOutcome::NotDraft(Some(state)) => Err(not_startable(state)),
+        StartOutcome::NotDraft(None) => Err(campaign_not_found()),
     }
 }
 
-fn not_startable(state: &str) -> DomainError {
+fn not_startable(state: CampaignStatus) -> DomainError {
     match state {
-        status::ACTIVE => DomainError::conflict("The campaign is already active."),
+        CampaignStatus::Active => DomainError::conflict("The campaign is already active."),
         other => DomainError::conflict(format!(
             "The campaign is {other}; only drafts can be started (duplicate it to run it again)."
         )),
@@ -665,9 +661,10 @@ pub async fn stop_campaign(
     let campaign = get_campaign(store, group_id, campaign_id).await?;
     match store.stop_campaign(group_id, &campaign.id, clock.now()).await.or_internal()? {
         StopOutcome::Stopped(n) => Ok((get_campaign_state(store, clock, group_id, &campaign.id).await?, n)),
-        StopOutcome::NotActive(state) => {
+        StopOutcome::NotActive(Some(state)) => {
             Err(DomainError::conflict(format!("The campaign is {state}; only active campaigns can be stopped.")))
         }
+        StopOutcome::NotActive(None) => Err(campaign_not_found()),
     }
 }
 
@@ -675,10 +672,10 @@ pub async fn stop_campaign(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadStatus {
     pub lead_id: String,
-    pub workflow_status: &'static str,
+    pub workflow_status: WorkflowStatus,
     pub workflow_instance_id: Option<String>,
     pub latest_step: Option<String>,
-    pub workflow_stop_reason: Option<String>,
+    pub workflow_stop_reason: Option<StopReason>,
     pub has_pending_approval: bool,
 }
 
@@ -686,7 +683,7 @@ pub fn lead_status_of(campaign: &Campaign, instance: &WorkflowInstance, now: Tim
     LeadStatus {
         lead_id: instance.prospect_id.clone(),
         workflow_status: lead_workflow_status(
-            &instance.state,
+            instance.state,
             campaign.starter_template,
             instance.step_index,
             instance.pending_approval,
@@ -695,7 +692,7 @@ pub fn lead_status_of(campaign: &Campaign, instance: &WorkflowInstance, now: Tim
         ),
         workflow_instance_id: Some(instance.id.clone()),
         latest_step: instance.latest_step.clone(),
-        workflow_stop_reason: instance.stop_reason.clone(),
+        workflow_stop_reason: instance.stop_reason,
         has_pending_approval: instance.pending_approval,
     }
 }
@@ -755,9 +752,9 @@ pub async fn lead_status(
             None => LeadStatus {
                 lead_id: id.clone(),
                 workflow_status: if selected.contains(id) {
-                    workflow_status::NOT_STARTED
+                    WorkflowStatus::NotStarted
                 } else {
-                    workflow_status::NOT_IN_CAMPAIGN
+                    WorkflowStatus::NotInCampaign
                 },
                 workflow_instance_id: None,
                 latest_step: None,

@@ -57,3 +57,13 @@ pub(crate) fn validate_name(field: &str, name: &str) -> AppResult<String> {
     }
     Ok(trimmed.to_owned())
 }
+
+/// A list's `status` filter: absent, or one of the set's values (400 naming
+/// the values otherwise).
+pub(crate) fn status_filter<T>(
+    text: Option<&str>,
+    parse: fn(&str) -> Result<T, sonarly_domain::state::UnknownValue>,
+    names: fn() -> String,
+) -> AppResult<Option<T>> {
+    text.map(parse).transpose().map_err(|_| DomainError::invalid_field("status", format!("must be one of {}", names())))
+}

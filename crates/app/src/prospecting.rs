@@ -7,11 +7,12 @@ use crate::{AppResult, StoreResultExt, validate_name};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::{new_audience_id, new_hex_id};
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
+use sonarly_domain::linkedin_account::{AccountStatus, AccountType, LinkedInAccount};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::prospecting::{
-    ListType, Plan, ProspectingJob, ProspectingSource, month_bounds, profile_url_identifier, status,
+    JobStatus, ListType, ProspectingJob, ProspectingSource, SourceType, StageStatus, month_bounds,
+    profile_url_identifier,
 };
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue, Timestamp};
 use sonarly_linkedin::NamedList;
@@ -80,15 +81,12 @@ fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
         }
         Some(n) => n.to_owned(),
     };
-    let source = match req.source_type.as_deref() {
+    let source = match req.source_type.as_deref().map(SourceType::parse) {
         None => {
-            issues.push(FieldIssue::new(
-                "type",
-                "is required (linkedin_search, sales_navigator, post_commenters, url_upload)",
-            ));
+            issues.push(FieldIssue::new("type", format!("is required ({})", SourceType::names())));
             None
         }
-        Some("linkedin_search") => match req.search_url.as_deref() {
+        Some(Ok(SourceType::LinkedInSearch)) => match req.search_url.as_deref() {
             None => {
                 issues.push(FieldIssue::new("searchUrl", "is required for linkedin_search"));
                 None
@@ -101,7 +99,7 @@ fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
                 }
             },
         },
-        Some("sales_navigator") => match (req.saved_search_id.as_deref(), req.lead_list_id.as_deref()) {
+        Some(Ok(SourceType::SalesNavigator)) => match (req.saved_search_id.as_deref(), req.lead_list_id.as_deref()) {
             (Some(id), None) if !id.trim().is_empty() => {
                 Some(ProspectingSource::SalesNavigatorSavedSearch { saved_search_id: id.trim().to_owned() })
             }
@@ -120,7 +118,7 @@ fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
                 None
             }
         },
-        Some("post_commenters") => match req.post_url.as_deref() {
+        Some(Ok(SourceType::PostCommenters)) => match req.post_url.as_deref() {
             None => {
                 issues.push(FieldIssue::new("postUrl", "is required for post_commenters"));
                 None
@@ -133,7 +131,7 @@ fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
                 }
             },
         },
-        Some("url_upload") => match &req.profile_urls {
+        Some(Ok(SourceType::UrlUpload)) => match &req.profile_urls {
             None => {
                 issues.push(FieldIssue::new(
                     "profileUrls",
@@ -166,11 +164,8 @@ fn validate(req: &StartRequest) -> Result<ValidStart, DomainError> {
                 })
             }
         },
-        Some(other) => {
-            issues.push(FieldIssue::new(
-                "type",
-                format!("`{other}` is not one of linkedin_search, sales_navigator, post_commenters, url_upload"),
-            ));
+        Some(Err(bad)) => {
+            issues.push(FieldIssue::new("type", format!("`{}` is not one of {}", bad.value, SourceType::names())));
             None
         }
     };
@@ -203,7 +198,7 @@ pub(crate) async fn account_for(store: &Store, group_id: &str, sales_navigator: 
     if connected.peek().is_none() {
         return Err(DomainError::conflict("The account group has no connected LinkedIn account."));
     }
-    let mut connected = connected.filter(|a| !sales_navigator || a.account_type != "classic");
+    let mut connected = connected.filter(|a| !sales_navigator || a.account_type != AccountType::Classic);
     connected
         .next()
         .ok_or_else(|| DomainError::conflict("This source needs a connected Sales Navigator or Recruiter account."))
@@ -293,7 +288,6 @@ pub async fn start_job(
     }
     let (plan, credits) =
         store.group_plan(group_id).await.or_internal()?.ok_or_else(crate::accounts::account_not_found)?;
-    let plan = Plan::parse(&plan).unwrap_or(Plan::Tester);
     let account = account_for(store, group_id, valid.source.needs_sales_navigator()).await?;
     let list_type = valid.source.list_type();
     let (period_start, reset_at) = month_bounds(now);
@@ -325,18 +319,18 @@ pub async fn start_job(
         id: job_id.clone(),
         group_id: group_id.to_owned(),
         name: validate_name("name", &valid.name)?,
-        source_type: valid.source.type_name().to_owned(),
+        source_type: valid.source.source_type(),
         source: source_json,
-        list_type: list_type.as_str().to_owned(),
+        list_type,
         max_results: target,
         search_emails: valid.search_emails,
-        status: status::QUEUED.to_owned(),
+        status: JobStatus::Queued,
         audience_id: new_audience_id(now),
         linkedin_account_id: account.id.clone(),
-        import_status: status::QUEUED.to_owned(),
+        import_status: StageStatus::Queued,
         import_done: 0,
         import_target: target,
-        enrichment_status: if valid.search_emails { status::QUEUED } else { status::SKIPPED }.to_owned(),
+        enrichment_status: if valid.search_emails { StageStatus::Queued } else { StageStatus::Skipped },
         enrichment_done: 0,
         provider_cursor: None,
         pages_fetched: 0,
@@ -353,7 +347,7 @@ pub async fn start_job(
         id: job.audience_id.clone(),
         group_id: group_id.to_owned(),
         name: job.name.clone(),
-        audience_type: job.source_type.clone(),
+        audience_type: job.source_type.into(),
         description: None,
         folder_id: None,
         prospect_count: 0,
@@ -386,7 +380,7 @@ fn replay(existing: ProspectingJob, hash: &str) -> AppResult<Started> {
             "This Idempotency-Key was already used with a different request body.",
         ));
     }
-    let completed = existing.status == status::COMPLETED;
+    let completed = existing.status == JobStatus::Completed;
     Ok(Started { job: existing, replayed_completed: completed })
 }
 
@@ -406,15 +400,15 @@ fn source_json(source: &ProspectingSource) -> serde_json::Value {
 pub fn source_from_job(job: &ProspectingJob) -> Option<ProspectingSource> {
     let value: serde_json::Value = serde_json::from_str(&job.source).ok()?;
     let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    match job.source_type.as_str() {
-        "linkedin_search" => Some(ProspectingSource::LinkedInSearch { search_url: text("searchUrl")? }),
-        "sales_navigator" => match (text("savedSearchId"), text("leadListId")) {
+    match job.source_type {
+        SourceType::LinkedInSearch => Some(ProspectingSource::LinkedInSearch { search_url: text("searchUrl")? }),
+        SourceType::SalesNavigator => match (text("savedSearchId"), text("leadListId")) {
             (Some(id), _) => Some(ProspectingSource::SalesNavigatorSavedSearch { saved_search_id: id }),
             (None, Some(id)) => Some(ProspectingSource::SalesNavigatorLeadList { lead_list_id: id }),
             _ => None,
         },
-        "post_commenters" => Some(ProspectingSource::PostCommenters { post_url: text("postUrl")? }),
-        "url_upload" => Some(ProspectingSource::UrlUpload {
+        SourceType::PostCommenters => Some(ProspectingSource::PostCommenters { post_url: text("postUrl")? }),
+        SourceType::UrlUpload => Some(ProspectingSource::UrlUpload {
             profile_urls: value
                 .get("profileUrls")?
                 .as_array()?
@@ -422,7 +416,6 @@ pub fn source_from_job(job: &ProspectingJob) -> Option<ProspectingSource> {
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect(),
         }),
-        _ => None,
     }
 }
 
@@ -441,11 +434,7 @@ pub async fn list_jobs(
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<ProspectingJob>> {
-    if let Some(s) = status_filter
-        && !status::ALL.contains(&s)
-    {
-        return Err(DomainError::invalid_field("status", format!("must be one of {}", status::ALL.join(", "))));
-    }
+    let status_filter = crate::status_filter(status_filter, JobStatus::parse, JobStatus::names)?;
     let rows = store.list_prospecting_jobs(group_id, status_filter, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, JOBS_LIST, |j| (j.created_at, j.id.clone())))
 }
@@ -478,10 +467,9 @@ pub async fn quota(
     let list_type = match list_type {
         None => ListType::LinkedInClassic,
         Some(text) => ListType::parse(text)
-            .ok_or_else(|| DomainError::invalid_field("listType", "must be LINKEDIN_CLASSIC or SALES_NAVIGATOR"))?,
+            .map_err(|_| DomainError::invalid_field("listType", "must be LINKEDIN_CLASSIC or SALES_NAVIGATOR"))?,
     };
     let (plan, _) = store.group_plan(group_id).await.or_internal()?.ok_or_else(crate::accounts::account_not_found)?;
-    let plan = Plan::parse(&plan).unwrap_or(Plan::Tester);
     let (period_start, reset_at) = month_bounds(clock.now());
     let used = store.quota_used(group_id, list_type.as_str(), period_start).await.or_internal()?;
     Ok(QuotaStatus { list_type, used, limit: i64::from(plan.monthly_quota()), reset_at })
@@ -503,7 +491,9 @@ pub async fn sales_navigator_lists(
 ) -> AppResult<Vec<NamedList>> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut lists = Vec::new();
-    for account in accounts.iter().filter(|a| a.status == AccountStatus::Connected && a.account_type != "classic") {
+    for account in
+        accounts.iter().filter(|a| a.status == AccountStatus::Connected && a.account_type != AccountType::Classic)
+    {
         // Any provider failure here is the documented 502: these pages list no 409 or 422.
         let as_upstream = |e| DomainError { status: 502, code: ErrorCode::UpstreamError, ..upstream_error(e) };
         let provider = registry.provider(account).map_err(as_upstream)?;

@@ -29,7 +29,7 @@ pub struct QueueResponseRequest {
 struct Valid {
     prospect_id: String,
     message: String,
-    channel: &'static str,
+    channel: ResponseChannel,
     conversation_id: Option<String>,
     subject: Option<String>,
 }
@@ -45,16 +45,19 @@ fn validate(req: &QueueResponseRequest) -> Result<Valid, DomainError> {
     if message.is_none() {
         issues.push(FieldIssue::new("message", "is required and must not be empty"));
     }
-    let channel = match req.channel.as_deref() {
-        None | Some(CHANNEL_DIRECT_MESSAGE) => CHANNEL_DIRECT_MESSAGE,
-        Some(CHANNEL_INMAIL) => CHANNEL_INMAIL,
-        Some(other) => {
-            issues.push(FieldIssue::new("channel", format!("`{other}` is not one of direct_message, inmail")));
-            CHANNEL_DIRECT_MESSAGE
+    let channel = match req.channel.as_deref().map(ResponseChannel::parse) {
+        None => ResponseChannel::DirectMessage,
+        Some(Ok(channel)) => channel,
+        Some(Err(bad)) => {
+            issues.push(FieldIssue::new(
+                "channel",
+                format!("`{}` is not one of {}", bad.value, ResponseChannel::names()),
+            ));
+            ResponseChannel::DirectMessage
         }
     };
     let subject = text(&req.subject);
-    if channel == CHANNEL_INMAIL && subject.is_none() {
+    if channel == ResponseChannel::InMail && subject.is_none() {
         issues.push(FieldIssue::new("subject", "is required when channel is inmail"));
     }
     match (prospect_id, message) {
@@ -68,7 +71,7 @@ fn validate(req: &QueueResponseRequest) -> Result<Valid, DomainError> {
 /// Business rules LinkedIn imposes on text (422).
 fn check_lengths(v: &Valid) -> AppResult<()> {
     let chars = v.message.chars().count();
-    let (limit, what) = if v.channel == CHANNEL_INMAIL {
+    let (limit, what) = if v.channel == ResponseChannel::InMail {
         (INMAIL_BODY_MAX_CHARS, "an InMail body")
     } else {
         (DIRECT_MESSAGE_MAX_CHARS, "a LinkedIn message")
@@ -118,7 +121,7 @@ pub async fn queue_response(
         .ok_or_else(|| unprocessable("prospectId", "is not a prospect of this account group".into()))?;
     let recipient = prospect.member_id.clone().unwrap_or_else(|| prospect.provider_id.clone());
 
-    let (account_id, conversation_id, provider_chat_id) = if v.channel == CHANNEL_DIRECT_MESSAGE {
+    let (account_id, conversation_id, provider_chat_id) = if v.channel == ResponseChannel::DirectMessage {
         let conversation = match &v.conversation_id {
             Some(id) => {
                 let c = store.conversation_target(group_id, id).await.or_internal()?.ok_or_else(|| {
@@ -170,13 +173,13 @@ pub async fn queue_response(
         group_id: group_id.to_owned(),
         prospect_id: prospect.id.clone(),
         linkedin_account_id: account.id.clone(),
-        channel: v.channel.to_owned(),
+        channel: v.channel,
         body: v.message,
         subject: v.subject,
         conversation_id,
         recipient_provider_id: recipient,
         provider_chat_id,
-        status: status::QUEUED.to_owned(),
+        status: ResponseStatus::Queued,
         scheduled_at,
         deferred: scheduled_at > now,
         sent_at: None,
@@ -269,11 +272,7 @@ pub async fn list_responses(
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<ScheduledResponse>> {
-    if let Some(s) = status_filter
-        && !status::ALL.contains(&s)
-    {
-        return Err(DomainError::invalid_field("status", format!("must be one of {}", status::ALL.join(", "))));
-    }
+    let status_filter = crate::status_filter(status_filter, ResponseStatus::parse, ResponseStatus::names)?;
     let rows = store.list_responses(group_id, status_filter, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, RESPONSES_LIST, |r| (r.created_at, r.id.clone())))
 }

@@ -10,7 +10,8 @@ use sonarly_domain::composer::ProspectSignal;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::page::{Page, PageRequest};
-use sonarly_domain::signals::{ScanRequest, SignalGroup, SignalScan, compose_signals, group_items, status};
+use sonarly_domain::prospecting::JobStatus;
+use sonarly_domain::signals::{ScanRequest, SignalGroup, SignalScan, compose_signals, group_items};
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue, Timestamp};
 use sonarly_store::{NewScan, ScanCreation, Store};
 
@@ -75,7 +76,7 @@ pub async fn start_scan(
         audience_id: valid.audience_id.clone(),
         linkedin_account_id: account.id,
         name: String::new(),
-        status: status::QUEUED.to_owned(),
+        status: JobStatus::Queued,
         narrowed: valid.prospect_ids.is_some(),
         total_count: 0,
         processed_count: 0,
@@ -135,7 +136,7 @@ fn replay(existing: SignalScan, hash: &str) -> AppResult<StartedScan> {
             "This Idempotency-Key was already used with a different request body.",
         ));
     }
-    let completed = existing.status == status::COMPLETED;
+    let completed = existing.status == JobStatus::Completed;
     Ok(StartedScan { scan: existing, replayed_completed: completed })
 }
 
@@ -150,11 +151,7 @@ pub async fn list_scans(
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<SignalScan>> {
-    if let Some(s) = status_filter
-        && !status::ALL.contains(&s)
-    {
-        return Err(DomainError::invalid_field("status", format!("must be one of {}", status::ALL.join(", "))));
-    }
+    let status_filter = crate::status_filter(status_filter, JobStatus::parse, JobStatus::names)?;
     let rows = store.list_signal_scans(group_id, status_filter, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, SCANS_LIST, |s| (s.created_at, s.id.clone())))
 }

@@ -92,7 +92,7 @@ async fn run_groups(store: &sonarly_store::Store, cmd: GroupsCommand) -> anyhow:
                     .group_plan(&group.id)
                     .await
                     .with_context(|| format!("cannot read the plan of account group {}", group.id))?
-                    .unwrap_or_default();
+                    .map_or(("", 0), |(plan, credits)| (plan.as_str(), credits));
                 let _ = writeln!(out, "{}\t{}\t{plan}\t{credits} credits\t{}", group.id, group.created_at, group.name);
             }
             emit(&out)?;

@@ -135,7 +135,7 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
 
 async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Result<()> {
     let account_type = AccountType::parse(&args.account_type)
-        .ok_or_else(|| anyhow::anyhow!("--type must be classic, sales_navigator or recruiter"))?;
+        .map_err(|_| anyhow::anyhow!("--type must be classic, sales_navigator or recruiter"))?;
     let working_hours = WorkingHours::parse(&args.working_hours).map_err(|e| anyhow::anyhow!("--working-hours {e}"))?;
     let rules = SendingRules {
         timezone: args.timezone,

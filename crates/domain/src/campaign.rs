@@ -12,7 +12,8 @@
 
 use crate::Timestamp;
 use crate::composer::Channel;
-use crate::linkedin_account::ActionKind;
+use crate::linkedin_account::{AccountType, ActionKind};
+use crate::state::wire_enum;
 use crate::template::ContentType;
 
 pub const HOUR_MS: i64 = 3_600_000;
@@ -24,60 +25,67 @@ pub const ACCEPTANCE_TIMEOUT_MS: i64 = 21 * DAY_MS;
 /// How often a waiting lead checks whether its invitation was accepted.
 pub const ACCEPTANCE_POLL_MS: i64 = 4 * HOUR_MS;
 
-/// Campaign statuses.
-pub mod status {
-    pub const DRAFT: &str = "draft";
-    pub const ACTIVE: &str = "active";
-    pub const STOPPED: &str = "stopped";
-    pub const COMPLETED: &str = "completed";
-    pub const ALL: [&str; 4] = [DRAFT, ACTIVE, STOPPED, COMPLETED];
+wire_enum! {
+    /// Where a campaign is in its life.
+    pub enum CampaignStatus ("campaign status") {
+        Draft = "draft",
+        Active = "active",
+        Stopped = "stopped",
+        Completed = "completed",
+    }
 }
 
-/// Stored states of a workflow instance (one per lead of a started campaign).
-pub mod instance_state {
-    /// The workflow runs: its next step is queued, delayed, or waits for an event or an approval.
-    pub const ACTIVE: &str = "active";
-    pub const COMPLETED: &str = "completed";
-    pub const STOPPED: &str = "stopped";
-    /// The lead cannot take this workflow (e.g. no InMail credits, refuses InMail).
-    pub const NOT_ELIGIBLE: &str = "not_eligible";
+wire_enum! {
+    /// Stored states of a workflow instance (one per lead of a started campaign).
+    pub enum InstanceState ("workflow instance state") {
+        /// The workflow runs: its next step is queued, delayed, or waits for an event or an approval.
+        Active = "active",
+        Completed = "completed",
+        Stopped = "stopped",
+        /// The lead cannot take this workflow (e.g. no InMail credits, refuses InMail).
+        NotEligible = "not_eligible",
+    }
 }
 
-/// `workflowStatus` values of the lead status (spec: documented set).
-pub mod workflow_status {
-    /// The next action is due and waits only for the outbound scheduler.
-    pub const PENDING: &str = "pending";
-    /// Waiting for time (a delay between steps), an event (invitation
-    /// acceptance) or a decision (pending approval).
-    pub const WAITING: &str = "waiting";
-    pub const COMPLETED: &str = "completed";
-    pub const STOPPED: &str = "stopped";
-    /// In the campaign, but the campaign has not started (draft).
-    pub const NOT_STARTED: &str = "not_started";
-    /// Not one of the campaign's selected leads (or not a lead of this group at all).
-    pub const NOT_IN_CAMPAIGN: &str = "not_in_campaign";
-    pub const NOT_ELIGIBLE: &str = "not_eligible";
+wire_enum! {
+    /// `workflowStatus` values of the lead status (spec: documented set).
+    pub enum WorkflowStatus ("workflow status") {
+        /// The next action is due and waits only for the outbound scheduler.
+        Pending = "pending",
+        /// Waiting for time (a delay between steps), an event (invitation
+        /// acceptance) or a decision (pending approval).
+        Waiting = "waiting",
+        Completed = "completed",
+        Stopped = "stopped",
+        /// In the campaign, but the campaign has not started (draft).
+        NotStarted = "not_started",
+        /// Not one of the campaign's selected leads (or not a lead of this group at all).
+        NotInCampaign = "not_in_campaign",
+        NotEligible = "not_eligible",
+    }
 }
 
-/// `workflowStopReason` values.
-pub mod stop_reason {
-    pub const CONTENT_DISCARDED: &str = "CONTENT_DISCARDED";
-    pub const REPLY_RECEIVED: &str = "REPLY_RECEIVED";
-    pub const INVITATION_NOT_ACCEPTED: &str = "INVITATION_NOT_ACCEPTED";
-    pub const CAMPAIGN_STOPPED: &str = "CAMPAIGN_STOPPED";
-    /// The lead cannot take this workflow (generic).
-    pub const NOT_ELIGIBLE: &str = "NOT_ELIGIBLE";
-    pub const NO_INMAIL_CREDITS: &str = "NO_INMAIL_CREDITS";
-    /// LinkedIn says the person cannot be reached (e.g. refuses InMail, unknown profile).
-    pub const NOT_REACHABLE: &str = "NOT_REACHABLE";
-    /// A direct message needs a first-degree connection and there is none.
-    pub const NOT_CONNECTED: &str = "NOT_CONNECTED";
-    /// No sample of the linked writing style can be composed for this lead.
-    pub const CONTENT_UNAVAILABLE: &str = "CONTENT_UNAVAILABLE";
-    /// LinkedIn refused the action permanently, or transient failures ran out of retries.
-    pub const SEND_FAILED: &str = "SEND_FAILED";
-    /// The campaign's LinkedIn account was disconnected or removed.
-    pub const ACCOUNT_DISCONNECTED: &str = "ACCOUNT_DISCONNECTED";
+wire_enum! {
+    /// `workflowStopReason` values: why a lead's workflow stopped or could not run.
+    pub enum StopReason ("workflow stop reason") {
+        ContentDiscarded = "CONTENT_DISCARDED",
+        ReplyReceived = "REPLY_RECEIVED",
+        InvitationNotAccepted = "INVITATION_NOT_ACCEPTED",
+        CampaignStopped = "CAMPAIGN_STOPPED",
+        /// The lead cannot take this workflow (generic).
+        NotEligible = "NOT_ELIGIBLE",
+        NoInmailCredits = "NO_INMAIL_CREDITS",
+        /// LinkedIn says the person cannot be reached (e.g. refuses InMail, unknown profile).
+        NotReachable = "NOT_REACHABLE",
+        /// A direct message needs a first-degree connection and there is none.
+        NotConnected = "NOT_CONNECTED",
+        /// No sample of the linked writing style can be composed for this lead.
+        ContentUnavailable = "CONTENT_UNAVAILABLE",
+        /// LinkedIn refused the action permanently, or transient failures ran out of retries.
+        SendFailed = "SEND_FAILED",
+        /// The campaign's LinkedIn account was disconnected or removed.
+        AccountDisconnected = "ACCOUNT_DISCONNECTED",
+    }
 }
 
 /// What a step does.
@@ -293,9 +301,9 @@ impl StarterTemplate {
 
     /// Whether it is available to a group with these connected accounts:
     /// `(account type, InMail credits left)`.
-    pub fn available(self, accounts: &[(String, Option<u32>)]) -> bool {
+    pub fn available(self, accounts: &[(AccountType, Option<u32>)]) -> bool {
         if self.needs_inmail() {
-            accounts.iter().any(|(kind, credits)| inmail_capable(kind) && credits.unwrap_or(0) > 0)
+            accounts.iter().any(|(kind, credits)| kind.can_send_inmail() && credits.unwrap_or(0) > 0)
         } else {
             !accounts.is_empty()
         }
@@ -304,11 +312,6 @@ impl StarterTemplate {
     pub fn step(self, index: usize) -> Option<&'static Step> {
         self.steps().get(index)
     }
-}
-
-/// Account types that can send InMails.
-pub fn inmail_capable(account_type: &str) -> bool {
-    matches!(account_type, "sales_navigator" | "recruiter")
 }
 
 /// Where a lead's workflow goes after `index` is done (or skipped).
@@ -366,23 +369,23 @@ pub fn step_token(instance_id: &str, step_index: usize) -> String {
 
 /// The public `workflowStatus` of a stored instance at `now`.
 pub fn lead_workflow_status(
-    state: &str,
+    state: InstanceState,
     template: StarterTemplate,
     step_index: usize,
     pending_approval: bool,
     next_run_at: Timestamp,
     now: Timestamp,
-) -> &'static str {
+) -> WorkflowStatus {
     match state {
-        instance_state::COMPLETED => workflow_status::COMPLETED,
-        instance_state::STOPPED => workflow_status::STOPPED,
-        instance_state::NOT_ELIGIBLE => workflow_status::NOT_ELIGIBLE,
-        _ => {
+        InstanceState::Completed => WorkflowStatus::Completed,
+        InstanceState::Stopped => WorkflowStatus::Stopped,
+        InstanceState::NotEligible => WorkflowStatus::NotEligible,
+        InstanceState::Active => {
             let awaiting = template.step(step_index).is_some_and(|s| s.action == StepAction::AwaitAcceptance);
             if pending_approval || awaiting || next_run_at > now {
-                workflow_status::WAITING
+                WorkflowStatus::Waiting
             } else {
-                workflow_status::PENDING
+                WorkflowStatus::Pending
             }
         }
     }
@@ -467,7 +470,7 @@ pub struct Campaign {
     pub starter_template: StarterTemplate,
     pub workflow_version: u32,
     pub audience_id: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub include_conversation_history: bool,
     pub auto_cancel_on_message_received: bool,
     pub outreach_language: String,
@@ -504,9 +507,8 @@ pub struct WorkflowInstance {
     pub linkedin_account_id: String,
     /// The step to run next (or the one waiting), index into the template's steps.
     pub step_index: usize,
-    /// One of [`instance_state`].
-    pub state: String,
-    pub stop_reason: Option<String>,
+    pub state: InstanceState,
+    pub stop_reason: Option<StopReason>,
     /// Key of the last step performed (or skipped).
     pub latest_step: Option<String>,
     pub pending_approval: bool,
@@ -565,12 +567,12 @@ mod tests {
 
     #[test]
     fn availability_follows_accounts_and_credits() {
-        let classic = ("classic".to_owned(), Some(0));
-        let nav_empty = ("sales_navigator".to_owned(), Some(0));
-        let nav = ("sales_navigator".to_owned(), Some(5));
+        let classic = (AccountType::Classic, Some(0));
+        let nav_empty = (AccountType::SalesNavigator, Some(0));
+        let nav = (AccountType::SalesNavigator, Some(5));
         assert!(!StarterTemplate::Connect.available(&[]));
-        assert!(StarterTemplate::Connect.available(std::slice::from_ref(&classic)));
-        assert!(!StarterTemplate::EngageInmail.available(&[classic.clone(), nav_empty]));
+        assert!(StarterTemplate::Connect.available(&[classic]));
+        assert!(!StarterTemplate::EngageInmail.available(&[classic, nav_empty]));
         assert!(StarterTemplate::EngageInmail.available(&[classic, nav]));
     }
 
@@ -609,14 +611,15 @@ mod tests {
         let t = StarterTemplate::ConnectEngageDm;
         let now = Timestamp::from_millis(10_000);
         let later = now.plus_millis(1);
-        use workflow_status as ws;
-        assert_eq!(lead_workflow_status(instance_state::ACTIVE, t, 0, false, now, now), ws::PENDING);
-        assert_eq!(lead_workflow_status(instance_state::ACTIVE, t, 0, false, later, now), ws::WAITING);
-        assert_eq!(lead_workflow_status(instance_state::ACTIVE, t, 1, false, now, now), ws::WAITING);
-        assert_eq!(lead_workflow_status(instance_state::ACTIVE, t, 4, true, now, now), ws::WAITING);
-        assert_eq!(lead_workflow_status(instance_state::STOPPED, t, 4, false, now, now), ws::STOPPED);
-        assert_eq!(lead_workflow_status(instance_state::COMPLETED, t, 5, false, now, now), ws::COMPLETED);
-        assert_eq!(lead_workflow_status(instance_state::NOT_ELIGIBLE, t, 0, false, now, now), ws::NOT_ELIGIBLE);
+        use InstanceState as S;
+        use WorkflowStatus as W;
+        assert_eq!(lead_workflow_status(S::Active, t, 0, false, now, now), W::Pending);
+        assert_eq!(lead_workflow_status(S::Active, t, 0, false, later, now), W::Waiting);
+        assert_eq!(lead_workflow_status(S::Active, t, 1, false, now, now), W::Waiting);
+        assert_eq!(lead_workflow_status(S::Active, t, 4, true, now, now), W::Waiting);
+        assert_eq!(lead_workflow_status(S::Stopped, t, 4, false, now, now), W::Stopped);
+        assert_eq!(lead_workflow_status(S::Completed, t, 5, false, now, now), W::Completed);
+        assert_eq!(lead_workflow_status(S::NotEligible, t, 0, false, now, now), W::NotEligible);
     }
 
     #[test]

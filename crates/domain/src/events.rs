@@ -381,7 +381,8 @@ pub fn crosses_credits_low(before: i64, after: i64) -> bool {
 pub fn endpoint_disabled_data(group_id: &str, endpoint_id: &str, url: &str, failing_since: Timestamp) -> Value {
     with_group(
         group_id,
-        json!({"endpointId": endpoint_id, "url": url, "failingSince": failing_since.to_rfc3339(), "reason": "failing"}),
+        json!({"endpointId": endpoint_id, "url": url, "failingSince": failing_since.to_rfc3339(),
+               "reason": crate::webhooks::DisabledReason::Failing}),
     )
 }
 

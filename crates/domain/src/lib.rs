@@ -19,6 +19,7 @@ pub mod prospecting;
 pub mod responses;
 pub mod scope;
 pub mod signals;
+pub mod state;
 pub mod template;
 pub mod time;
 pub mod webhooks;

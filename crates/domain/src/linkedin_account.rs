@@ -2,52 +2,39 @@
 //! applies to each: working hours in the account's time zone, daily caps per
 //! action type, a weekly invitation cap and randomized spacing.
 
+use crate::state::wire_enum;
 use crate::{DomainError, FieldIssue, Timestamp};
 
-/// Which connector drives the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    Sandbox,
-    Unipile,
-}
-
-impl ProviderKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Sandbox => "sandbox",
-            Self::Unipile => "unipile",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "sandbox" => Some(Self::Sandbox),
-            "unipile" => Some(Self::Unipile),
-            _ => None,
-        }
+wire_enum! {
+    /// Which connector drives the account.
+    pub enum ProviderKind ("LinkedIn provider") {
+        Sandbox = "sandbox",
+        Unipile = "unipile",
     }
 }
 
-/// Account health as the provider reports it.
-/// Whether a seat can act: `connected`, or `disconnected` until it is reconnected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AccountStatus {
-    Connected,
-    Disconnected,
+wire_enum! {
+    /// Account health as the provider reports it.
+    /// Whether a seat can act: `connected`, or `disconnected` until it is reconnected.
+    pub enum AccountStatus ("LinkedIn account status") {
+        Connected = "connected",
+        Disconnected = "disconnected",
+    }
 }
 
-impl AccountStatus {
-    pub const ALL: [Self; 2] = [Self::Connected, Self::Disconnected];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Connected => "connected",
-            Self::Disconnected => "disconnected",
-        }
+wire_enum! {
+    /// LinkedIn product tier of a connected account.
+    pub enum AccountType ("LinkedIn account type") {
+        Classic = "classic",
+        SalesNavigator = "sales_navigator",
+        Recruiter = "recruiter",
     }
+}
 
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
+impl AccountType {
+    /// Whether the tier can send InMails.
+    pub const fn can_send_inmail(self) -> bool {
+        matches!(self, Self::SalesNavigator | Self::Recruiter)
     }
 }
 
@@ -231,8 +218,7 @@ pub struct LinkedInAccount {
     pub group_id: String,
     pub provider: ProviderKind,
     pub display_name: String,
-    /// `classic`, `sales_navigator` or `recruiter`.
-    pub account_type: String,
+    pub account_type: AccountType,
     pub status: AccountStatus,
     pub rules: SendingRules,
     /// Connector settings as JSON (sandbox knobs, or Unipile DSN / key / account id).

@@ -45,7 +45,7 @@ pub struct Audience {
     pub id: String,
     pub group_id: String,
     pub name: String,
-    pub audience_type: String,
+    pub audience_type: crate::folder::AudienceType,
     pub description: Option<String>,
     pub folder_id: Option<String>,
     pub prospect_count: i64,

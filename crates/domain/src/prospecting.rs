@@ -1,30 +1,19 @@
 //! Prospects, prospecting jobs, plans, credits and quotas.
 
+use crate::state::wire_enum;
 use crate::{DomainError, FieldIssue, Timestamp};
 
-/// The plan of an account group: caps `maxResults` and sizes the monthly quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    Tester,
-    Starter,
-    Scale,
-    Enterprise,
+wire_enum! {
+    /// The plan of an account group: caps `maxResults` and sizes the monthly quota.
+    pub enum Plan ("plan") {
+        Tester = "tester",
+        Starter = "starter",
+        Scale = "scale",
+        Enterprise = "enterprise",
+    }
 }
 
 impl Plan {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Tester => "tester",
-            Self::Starter => "starter",
-            Self::Scale => "scale",
-            Self::Enterprise => "enterprise",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Tester, Self::Starter, Self::Scale, Self::Enterprise].into_iter().find(|p| p.as_str() == text)
-    }
-
     /// Documented caps on `maxResults`.
     pub const fn max_results_cap(self) -> u32 {
         match self {
@@ -61,12 +50,12 @@ pub enum ProspectingSource {
 
 impl ProspectingSource {
     /// The documented `type` value.
-    pub fn type_name(&self) -> &'static str {
+    pub fn source_type(&self) -> SourceType {
         match self {
-            Self::LinkedInSearch { .. } => "linkedin_search",
-            Self::SalesNavigatorSavedSearch { .. } | Self::SalesNavigatorLeadList { .. } => "sales_navigator",
-            Self::PostCommenters { .. } => "post_commenters",
-            Self::UrlUpload { .. } => "url_upload",
+            Self::LinkedInSearch { .. } => SourceType::LinkedInSearch,
+            Self::SalesNavigatorSavedSearch { .. } | Self::SalesNavigatorLeadList { .. } => SourceType::SalesNavigator,
+            Self::PostCommenters { .. } => SourceType::PostCommenters,
+            Self::UrlUpload { .. } => SourceType::UrlUpload,
         }
     }
 
@@ -84,43 +73,73 @@ impl ProspectingSource {
     }
 }
 
-/// Quota lists (`listType` / `quotaType` of the quota endpoint).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListType {
-    LinkedInClassic,
-    SalesNavigator,
+wire_enum! {
+    /// Where a prospecting job finds people: the `type` of a start request.
+    pub enum SourceType ("prospecting source type") {
+        LinkedInSearch = "linkedin_search",
+        SalesNavigator = "sales_navigator",
+        PostCommenters = "post_commenters",
+        UrlUpload = "url_upload",
+    }
+}
+
+wire_enum! {
+    /// Quota lists (`listType` / `quotaType` of the quota endpoint).
+    pub enum ListType ("quota list type") {
+        LinkedInClassic = "LINKEDIN_CLASSIC",
+        SalesNavigator = "SALES_NAVIGATOR",
+    }
 }
 
 impl ListType {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::LinkedInClassic => "LINKEDIN_CLASSIC",
-            Self::SalesNavigator => "SALES_NAVIGATOR",
-        }
-    }
-
     pub const fn quota_type(self) -> &'static str {
         match self {
             Self::LinkedInClassic => "linkedinClassicSearch",
             Self::SalesNavigator => "salesNavigatorSearch",
         }
     }
+}
 
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::LinkedInClassic, Self::SalesNavigator].into_iter().find(|l| l.as_str() == text)
+wire_enum! {
+    /// Where a prospecting job (or a signal scan) is in its life.
+    pub enum JobStatus ("job status") {
+        Queued = "queued",
+        Running = "running",
+        Completed = "completed",
+        Failed = "failed",
+        Cancelled = "cancelled",
     }
 }
 
-/// Job and stage statuses.
-pub mod status {
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    pub const COMPLETED: &str = "completed";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
-    /// Stage status when a stage does not apply (enrichment without `searchEmails`).
-    pub const SKIPPED: &str = "skipped";
-    pub const ALL: [&str; 5] = [QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED];
+impl JobStatus {
+    /// Queued or running: it can still make progress or be cancelled.
+    pub const fn is_active(self) -> bool {
+        matches!(self, Self::Queued | Self::Running)
+    }
+
+    /// What a stage still open when the job ends becomes.
+    pub const fn as_stage(self) -> StageStatus {
+        match self {
+            Self::Queued => StageStatus::Queued,
+            Self::Running => StageStatus::Running,
+            Self::Completed => StageStatus::Completed,
+            Self::Failed => StageStatus::Failed,
+            Self::Cancelled => StageStatus::Cancelled,
+        }
+    }
+}
+
+wire_enum! {
+    /// Where one stage (import, enrichment) of a prospecting job is.
+    pub enum StageStatus ("stage status") {
+        Queued = "queued",
+        Running = "running",
+        Completed = "completed",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        /// The stage does not apply (enrichment without `searchEmails`).
+        Skipped = "skipped",
+    }
 }
 
 /// The first instant of the month containing `at` (UTC) and of the next one.
@@ -170,19 +189,19 @@ pub struct ProspectingJob {
     pub id: String,
     pub group_id: String,
     pub name: String,
-    pub source_type: String,
+    pub source_type: SourceType,
     /// JSON of the source fields as sent.
     pub source: String,
-    pub list_type: String,
+    pub list_type: ListType,
     pub max_results: i64,
     pub search_emails: bool,
-    pub status: String,
+    pub status: JobStatus,
     pub audience_id: String,
     pub linkedin_account_id: String,
-    pub import_status: String,
+    pub import_status: StageStatus,
     pub import_done: i64,
     pub import_target: i64,
-    pub enrichment_status: String,
+    pub enrichment_status: StageStatus,
     pub enrichment_done: i64,
     pub provider_cursor: Option<String>,
     pub pages_fetched: i64,
@@ -198,21 +217,21 @@ pub struct ProspectingJob {
 
 impl ProspectingJob {
     pub fn is_active(&self) -> bool {
-        self.status == status::QUEUED || self.status == status::RUNNING
+        self.status.is_active()
     }
 
     /// Import progress in [0, 1].
     pub fn import_progress(&self) -> f64 {
-        match self.import_status.as_str() {
-            status::COMPLETED => 1.0,
+        match self.import_status {
+            StageStatus::Completed => 1.0,
             _ if self.import_target <= 0 => 0.0,
             _ => (self.import_done as f64 / self.import_target as f64).clamp(0.0, 1.0),
         }
     }
 
     pub fn enrichment_progress(&self) -> f64 {
-        match self.enrichment_status.as_str() {
-            status::COMPLETED | status::SKIPPED => 1.0,
+        match self.enrichment_status {
+            StageStatus::Completed | StageStatus::Skipped => 1.0,
             _ if self.import_done <= 0 => 0.0,
             _ => (self.enrichment_done as f64 / self.import_done as f64).clamp(0.0, 1.0),
         }

@@ -1,19 +1,34 @@
 //! Scheduled message responses: replies queued through the outbound scheduler.
 
 use crate::Timestamp;
+use crate::state::wire_enum;
 
-pub mod status {
-    pub const QUEUED: &str = "queued";
-    /// Claimed by the scheduler; the provider call is in flight or its outcome unknown.
-    pub const SENDING: &str = "sending";
-    pub const SENT: &str = "sent";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
-    pub const ALL: [&str; 5] = [QUEUED, SENDING, SENT, FAILED, CANCELLED];
+wire_enum! {
+    /// Where a scheduled response is in its life.
+    pub enum ResponseStatus ("scheduled response status") {
+        Queued = "queued",
+        /// Claimed by the scheduler; the provider call is in flight or its outcome unknown.
+        Sending = "sending",
+        Sent = "sent",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
 }
 
-pub const CHANNEL_DIRECT_MESSAGE: &str = "direct_message";
-pub const CHANNEL_INMAIL: &str = "inmail";
+impl ResponseStatus {
+    /// Still owned by the scheduler: queued, or sending with an outcome to settle.
+    pub const fn is_open(self) -> bool {
+        matches!(self, Self::Queued | Self::Sending)
+    }
+}
+
+wire_enum! {
+    /// How a scheduled response reaches the prospect.
+    pub enum ResponseChannel ("response channel") {
+        DirectMessage = "direct_message",
+        InMail = "inmail",
+    }
+}
 
 /// LinkedIn's text limits for what a response may carry.
 pub const DIRECT_MESSAGE_MAX_CHARS: usize = 8_000;
@@ -26,14 +41,14 @@ pub struct ScheduledResponse {
     pub group_id: String,
     pub prospect_id: String,
     pub linkedin_account_id: String,
-    pub channel: String,
+    pub channel: ResponseChannel,
     pub body: String,
     pub subject: Option<String>,
     /// Our conversation id, when replying in (or once sent into) a conversation.
     pub conversation_id: Option<String>,
     pub recipient_provider_id: String,
     pub provider_chat_id: Option<String>,
-    pub status: String,
+    pub status: ResponseStatus,
     pub scheduled_at: Timestamp,
     /// True once a safety rule moved `scheduled_at` later.
     pub deferred: bool,

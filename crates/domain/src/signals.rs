@@ -26,7 +26,7 @@ use crate::template::{JsonValue, SignalSource, SignalSpecification};
 use crate::{DomainError, FieldIssue, Timestamp};
 
 /// Statuses of a scan (the same lifecycle as prospecting jobs).
-pub use crate::prospecting::status;
+pub use crate::prospecting::JobStatus;
 
 /// Most prospect ids a scan request may name.
 pub const MAX_PROSPECT_IDS: usize = 1_000;
@@ -52,7 +52,7 @@ pub struct SignalScan {
     pub linkedin_account_id: String,
     /// `{specification name} on {audience name}`, for messages that name the scan.
     pub name: String,
-    pub status: String,
+    pub status: JobStatus,
     /// True when the request narrowed the audience with `prospectIds`.
     pub narrowed: bool,
     /// Prospects to evaluate.
@@ -77,12 +77,12 @@ pub struct SignalScan {
 
 impl SignalScan {
     pub fn is_active(&self) -> bool {
-        self.status == status::QUEUED || self.status == status::RUNNING
+        self.status.is_active()
     }
 
     /// Share of prospects done, in [0, 1]; 1 once completed.
     pub fn progress(&self) -> f64 {
-        if self.status == status::COMPLETED {
+        if self.status == JobStatus::Completed {
             1.0
         } else if self.total_count <= 0 {
             0.0

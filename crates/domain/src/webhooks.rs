@@ -15,6 +15,7 @@
 
 use crate::Timestamp;
 use crate::events::EventType;
+use crate::state::wire_enum;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -196,6 +197,14 @@ fn embedded_v4(hi: u16, lo: u16) -> Ipv4Addr {
     Ipv4Addr::new(a, b, c, d)
 }
 
+wire_enum! {
+    /// Why the server disabled an endpoint.
+    pub enum DisabledReason ("endpoint disabled reason") {
+        /// Deliveries kept failing for the whole grace period.
+        Failing = "failing",
+    }
+}
+
 /// A webhook endpoint of an account group. The secrets are here because the
 /// worker signs with them; `Debug` never prints them and no view returns them
 /// after creation.
@@ -208,8 +217,8 @@ pub struct WebhookEndpoint {
     /// `None`: every event type.
     pub event_types: Option<Vec<EventType>>,
     pub enabled: bool,
-    /// Why the server disabled it (`failing`); `None` when a user did, or when enabled.
-    pub disabled_reason: Option<String>,
+    /// Why the server disabled it; `None` when a user did, or when enabled.
+    pub disabled_reason: Option<DisabledReason>,
     pub secret: String,
     /// The secret before the last rotation; it signs too until `previous_secret_expires_at`.
     pub previous_secret: Option<String>,

@@ -31,8 +31,8 @@ use crate::safety::{Refusal, spacing_ms};
 use crate::send::{NextAttempt, Outcome, Resumed};
 use sonarly_app::composer::{ComposeRequest, HISTORY_LIMIT};
 use sonarly_domain::campaign::{
-    AcceptanceCheck, Campaign, Next, Step, StepAction, WorkflowInstance, acceptance_check, instance_state,
-    needs_approval, next_after, next_after_skipped_invitation, status, step_token, stop_reason,
+    AcceptanceCheck, Campaign, CampaignStatus, InstanceState, Next, Step, StepAction, StopReason, WorkflowInstance,
+    acceptance_check, needs_approval, next_after, next_after_skipped_invitation, step_token,
 };
 use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
 use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
@@ -74,11 +74,11 @@ impl Engine {
             return Ok(());
         };
         let campaign = self.store.get_campaign(&instance.group_id, &instance.campaign_id).await?;
-        let Some(campaign) = campaign.filter(|c| c.status == status::ACTIVE) else {
+        let Some(campaign) = campaign.filter(|c| c.status == CampaignStatus::Active) else {
             self.store.finish_work(item).await?;
             return Ok(());
         };
-        if instance.state != instance_state::ACTIVE || instance.pending_approval {
+        if instance.state != InstanceState::Active || instance.pending_approval {
             // Ended, or waiting for a person: approve queues a new row.
             self.store.finish_work(item).await?;
             return Ok(());
@@ -88,7 +88,7 @@ impl Engine {
             return self.record(item, &instance, Next::Completed, None, None).await;
         };
         let Some(prospect) = self.store.get_prospect(&instance.group_id, &instance.prospect_id).await? else {
-            return self.end(item, &instance, instance_state::NOT_ELIGIBLE, stop_reason::NOT_ELIGIBLE, None).await;
+            return self.end(item, &instance, InstanceState::NotEligible, StopReason::NotEligible, None).await;
         };
         let recipient = prospect.member_id.clone().unwrap_or_else(|| prospect.provider_id.clone());
         // A reply seen by the inbox (sync or webhook) stops the lead before its next step.
@@ -99,10 +99,10 @@ impl Engine {
                 .await?
         {
             tracing::info!(instance = %instance.id, "reply received: workflow stopped");
-            return self.end(item, &instance, instance_state::STOPPED, stop_reason::REPLY_RECEIVED, None).await;
+            return self.end(item, &instance, InstanceState::Stopped, StopReason::ReplyReceived, None).await;
         }
         let Some(account) = self.store.find_linkedin_account(&instance.linkedin_account_id).await? else {
-            return self.end(item, &instance, instance_state::STOPPED, stop_reason::ACCOUNT_DISCONNECTED, None).await;
+            return self.end(item, &instance, InstanceState::Stopped, StopReason::AccountDisconnected, None).await;
         };
         if account.status != AccountStatus::Connected {
             self.store
@@ -114,7 +114,7 @@ impl Engine {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(account = %account.id, error = %e, "no provider for the campaign's account");
-                return self.end(item, &instance, instance_state::STOPPED, stop_reason::SEND_FAILED, None).await;
+                return self.end(item, &instance, InstanceState::Stopped, StopReason::SendFailed, None).await;
             }
         };
         match step.action {
@@ -153,7 +153,7 @@ impl Engine {
                 Ok(())
             }
             AcceptanceCheck::TimedOut => {
-                self.end(item, instance, instance_state::STOPPED, stop_reason::INVITATION_NOT_ACCEPTED, None).await
+                self.end(item, instance, InstanceState::Stopped, StopReason::InvitationNotAccepted, None).await
             }
         }
     }
@@ -220,7 +220,7 @@ impl Engine {
                             Some((c, false)) => content = Some(c),
                             None if step.action == StepAction::Invite => {} // the note is optional
                             None => {
-                                let (state, reason) = (instance_state::STOPPED, stop_reason::CONTENT_UNAVAILABLE);
+                                let (state, reason) = (InstanceState::Stopped, StopReason::ContentUnavailable);
                                 return self.end(item, instance, state, reason, None).await;
                             }
                         }
@@ -246,7 +246,7 @@ impl Engine {
         };
 
         if step.action == StepAction::InMail && matches!(provider.inmail_credits().await, Ok(Some(0))) {
-            return self.end(item, instance, instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS, None).await;
+            return self.end(item, instance, InstanceState::NotEligible, StopReason::NoInmailCredits, None).await;
         }
         // Deferring is no attempt: the stored content waits with the row.
         if let Some(until) = self.hold_back(account, kind, now).await? {
@@ -304,7 +304,7 @@ impl Engine {
                 tracing::warn!(instance = %instance.id, step = ctx.step.key, %reason, "campaign step failed: delivery unconfirmed");
                 let settle =
                     Settle { fence: &fence, state: SendState::Failed, provider_ref: None, error: Some(&reason) };
-                self.end(item, instance, instance_state::STOPPED, stop_reason::SEND_FAILED, Some(&settle)).await
+                self.end(item, instance, InstanceState::Stopped, StopReason::SendFailed, Some(&settle)).await
             }
         }
     }
@@ -443,13 +443,13 @@ impl Engine {
             }
             Refusal::Final => match &e {
                 LinkedInError::LimitReached(LimitKind::InMailCredits) => {
-                    (instance_state::NOT_ELIGIBLE, stop_reason::NO_INMAIL_CREDITS)
+                    (InstanceState::NotEligible, StopReason::NoInmailCredits)
                 }
-                LinkedInError::NotReachable(_) => (instance_state::NOT_ELIGIBLE, stop_reason::NOT_REACHABLE),
-                LinkedInError::NotConnected => (instance_state::STOPPED, stop_reason::NOT_CONNECTED),
+                LinkedInError::NotReachable(_) => (InstanceState::NotEligible, StopReason::NotReachable),
+                LinkedInError::NotConnected => (InstanceState::Stopped, StopReason::NotConnected),
                 _ => {
                     tracing::warn!(instance = %instance.id, error = %e, "campaign step failed");
-                    (instance_state::STOPPED, stop_reason::SEND_FAILED)
+                    (InstanceState::Stopped, StopReason::SendFailed)
                 }
             },
         };
@@ -484,8 +484,8 @@ impl Engine {
         &self,
         item: &WorkItem,
         instance: &WorkflowInstance,
-        state: &str,
-        reason: &str,
+        state: InstanceState,
+        reason: StopReason,
         settle: Option<&Settle<'_>>,
     ) -> Result<(), StoreError> {
         self.store.end_instance(item, instance, state, reason, settle, self.now()).await?;

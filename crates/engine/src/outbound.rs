@@ -17,7 +17,7 @@ use crate::Engine;
 use crate::safety::{Refusal, spacing_ms};
 use crate::send::{NextAttempt, Outcome, Resumed};
 use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, LinkedInAccount};
-use sonarly_domain::responses::{CHANNEL_INMAIL, ScheduledResponse, status};
+use sonarly_domain::responses::{ResponseChannel, ResponseStatus, ScheduledResponse};
 use sonarly_linkedin::{LinkedInError, Trace};
 use sonarly_store::{
     ChatRef, Fence, NewMessage, NewSend, OUTBOUND_WORK, ResponseSent, SendAction, SendState, Settle, SlotClaim,
@@ -32,12 +32,12 @@ impl Engine {
             self.store.finish_work(item).await?;
             return Ok(());
         };
-        if !matches!(response.status.as_str(), status::QUEUED | status::SENDING) {
+        if !response.status.is_open() {
             self.store.finish_work(item).await?;
             return Ok(());
         }
         let mut send = self.store.get_send(&response.id).await?;
-        if send.is_none() && response.status == status::SENDING {
+        if send.is_none() && response.status == ResponseStatus::Sending {
             // Claimed and reserved, but no send recorded (before this record existed, or a
             // claim that died in between): it may have gone out, so it is reconciled first.
             let started_at = response.updated_at;
@@ -69,8 +69,8 @@ impl Engine {
                 Resumed::Ready(s) => send = Some(*s),
             }
         }
-        let kind = if response.channel == CHANNEL_INMAIL { ActionKind::InMail } else { ActionKind::Message };
-        if response.status == status::QUEUED
+        let kind = if response.channel == ResponseChannel::InMail { ActionKind::InMail } else { ActionKind::Message };
+        if response.status == ResponseStatus::Queued
             && let Some(until) = self.hold_back(&account, kind, now).await?
         {
             self.store.defer_response(item, &response.id, until, "SAFETY_RULE", now).await?;
@@ -163,7 +163,7 @@ impl Engine {
                 name: None,
                 participant_provider_id: Some(response.recipient_provider_id.clone()),
                 prospect_id: Some(response.prospect_id.clone()),
-                is_inmail: response.channel == CHANNEL_INMAIL,
+                is_inmail: response.channel == ResponseChannel::InMail,
             };
             let message = NewMessage {
                 provider_message_id: sent
@@ -235,7 +235,7 @@ impl Engine {
 
 /// The payload of a response's send: its stored text, into its conversation when it has one.
 fn new_send(response: &ScheduledResponse) -> NewSend {
-    let action = if response.channel == CHANNEL_INMAIL {
+    let action = if response.channel == ResponseChannel::InMail {
         SendAction::InMail
     } else if response.provider_chat_id.is_some() {
         SendAction::Message

@@ -5,7 +5,8 @@ use crate::worker::Next;
 use sonarly_app::prospecting::source_from_job;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::prospecting::{
-    Plan, Prospect, ProspectingJob, ProspectingSource, month_bounds, person_id_for, profile_url_identifier, status,
+    JobStatus, Plan, Prospect, ProspectingJob, ProspectingSource, StageStatus, month_bounds, person_id_for,
+    profile_url_identifier,
 };
 use sonarly_linkedin::{LinkedInError, PeopleSource, Person, SharedLinkedIn};
 use sonarly_store::{ImportPage, ImportStop, WorkItem};
@@ -53,7 +54,7 @@ impl Engine {
         let Some(job) = self.store.begin_job_run(item, self.now(), self.lease_until()).await? else {
             return Ok(Next::Ended); // lease lost: someone else has it
         };
-        if job.status != status::RUNNING {
+        if job.status != JobStatus::Running {
             self.store.finish_work(item).await?;
             return Ok(Next::Ended);
         }
@@ -69,13 +70,13 @@ impl Engine {
         let Some(source) = source_from_job(&job) else {
             return self.fail(item, &job, "INVALID_SOURCE", "The job's source could not be read.").await;
         };
-        if job.import_status == status::RUNNING {
+        if job.import_status == StageStatus::Running {
             return self.import_step(item, &job, &provider, &source).await;
         }
-        if job.enrichment_status == status::RUNNING {
+        if job.enrichment_status == StageStatus::Running {
             return self.enrichment_step(item, &job, &provider).await;
         }
-        self.store.end_job(item, &job, status::COMPLETED, None, self.now()).await?;
+        self.store.end_job(item, &job, JobStatus::Completed, None, self.now()).await?;
         tracing::info!(job = %job.id, imported = job.import_done, "prospecting job completed");
         Ok(Next::Ended)
     }
@@ -88,7 +89,7 @@ impl Engine {
         message: &str,
     ) -> Result<Next, sonarly_store::StoreError> {
         tracing::warn!(job = %job.id, code, reason = message, "prospecting job failed");
-        self.store.end_job(item, job, status::FAILED, Some((code, message)), self.now()).await?;
+        self.store.end_job(item, job, JobStatus::Failed, Some((code, message)), self.now()).await?;
         Ok(Next::Ended)
     }
 
@@ -133,13 +134,7 @@ impl Engine {
         let now = self.now();
         let prospects: Vec<Prospect> =
             people.into_iter().take(remaining as usize).map(|p| to_prospect(&job.group_id, p, now)).collect();
-        let plan = self
-            .store
-            .group_plan(&job.group_id)
-            .await?
-            .map(|(p, _)| p)
-            .and_then(|p| Plan::parse(&p))
-            .unwrap_or(Plan::Tester);
+        let plan = self.store.group_plan(&job.group_id).await?.map_or(Plan::Tester, |(plan, _)| plan);
         let (period_start, _) = month_bounds(now);
         let page = ImportPage {
             job,
@@ -203,7 +198,7 @@ impl Engine {
     ) -> Result<Next, sonarly_store::StoreError> {
         let pending = self.store.pending_enrichment(&job.id, ENRICHMENT_BATCH).await?;
         if pending.is_empty() {
-            self.store.end_job(item, job, status::COMPLETED, None, self.now()).await?;
+            self.store.end_job(item, job, JobStatus::Completed, None, self.now()).await?;
             tracing::info!(job = %job.id, imported = job.import_done, "prospecting job completed with enrichment");
             return Ok(Next::Ended);
         }

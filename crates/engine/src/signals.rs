@@ -11,7 +11,8 @@
 use crate::Engine;
 use crate::worker::Next;
 use sonarly_domain::linkedin_account::AccountStatus;
-use sonarly_domain::signals::{Activity, SignalScan, SpecTerms, scored_item, specification_from_snapshot, status};
+use sonarly_domain::prospecting::JobStatus;
+use sonarly_domain::signals::{Activity, SignalScan, SpecTerms, scored_item, specification_from_snapshot};
 use sonarly_linkedin::{ActivityItem, LinkedInError};
 use sonarly_store::{ProspectOutcome, StoreError, WorkItem};
 
@@ -41,7 +42,7 @@ impl Engine {
         let Some(scan) = self.store.begin_scan_run(item, self.now(), self.lease_until()).await? else {
             return Ok(Next::Ended); // lease lost: someone else has it
         };
-        if scan.status != status::RUNNING {
+        if scan.status != JobStatus::Running {
             self.store.finish_work(item).await?;
             return Ok(Next::Ended);
         }
@@ -53,7 +54,7 @@ impl Engine {
         let terms = SpecTerms::new(&spec);
         let pending = self.store.pending_scan_prospects(&scan.id, SCAN_BATCH).await?;
         if pending.is_empty() {
-            self.store.end_signal_scan(item, &scan, status::COMPLETED, None, self.now()).await?;
+            self.store.end_signal_scan(item, &scan, JobStatus::Completed, None, self.now()).await?;
             tracing::info!(scan = %scan.id, evaluated = scan.evaluated_count, signals = scan.signal_count, "signal scan completed");
             return Ok(Next::Ended);
         }
@@ -123,7 +124,7 @@ impl Engine {
         message: &str,
     ) -> Result<Next, StoreError> {
         tracing::warn!(scan = %scan.id, code, reason = message, "signal scan failed");
-        self.store.end_signal_scan(item, scan, status::FAILED, Some((code, message)), self.now()).await?;
+        self.store.end_signal_scan(item, scan, JobStatus::Failed, Some((code, message)), self.now()).await?;
         Ok(Next::Ended)
     }
 }

@@ -3,32 +3,7 @@
 
 use sonarly_domain::Timestamp;
 
-/// LinkedIn product tier of a connected account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AccountType {
-    Classic,
-    SalesNavigator,
-    Recruiter,
-}
-
-impl AccountType {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Classic => "classic",
-            Self::SalesNavigator => "sales_navigator",
-            Self::Recruiter => "recruiter",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "classic" => Some(Self::Classic),
-            "sales_navigator" => Some(Self::SalesNavigator),
-            "recruiter" => Some(Self::Recruiter),
-            _ => None,
-        }
-    }
-}
+pub use sonarly_domain::linkedin_account::AccountType;
 
 /// The connected account's own profile.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,8 @@
 use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
+use sonarly_domain::campaign::CampaignStatus;
+use sonarly_domain::folder::AudienceType;
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::PageRequest;
 use sqlx::any::AnyRow;
@@ -15,7 +17,7 @@ fn audience_from_row(row: &AnyRow) -> Result<Audience, sqlx::Error> {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
         name: row.try_get("name")?,
-        audience_type: row.try_get("audience_type")?,
+        audience_type: crate::sql::one_of(row, "audience_type", AudienceType::parse)?,
         description: row.try_get("description")?,
         folder_id: row.try_get("folder_id")?,
         prospect_count: row.try_get("prospect_count")?,
@@ -33,7 +35,7 @@ pub(crate) async fn insert_audience_in(tx: &mut Transaction<'static, Any>, audie
     .bind(&audience.id)
     .bind(&audience.group_id)
     .bind(&audience.name)
-    .bind(&audience.audience_type)
+    .bind(audience.audience_type.as_str())
     .bind(&audience.description)
     .bind(&audience.folder_id)
     .bind(audience.prospect_count)
@@ -57,14 +59,19 @@ pub enum AudienceDeletion {
     InUse(Vec<String>),
 }
 
-/// The active campaigns of `group_id` that use `audience_id`.
+/// The campaigns of `group_id` in status `$3` (active) that use `audience_id`.
 const ACTIVE_CAMPAIGNS_USING: &str = "SELECT id FROM campaigns WHERE group_id = $1 AND audience_id = $2 \
-     AND status = 'active' ORDER BY created_at, id";
+     AND status = $3 ORDER BY created_at, id";
 
 impl Store {
     /// Ids of the active campaigns of the group that use the audience, oldest first.
     pub async fn active_campaigns_using_audience(&self, group_id: &str, audience_id: &str) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(ACTIVE_CAMPAIGNS_USING).bind(group_id).bind(audience_id).fetch_all(&self.reader).await?)
+        Ok(sqlx::query_scalar(ACTIVE_CAMPAIGNS_USING)
+            .bind(group_id)
+            .bind(audience_id)
+            .bind(CampaignStatus::Active.as_str())
+            .fetch_all(&self.reader)
+            .await?)
     }
 
     /// Deletes an audience and its memberships unless a job fills it or an
@@ -85,6 +92,7 @@ impl Store {
                 let users: Vec<String> = sqlx::query_scalar(ACTIVE_CAMPAIGNS_USING)
                     .bind(group_id)
                     .bind(audience_id)
+                    .bind(CampaignStatus::Active.as_str())
                     .fetch_all(&mut *tx)
                     .await?;
                 if users.is_empty() {
@@ -95,10 +103,11 @@ impl Store {
                     let done = sqlx::query(
                         "DELETE FROM audiences WHERE group_id = $1 AND id = $2 AND filling_job_id IS NULL \
                          AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.group_id = $1 AND c.audience_id = $2 \
-                         AND c.status = 'active')",
+                         AND c.status = $3)",
                     )
                     .bind(group_id)
                     .bind(audience_id)
+                    .bind(CampaignStatus::Active.as_str())
                     .execute(&mut *tx)
                     .await?;
                     if done.rows_affected() == 1 { AudienceDeletion::Deleted } else { AudienceDeletion::Missing }

@@ -2,7 +2,7 @@
 
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
-use sonarly_domain::folder::AudienceFolder;
+use sonarly_domain::folder::{AudienceFolder, AudienceKind};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -11,7 +11,7 @@ fn folder_from_row(row: &AnyRow) -> Result<AudienceFolder, sqlx::Error> {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
         name: row.try_get("name")?,
-        audience_type: row.try_get("audience_type")?,
+        audience_type: crate::sql::one_of(row, "audience_type", AudienceKind::parse)?,
         is_pinned: row.try_get::<i64, _>("is_pinned")? != 0,
         position: row.try_get("position")?,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
@@ -36,7 +36,7 @@ impl Store {
         .bind(&folder.id)
         .bind(&folder.group_id)
         .bind(&folder.name)
-        .bind(&folder.audience_type)
+        .bind(folder.audience_type.as_str())
         .bind(i64::from(folder.is_pinned))
         .bind(folder.position)
         .bind(folder.created_at.as_millis())

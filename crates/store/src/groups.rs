@@ -5,6 +5,7 @@ use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::page::PageRequest;
+use sonarly_domain::prospecting::Plan;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -18,12 +19,12 @@ fn group_from_row(row: &AnyRow) -> Result<AccountGroup, sqlx::Error> {
 
 impl Store {
     /// Inserts a group on `plan` with a starting credit balance.
-    pub async fn insert_group(&self, group: &AccountGroup, plan: &str, credits: i64) -> StoreResult<()> {
+    pub async fn insert_group(&self, group: &AccountGroup, plan: Plan, credits: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO account_groups (id, name, created_at, plan, credits) VALUES ($1, $2, $3, $4, $5)")
             .bind(&group.id)
             .bind(&group.name)
             .bind(group.created_at.as_millis())
-            .bind(plan)
+            .bind(plan.as_str())
             .bind(credits)
             .execute(&self.writer)
             .await?;
@@ -64,17 +65,21 @@ impl Store {
     }
 
     /// The group's plan and credit balance.
-    pub async fn group_plan(&self, group_id: &str) -> StoreResult<Option<(String, i64)>> {
-        Ok(sqlx::query_as("SELECT plan, credits FROM account_groups WHERE id = $1")
+    pub async fn group_plan(&self, group_id: &str) -> StoreResult<Option<(Plan, i64)>> {
+        let row = sqlx::query("SELECT plan, credits FROM account_groups WHERE id = $1")
             .bind(group_id)
             .fetch_optional(&self.reader)
-            .await?)
+            .await?;
+        let decode = |row: &AnyRow| -> Result<(Plan, i64), sqlx::Error> {
+            Ok((crate::sql::one_of(row, "plan", Plan::parse)?, row.try_get("credits")?))
+        };
+        Ok(row.as_ref().map(decode).transpose()?)
     }
 
-    pub async fn set_group_plan(&self, group_id: &str, plan: &str) -> StoreResult<bool> {
+    pub async fn set_group_plan(&self, group_id: &str, plan: Plan) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE account_groups SET plan = $2 WHERE id = $1")
             .bind(group_id)
-            .bind(plan)
+            .bind(plan.as_str())
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)

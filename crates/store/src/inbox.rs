@@ -11,6 +11,7 @@ use crate::queue::{WorkItem, release_in};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::id::new_hex_id;
+use sonarly_domain::linkedin_account::AccountType;
 use sonarly_domain::page::PageRequest;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -82,7 +83,7 @@ pub struct InboxMessage {
     pub text: String,
     pub sent_at: Timestamp,
     pub account_id: String,
-    pub account_type: String,
+    pub account_type: AccountType,
     pub conversation_id: String,
     pub conversation_provider_id: String,
     pub conversation_name: Option<String>,
@@ -138,7 +139,7 @@ fn message_from_row(row: &AnyRow) -> Result<InboxMessage, sqlx::Error> {
         text: row.try_get("body")?,
         sent_at: Timestamp::from_millis(row.try_get("sent_at")?),
         account_id: row.try_get("linkedin_account_id")?,
-        account_type: row.try_get("account_type")?,
+        account_type: crate::sql::one_of(row, "account_type", AccountType::parse)?,
         conversation_id: row.try_get("conversation_id")?,
         conversation_provider_id: row.try_get("provider_chat_id")?,
         conversation_name: row.try_get("conversation_name")?,

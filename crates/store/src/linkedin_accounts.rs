@@ -3,7 +3,9 @@
 use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, ProviderKind, SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{
+    AccountStatus, AccountType, LinkedInAccount, ProviderKind, SendingRules, WorkingHours,
+};
 use sonarly_domain::page::PageRequest;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -11,16 +13,13 @@ use sqlx::any::AnyRow;
 fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
     let int =
         |name: &str| -> Result<u32, sqlx::Error> { Ok(row.try_get::<i64, _>(name)?.clamp(0, u32::MAX as i64) as u32) };
-    let provider: String = row.try_get("provider")?;
-    let status: String = row.try_get("status")?;
-    let status = AccountStatus::parse(&status)
-        .ok_or_else(|| sqlx::Error::Decode(format!("unknown LinkedIn account status `{status}`").into()))?;
+    let status = crate::sql::one_of(row, "status", AccountStatus::parse)?;
     Ok(LinkedInAccount {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
-        provider: ProviderKind::parse(&provider).unwrap_or(ProviderKind::Sandbox),
+        provider: crate::sql::one_of(row, "provider", ProviderKind::parse)?,
         display_name: row.try_get("display_name")?,
-        account_type: row.try_get("account_type")?,
+        account_type: crate::sql::one_of(row, "account_type", AccountType::parse)?,
         status,
         rules: SendingRules {
             timezone: row.try_get("timezone")?,
@@ -92,7 +91,7 @@ impl Store {
         .bind(&a.group_id)
         .bind(a.provider.as_str())
         .bind(&a.display_name)
-        .bind(&a.account_type)
+        .bind(a.account_type.as_str())
         .bind(a.status.as_str())
         .bind(&r.timezone)
         .bind(i64::from(r.working_hours.start_minute))

@@ -7,12 +7,13 @@ use crate::idempotency::{CREATE_ATTEMPTS, Keyed, keyed_in};
 use crate::page::{Keyset, ListQuery};
 use crate::prospects::{add_to_audience_in, upsert_prospect_in};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in, withdraw_in};
+use crate::sql::one_of;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::{EventType, credits_low_data, crosses_credits_low, prospecting_job_data};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::PageRequest;
-use sonarly_domain::prospecting::{Prospect, ProspectingJob, status};
+use sonarly_domain::prospecting::{JobStatus, ListType, Prospect, ProspectingJob, SourceType, StageStatus};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -22,18 +23,18 @@ fn job_from_row(row: &AnyRow) -> Result<ProspectingJob, sqlx::Error> {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
         name: row.try_get("name")?,
-        source_type: row.try_get("source_type")?,
+        source_type: one_of(row, "source_type", SourceType::parse)?,
         source: row.try_get("source")?,
-        list_type: row.try_get("list_type")?,
+        list_type: one_of(row, "list_type", ListType::parse)?,
         max_results: row.try_get("max_results")?,
         search_emails: row.try_get::<i64, _>("search_emails")? != 0,
-        status: row.try_get("status")?,
+        status: one_of(row, "status", JobStatus::parse)?,
         audience_id: row.try_get("audience_id")?,
         linkedin_account_id: row.try_get("linkedin_account_id")?,
-        import_status: row.try_get("import_status")?,
+        import_status: one_of(row, "import_status", StageStatus::parse)?,
         import_done: row.try_get("import_done")?,
         import_target: row.try_get("import_target")?,
-        enrichment_status: row.try_get("enrichment_status")?,
+        enrichment_status: one_of(row, "enrichment_status", StageStatus::parse)?,
         enrichment_done: row.try_get("enrichment_done")?,
         provider_cursor: row.try_get("provider_cursor")?,
         pages_fetched: row.try_get("pages_fetched")?,
@@ -171,17 +172,17 @@ impl Store {
         .bind(&job.id)
         .bind(&job.group_id)
         .bind(&job.name)
-        .bind(&job.source_type)
+        .bind(job.source_type.as_str())
         .bind(&job.source)
-        .bind(&job.list_type)
+        .bind(job.list_type.as_str())
         .bind(job.max_results)
         .bind(i64::from(job.search_emails))
-        .bind(&job.status)
+        .bind(job.status.as_str())
         .bind(&job.audience_id)
         .bind(&job.linkedin_account_id)
-        .bind(&job.import_status)
+        .bind(job.import_status.as_str())
         .bind(job.import_target)
-        .bind(&job.enrichment_status)
+        .bind(job.enrichment_status.as_str())
         .bind(&job.idempotency_key)
         .bind(&job.request_hash)
         .bind(job.created_at.as_millis())
@@ -212,12 +213,12 @@ impl Store {
     pub async fn list_prospecting_jobs(
         &self,
         group_id: &str,
-        status_filter: Option<&str>,
+        status_filter: Option<JobStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<ProspectingJob>> {
         let rows = ListQuery::new("SELECT * FROM prospecting_jobs WHERE group_id = $1")
             .bind(group_id)
-            .and_eq("status", status_filter)
+            .and_eq("status", status_filter.map(|s| s.as_str()))
             .page(&Keyset::page(page))
             .fetch_all(&self.reader)
             .await?;
@@ -245,13 +246,15 @@ impl Store {
         }
         sqlx::query(
             "UPDATE prospecting_jobs SET status = $2, cancel_requested = 1, \
-             import_status = CASE WHEN import_status IN ('queued', 'running') THEN $2 ELSE import_status END, \
-             enrichment_status = CASE WHEN enrichment_status IN ('queued', 'running') THEN $2 ELSE enrichment_status END, \
+             import_status = CASE WHEN import_status IN ($4, $5) THEN $2 ELSE import_status END, \
+             enrichment_status = CASE WHEN enrichment_status IN ($4, $5) THEN $2 ELSE enrichment_status END, \
              updated_at = $3 WHERE id = $1",
         )
         .bind(id)
-        .bind(status::CANCELLED)
+        .bind(JobStatus::Cancelled.as_str())
         .bind(now.as_millis())
+        .bind(StageStatus::Queued.as_str())
+        .bind(StageStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
         release_audience_in(&mut tx, &job, now).await?;
@@ -274,12 +277,15 @@ impl Store {
         }
         sqlx::query(
             "UPDATE prospecting_jobs SET status = $2, \
-             import_status = CASE WHEN import_status = 'queued' THEN $2 ELSE import_status END, updated_at = $3 \
-             WHERE id = $1 AND status IN ('queued', 'running')",
+             import_status = CASE WHEN import_status = $4 THEN $5 ELSE import_status END, updated_at = $3 \
+             WHERE id = $1 AND status IN ($6, $2)",
         )
         .bind(&item.ref_id)
-        .bind(status::RUNNING)
+        .bind(JobStatus::Running.as_str())
         .bind(now.as_millis())
+        .bind(StageStatus::Queued.as_str())
+        .bind(StageStatus::Running.as_str())
+        .bind(JobStatus::Queued.as_str())
         .execute(&mut *tx)
         .await?;
         let job = job_in(&mut tx, &item.group_id, &item.ref_id).await?;
@@ -322,7 +328,7 @@ impl Store {
                  WHERE quota_usage.used < $4",
             )
             .bind(&job.group_id)
-            .bind(&job.list_type)
+            .bind(job.list_type.as_str())
             .bind(page.period_start.as_millis())
             .bind(page.quota_limit)
             .execute(&mut *tx)
@@ -342,7 +348,7 @@ impl Store {
                     "UPDATE quota_usage SET used = used - 1 WHERE group_id = $1 AND list_type = $2 AND period_start = $3",
                 )
                 .bind(&job.group_id)
-                .bind(&job.list_type)
+                .bind(job.list_type.as_str())
                 .bind(page.period_start.as_millis())
                 .execute(&mut *tx)
                 .await?;
@@ -363,13 +369,14 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE prospecting_jobs SET import_done = import_done + $2, credits_charged = credits_charged + $3, \
              provider_cursor = $4, pages_fetched = pages_fetched + 1, updated_at = $5 \
-             WHERE id = $1 AND status = 'running'",
+             WHERE id = $1 AND status = $6",
         )
         .bind(&job.id)
         .bind(added)
         .bind(added * cost)
         .bind(page.next_cursor)
         .bind(page.now.as_millis())
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
@@ -403,15 +410,16 @@ impl Store {
         if !hold_lease_in(&mut tx, item, lease_until).await? {
             return Ok(false);
         }
-        let enrichment = if job.search_emails { status::RUNNING } else { status::SKIPPED };
+        let enrichment = if job.search_emails { StageStatus::Running } else { StageStatus::Skipped };
         let done = sqlx::query(
             "UPDATE prospecting_jobs SET import_status = $2, enrichment_status = $3, updated_at = $4 \
-             WHERE id = $1 AND status = 'running'",
+             WHERE id = $1 AND status = $5",
         )
         .bind(&job.id)
-        .bind(status::COMPLETED)
-        .bind(enrichment)
+        .bind(StageStatus::Completed.as_str())
+        .bind(enrichment.as_str())
         .bind(now.as_millis())
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -466,11 +474,12 @@ impl Store {
             }
         }
         let updated = sqlx::query(
-            "UPDATE prospecting_jobs SET enrichment_done = enrichment_done + $2, updated_at = $3 WHERE id = $1 AND status = 'running'",
+            "UPDATE prospecting_jobs SET enrichment_done = enrichment_done + $2, updated_at = $3 WHERE id = $1 AND status = $4",
         )
         .bind(&job.id)
         .bind(done)
         .bind(now.as_millis())
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
@@ -487,7 +496,7 @@ impl Store {
         &self,
         item: &WorkItem,
         job: &ProspectingJob,
-        final_status: &str,
+        final_status: JobStatus,
         error: Option<(&str, &str)>,
         now: Timestamp,
     ) -> StoreResult<bool> {
@@ -495,24 +504,28 @@ impl Store {
         if !finish_in(&mut tx, item).await? {
             return Ok(false);
         }
-        let stage_end = if final_status == status::COMPLETED { status::COMPLETED } else { status::FAILED };
+        let stage_end = if final_status == JobStatus::Completed { StageStatus::Completed } else { StageStatus::Failed };
         sqlx::query(
             "UPDATE prospecting_jobs SET status = $2, \
-             import_status = CASE WHEN import_status IN ('queued', 'running') THEN $3 ELSE import_status END, \
-             enrichment_status = CASE WHEN enrichment_status IN ('queued', 'running') THEN $3 ELSE enrichment_status END, \
-             error_code = $4, error_message = $5, updated_at = $6 WHERE id = $1 AND status IN ('queued', 'running')",
+             import_status = CASE WHEN import_status IN ($9, $10) THEN $3 ELSE import_status END, \
+             enrichment_status = CASE WHEN enrichment_status IN ($9, $10) THEN $3 ELSE enrichment_status END, \
+             error_code = $4, error_message = $5, updated_at = $6 WHERE id = $1 AND status IN ($7, $8)",
         )
         .bind(&job.id)
-        .bind(final_status)
-        .bind(stage_end)
+        .bind(final_status.as_str())
+        .bind(stage_end.as_str())
         .bind(error.map(|e| e.0))
         .bind(error.map(|e| e.1))
         .bind(now.as_millis())
+        .bind(JobStatus::Queued.as_str())
+        .bind(JobStatus::Running.as_str())
+        .bind(StageStatus::Queued.as_str())
+        .bind(StageStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
         release_audience_in(&mut tx, job, now).await?;
         if let Some(ended) = job_in(&mut tx, &job.group_id, &job.id).await?.filter(|j| j.status == final_status) {
-            let event_type = if final_status == status::COMPLETED {
+            let event_type = if final_status == JobStatus::Completed {
                 EventType::ProspectingJobCompleted
             } else {
                 EventType::ProspectingJobFailed

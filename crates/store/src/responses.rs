@@ -6,11 +6,12 @@ use crate::ledger::{SlotClaim, SlotRequest, forget_in, reserve_slot_in};
 use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in, withdraw_in};
 use crate::sends::{Settle, begin_finish};
+use crate::sql::one_of;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::EventType;
 use sonarly_domain::page::PageRequest;
-use sonarly_domain::responses::{ScheduledResponse, status};
+use sonarly_domain::responses::{ResponseChannel, ResponseStatus, ScheduledResponse};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -22,13 +23,13 @@ pub(crate) fn response_from_row(row: &AnyRow) -> Result<ScheduledResponse, sqlx:
         group_id: row.try_get("group_id")?,
         prospect_id: row.try_get("prospect_id")?,
         linkedin_account_id: row.try_get("linkedin_account_id")?,
-        channel: row.try_get("channel")?,
+        channel: one_of(row, "channel", ResponseChannel::parse)?,
         body: row.try_get("body")?,
         subject: row.try_get("subject")?,
         conversation_id: row.try_get("conversation_id")?,
         recipient_provider_id: row.try_get("recipient_provider_id")?,
         provider_chat_id: row.try_get("provider_chat_id")?,
-        status: row.try_get("status")?,
+        status: one_of(row, "status", ResponseStatus::parse)?,
         scheduled_at: Timestamp::from_millis(row.try_get("scheduled_at")?),
         deferred: row.try_get::<i64, _>("deferred")? != 0,
         sent_at: row.try_get::<Option<i64>, _>("sent_at")?.map(Timestamp::from_millis),
@@ -107,13 +108,13 @@ impl Store {
             .bind(&r.group_id)
             .bind(&r.prospect_id)
             .bind(&r.linkedin_account_id)
-            .bind(&r.channel)
+            .bind(r.channel.as_str())
             .bind(&r.body)
             .bind(&r.subject)
             .bind(&r.conversation_id)
             .bind(&r.recipient_provider_id)
             .bind(&r.provider_chat_id)
-            .bind(&r.status)
+            .bind(r.status.as_str())
             .bind(r.scheduled_at.as_millis())
             .bind(i64::from(r.deferred))
             .bind(&r.idempotency_key)
@@ -194,12 +195,12 @@ impl Store {
     pub async fn list_responses(
         &self,
         group_id: &str,
-        status_filter: Option<&str>,
+        status_filter: Option<ResponseStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<ScheduledResponse>> {
         let rows = ListQuery::new("SELECT * FROM scheduled_responses WHERE group_id = $1")
             .bind(group_id)
-            .and_eq("status", status_filter)
+            .and_eq("status", status_filter.map(|s| s.as_str()))
             .page(&Keyset::page(page))
             .fetch_all(&self.reader)
             .await?;
@@ -231,9 +232,9 @@ impl Store {
         )
         .bind(group_id)
         .bind(id)
-        .bind(status::CANCELLED)
+        .bind(ResponseStatus::Cancelled.as_str())
         .bind(now.as_millis())
-        .bind(status::QUEUED)
+        .bind(ResponseStatus::Queued.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
@@ -277,11 +278,13 @@ impl Store {
             return Ok(SlotClaim::Busy(busy));
         }
         let marked = sqlx::query(
-            "UPDATE scheduled_responses SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'sending')",
+            "UPDATE scheduled_responses SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ($4, $5)",
         )
         .bind(&response.id)
-        .bind(status::SENDING)
+        .bind(ResponseStatus::Sending.as_str())
         .bind(now.as_millis())
+        .bind(ResponseStatus::Queued.as_str())
+        .bind(ResponseStatus::Sending.as_str())
         .execute(&mut *tx)
         .await?;
         if marked.rows_affected() == 0 {
@@ -307,11 +310,12 @@ impl Store {
             return Ok(false);
         }
         sqlx::query(
-            "UPDATE scheduled_responses SET scheduled_at = $2, deferred = 1, updated_at = $3 WHERE id = $1 AND status = 'queued'",
+            "UPDATE scheduled_responses SET scheduled_at = $2, deferred = 1, updated_at = $3 WHERE id = $1 AND status = $4",
         )
         .bind(response_id)
         .bind(until.as_millis())
         .bind(now.as_millis())
+        .bind(ResponseStatus::Queued.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -337,12 +341,14 @@ impl Store {
         // The reserved action did not happen: un-count it so caps stay honest.
         forget_in(&mut tx, response_id).await?;
         sqlx::query(
-            "UPDATE scheduled_responses SET status = 'queued', scheduled_at = $2, deferred = 1, updated_at = $3 \
-             WHERE id = $1 AND status IN ('queued', 'sending')",
+            "UPDATE scheduled_responses SET status = $4, scheduled_at = $2, deferred = 1, updated_at = $3 \
+             WHERE id = $1 AND status IN ($4, $5)",
         )
         .bind(response_id)
         .bind(until.as_millis())
         .bind(now.as_millis())
+        .bind(ResponseStatus::Queued.as_str())
+        .bind(ResponseStatus::Sending.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -368,15 +374,17 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE scheduled_responses SET status = $2, sent_at = $3, provider_chat_id = COALESCE($4, provider_chat_id), \
              conversation_id = COALESCE($5, conversation_id), message_id = $6, updated_at = $7 \
-             WHERE id = $1 AND status IN ('queued', 'sending')",
+             WHERE id = $1 AND status IN ($8, $9)",
         )
         .bind(response_id)
-        .bind(status::SENT)
+        .bind(ResponseStatus::Sent.as_str())
         .bind(sent.sent_at.as_millis())
         .bind(sent.provider_chat_id)
         .bind(sent.conversation_id)
         .bind(sent.message_id)
         .bind(now.as_millis())
+        .bind(ResponseStatus::Queued.as_str())
+        .bind(ResponseStatus::Sending.as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 1 {
@@ -403,13 +411,15 @@ impl Store {
         }
         let updated = sqlx::query(
             "UPDATE scheduled_responses SET status = $2, failure_code = $3, failure_message = $4, updated_at = $5 \
-             WHERE id = $1 AND status IN ('queued', 'sending')",
+             WHERE id = $1 AND status IN ($6, $7)",
         )
         .bind(response_id)
-        .bind(status::FAILED)
+        .bind(ResponseStatus::Failed.as_str())
         .bind(code)
         .bind(message)
         .bind(now.as_millis())
+        .bind(ResponseStatus::Queued.as_str())
+        .bind(ResponseStatus::Sending.as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 1 {
@@ -420,10 +430,10 @@ impl Store {
     }
 
     /// Counts responses by status (tests, benchmarks).
-    pub async fn count_responses(&self, group_id: &str, status_filter: &str) -> StoreResult<i64> {
+    pub async fn count_responses(&self, group_id: &str, status: ResponseStatus) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM scheduled_responses WHERE group_id = $1 AND status = $2")
             .bind(group_id)
-            .bind(status_filter)
+            .bind(status.as_str())
             .fetch_one(&self.reader)
             .await?)
     }

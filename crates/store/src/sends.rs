@@ -195,7 +195,7 @@ pub(crate) async fn settle_in(
     let done = sqlx::query(
         "UPDATE outbound_sends SET state = $3, provider_ref = COALESCE($4, provider_ref), \
          last_error = COALESCE($5, last_error), updated_at = $6 \
-         WHERE token = $1 AND attempt = $2 AND state IN ('in_flight', 'unknown')",
+         WHERE token = $1 AND attempt = $2 AND state IN ($7, $8)",
     )
     .bind(&settle.fence.token)
     .bind(settle.fence.attempt)
@@ -203,6 +203,8 @@ pub(crate) async fn settle_in(
     .bind(settle.provider_ref)
     .bind(settle.error)
     .bind(now.as_millis())
+    .bind(SendState::InFlight.as_str())
+    .bind(SendState::Unknown.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -11,7 +11,7 @@ use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::Prospect;
-use sonarly_domain::signals::{SignalItem, SignalScan, specification_snapshot, status};
+use sonarly_domain::signals::{JobStatus, SignalItem, SignalScan, specification_snapshot};
 use sonarly_domain::template::{SignalSource, SignalSpecification, codec};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -30,7 +30,7 @@ fn scan_from_row(row: &AnyRow) -> Result<SignalScan, sqlx::Error> {
         audience_id: row.try_get("audience_id")?,
         linkedin_account_id: row.try_get("linkedin_account_id")?,
         name: row.try_get("name")?,
-        status: row.try_get("status")?,
+        status: crate::sql::one_of(row, "status", JobStatus::parse)?,
         narrowed: row.try_get::<i64, _>("narrowed")? != 0,
         total_count: row.try_get("total_count")?,
         processed_count: row.try_get("processed_count")?,
@@ -234,7 +234,7 @@ impl Store {
         .bind(&scan.audience_id)
         .bind(&scan.linkedin_account_id)
         .bind(&name)
-        .bind(status::QUEUED)
+        .bind(JobStatus::Queued.as_str())
         .bind(i64::from(new.prospect_ids.is_some()))
         .bind(&scan.idempotency_key)
         .bind(&scan.request_hash)
@@ -301,12 +301,12 @@ impl Store {
     pub async fn list_signal_scans(
         &self,
         group_id: &str,
-        status_filter: Option<&str>,
+        status_filter: Option<JobStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<SignalScan>> {
         let rows = ListQuery::new("SELECT * FROM signal_scans WHERE group_id = $1")
             .bind(group_id)
-            .and_eq("status", status_filter)
+            .and_eq("status", status_filter.map(|s| s.as_str()))
             .page(&Keyset::page(page))
             .fetch_all(&self.reader)
             .await?;
@@ -334,7 +334,7 @@ impl Store {
         }
         sqlx::query("UPDATE signal_scans SET status = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
-            .bind(status::CANCELLED)
+            .bind(JobStatus::Cancelled.as_str())
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
@@ -356,9 +356,9 @@ impl Store {
         }
         sqlx::query("UPDATE signal_scans SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
             .bind(&item.ref_id)
-            .bind(status::RUNNING)
+            .bind(JobStatus::Running.as_str())
             .bind(now.as_millis())
-            .bind(status::QUEUED)
+            .bind(JobStatus::Queued.as_str())
             .execute(&mut *tx)
             .await?;
         let scan = scan_in(&mut tx, &item.group_id, &item.ref_id).await?;
@@ -486,7 +486,7 @@ impl Store {
         .bind(matched)
         .bind(signals)
         .bind(now.as_millis())
-        .bind(status::RUNNING)
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
@@ -503,7 +503,7 @@ impl Store {
         &self,
         item: &WorkItem,
         scan: &SignalScan,
-        final_status: &str,
+        final_status: JobStatus,
         error: Option<(&str, &str)>,
         now: Timestamp,
     ) -> StoreResult<bool> {
@@ -513,16 +513,18 @@ impl Store {
         }
         sqlx::query(
             "UPDATE signal_scans SET status = $2, error_code = $3, error_message = $4, updated_at = $5 \
-             WHERE id = $1 AND status IN ('queued', 'running')",
+             WHERE id = $1 AND status IN ($6, $7)",
         )
         .bind(&scan.id)
-        .bind(final_status)
+        .bind(final_status.as_str())
         .bind(error.map(|e| e.0))
         .bind(error.map(|e| e.1))
         .bind(now.as_millis())
+        .bind(JobStatus::Queued.as_str())
+        .bind(JobStatus::Running.as_str())
         .execute(&mut *tx)
         .await?;
-        if final_status == status::COMPLETED
+        if final_status == JobStatus::Completed
             && let Some(ended) = scan_in(&mut tx, &scan.group_id, &scan.id).await?.filter(|s| s.status == final_status)
         {
             let data = sonarly_domain::events::scan_data(&ended);

@@ -10,6 +10,7 @@ use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
+use sonarly_domain::prospecting::JobStatus;
 use sonarly_domain::template::{
     ContentType, SignalSpecification, TemplateReference, ValueProposition, WritingStyle, codec,
 };
@@ -36,10 +37,12 @@ pub enum TemplateDelete {
 }
 
 /// A query listing the resources that reference a template: `$1` is the
-/// account group, `$2` the template id; it selects `id, name`.
+/// account group, `$2` the template id, `$3…` the `states` in order; it
+/// selects `id, name`.
 struct ReferenceQuery {
     kind: &'static str,
     sql: &'static str,
+    states: &'static [&'static str],
 }
 
 /// Who may reference a value proposition.
@@ -48,12 +51,14 @@ const VALUE_PROPOSITION_USERS: &[ReferenceQuery] = &[
         kind: "writing style",
         sql: "SELECT id, name FROM writing_styles WHERE group_id = $1 AND value_proposition_id = $2 \
               ORDER BY created_at, id",
+        states: &[],
     },
     ReferenceQuery {
         kind: "signal specification",
         sql: "SELECT s.id, s.name FROM signal_specifications s JOIN signal_specification_value_propositions l \
               ON l.group_id = s.group_id AND l.specification_id = s.id \
               WHERE l.group_id = $1 AND l.value_proposition_id = $2 ORDER BY s.created_at, s.id",
+        states: &[],
     },
 ];
 
@@ -63,6 +68,7 @@ const WRITING_STYLE_USERS: &[ReferenceQuery] = &[ReferenceQuery {
     kind: "campaign",
     sql: "SELECT c.id, c.name FROM campaigns c WHERE c.group_id = $1 AND EXISTS (SELECT 1 FROM \
           campaign_content_slots s WHERE s.campaign_id = c.id AND s.template_id = $2) ORDER BY c.created_at, c.id",
+    states: &[],
 }];
 
 /// Who may reference a signal specification: signal scans still queued or
@@ -70,7 +76,8 @@ const WRITING_STYLE_USERS: &[ReferenceQuery] = &[ReferenceQuery {
 const SIGNAL_SPECIFICATION_USERS: &[ReferenceQuery] = &[ReferenceQuery {
     kind: "signal scan",
     sql: "SELECT id, name FROM signal_scans WHERE group_id = $1 AND specification_id = $2 \
-          AND status IN ('queued', 'running') ORDER BY created_at, id",
+          AND status IN ($3, $4) ORDER BY created_at, id",
+    states: &[JobStatus::Queued.as_str(), JobStatus::Running.as_str()],
 }];
 
 async fn references(
@@ -81,8 +88,11 @@ async fn references(
 ) -> StoreResult<Vec<TemplateReference>> {
     let mut out = Vec::new();
     for query in queries {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as(query.sql).bind(group_id).bind(id).fetch_all(&mut *conn).await?;
+        let mut select = sqlx::query_as(query.sql).bind(group_id).bind(id);
+        for state in query.states {
+            select = select.bind(*state);
+        }
+        let rows: Vec<(String, String)> = select.fetch_all(&mut *conn).await?;
         out.extend(rows.into_iter().map(|(id, name)| TemplateReference { kind: query.kind, id, name }));
     }
     Ok(out)

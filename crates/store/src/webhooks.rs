@@ -20,7 +20,7 @@ use sonarly_domain::Timestamp;
 use sonarly_domain::events::{Event, EventType, Value, endpoint_disabled_data};
 use sonarly_domain::id::new_prefixed_ulid;
 use sonarly_domain::webhooks::{
-    AttemptOutcome, AttemptStatus, DISABLE_AFTER_MS, DeliveryStatus, WebhookAttempt, WebhookEndpoint,
+    AttemptOutcome, AttemptStatus, DISABLE_AFTER_MS, DeliveryStatus, DisabledReason, WebhookAttempt, WebhookEndpoint,
     event_types_from_storage, event_types_to_storage, retry_delay_ms,
 };
 use sqlx::any::AnyRow;
@@ -79,7 +79,7 @@ fn endpoint_from_row(row: &AnyRow) -> Result<WebhookEndpoint, sqlx::Error> {
         description: row.try_get("description")?,
         event_types: event_types_from_storage(types.as_deref()),
         enabled: row.try_get::<i64, _>("enabled")? != 0,
-        disabled_reason: row.try_get("disabled_reason")?,
+        disabled_reason: crate::sql::opt_one_of(row, "disabled_reason", DisabledReason::parse)?,
         secret: row.try_get("secret")?,
         previous_secret: row.try_get("previous_secret")?,
         previous_secret_expires_at: millis(row, "previous_secret_expires_at")?,
@@ -227,7 +227,7 @@ impl Store {
         .bind(&e.description)
         .bind(event_types_to_storage(e.event_types.as_deref()))
         .bind(i64::from(e.enabled))
-        .bind(&e.disabled_reason)
+        .bind(e.disabled_reason.map(DisabledReason::as_str))
         .bind(e.failing_since.map(Timestamp::as_millis))
         .bind(now.as_millis())
         .execute(&mut *tx)
@@ -512,10 +512,11 @@ impl Store {
         });
         if let Some(e) = disable {
             sqlx::query(
-                "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing', updated_at = $2 WHERE id = $1",
+                "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $3, updated_at = $2 WHERE id = $1",
             )
             .bind(&e.id)
             .bind(now.as_millis())
+            .bind(DisabledReason::Failing.as_str())
             .execute(&mut *tx)
             .await?;
             fail_pending_deliveries_in(&mut tx, &e.id, now).await?;

@@ -4,6 +4,7 @@ use sonarly_domain::Timestamp;
 use sonarly_domain::cursor::CursorPosition;
 use sonarly_domain::models::{AccountGroup, ApiKey, Audience};
 use sonarly_domain::page::PageRequest;
+use sonarly_domain::prospecting::Plan;
 use sonarly_domain::scope::ScopeSet;
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 
@@ -19,7 +20,7 @@ fn audience(id: &str, group_id: &str, at: i64, filling: Option<&str>) -> Audienc
         id: id.into(),
         group_id: group_id.into(),
         name: format!("Audience {id}"),
-        audience_type: "linkedin_search".into(),
+        audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
         description: None,
         folder_id: None,
         prospect_count: 3,
@@ -41,8 +42,8 @@ both_backends!(migrations_are_idempotent_and_ready, |backend: TestBackend| async
 both_backends!(keys_round_trip_with_groups_and_revocation, |backend| async move {
     let db = TestDb::new(backend).await.unwrap();
     let s = &db.store;
-    s.insert_group(&group("g1", 1), "tester", 0).await.unwrap();
-    s.insert_group(&group("g2", 2), "tester", 0).await.unwrap();
+    s.insert_group(&group("g1", 1), Plan::Tester, 0).await.unwrap();
+    s.insert_group(&group("g2", 2), Plan::Tester, 0).await.unwrap();
     let key = ApiKey {
         id: "k1".into(),
         name: "ci".into(),
@@ -77,8 +78,8 @@ both_backends!(keys_round_trip_with_groups_and_revocation, |backend| async move 
 both_backends!(keyset_pages_are_complete_and_disjoint, |backend| async move {
     let db = TestDb::new(backend).await.unwrap();
     let s = &db.store;
-    s.insert_group(&group("g1", 1), "tester", 0).await.unwrap();
-    s.insert_group(&group("g2", 1), "tester", 0).await.unwrap();
+    s.insert_group(&group("g1", 1), Plan::Tester, 0).await.unwrap();
+    s.insert_group(&group("g2", 1), Plan::Tester, 0).await.unwrap();
     // Ties on created_at must be broken by id.
     for i in 0..25 {
         s.insert_audience(&audience(&format!("a{i:02}"), "g1", 1000 + (i / 3), None)).await.unwrap();
@@ -118,8 +119,8 @@ both_backends!(provider_id_lookups_return_every_match, |backend| async move {
     use sonarly_domain::prospecting::Prospect;
     let db = TestDb::new(backend).await.unwrap();
     let s = &db.store;
-    s.insert_group(&group("g1", 1), "tester", 0).await.unwrap();
-    s.insert_group(&group("g2", 1), "tester", 0).await.unwrap();
+    s.insert_group(&group("g1", 1), Plan::Tester, 0).await.unwrap();
+    s.insert_group(&group("g2", 1), Plan::Tester, 0).await.unwrap();
     let prospect = |id: &str, group: &str, provider: &str, member: Option<&str>| Prospect {
         id: id.into(),
         group_id: group.into(),

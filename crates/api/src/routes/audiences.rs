@@ -37,7 +37,7 @@ impl From<Audience> for AudienceView {
         Self {
             id: a.id,
             name: a.name,
-            audience_type: a.audience_type,
+            audience_type: a.audience_type.as_str().to_owned(),
             description: a.description,
             folder_id: a.folder_id,
             prospect_count: a.prospect_count,
@@ -131,7 +131,7 @@ pub struct CreateAudienceBody {
 
 fn audience_kind() -> utoipa::openapi::Object {
     super::contract::schemas::one_of(
-        &["on_demand", "monitoring"],
+        &sonarly_domain::folder::AudienceKind::ALL.map(sonarly_domain::folder::AudienceKind::as_str),
         "The kind of audience (or of the audiences a folder holds).",
     )
 }
@@ -314,7 +314,7 @@ impl From<AudienceFolder> for FolderView {
         Self {
             id: f.id,
             name: f.name,
-            audience_type: f.audience_type,
+            audience_type: f.audience_type.as_str().to_owned(),
             is_pinned: f.is_pinned,
             position: f.position,
             created_at: f.created_at.to_rfc3339(),

@@ -13,7 +13,7 @@ use sonarly_app::campaigns::{
     self as uc, ApprovalAction, CAMPAIGNS_LIST, CampaignState, CreateCampaignRequest, DuplicateCampaignRequest,
     LeadStatus,
 };
-use sonarly_domain::campaign::ContentSlot;
+use sonarly_domain::campaign::{CampaignStatus, ContentSlot, StopReason, WorkflowStatus};
 use utoipa::{IntoParams, ToSchema};
 
 /// Campaign metadata, without workflow definitions.
@@ -24,7 +24,8 @@ pub struct CampaignView {
     pub name: String,
     pub description: Option<String>,
     /// `draft`, `active`, `stopped` or `completed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: CampaignStatus,
     pub selected_lead_count: i64,
     pub include_conversation_history: bool,
     pub auto_cancel_on_message_received: bool,
@@ -116,11 +117,13 @@ pub struct ContentSlotList {
 pub struct LeadStatusView {
     pub lead_id: String,
     /// `pending`, `waiting`, `completed`, `stopped`, `not_started`, `not_in_campaign` or `not_eligible`.
-    pub workflow_status: String,
+    #[schema(value_type = String)]
+    pub workflow_status: WorkflowStatus,
     pub workflow_instance_id: Option<String>,
     pub latest_step: Option<String>,
     /// e.g. `CONTENT_DISCARDED`, `REPLY_RECEIVED`, `INVITATION_NOT_ACCEPTED`, `CAMPAIGN_STOPPED`, `NO_INMAIL_CREDITS`.
-    pub workflow_stop_reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub workflow_stop_reason: Option<StopReason>,
     pub has_pending_approval: bool,
 }
 
@@ -128,7 +131,7 @@ impl From<LeadStatus> for LeadStatusView {
     fn from(s: LeadStatus) -> Self {
         Self {
             lead_id: s.lead_id,
-            workflow_status: s.workflow_status.to_owned(),
+            workflow_status: s.workflow_status,
             workflow_instance_id: s.workflow_instance_id,
             latest_step: s.latest_step,
             workflow_stop_reason: s.workflow_stop_reason,
@@ -239,7 +242,7 @@ pub struct CampaignListParams {
 }
 
 fn campaign_status() -> utoipa::openapi::Object {
-    one_of(&sonarly_domain::campaign::status::ALL, "A campaign status.")
+    one_of(&CampaignStatus::ALL.map(CampaignStatus::as_str), "A campaign status.")
 }
 
 fn starter_template_id() -> utoipa::openapi::Object {

@@ -59,7 +59,7 @@ impl From<LinkedInAccount> for LinkedInAccountView {
             id: a.id,
             name: a.display_name,
             provider: a.provider.as_str().to_owned(),
-            account_type: a.account_type,
+            account_type: a.account_type.as_str().to_owned(),
             status: a.status.as_str().to_owned(),
             timezone: a.rules.timezone,
             working_hours: WorkingHoursView { start, end },

@@ -91,7 +91,7 @@ impl From<InboxMessage> for MessageView {
             text: m.text,
             sent_at: m.sent_at.to_rfc3339(),
             account_id: m.account_id,
-            account_type: m.account_type,
+            account_type: m.account_type.as_str().to_owned(),
             conversation_id: m.conversation_id,
             conversation_provider_id: m.conversation_provider_id,
             conversation_name: m.conversation_name,

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::prospecting::{self as uc, JOBS_LIST, SalesNavigatorList, StartRequest};
-use sonarly_domain::prospecting::ProspectingJob;
+use sonarly_domain::prospecting::{JobStatus, ListType, ProspectingJob, SourceType, StageStatus};
 use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /prospecting`. `profileUrls` (url_upload) is our name for the
@@ -85,7 +85,7 @@ impl From<StartJobBody> for StartRequest {
 }
 
 fn source_type() -> utoipa::openapi::Object {
-    one_of(&["linkedin_search", "sales_navigator", "post_commenters", "url_upload"], "Where the prospects come from.")
+    one_of(&SourceType::ALL.map(SourceType::as_str), "Where the prospects come from.")
 }
 
 fn profile_urls() -> utoipa::openapi::Array {
@@ -100,24 +100,26 @@ fn profile_urls() -> utoipa::openapi::Array {
 }
 
 fn job_status() -> utoipa::openapi::Object {
-    one_of(&sonarly_domain::prospecting::status::ALL, "A job status.")
+    one_of(&JobStatus::ALL.map(JobStatus::as_str), "A job status.")
 }
 
 fn list_type() -> utoipa::openapi::Object {
-    one_of(&["LINKEDIN_CLASSIC", "SALES_NAVIGATOR"], "Which search quota (default LINKEDIN_CLASSIC).")
+    one_of(&ListType::ALL.map(ListType::as_str), "Which search quota (default LINKEDIN_CLASSIC).")
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStartView {
     pub job_id: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     pub created_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct StageView {
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: StageStatus,
     /// Between 0 and 1.
     pub progress: f64,
 }
@@ -141,7 +143,8 @@ pub struct JobStatusView {
     #[serde(rename = "type")]
     pub job_type: String,
     /// `queued`, `running`, `completed`, `failed` or `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     pub created_at: String,
     pub updated_at: String,
     pub stages: StagesView,
@@ -150,15 +153,16 @@ pub struct JobStatusView {
     pub audience_id: String,
     pub name: String,
     /// The source type (`linkedin_search`, …).
-    pub source_type: String,
+    #[schema(value_type = String)]
+    pub source_type: SourceType,
     pub imported_count: i64,
     pub credits_charged: i64,
 }
 
 impl From<ProspectingJob> for JobStatusView {
     fn from(j: ProspectingJob) -> Self {
-        let import = StageView { progress: j.import_progress(), status: j.import_status.clone() };
-        let enrichment = StageView { progress: j.enrichment_progress(), status: j.enrichment_status.clone() };
+        let import = StageView { progress: j.import_progress(), status: j.import_status };
+        let enrichment = StageView { progress: j.enrichment_progress(), status: j.enrichment_status };
         Self {
             job_id: j.id,
             job_type: "prospecting".into(),
@@ -185,7 +189,8 @@ pub struct JobListItemView {
     pub job_id: String,
     #[serde(rename = "type")]
     pub job_type: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -305,7 +310,8 @@ pub async fn get_job(State(state): State<AppState>, access: GroupAccess, ApiPath
 #[serde(rename_all = "camelCase")]
 pub struct JobCancelView {
     pub job_id: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
 }
 
 /// Cancel a queued or running job; what was imported is kept.

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::responses::{self as uc, QueueResponseRequest, RESPONSES_LIST};
-use sonarly_domain::responses::ScheduledResponse;
+use sonarly_domain::responses::{ResponseChannel, ResponseStatus, ScheduledResponse};
 use utoipa::{IntoParams, ToSchema};
 
 // The route deserializes this type, so the schema documents what is parsed.
@@ -47,14 +47,14 @@ impl From<QueueResponseBody> for QueueResponseRequest {
 
 fn response_channel() -> utoipa::openapi::Object {
     one_of(
-        &["direct_message", "inmail"],
+        &ResponseChannel::ALL.map(ResponseChannel::as_str),
         "`direct_message` (default) for a connected prospect or an existing conversation; `inmail` (with a \
          `subject`) for a new conversation through an account with InMail credits.",
     )
 }
 
 fn response_status() -> utoipa::openapi::Object {
-    one_of(&sonarly_domain::responses::status::ALL, "A scheduled response status.")
+    one_of(&ResponseStatus::ALL.map(ResponseStatus::as_str), "A scheduled response status.")
 }
 
 /// Ids in the body longer than any id this server issues are refused with 400
@@ -81,10 +81,12 @@ pub struct FailureView {
 pub struct ScheduledResponseView {
     pub id: String,
     /// `queued`, `sending`, `sent`, `failed` or `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ResponseStatus,
     pub scheduled_at: String,
     pub sent_at: Option<String>,
-    pub channel: String,
+    #[schema(value_type = String)]
+    pub channel: ResponseChannel,
     pub conversation_id: Option<String>,
     pub message_id: Option<String>,
     pub idempotency_key: Option<String>,

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::signals::{self as uc, SCANS_LIST, StartScanRequest};
-use sonarly_domain::signals::{SignalItem, SignalScan, parse_min_score};
+use sonarly_domain::signals::{JobStatus, SignalItem, SignalScan, parse_min_score};
 use utoipa::{IntoParams, ToSchema};
 
 /// The `type` of every scan.
@@ -52,7 +52,7 @@ fn prospect_ids() -> utoipa::openapi::Array {
 }
 
 fn scan_status() -> utoipa::openapi::Object {
-    super::contract::schemas::one_of(&sonarly_domain::signals::status::ALL, "A scan status.")
+    super::contract::schemas::one_of(&JobStatus::ALL.map(JobStatus::as_str), "A scan status.")
 }
 
 #[derive(Serialize, ToSchema)]
@@ -60,7 +60,8 @@ fn scan_status() -> utoipa::openapi::Object {
 pub struct ScanStartView {
     pub scan_id: String,
     /// `queued` for a new scan; the scan's current status on a replay.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     #[schema(example = "2026-04-28T15:30:00.000Z")]
     pub created_at: String,
 }
@@ -73,7 +74,8 @@ pub struct ScanListItemView {
     #[serde(rename = "type")]
     pub scan_type: String,
     /// `queued`, `running`, `completed`, `failed` or `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -109,7 +111,8 @@ pub struct ScanStatusView {
     /// Always `signal_scan`.
     #[serde(rename = "type")]
     pub scan_type: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     pub created_at: String,
     pub updated_at: String,
     /// Why the scan failed; null otherwise.
@@ -152,7 +155,8 @@ impl From<SignalScan> for ScanStatusView {
 #[serde(rename_all = "camelCase")]
 pub struct ScanCancelView {
     pub scan_id: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: JobStatus,
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -119,7 +119,7 @@ impl EndpointView {
             description: e.description,
             event_types: e.event_types.map(|t| t.iter().map(|t| t.as_str().to_owned()).collect()),
             enabled: e.enabled,
-            disabled_reason: e.disabled_reason,
+            disabled_reason: e.disabled_reason.map(|r| r.as_str().to_owned()),
             failing_since: e.failing_since.map(|t| t.to_rfc3339()),
             previous_secret_expires_at: e.previous_secret_expires_at.map(|t| t.to_rfc3339()),
             secret: with_secret.then_some(e.secret),

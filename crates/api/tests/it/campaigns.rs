@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::Method;
 use serde_json::{Value, json};
 use sonarly_domain::Timestamp;
+use sonarly_domain::campaign::CampaignStatus;
 use sonarly_domain::models::{AccountGroup, Audience};
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_testkit::both_backends;
@@ -482,7 +483,7 @@ pub(crate) async fn stored_campaigns(
             starter_template: template,
             workflow_version: template.version(),
             audience_id: audience.id.clone(),
-            status: if k % 3 == 0 { "stopped" } else { "draft" }.into(),
+            status: if k % 3 == 0 { CampaignStatus::Stopped } else { CampaignStatus::Draft },
             include_conversation_history: true,
             auto_cancel_on_message_received: true,
             outreach_language: "en".into(),

@@ -131,7 +131,7 @@ impl TestApp {
             id: sonarly_domain::id::new_audience_id(at),
             group_id: group.id.clone(),
             name: name.into(),
-            audience_type: "linkedin_search".into(),
+            audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
             description: None,
             folder_id: None,
             prospect_count: 250,

@@ -93,7 +93,7 @@ pub async fn connect_account(store: &Store, clock: &dyn Clock, input: ConnectAcc
         group_id: input.group_id,
         provider,
         display_name: name,
-        account_type: input.account_type.as_str().to_owned(),
+        account_type: input.account_type,
         status: AccountStatus::Connected,
         rules: input.rules,
         provider_settings: settings,

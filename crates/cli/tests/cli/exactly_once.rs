@@ -12,6 +12,7 @@ use sonarly_app::responses::{QueueResponseRequest, queue_response};
 use sonarly_domain::clock::{SharedClock, SystemClock};
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_domain::responses::ResponseStatus;
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_store::{OUTBOUND_WORK, Store};
@@ -94,7 +95,7 @@ async fn queued_world(store: &Store, responses: usize) -> (String, LinkedInAccou
 async fn wait_until_sent(store: &Store, group_id: &str, expected: i64, limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
-        let sent = store.count_responses(group_id, "sent").await.unwrap();
+        let sent = store.count_responses(group_id, ResponseStatus::Sent).await.unwrap();
         if sent == expected {
             return;
         }
@@ -123,7 +124,7 @@ both_backends!(a_killed_server_never_sends_twice_or_loses_anything, |backend: Te
     let mut first = start_server(&url);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let sent = store.count_responses(&group_id, "sent").await.unwrap();
+        let sent = store.count_responses(&group_id, ResponseStatus::Sent).await.unwrap();
         if sent >= 300 {
             break;
         }
@@ -132,7 +133,7 @@ both_backends!(a_killed_server_never_sends_twice_or_loses_anything, |backend: Te
     }
     Command::new("kill").args(["-KILL", &first.id().to_string()]).status().unwrap();
     first.wait().unwrap();
-    let at_kill = store.count_responses(&group_id, "sent").await.unwrap();
+    let at_kill = store.count_responses(&group_id, ResponseStatus::Sent).await.unwrap();
     assert!(at_kill < 2_000, "killed mid-dispatch ({at_kill} sent)");
 
     let mut second = start_server(&url);

@@ -11,7 +11,9 @@ use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, con
 use sonarly_app::signals::{StartScanRequest, signals_for_composer, start_scan};
 use sonarly_app::templates::{create_signal_specification, create_writing_style};
 use sonarly_domain::Timestamp;
-use sonarly_domain::campaign::{Campaign, WorkflowInstance, instance_state, status, step_token, stop_reason};
+use sonarly_domain::campaign::{
+    Campaign, CampaignStatus, InstanceState, StopReason, WorkflowInstance, WorkflowStatus, step_token,
+};
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::composer::ProspectSignal;
 use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules, WorkingHours};
@@ -141,7 +143,7 @@ impl World {
             id: sonarly_domain::id::new_audience_id(now),
             group_id: self.group.id.clone(),
             name: keywords.into(),
-            audience_type: "linkedin_search".into(),
+            audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
             description: None,
             folder_id: None,
             prospect_count: 0,
@@ -216,10 +218,10 @@ impl World {
     }
 }
 
-fn mix(instances: &[WorkflowInstance]) -> HashMap<(String, Option<String>), usize> {
+fn mix(instances: &[WorkflowInstance]) -> HashMap<(InstanceState, Option<StopReason>), usize> {
     let mut out = HashMap::new();
     for i in instances {
-        *out.entry((i.state.clone(), i.stop_reason.clone())).or_insert(0) += 1;
+        *out.entry((i.state, i.stop_reason)).or_insert(0) += 1;
     }
     out
 }
@@ -234,18 +236,17 @@ both_backends!(a_200_lead_campaign_runs_through_simulated_weeks, |backend| async
     let instances = w.instances(&campaign).await;
     assert_eq!(instances.len(), 200);
     let mix = mix(&instances);
-    let count =
-        |state: &str, reason: Option<&str>| *mix.get(&(state.to_owned(), reason.map(str::to_owned))).unwrap_or(&0);
-    let completed = count(instance_state::COMPLETED, None);
-    let not_accepted = count(instance_state::STOPPED, Some(stop_reason::INVITATION_NOT_ACCEPTED));
-    let replied = count(instance_state::STOPPED, Some(stop_reason::REPLY_RECEIVED));
+    let count = |state: InstanceState, reason: Option<StopReason>| *mix.get(&(state, reason)).unwrap_or(&0);
+    let completed = count(InstanceState::Completed, None);
+    let not_accepted = count(InstanceState::Stopped, Some(StopReason::InvitationNotAccepted));
+    let replied = count(InstanceState::Stopped, Some(StopReason::ReplyReceived));
     // Acceptance 35 %, replies 30 % of delivered messages: every lead ended, in a plausible mix.
-    assert!(instances.iter().all(|i| i.state != instance_state::ACTIVE), "{mix:?}");
+    assert!(instances.iter().all(|i| i.state != InstanceState::Active), "{mix:?}");
     assert_eq!(completed + not_accepted + replied, 200, "{mix:?}");
     assert!((90..=170).contains(&not_accepted), "{mix:?}");
     assert!(completed >= 20 && replied >= 5, "{mix:?}");
     let done = w.store().get_campaign(&w.group.id, &campaign.id).await.unwrap().unwrap();
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, CampaignStatus::Completed);
 
     // The ledger: every step token at most once, invitations within the daily cap per day.
     let ledger = w.ledger().await;
@@ -261,11 +262,11 @@ both_backends!(a_200_lead_campaign_runs_through_simulated_weeks, |backend| async
     assert!((150..=200).contains(&invited), "{invited}");
 
     // Replies stopped their workflow before the follow-up: no second message for them.
-    for i in instances.iter().filter(|i| i.stop_reason.as_deref() == Some(stop_reason::REPLY_RECEIVED)) {
+    for i in instances.iter().filter(|i| i.stop_reason == Some(StopReason::ReplyReceived)) {
         assert!(!tokens.contains(step_token(&i.id, 5).as_str()), "a lead who replied got the follow-up");
     }
     // Completed leads got both messages, once each.
-    for i in instances.iter().filter(|i| i.state == instance_state::COMPLETED) {
+    for i in instances.iter().filter(|i| i.state == InstanceState::Completed) {
         assert!(tokens.contains(step_token(&i.id, 4).as_str()) && tokens.contains(step_token(&i.id, 5).as_str()));
         assert_eq!(i.latest_step.as_deref(), Some("direct_message_2"));
     }
@@ -273,7 +274,7 @@ both_backends!(a_200_lead_campaign_runs_through_simulated_weeks, |backend| async
     let ids: Vec<String> = instances.iter().take(50).map(|i| i.prospect_id.clone()).collect();
     let rows = lead_status(w.store(), &w.clock, &w.group.id, &campaign.id, &ids).await.unwrap();
     assert_eq!(rows.len(), 50);
-    assert!(rows.iter().all(|r| ["completed", "stopped"].contains(&r.workflow_status)));
+    assert!(rows.iter().all(|r| [WorkflowStatus::Completed, WorkflowStatus::Stopped].contains(&r.workflow_status)));
 });
 
 both_backends!(no_lead_gets_a_step_twice_across_a_crash, |backend| async move {
@@ -408,13 +409,13 @@ both_backends!(approved_content_is_sent_once_and_discarded_content_never, |backe
     let held = w.instances(&campaign).await;
     assert_eq!(held.len(), 2);
     for i in &held {
-        assert!(i.pending_approval && i.state == instance_state::ACTIVE && i.step_index == 0, "{i:?}");
+        assert!(i.pending_approval && i.state == InstanceState::Active && i.step_index == 0, "{i:?}");
         assert!(i.pending_body.as_deref().is_some_and(|b| b.contains("glad to connect")), "{i:?}");
     }
     assert!(w.ledger().await.is_empty());
     let rows =
         lead_status(w.store(), &w.clock, &w.group.id, &campaign.id, &[held[0].prospect_id.clone()]).await.unwrap();
-    assert!(rows[0].has_pending_approval && rows[0].workflow_status == "waiting", "{rows:?}");
+    assert!(rows[0].has_pending_approval && rows[0].workflow_status == WorkflowStatus::Waiting, "{rows:?}");
 
     let (approved, discarded) = (&held[0], &held[1]);
     let text = approved.pending_body.clone().unwrap();
@@ -427,8 +428,8 @@ both_backends!(approved_content_is_sent_once_and_discarded_content_never, |backe
         resolve_approval(w.store(), &w.clock, &w.group.id, &campaign.id, &discarded.id, ApprovalAction::Discard)
             .await
             .unwrap();
-    assert_eq!(status.workflow_status, "stopped");
-    assert_eq!(status.workflow_stop_reason.as_deref(), Some(stop_reason::CONTENT_DISCARDED));
+    assert_eq!(status.workflow_status, WorkflowStatus::Stopped);
+    assert_eq!(status.workflow_stop_reason, Some(StopReason::ContentDiscarded));
     // A second decision finds nothing pending.
     let again =
         resolve_approval(w.store(), &w.clock, &w.group.id, &campaign.id, &approved.id, ApprovalAction::Approve).await;
@@ -452,10 +453,7 @@ both_backends!(approved_content_is_sent_once_and_discarded_content_never, |backe
     // Invited (and perhaps accepted since).
     assert!(matches!(a.latest_step.as_deref(), Some("send_invitation" | "invitation_accepted")), "{a:?}");
     let d = find(&discarded.id);
-    assert_eq!(
-        (d.state.as_str(), d.stop_reason.as_deref()),
-        (instance_state::STOPPED, Some(stop_reason::CONTENT_DISCARDED))
-    );
+    assert_eq!((d.state, d.stop_reason), (InstanceState::Stopped, Some(StopReason::ContentDiscarded)));
     assert_eq!(d.latest_step, None);
 });
 
@@ -479,10 +477,10 @@ both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backen
     assert!(until > start, "{until}");
     let state = get_campaign_state(w.store(), &w.clock, &w.group.id, &campaign.id).await.unwrap();
     assert_eq!(state.rate_limited_until, Some(until));
-    assert_eq!(state.campaign.status, status::ACTIVE);
+    assert_eq!(state.campaign.status, CampaignStatus::Active);
     // Nothing lost: every lead is still live, the refused invitation is not counted.
     let instances = w.instances(&campaign).await;
-    assert!(instances.iter().all(|i| i.state == instance_state::ACTIVE), "{instances:?}");
+    assert!(instances.iter().all(|i| i.state == InstanceState::Active), "{instances:?}");
     assert_eq!(instances.iter().filter(|i| i.step_index == 1).count(), 2);
     let day_start = w.account.rules.local_day_start(w.clock.now());
     assert_eq!(w.store().count_actions(&w.account.id, "invitation", day_start).await.unwrap(), 2);
@@ -500,7 +498,7 @@ both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backen
     let instances = w.instances(&campaign).await;
     for i in &instances {
         assert!(sent.contains(&step_token(&i.id, 0)), "{i:?}");
-        assert!(i.step_index >= 1 && i.state == instance_state::ACTIVE, "{i:?}");
+        assert!(i.step_index >= 1 && i.state == InstanceState::Active, "{i:?}");
     }
     assert_eq!(w.store().count_actions(&w.account.id, "invitation", day_start).await.unwrap(), 5);
     let state = get_campaign_state(w.store(), &w.clock, &w.group.id, &campaign.id).await.unwrap();
@@ -509,9 +507,9 @@ both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backen
     // And the workflows run to their end.
     w.run_for(&engine, 4 * 7 * DAY, 4 * HOUR).await;
     let instances = w.instances(&campaign).await;
-    assert!(instances.iter().all(|i| i.state != instance_state::ACTIVE), "{instances:?}");
+    assert!(instances.iter().all(|i| i.state != InstanceState::Active), "{instances:?}");
     let done = w.store().get_campaign(&w.group.id, &campaign.id).await.unwrap().unwrap();
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, CampaignStatus::Completed);
     assert_eq!(invitations(&w.ledger().await).len(), 5);
 });
 
@@ -525,7 +523,7 @@ both_backends!(engage_inmail_runs_on_a_sales_navigator_account_until_credits_run
 
     let instances = w.instances(&campaign).await;
     assert_eq!(instances.len(), 6);
-    assert!(instances.iter().all(|i| i.state != instance_state::ACTIVE), "{instances:?}");
+    assert!(instances.iter().all(|i| i.state != InstanceState::Active), "{instances:?}");
     let ledger = w.ledger().await;
     let of = |kind: &str| ledger.iter().filter(|a| a.kind == kind).collect::<Vec<_>>();
     // Everyone was engaged first: a visit and a follow each, a like for those who posted.
@@ -551,17 +549,17 @@ both_backends!(engage_inmail_runs_on_a_sales_navigator_account_until_credits_run
     let mut no_credits = 0;
     for i in &instances {
         let got_inmail = inmails.iter().any(|a| a.token == step_token(&i.id, 3));
-        match (i.state.as_str(), i.stop_reason.as_deref()) {
-            (instance_state::COMPLETED, None) => {
+        match (i.state, i.stop_reason) {
+            (InstanceState::Completed, None) => {
                 assert!(got_inmail, "{i:?}");
                 assert_eq!(i.latest_step.as_deref(), Some("inmail"));
                 completed += 1;
             }
-            (instance_state::NOT_ELIGIBLE, Some(stop_reason::NO_INMAIL_CREDITS)) => {
+            (InstanceState::NotEligible, Some(StopReason::NoInmailCredits)) => {
                 assert!(!got_inmail, "{i:?}");
                 no_credits += 1;
             }
-            (instance_state::NOT_ELIGIBLE, Some(stop_reason::NOT_REACHABLE)) => assert!(!got_inmail, "{i:?}"),
+            (InstanceState::NotEligible, Some(StopReason::NotReachable)) => assert!(!got_inmail, "{i:?}"),
             other => panic!("unexpected end {other:?} for {i:?}"),
         }
     }
@@ -570,10 +568,10 @@ both_backends!(engage_inmail_runs_on_a_sales_navigator_account_until_credits_run
     // The lead status says the same.
     let ids: Vec<String> = instances.iter().map(|i| i.prospect_id.clone()).collect();
     let rows = lead_status(w.store(), &w.clock, &w.group.id, &campaign.id, &ids).await.unwrap();
-    assert_eq!(rows.iter().filter(|r| r.workflow_status == "completed").count(), 3);
-    assert_eq!(rows.iter().filter(|r| r.workflow_status == "not_eligible").count(), 3);
+    assert_eq!(rows.iter().filter(|r| r.workflow_status == WorkflowStatus::Completed).count(), 3);
+    assert_eq!(rows.iter().filter(|r| r.workflow_status == WorkflowStatus::NotEligible).count(), 3);
     let done = w.store().get_campaign(&w.group.id, &campaign.id).await.unwrap().unwrap();
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, CampaignStatus::Completed);
     // No credits left: nothing more can go out, however long we wait.
     w.run_for(&engine, 3 * DAY, 12 * HOUR).await;
     assert_eq!(w.ledger().await.iter().filter(|a| a.kind == "inmail").count(), 3);
@@ -723,7 +721,7 @@ both_backends!(a_campaign_run_logs_its_events_in_the_event_log, |backend| async 
     let invitations = w.ledger().await.iter().filter(|a| a.kind == "invitation").count();
     assert_eq!(count("invitation.sent"), invitations, "one invitation.sent per invitation sent");
     let instances = w.instances(&campaign).await;
-    let replied = instances.iter().filter(|i| i.stop_reason.as_deref() == Some(stop_reason::REPLY_RECEIVED)).count();
+    let replied = instances.iter().filter(|i| i.stop_reason == Some(StopReason::ReplyReceived)).count();
     assert_eq!(count("campaign.lead.replied"), replied);
     let done = events.iter().find(|e| e.event_type.as_str() == "campaign.completed").unwrap();
     assert_eq!(done.data["campaignId"], campaign.id.as_str());
@@ -867,5 +865,5 @@ both_backends!(responses_and_campaign_steps_sharing_a_seat_respect_every_cap_for
     let start = Timestamp::from_millis(0);
     let ledger_invitations = w.store().count_actions(&w.account.id, "invitation", start).await.unwrap();
     assert_eq!(ledger_invitations as usize, invitations.len());
-    assert!(w.instances(&campaign).await.iter().any(|i| i.state != instance_state::ACTIVE || i.step_index > 0));
+    assert!(w.instances(&campaign).await.iter().any(|i| i.state != InstanceState::Active || i.step_index > 0));
 });

@@ -140,7 +140,10 @@ both_backends!(the_first_sync_backfills_every_conversation, |backend| async move
     assert_eq!(page.len() as i64, expected);
     assert!(page.iter().any(|m| m.is_sender) && page.iter().any(|m| !m.is_sender));
     assert!(page.windows(2).all(|p| (p[0].sent_at, &p[0].id) > (p[1].sent_at, &p[1].id)), "newest first");
-    assert!(page.iter().all(|m| m.account_type == "classic" && m.attachments_json.starts_with('[')));
+    assert!(
+        page.iter()
+            .all(|m| m.account_type == sonarly_linkedin::AccountType::Classic && m.attachments_json.starts_with('['))
+    );
 
     // Not due again within the interval; a second pass after it stores nothing new.
     assert!(!w.engine().step().await, "the next sync waits for the interval");

@@ -9,7 +9,7 @@ use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::prospecting::{Plan, Prospect};
-use sonarly_domain::responses::{ScheduledResponse, status};
+use sonarly_domain::responses::{ResponseStatus, ScheduledResponse};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{AccountType, OutboundToken};
@@ -109,10 +109,10 @@ impl World {
 both_backends!(a_queued_response_is_sent_once_and_reported_honestly, |backend| async move {
     let w = World::new(backend, "2026-06-01T10:00:00Z", around_the_clock(), SandboxConfig::default()).await;
     let queued = w.queue(0, "Thanks for connecting!").await;
-    assert_eq!((queued.status.as_str(), queued.deferred, queued.sent_at), (status::QUEUED, false, None));
+    assert_eq!((queued.status, queued.deferred, queued.sent_at), (ResponseStatus::Queued, false, None));
     w.engine("a").run_until_idle().await;
     let sent = w.response(&queued.id).await;
-    assert_eq!(sent.status, status::SENT, "{sent:?}");
+    assert_eq!(sent.status, ResponseStatus::Sent, "{sent:?}");
     assert_eq!(sent.sent_at, Some(w.clock.now()));
     assert!(sent.message_id.is_some() && sent.conversation_id.is_some() && sent.provider_chat_id.is_some());
     assert_eq!(w.ledger_tokens().await, vec![queued.id.clone()]);
@@ -120,7 +120,7 @@ both_backends!(a_queued_response_is_sent_once_and_reported_honestly, |backend| a
     let second = w.queue(0, "Following up").await;
     assert_eq!(second.conversation_id, sent.conversation_id);
     w.engine("a").run_until_idle().await;
-    assert_eq!(w.response(&second.id).await.status, status::SENT);
+    assert_eq!(w.response(&second.id).await.status, ResponseStatus::Sent);
     assert_eq!(w.store().count_work(OUTBOUND_WORK).await.unwrap(), 0);
 });
 
@@ -137,11 +137,11 @@ both_backends!(working_hours_defer_to_the_next_local_morning, |backend| async mo
     assert!(queued.deferred);
     assert_eq!(queued.scheduled_at.to_rfc3339(), "2026-06-02T07:00:00.000Z");
     w.engine("a").run_until_idle().await;
-    assert_eq!(w.response(&queued.id).await.status, status::QUEUED, "nothing leaves outside working hours");
+    assert_eq!(w.response(&queued.id).await.status, ResponseStatus::Queued, "nothing leaves outside working hours");
     assert!(w.ledger_tokens().await.is_empty());
     w.clock.set(Timestamp::parse_rfc3339("2026-06-02T07:00:00Z").unwrap());
     w.engine("a").run_until_idle().await;
-    assert_eq!(w.response(&queued.id).await.status, status::SENT);
+    assert_eq!(w.response(&queued.id).await.status, ResponseStatus::Sent);
 });
 
 both_backends!(daily_caps_and_spacing_hold_responses_back, |backend| async move {
@@ -157,8 +157,12 @@ both_backends!(daily_caps_and_spacing_hold_responses_back, |backend| async move 
     let engine = w.engine("a");
     engine.run_until_idle().await;
     let now = w.responses(&ids).await;
-    assert_eq!(now.iter().filter(|r| r.status == status::SENT).count(), 1, "spacing lets one through at a time");
-    let waiting: Vec<_> = now.iter().filter(|r| r.status == status::QUEUED).collect();
+    assert_eq!(
+        now.iter().filter(|r| r.status == ResponseStatus::Sent).count(),
+        1,
+        "spacing lets one through at a time"
+    );
+    let waiting: Vec<_> = now.iter().filter(|r| r.status == ResponseStatus::Queued).collect();
     assert!(waiting.iter().all(|r| r.deferred && r.scheduled_at > w.clock.now()));
     assert!(waiting.iter().all(|r| r.scheduled_at <= w.clock.now().plus_millis(90_000)));
 
@@ -167,12 +171,12 @@ both_backends!(daily_caps_and_spacing_hold_responses_back, |backend| async move 
     w.clock.advance_millis(91_000);
     engine.run_until_idle().await;
     let later = w.responses(&ids).await;
-    assert_eq!(later.iter().filter(|r| r.status == status::SENT).count(), 2, "the daily cap is 2");
-    let held = later.iter().find(|r| r.status == status::QUEUED).unwrap();
+    assert_eq!(later.iter().filter(|r| r.status == ResponseStatus::Sent).count(), 2, "the daily cap is 2");
+    let held = later.iter().find(|r| r.status == ResponseStatus::Queued).unwrap();
     assert_eq!(held.scheduled_at.to_rfc3339(), "2026-06-02T00:00:00.000Z", "next local day (UTC account)");
     w.clock.set(Timestamp::parse_rfc3339("2026-06-02T00:00:01Z").unwrap());
     engine.run_until_idle().await;
-    assert!(w.responses(&ids).await.iter().all(|r| r.status == status::SENT));
+    assert!(w.responses(&ids).await.iter().all(|r| r.status == ResponseStatus::Sent));
     assert_eq!(w.ledger_tokens().await.len(), 3);
 });
 
@@ -194,7 +198,7 @@ both_backends!(transient_faults_retry_and_still_send_exactly_once, |backend| asy
         w.clock.advance_millis(11 * 60_000);
     }
     for id in &ids {
-        assert_eq!(w.response(id).await.status, status::SENT, "{id}");
+        assert_eq!(w.response(id).await.status, ResponseStatus::Sent, "{id}");
     }
     let mut tokens = w.ledger_tokens().await;
     tokens.sort();
@@ -221,13 +225,13 @@ both_backends!(a_linkedin_rate_limit_pauses_the_account, |backend| async move {
     assert!(until > w.clock.now());
     // Two went out; the one LinkedIn refused waits for the pause to end.
     let all = w.responses(&ids).await;
-    assert_eq!(all.iter().filter(|r| r.status == status::SENT).count(), 2);
-    let paused = all.iter().find(|r| r.status == status::QUEUED).unwrap();
+    assert_eq!(all.iter().filter(|r| r.status == ResponseStatus::Sent).count(), 2);
+    let paused = all.iter().find(|r| r.status == ResponseStatus::Queued).unwrap();
     assert!(paused.deferred);
     assert_eq!(paused.scheduled_at, until);
     w.clock.set(until);
     w.engine("a").run_until_idle().await;
-    assert_eq!(w.response(&paused.id).await.status, status::SENT);
+    assert_eq!(w.response(&paused.id).await.status, ResponseStatus::Sent);
 });
 
 both_backends!(a_crash_after_sending_is_reconciled_not_resent, |backend| async move {
@@ -257,19 +261,19 @@ both_backends!(a_crash_after_sending_is_reconciled_not_resent, |backend| async m
         .start_chat(&OutboundToken::new(queued.id.clone()), &response.recipient_provider_id, &response.body)
         .await
         .unwrap();
-    assert_eq!(w.response(&queued.id).await.status, status::SENDING);
+    assert_eq!(w.response(&queued.id).await.status, ResponseStatus::Sending);
 
     let survivor = w.engine("survivor");
     survivor.run_until_idle().await;
-    assert_eq!(w.response(&queued.id).await.status, status::SENDING, "the lease still protects the row");
+    assert_eq!(w.response(&queued.id).await.status, ResponseStatus::Sending, "the lease still protects the row");
     // Past the lease, the attempt has not settled yet (its deadline plus the settle period): nobody acts.
     w.clock.advance_millis(61_000);
     survivor.run_until_idle().await;
-    assert_eq!(w.response(&queued.id).await.status, status::SENDING, "the attempt is still settling");
+    assert_eq!(w.response(&queued.id).await.status, ResponseStatus::Sending, "the attempt is still settling");
     w.clock.set(deadline.plus_millis(sonarly_engine::DEFAULT_SETTLE_MS));
     survivor.run_until_idle().await;
     let done = w.response(&queued.id).await;
-    assert_eq!(done.status, status::SENT);
+    assert_eq!(done.status, ResponseStatus::Sent);
     assert_eq!(w.ledger_tokens().await, vec![queued.id.clone()], "reconciled, not sent again");
     let send = w.store().get_send(&queued.id).await.unwrap().unwrap();
     assert_eq!((send.state, send.attempt), (SendState::Delivered, 1));

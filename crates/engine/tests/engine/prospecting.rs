@@ -6,7 +6,7 @@ use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::linkedin_account::SendingRules;
 use sonarly_domain::models::AccountGroup;
-use sonarly_domain::prospecting::{Plan, status};
+use sonarly_domain::prospecting::{JobStatus, Plan, StageStatus};
 use sonarly_engine::Engine;
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
@@ -72,15 +72,15 @@ both_backends!(a_job_imports_into_a_new_audience_and_charges_credits, |backend| 
     let w = World::new(backend, Plan::Starter, 5_000).await;
     let job_id = w.start(search(120)).await;
     let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
-    assert_eq!(job.status, status::QUEUED);
+    assert_eq!(job.status, JobStatus::Queued);
     let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
     assert!(!audience.is_ready(), "the audience is hidden while the job fills it");
-    assert_eq!(audience.audience_type, "linkedin_search");
+    assert_eq!(audience.audience_type, sonarly_domain::folder::AudienceType::LinkedInSearch);
 
     w.engine("a").run_until_idle().await;
     let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
-    assert_eq!(job.status, status::COMPLETED, "{job:?}");
-    assert_eq!((job.import_done, job.import_progress(), job.enrichment_status.as_str()), (120, 1.0, status::SKIPPED));
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!((job.import_done, job.import_progress(), job.enrichment_status), (120, 1.0, StageStatus::Skipped));
     let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
     assert!(audience.is_ready());
     assert_eq!(audience.prospect_count, 120);
@@ -117,7 +117,7 @@ both_backends!(a_restart_mid_import_finishes_with_exactly_the_target, |backend| 
     second.run_until_idle().await;
 
     let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
-    assert_eq!(job.status, status::COMPLETED);
+    assert_eq!(job.status, JobStatus::Completed);
     assert_eq!(job.import_done, 1_000);
     let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
     assert_eq!(audience.prospect_count, 1_000);
@@ -132,10 +132,10 @@ both_backends!(cancelling_stops_at_the_next_page_and_keeps_imports, |backend| as
     engine.step().await;
     engine.step().await;
     let cancelled = cancel_job(w.store(), &w.clock, &w.group.id, &job_id).await.unwrap();
-    assert_eq!(cancelled.status, status::CANCELLED);
+    assert_eq!(cancelled.status, JobStatus::Cancelled);
     engine.run_until_idle().await;
     let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
-    assert_eq!(job.status, status::CANCELLED);
+    assert_eq!(job.status, JobStatus::Cancelled);
     let audience = w.store().get_audience(&w.group.id, &job.audience_id).await.unwrap().unwrap();
     assert!(audience.is_ready());
     assert_eq!(audience.prospect_count, job.import_done);
@@ -211,9 +211,9 @@ both_backends!(uploads_and_enrichment_and_sales_navigator_sources, |backend| asy
         .await;
     w.engine("a").run_until_idle().await;
     let upload = get_job(w.store(), &w.group.id, &upload).await.unwrap();
-    assert_eq!(upload.status, status::COMPLETED);
+    assert_eq!(upload.status, JobStatus::Completed);
     assert_eq!(upload.import_done, 5, "the unknown profile is skipped");
-    assert_eq!((upload.enrichment_status.as_str(), upload.enrichment_done), (status::COMPLETED, 5));
+    assert_eq!((upload.enrichment_status, upload.enrichment_done), (StageStatus::Completed, 5));
     assert_eq!(upload.credits_charged, 10, "two credits each with searchEmails");
 
     let commenters = w
@@ -226,7 +226,7 @@ both_backends!(uploads_and_enrichment_and_sales_navigator_sources, |backend| asy
         .await;
     w.engine("a").run_until_idle().await;
     let commenters = get_job(w.store(), &w.group.id, &commenters).await.unwrap();
-    assert_eq!(commenters.status, status::COMPLETED);
+    assert_eq!(commenters.status, JobStatus::Completed);
     assert!(commenters.import_done >= 20);
 });
 
@@ -241,7 +241,7 @@ both_backends!(credits_and_quota_bound_what_is_imported, |backend| async move {
     w.store().add_group_credits(&w.group.id, -40).await.unwrap();
     w.engine("a").run_until_idle().await;
     let job = get_job(w.store(), &w.group.id, &job_id).await.unwrap();
-    assert_eq!(job.status, status::FAILED);
+    assert_eq!(job.status, JobStatus::Failed);
     assert_eq!(job.error_code.as_deref(), Some("INSUFFICIENT_CREDITS"));
     assert_eq!(job.import_done, 20);
     assert_eq!(w.credits().await, 0);

@@ -10,7 +10,7 @@ use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::linkedin_account::SendingRules;
 use sonarly_domain::models::AccountGroup;
-use sonarly_domain::prospecting::{Plan, Prospect, person_id_for, status};
+use sonarly_domain::prospecting::{JobStatus, Plan, Prospect, person_id_for};
 use sonarly_domain::signals::SignalScan;
 use sonarly_domain::template::{Patch, SignalSpecificationInput};
 use sonarly_engine::Engine;
@@ -60,7 +60,7 @@ impl World {
         let mut world = Self { db, clock, group, registry, audience_id: String::new(), spec_id: String::new() };
         world.drain(&world.engine("setup")).await;
         let job = get_job(world.store(), &world.group.id, &job.id).await.unwrap();
-        assert_eq!(job.status, status::COMPLETED);
+        assert_eq!(job.status, JobStatus::Completed);
         world.audience_id = job.audience_id;
         let spec = SignalSpecificationInput {
             name: Patch::Value("Engineering teams scaling their platform".into()),
@@ -126,7 +126,7 @@ impl World {
 both_backends!(a_scan_evaluates_every_prospect_and_stores_scored_results, |backend| async move {
     let w = World::new(backend, 45, SandboxConfig::default()).await;
     let scan = w.start().await;
-    assert_eq!((scan.status.as_str(), scan.total_count, scan.progress()), (status::QUEUED, 45, 0.0));
+    assert_eq!((scan.status, scan.total_count, scan.progress()), (JobStatus::Queued, 45, 0.0));
     let prospects = w.prospect_ids().await;
     let before = prospect_signals(w.store(), &w.group.id, &prospects[0], None).await.unwrap();
     assert_eq!(before.status(), "pending");
@@ -135,13 +135,13 @@ both_backends!(a_scan_evaluates_every_prospect_and_stores_scored_results, |backe
     let engine = w.engine("a");
     assert!(engine.step().await);
     let partial = w.scan(&scan.id).await;
-    assert_eq!(partial.status, status::RUNNING);
+    assert_eq!(partial.status, JobStatus::Running);
     assert_eq!(partial.processed_count, 10, "one batch per step");
     assert!(partial.progress() > 0.0 && partial.progress() < 1.0);
 
     engine.run_until_idle().await;
     let done = w.scan(&scan.id).await;
-    assert_eq!(done.status, status::COMPLETED, "{done:?}");
+    assert_eq!(done.status, JobStatus::Completed, "{done:?}");
     assert_eq!((done.processed_count, done.evaluated_count, done.skipped_count), (45, 45, 0));
     assert_eq!(done.progress(), 1.0);
     assert!(done.signal_count > 45, "people are active: {}", done.signal_count);
@@ -200,7 +200,7 @@ both_backends!(a_scan_killed_mid_way_resumes_without_duplicates, |backend| async
     second.run_until_idle().await;
 
     let done = w.scan(&scan.id).await;
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, JobStatus::Completed);
     assert_eq!((done.processed_count, done.evaluated_count), (60, 60));
     assert_eq!(w.store().count_signal_evaluations(&scan.id).await.unwrap(), 60);
     let keys = w.store().signal_item_keys(&scan.id).await.unwrap();
@@ -219,7 +219,7 @@ both_backends!(a_scan_killed_mid_way_resumes_without_duplicates, |backend| async
     w.engine("fresh").run_until_idle().await;
     let outcomes: Vec<(String, ProspectOutcome)> =
         pending.iter().map(|p| (p.id.clone(), ProspectOutcome::Evaluated(vec![]))).collect();
-    let running = SignalScan { status: status::RUNNING.into(), ..w.scan(&stale_scan.id).await };
+    let running = SignalScan { status: JobStatus::Running, ..w.scan(&stale_scan.id).await };
     let written = w
         .store()
         .record_scan_batch(&stale, &running, &outcomes, w.clock.now(), w.clock.now().plus_millis(60_000))
@@ -227,7 +227,7 @@ both_backends!(a_scan_killed_mid_way_resumes_without_duplicates, |backend| async
         .unwrap();
     assert!(!written, "the lease was lost");
     let after = w.scan(&stale_scan.id).await;
-    assert_eq!((after.status.as_str(), after.evaluated_count), (status::COMPLETED, 60));
+    assert_eq!((after.status, after.evaluated_count), (JobStatus::Completed, 60));
     assert_eq!(w.store().signal_item_keys(&stale_scan.id).await.unwrap(), expected);
 });
 
@@ -238,10 +238,10 @@ both_backends!(cancelling_stops_the_scan_and_keeps_completed_evaluations, |backe
     engine.step().await;
     engine.step().await;
     let cancelled = cancel_scan(w.store(), &w.clock, &w.group.id, &scan.id).await.unwrap();
-    assert_eq!(cancelled.status, status::CANCELLED);
+    assert_eq!(cancelled.status, JobStatus::Cancelled);
     engine.run_until_idle().await;
     let after = w.scan(&scan.id).await;
-    assert_eq!((after.status.as_str(), after.processed_count), (status::CANCELLED, 20));
+    assert_eq!((after.status, after.processed_count), (JobStatus::Cancelled, 20));
     assert_eq!(w.store().count_signal_evaluations(&scan.id).await.unwrap(), 20);
     let again = cancel_scan(w.store(), &w.clock, &w.group.id, &scan.id).await.unwrap_err();
     assert_eq!(again.status, 422);
@@ -279,7 +279,7 @@ both_backends!(upstream_faults_are_retried_and_unreachable_profiles_skipped, |ba
     assert_eq!(scan.total_count, 31);
     w.drain(&w.engine("a")).await;
     let done = w.scan(&scan.id).await;
-    assert_eq!(done.status, status::COMPLETED, "{done:?}");
+    assert_eq!(done.status, JobStatus::Completed, "{done:?}");
     assert_eq!((done.evaluated_count, done.skipped_count, done.processed_count), (30, 1, 31));
     let keys = w.store().signal_item_keys(&scan.id).await.unwrap();
     assert_eq!(keys.len() as i64, done.signal_count);

@@ -12,7 +12,6 @@ pub struct SandboxConfig {
     pub world_seed: u64,
     /// Seed of this account's luck: its connections, acceptances, replies, faults.
     pub account_seed: u64,
-    #[serde(with = "account_type_text")]
     pub account_type: AccountType,
     /// When the account was connected (ms); older conversations predate it.
     pub connected_at_ms: i64,
@@ -84,19 +83,5 @@ impl SandboxConfig {
             }
         }
         Ok(())
-    }
-}
-
-mod account_type_text {
-    use crate::types::AccountType;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &AccountType, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(t.as_str())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AccountType, D::Error> {
-        let text = String::deserialize(d)?;
-        AccountType::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown account type {text}")))
     }
 }

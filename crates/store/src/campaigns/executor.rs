@@ -64,7 +64,7 @@ impl Store {
                 .bind(&record.latest_step)
                 .bind(at.as_millis())
                 .bind(now.as_millis())
-                .bind(instance_state::ACTIVE)
+                .bind(InstanceState::Active.as_str())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -78,10 +78,10 @@ impl Store {
                      WHERE id = $1 AND state = $5",
                 )
                 .bind(&record.instance_id)
-                .bind(instance_state::COMPLETED)
+                .bind(InstanceState::Completed.as_str())
                 .bind(&record.latest_step)
                 .bind(now.as_millis())
-                .bind(instance_state::ACTIVE)
+                .bind(InstanceState::Active.as_str())
                 .execute(&mut *tx)
                 .await?;
                 complete_campaign_if_done_in(&mut tx, &record.campaign_id, now).await?;
@@ -133,8 +133,8 @@ impl Store {
         &self,
         item: &WorkItem,
         instance: &WorkflowInstance,
-        state: &str,
-        reason: &str,
+        state: InstanceState,
+        reason: StopReason,
         settle: Option<&Settle<'_>>,
         now: Timestamp,
     ) -> StoreResult<bool> {
@@ -147,13 +147,13 @@ impl Store {
              pending_body = NULL, updated_at = $4 WHERE id = $1 AND state = $5",
         )
         .bind(&instance.id)
-        .bind(state)
-        .bind(reason)
+        .bind(state.as_str())
+        .bind(reason.as_str())
         .bind(now.as_millis())
-        .bind(instance_state::ACTIVE)
+        .bind(InstanceState::Active.as_str())
         .execute(&mut *tx)
         .await?;
-        let event_type = if reason == stop_reason::REPLY_RECEIVED {
+        let event_type = if reason == StopReason::ReplyReceived {
             EventType::CampaignLeadReplied
         } else {
             EventType::CampaignLeadStopped
@@ -186,7 +186,7 @@ impl Store {
         .bind(subject)
         .bind(body)
         .bind(now.as_millis())
-        .bind(instance_state::ACTIVE)
+        .bind(InstanceState::Active.as_str())
         .execute(&mut *tx)
         .await?;
         crate::events::append_lead_event_in(&mut tx, instance_id, EventType::CampaignApprovalRequired, None, now)

@@ -64,7 +64,7 @@ impl Store {
         .bind(campaign_id)
         .bind(instance_id)
         .bind(now.as_millis())
-        .bind(instance_state::ACTIVE)
+        .bind(InstanceState::Active.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
@@ -98,9 +98,9 @@ impl Store {
         .bind(campaign_id)
         .bind(instance_id)
         .bind(now.as_millis())
-        .bind(instance_state::STOPPED)
-        .bind(stop_reason::CONTENT_DISCARDED)
-        .bind(instance_state::ACTIVE)
+        .bind(InstanceState::Stopped.as_str())
+        .bind(StopReason::ContentDiscarded.as_str())
+        .bind(InstanceState::Active.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {

@@ -14,11 +14,11 @@ use crate::ledger::forget_in;
 use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, release_in, withdraw_in};
 use crate::sends::{Settle, begin_finish};
-use crate::sql::placeholders;
+use crate::sql::{one_of, opt_one_of, placeholders};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
-    Campaign, ContentSlot, SlotChannel, StarterTemplate, WorkflowInstance, instance_state, status, stop_reason,
+    Campaign, CampaignStatus, ContentSlot, InstanceState, SlotChannel, StarterTemplate, StopReason, WorkflowInstance,
 };
 use sonarly_domain::events::EventType;
 use sonarly_domain::page::PageRequest;
@@ -65,7 +65,7 @@ fn campaign_from_row(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown starter template {template}").into()))?,
         workflow_version: row.try_get::<i64, _>("workflow_version")? as u32,
         audience_id: row.try_get("audience_id")?,
-        status: row.try_get("status")?,
+        status: one_of(row, "status", CampaignStatus::parse)?,
         include_conversation_history: row.try_get::<i64, _>("include_conversation_history")? != 0,
         auto_cancel_on_message_received: row.try_get::<i64, _>("auto_cancel_on_message_received")? != 0,
         outreach_language: row.try_get("outreach_language")?,
@@ -101,8 +101,8 @@ fn instance_from_row(row: &AnyRow) -> Result<WorkflowInstance, sqlx::Error> {
         prospect_id: row.try_get("prospect_id")?,
         linkedin_account_id: row.try_get("linkedin_account_id")?,
         step_index: row.try_get::<i64, _>("step_index")?.max(0) as usize,
-        state: row.try_get("state")?,
-        stop_reason: row.try_get("stop_reason")?,
+        state: one_of(row, "state", InstanceState::parse)?,
+        stop_reason: opt_one_of(row, "stop_reason", StopReason::parse)?,
         latest_step: row.try_get("latest_step")?,
         pending_approval: row.try_get::<i64, _>("pending_approval")? != 0,
         pending_subject: row.try_get("pending_subject")?,
@@ -127,7 +127,7 @@ pub enum SlotUpdate {
     /// No such slot in this campaign.
     SlotNotFound,
     /// The campaign is not a draft (its status).
-    NotEditable(String),
+    NotEditable(CampaignStatus),
     /// The writing style is not (or no longer) in the group.
     TemplateMissing,
 }
@@ -137,8 +137,8 @@ pub enum SlotUpdate {
 pub enum StartOutcome {
     /// Started; this many instances were created.
     Started(u64),
-    /// The campaign is not a draft (its status).
-    NotDraft(String),
+    /// The campaign is not a draft (its status; `None` when it is gone).
+    NotDraft(Option<CampaignStatus>),
 }
 
 /// The outcome of stopping a campaign.
@@ -146,8 +146,8 @@ pub enum StartOutcome {
 pub enum StopOutcome {
     /// Stopped; this many live instances were stopped.
     Stopped(u64),
-    /// The campaign is not active (its status).
-    NotActive(String),
+    /// The campaign is not active (its status; `None` when it is gone).
+    NotActive(Option<CampaignStatus>),
 }
 
 /// The outcome of approving or discarding pending content.
@@ -201,7 +201,7 @@ impl Store {
         .bind(c.starter_template.id())
         .bind(i64::from(c.workflow_version))
         .bind(&c.audience_id)
-        .bind(&c.status)
+        .bind(c.status.as_str())
         .bind(i64::from(c.include_conversation_history))
         .bind(i64::from(c.auto_cancel_on_message_received))
         .bind(&c.outreach_language)
@@ -254,12 +254,12 @@ impl Store {
     pub async fn list_campaigns(
         &self,
         group_id: &str,
-        status_filter: Option<&str>,
+        status_filter: Option<CampaignStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<Campaign>> {
         let rows = ListQuery::new("SELECT * FROM campaigns WHERE group_id = $1")
             .bind(group_id)
-            .and_eq("status", status_filter)
+            .and_eq("status", status_filter.map(|s| s.as_str()))
             .page(&Keyset::page(page))
             .fetch_all(&self.reader)
             .await?;
@@ -313,11 +313,7 @@ impl Store {
         if touched.rows_affected() == 0 {
             return Ok(SlotUpdate::SlotNotFound);
         }
-        let state: String = sqlx::query_scalar("SELECT status FROM campaigns WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
-            .bind(campaign_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let state = campaign_status_in(&mut tx, group_id, campaign_id).await?;
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM campaign_content_slots WHERE group_id = $1 AND campaign_id = $2 AND id = $3",
         )
@@ -329,7 +325,8 @@ impl Store {
         if exists.is_none() {
             return Ok(SlotUpdate::SlotNotFound);
         }
-        if state != status::DRAFT {
+        let Some(state) = state else { return Ok(SlotUpdate::SlotNotFound) };
+        if state != CampaignStatus::Draft {
             return Ok(SlotUpdate::NotEditable(state));
         }
         let style: Option<i64> = sqlx::query_scalar("SELECT 1 FROM writing_styles WHERE group_id = $1 AND id = $2")
@@ -414,8 +411,8 @@ impl Store {
             );
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
                 .bind(group_id)
-                .bind(instance_state::ACTIVE)
-                .bind(status::ACTIVE);
+                .bind(InstanceState::Active.as_str())
+                .bind(CampaignStatus::Active.as_str());
             for id in chunk {
                 q = q.bind(id);
             }
@@ -443,20 +440,14 @@ impl Store {
         )
         .bind(group_id)
         .bind(campaign_id)
-        .bind(status::ACTIVE)
+        .bind(CampaignStatus::Active.as_str())
         .bind(account_id)
         .bind(now.as_millis())
-        .bind(status::DRAFT)
+        .bind(CampaignStatus::Draft.as_str())
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() == 0 {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT status FROM campaigns WHERE group_id = $1 AND id = $2")
-                    .bind(group_id)
-                    .bind(campaign_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Ok(StartOutcome::NotDraft(current.unwrap_or_default()));
+            return Ok(StartOutcome::NotDraft(campaign_status_in(&mut tx, group_id, campaign_id).await?));
         }
         for i in instances {
             insert_instance_in(&mut tx, i).await?;
@@ -481,7 +472,7 @@ impl Store {
         .bind(CAMPAIGN_WORK)
         .bind(group_id)
         .bind(campaign_id)
-        .bind(instance_state::ACTIVE)
+        .bind(InstanceState::Active.as_str())
         .execute(&mut *tx)
         .await?;
         let moved = sqlx::query(
@@ -490,29 +481,23 @@ impl Store {
         )
         .bind(group_id)
         .bind(campaign_id)
-        .bind(status::STOPPED)
+        .bind(CampaignStatus::Stopped.as_str())
         .bind(now.as_millis())
-        .bind(status::ACTIVE)
+        .bind(CampaignStatus::Active.as_str())
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() == 0 {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT status FROM campaigns WHERE group_id = $1 AND id = $2")
-                    .bind(group_id)
-                    .bind(campaign_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Ok(StopOutcome::NotActive(current.unwrap_or_default()));
+            return Ok(StopOutcome::NotActive(campaign_status_in(&mut tx, group_id, campaign_id).await?));
         }
         let stopped = sqlx::query(
             "UPDATE campaign_instances SET state = $2, stop_reason = $3, pending_approval = 0, pending_subject = NULL, \
              pending_body = NULL, updated_at = $4 WHERE campaign_id = $1 AND state = $5",
         )
         .bind(campaign_id)
-        .bind(instance_state::STOPPED)
-        .bind(stop_reason::CAMPAIGN_STOPPED)
+        .bind(InstanceState::Stopped.as_str())
+        .bind(StopReason::CampaignStopped.as_str())
         .bind(now.as_millis())
-        .bind(instance_state::ACTIVE)
+        .bind(InstanceState::Active.as_str())
         .execute(&mut *tx)
         .await?;
         crate::events::append_campaign_event_in(&mut tx, campaign_id, EventType::CampaignStopped, now).await?;
@@ -534,8 +519,8 @@ pub(super) async fn insert_instance_in(tx: &mut Transaction<'static, Any>, i: &W
     .bind(&i.prospect_id)
     .bind(&i.linkedin_account_id)
     .bind(i.step_index as i64)
-    .bind(&i.state)
-    .bind(&i.stop_reason)
+    .bind(i.state.as_str())
+    .bind(i.stop_reason.map(StopReason::as_str))
     .bind(&i.latest_step)
     .bind(i64::from(i.pending_approval))
     .bind(&i.pending_subject)
@@ -551,6 +536,21 @@ pub(super) async fn insert_instance_in(tx: &mut Transaction<'static, Any>, i: &W
     Ok(())
 }
 
+/// A campaign's status inside a transaction; `None` when it is gone.
+async fn campaign_status_in(
+    tx: &mut Transaction<'static, Any>,
+    group_id: &str,
+    campaign_id: &str,
+) -> StoreResult<Option<CampaignStatus>> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM campaigns WHERE group_id = $1 AND id = $2")
+        .bind(group_id)
+        .bind(campaign_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let parsed = status.as_deref().map(CampaignStatus::parse).transpose();
+    Ok(parsed.map_err(|e| sqlx::Error::Decode(format!("column status: {e}").into()))?)
+}
+
 /// Marks an active campaign `completed` once none of its instances is live.
 pub(super) async fn complete_campaign_if_done_in(
     tx: &mut Transaction<'static, Any>,
@@ -562,10 +562,10 @@ pub(super) async fn complete_campaign_if_done_in(
          (SELECT 1 FROM campaign_instances WHERE campaign_id = $1 AND state = $5)",
     )
     .bind(campaign_id)
-    .bind(status::COMPLETED)
+    .bind(CampaignStatus::Completed.as_str())
     .bind(now.as_millis())
-    .bind(status::ACTIVE)
-    .bind(instance_state::ACTIVE)
+    .bind(CampaignStatus::Active.as_str())
+    .bind(InstanceState::Active.as_str())
     .execute(&mut **tx)
     .await?;
     if completed.rows_affected() == 1 {

@@ -14,7 +14,7 @@ mod soak;
 mod world;
 
 use sonarly_domain::clock::Clock;
-use sonarly_domain::responses::status;
+use sonarly_domain::responses::ResponseStatus;
 use sonarly_linkedin::OutboundToken;
 use sonarly_store::OUTBOUND_WORK;
 use sonarly_testkit::both_backends;
@@ -28,7 +28,7 @@ both_backends!(a_same_text_follow_up_after_a_send_that_failed_before_delivering_
     let engine = w.engine("a");
     let first = w.queue(0, "Thanks!").await;
     engine.run_until_idle().await;
-    assert_eq!(w.response(&first.id).await.status, status::SENT);
+    assert_eq!(w.response(&first.id).await.status, ResponseStatus::Sent);
 
     // LinkedIn answers the next "Thanks!" with a 503 and delivers nothing.
     w.net.fault_for_text("Thanks!", Fault::FailBefore(Failure::Status(503)));
@@ -36,7 +36,7 @@ both_backends!(a_same_text_follow_up_after_a_send_that_failed_before_delivering_
     w.run_for(&[&engine], 40 * MINUTE, MINUTE).await;
 
     let (first, second) = (w.response(&first.id).await, w.response(&second.id).await);
-    assert_eq!(second.status, status::SENT, "{second:?}");
+    assert_eq!(second.status, ResponseStatus::Sent, "{second:?}");
     let delivered = w.delivered_ids("Thanks!");
     assert_eq!(delivered.len(), 2, "each queued copy delivered once");
     assert!(first.message_id.is_some() && second.message_id.is_some());
@@ -53,7 +53,7 @@ both_backends!(a_reply_deferred_by_spacing_is_not_treated_as_a_retry, |backend| 
     let second = w.queue(1, "Same words").await;
     w.run_for(&[&engine], 20 * MINUTE, 1_000).await;
     let (first, second) = (w.response(&first.id).await, w.response(&second.id).await);
-    assert_eq!((first.status.as_str(), second.status.as_str()), (status::SENT, status::SENT));
+    assert_eq!((first.status, second.status), (ResponseStatus::Sent, ResponseStatus::Sent));
     assert!(second.deferred, "spacing held the second one back");
     assert_eq!(w.delivered_ids("Same words").len(), 2, "both were delivered");
     assert_ne!(first.message_id, second.message_id, "each carries its own message");
@@ -67,7 +67,7 @@ both_backends!(a_send_slower_than_the_client_timeout_is_delivered_once, |backend
     let queued = w.queue(2, "Slow one").await;
     w.run_for(&[&engine], 40 * MINUTE, 5_000).await;
     let done = w.response(&queued.id).await;
-    assert_eq!(done.status, status::SENT, "{done:?}");
+    assert_eq!(done.status, ResponseStatus::Sent, "{done:?}");
     assert_eq!(w.delivered_ids("Slow one").len(), 1, "delivered once");
 });
 
@@ -86,7 +86,7 @@ both_backends!(a_send_still_running_when_its_lease_runs_out_is_not_sent_again, |
     running.await.unwrap();
     w.run_for(&[&second], 40 * MINUTE, MINUTE).await;
     let done = w.response(&queued.id).await;
-    assert_eq!(done.status, status::SENT, "{done:?}");
+    assert_eq!(done.status, ResponseStatus::Sent, "{done:?}");
     assert_eq!(w.delivered_ids("Held in flight").len(), 1, "delivered once");
 });
 
@@ -104,7 +104,7 @@ both_backends!(a_message_delivered_then_failed_is_found_not_sent_again, |backend
     w.run_for(&[&engine], 40 * MINUTE, MINUTE).await;
     for (id, text) in &ids {
         let done = w.response(id).await;
-        assert_eq!(done.status, status::SENT, "{done:?}");
+        assert_eq!(done.status, ResponseStatus::Sent, "{done:?}");
         assert_eq!(w.delivered_ids(text).len(), 1, "{text}: delivered once");
     }
 });
@@ -203,7 +203,7 @@ both_backends!(a_late_answer_from_a_superseded_attempt_changes_nothing, |backend
     let second = w.engine("b");
     second.run_until_idle().await;
     let done = w.response(&queued.id).await;
-    assert_eq!(done.status, status::SENT);
+    assert_eq!(done.status, ResponseStatus::Sent);
     let send = w.db.store.get_send(&queued.id).await.unwrap().unwrap();
     assert_eq!(send.attempt, 2);
     let second_delivery = w.delivered_ids("Late answer");
@@ -229,7 +229,7 @@ both_backends!(a_send_never_confirmed_fails_with_a_reason_after_the_last_attempt
     let queued = w.queue(5, "Never lands").await;
     w.run_for(&[&w.engine("a")], 2 * HOUR, MINUTE).await;
     let failed = w.response(&queued.id).await;
-    assert_eq!(failed.status, status::FAILED, "{failed:?}");
+    assert_eq!(failed.status, ResponseStatus::Failed, "{failed:?}");
     assert_eq!(failed.failure_code.as_deref(), Some("DELIVERY_UNCONFIRMED"));
     let message = failed.failure_message.unwrap_or_default();
     assert!(message.contains("after 8 attempts") && message.contains("not sent again"), "{message}");
@@ -250,7 +250,7 @@ both_backends!(a_send_reserved_but_never_recorded_is_reconciled_before_anything_
     let token = OutboundToken::new(queued.id.clone());
     provider.start_chat(&token, &response.recipient_provider_id, "Unrecorded").await.unwrap();
     w.run_for(&[&w.engine("b")], 20 * MINUTE, MINUTE).await;
-    assert_eq!(w.response(&queued.id).await.status, status::SENT);
+    assert_eq!(w.response(&queued.id).await.status, ResponseStatus::Sent);
     assert_eq!(w.delivered_ids("Unrecorded").len(), 1, "reconciled, not sent again");
 });
 

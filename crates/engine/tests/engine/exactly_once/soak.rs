@@ -15,10 +15,10 @@
 use super::world::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use sonarly_domain::campaign::instance_state;
+use sonarly_domain::campaign::InstanceState;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::linkedin_account::SendingRules;
-use sonarly_domain::responses::status;
+use sonarly_domain::responses::ResponseStatus;
 use sonarly_engine::{Engine, EngineConfig};
 use sonarly_store::{CAMPAIGN_WORK, OUTBOUND_WORK, SendAction, SendState};
 use sonarly_testkit::TestBackend;
@@ -146,9 +146,9 @@ pub async fn run(backend: TestBackend, responses: usize, leads: usize, seed: u64
                 }
             }
         }
-        let live = w.db.store.count_responses(&w.group.id, status::QUEUED).await.unwrap()
-            + w.db.store.count_responses(&w.group.id, status::SENDING).await.unwrap();
-        let active = w.instances(&campaign).await.iter().filter(|i| i.state == instance_state::ACTIVE).count();
+        let live = w.db.store.count_responses(&w.group.id, ResponseStatus::Queued).await.unwrap()
+            + w.db.store.count_responses(&w.group.id, ResponseStatus::Sending).await.unwrap();
+        let active = w.instances(&campaign).await.iter().filter(|i| i.state == InstanceState::Active).count();
         if live == 0 && active == 0 {
             break;
         }
@@ -191,9 +191,9 @@ pub async fn run(backend: TestBackend, responses: usize, leads: usize, seed: u64
     let mut failed_responses = 0;
     for id in &ids {
         let r = w.db.store.get_response(&w.group.id, id).await.unwrap().unwrap();
-        match r.status.as_str() {
-            status::SENT => {}
-            status::FAILED => {
+        match r.status {
+            ResponseStatus::Sent => {}
+            ResponseStatus::Failed => {
                 failed_responses += 1;
                 assert!(r.failure_code.is_some() && r.failure_message.as_deref().is_some_and(|m| !m.is_empty()));
             }
@@ -237,9 +237,9 @@ pub async fn run(backend: TestBackend, responses: usize, leads: usize, seed: u64
     }
     assert_eq!(delivered, expected, "each message delivered exactly as often as it was sent");
     let instances = w.instances(&campaign).await;
-    let stopped_leads = instances.iter().filter(|i| i.state != instance_state::COMPLETED).count();
+    let stopped_leads = instances.iter().filter(|i| i.state != InstanceState::Completed).count();
     for i in &instances {
-        assert!(i.state != instance_state::ACTIVE && (i.state == instance_state::COMPLETED || i.stop_reason.is_some()));
+        assert!(i.state != InstanceState::Active && (i.state == InstanceState::Completed || i.stop_reason.is_some()));
     }
     assert_eq!(
         composer.calls().len(),

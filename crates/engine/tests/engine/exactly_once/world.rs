@@ -166,7 +166,7 @@ impl World {
             id: sonarly_domain::id::new_audience_id(now),
             group_id: self.group.id.clone(),
             name: "Leads".into(),
-            audience_type: "linkedin_search".into(),
+            audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
             description: None,
             folder_id: None,
             prospect_count: 0,

@@ -186,7 +186,7 @@ both_backends!(an_endpoint_failing_for_five_days_is_disabled_and_a_disabled_even
     }
     let disabled = world.db.store.get_webhook_endpoint(&world.group.id, &failing.id).await.unwrap().unwrap();
     assert!(!disabled.enabled);
-    assert_eq!(disabled.disabled_reason.as_deref(), Some("failing"));
+    assert_eq!(disabled.disabled_reason, Some(sonarly_domain::webhooks::DisabledReason::Failing));
     let bodies: Vec<serde_json::Value> =
         watcher.received().iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
     assert_eq!(bodies.len(), 1, "the watcher subscribed to nothing else: {bodies:?}");
