@@ -223,7 +223,10 @@ impl Engine {
         'pages: loop {
             let page = match provider.chat_messages(&chat.chat_id, cursor.as_deref()).await {
                 Ok(page) => page,
-                Err(LinkedInError::NotFound(_)) => {
+                // Unipile answers a chat it no longer has with 404, which the connector reads as
+                // `NotReachable` (the chat cannot be written to); the sandbox says `NotFound`. Either
+                // way this chat is skipped and the pass goes on with the others.
+                Err(LinkedInError::NotFound(_) | LinkedInError::NotReachable(_)) => {
                     tracing::info!(account = %account.id, chat = %chat.chat_id, "chat vanished during the inbox sync");
                     return Ok(());
                 }

@@ -10,7 +10,10 @@ use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
-use sonarly_linkedin::{AccountType, Chat, ChatMessage, OutboundToken, ProviderEvent, SharedLinkedIn};
+use sonarly_linkedin::{
+    AccountType, Chat, ChatMessage, LinkedInError, LinkedInResult, OutboundToken, ProviderEvent, ProviderPage,
+    SentMessage, SharedLinkedIn,
+};
 use sonarly_store::{ChatRef, INBOX_SYNC_WORK, NewMessage, Store};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 use std::sync::Arc;
@@ -297,4 +300,120 @@ both_backends!(status_faults_and_leases, |backend| async move {
     w.clock.advance_millis(61_000);
     assert!(w.engine().step().await, "the expired lease is claimed again");
     assert!(w.store().inbox_sync_state(&w.account.id).await.unwrap().is_none(), "a disconnected account is skipped");
+});
+
+/// The sandbox, except that one chat's messages answer as Unipile answers a
+/// chat it no longer has (404, read as `NotReachable`).
+struct OneChatGone {
+    inner: SharedLinkedIn,
+    gone: String,
+}
+
+#[async_trait::async_trait]
+impl sonarly_linkedin::LinkedIn for OneChatGone {
+    async fn own_profile(&self) -> LinkedInResult<sonarly_linkedin::OwnProfile> {
+        self.inner.own_profile().await
+    }
+    async fn search_people(
+        &self,
+        source: &sonarly_linkedin::PeopleSource,
+        cursor: Option<&str>,
+        page_size: u32,
+    ) -> LinkedInResult<ProviderPage<sonarly_linkedin::Person>> {
+        self.inner.search_people(source, cursor, page_size).await
+    }
+    async fn saved_searches(&self) -> LinkedInResult<Vec<sonarly_linkedin::NamedList>> {
+        self.inner.saved_searches().await
+    }
+    async fn lead_lists(&self) -> LinkedInResult<Vec<sonarly_linkedin::NamedList>> {
+        self.inner.lead_lists().await
+    }
+    async fn profile(&self, identifier: &str) -> LinkedInResult<sonarly_linkedin::Person> {
+        self.inner.profile(identifier).await
+    }
+    async fn visit_profile(&self, token: &OutboundToken, identifier: &str) -> LinkedInResult<sonarly_linkedin::Person> {
+        self.inner.visit_profile(token, identifier).await
+    }
+    async fn follow(&self, token: &OutboundToken, provider_id: &str) -> LinkedInResult<()> {
+        self.inner.follow(token, provider_id).await
+    }
+    async fn react_to_recent_post(&self, token: &OutboundToken, provider_id: &str) -> LinkedInResult<Option<String>> {
+        self.inner.react_to_recent_post(token, provider_id).await
+    }
+    async fn send_invitation(
+        &self,
+        token: &OutboundToken,
+        provider_id: &str,
+        note: Option<&str>,
+    ) -> LinkedInResult<sonarly_linkedin::Invitation> {
+        self.inner.send_invitation(token, provider_id, note).await
+    }
+    async fn sent_invitations(
+        &self,
+        cursor: Option<&str>,
+    ) -> LinkedInResult<ProviderPage<sonarly_linkedin::Invitation>> {
+        self.inner.sent_invitations(cursor).await
+    }
+    async fn relations(&self, cursor: Option<&str>) -> LinkedInResult<ProviderPage<sonarly_linkedin::Relation>> {
+        self.inner.relations(cursor).await
+    }
+    async fn chats(&self, cursor: Option<&str>) -> LinkedInResult<ProviderPage<Chat>> {
+        self.inner.chats(cursor).await
+    }
+    async fn chat_messages(&self, chat_id: &str, cursor: Option<&str>) -> LinkedInResult<ProviderPage<ChatMessage>> {
+        if chat_id == self.gone {
+            return Err(LinkedInError::NotReachable(format!("Unipile 404 errors/resource_not_found: chat {chat_id}")));
+        }
+        self.inner.chat_messages(chat_id, cursor).await
+    }
+    async fn send_message(&self, token: &OutboundToken, chat_id: &str, text: &str) -> LinkedInResult<SentMessage> {
+        self.inner.send_message(token, chat_id, text).await
+    }
+    async fn start_chat(&self, token: &OutboundToken, provider_id: &str, text: &str) -> LinkedInResult<SentMessage> {
+        self.inner.start_chat(token, provider_id, text).await
+    }
+    async fn send_inmail(
+        &self,
+        token: &OutboundToken,
+        provider_id: &str,
+        subject: &str,
+        body: &str,
+    ) -> LinkedInResult<SentMessage> {
+        self.inner.send_inmail(token, provider_id, subject, body).await
+    }
+    async fn inmail_credits(&self) -> LinkedInResult<Option<u32>> {
+        self.inner.inmail_credits().await
+    }
+    async fn find_email(&self, provider_id: &str) -> LinkedInResult<Option<String>> {
+        self.inner.find_email(provider_id).await
+    }
+    async fn recent_activity(&self, provider_id: &str) -> LinkedInResult<Vec<sonarly_linkedin::ActivityItem>> {
+        self.inner.recent_activity(provider_id).await
+    }
+    async fn reconcile(
+        &self,
+        token: &OutboundToken,
+        attempt: &sonarly_linkedin::OutboundAttempt,
+        started_at: Timestamp,
+    ) -> LinkedInResult<Vec<sonarly_linkedin::Trace>> {
+        self.inner.reconcile(token, attempt, started_at).await
+    }
+}
+
+both_backends!(a_chat_the_provider_no_longer_has_is_skipped_and_the_pass_goes_on, |backend| async move {
+    let w = World::new(backend, replies_always()).await;
+    let chats = w.provider_chats().await;
+    assert!(chats.len() >= 2, "the sandbox account has several conversations");
+    let gone = chats[0].chat_id.clone();
+    let mut expected = 0;
+    for chat in &chats[1..] {
+        expected += w.provider_messages(&chat.chat_id).await.len() as i64;
+    }
+    w.registry.set_provider(&w.account.id, Arc::new(OneChatGone { inner: w.provider(), gone: gone.clone() }));
+
+    w.engine().run_until_idle().await;
+    assert_eq!(w.messages().await, expected, "every other chat's messages are stored");
+    let state = w.store().inbox_sync_state(&w.account.id).await.unwrap().unwrap();
+    assert!(state.backfilled, "the pass completed");
+    assert_eq!(w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap().status, AccountStatus::Connected);
 });
