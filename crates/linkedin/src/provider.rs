@@ -29,6 +29,10 @@ pub trait LinkedIn: Send + Sync {
     /// The connected account's own profile.
     async fn own_profile(&self) -> LinkedInResult<OwnProfile>;
 
+    /// The seat's state as the provider sees it (asked while the seat is not
+    /// connected, to learn when it may act again). Cheap: no LinkedIn call.
+    async fn seat_health(&self) -> LinkedInResult<SeatHealth>;
+
     /// People from a search URL, saved search, lead list or post, one page at
     /// a time (`page_size` is capped by the provider: 50 classic, 100 Sales Navigator).
     async fn search_people(

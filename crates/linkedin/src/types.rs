@@ -243,3 +243,21 @@ pub struct ActivityItem {
     pub job_url: Option<String>,
     pub company_name: Option<String>,
 }
+
+/// What the provider says about the seat itself (Unipile: `GET /accounts/{id}`,
+/// `sources[].status`). Read while a seat is not connected, to know when it may
+/// act again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatHealth {
+    /// The seat works (`OK`).
+    Ok,
+    /// The provider is still connecting or syncing it (`CONNECTING`, `SYNC…`): ask again later.
+    Connecting,
+    /// Its owner must act (`CREDENTIALS`, a checkpoint, two-factor code, in-app validation, `PERMISSIONS`).
+    NeedsAction(String),
+    /// It cannot act and nothing its owner can do on LinkedIn helps right now (`ERROR`, `STOPPED`,
+    /// a restriction): ask again later.
+    Disconnected(String),
+    /// The provider no longer has this account (deleted): it must be connected again.
+    Gone(String),
+}

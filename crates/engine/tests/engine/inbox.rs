@@ -314,6 +314,9 @@ impl sonarly_linkedin::LinkedIn for OneChatGone {
     async fn own_profile(&self) -> LinkedInResult<sonarly_linkedin::OwnProfile> {
         self.inner.own_profile().await
     }
+    async fn seat_health(&self) -> LinkedInResult<sonarly_linkedin::SeatHealth> {
+        self.inner.seat_health().await
+    }
     async fn search_people(
         &self,
         source: &sonarly_linkedin::PeopleSource,

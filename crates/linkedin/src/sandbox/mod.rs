@@ -283,6 +283,10 @@ fn too_long(what: &str, text: &str, max: usize) -> LinkedInResult<()> {
 
 #[async_trait]
 impl LinkedIn for Sandbox {
+    async fn seat_health(&self) -> LinkedInResult<SeatHealth> {
+        Ok(SeatHealth::Ok)
+    }
+
     async fn own_profile(&self) -> LinkedInResult<OwnProfile> {
         self.maybe_fault()?;
         let h = self.config.account_seed;

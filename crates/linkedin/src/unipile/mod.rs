@@ -12,6 +12,7 @@
 //! attempt and, for an attempt whose outcome is unknown, calling
 //! [`LinkedIn::reconcile`] once it settles, which reads back what LinkedIn shows.
 
+mod account;
 mod activity;
 mod errors;
 mod http;
@@ -129,6 +130,10 @@ impl UnipileLinkedIn {
 impl LinkedIn for UnipileLinkedIn {
     async fn own_profile(&self) -> LinkedInResult<OwnProfile> {
         self.get_own_profile().await
+    }
+
+    async fn seat_health(&self) -> LinkedInResult<SeatHealth> {
+        self.get_seat_health().await
     }
 
     async fn search_people(

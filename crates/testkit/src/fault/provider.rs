@@ -195,6 +195,10 @@ impl FaultyLinkedIn {
 
 #[async_trait]
 impl LinkedIn for FaultyLinkedIn {
+    async fn seat_health(&self) -> LinkedInResult<SeatHealth> {
+        Ok(SeatHealth::Ok)
+    }
+
     async fn own_profile(&self) -> LinkedInResult<OwnProfile> {
         Ok(OwnProfile {
             provider_id: self.net.own_member_id(),
