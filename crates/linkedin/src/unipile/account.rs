@@ -24,7 +24,7 @@ impl UnipileLinkedIn {
     /// `GET /accounts/{account_id}`: the first source's status.
     pub(crate) async fn get_seat_health(&self) -> LinkedInResult<SeatHealth> {
         let account_id = self.http.account_id.clone();
-        match self.http.get::<AccountWire>(&["accounts", &account_id], vec![], Ctx::Other).await {
+        match self.http.get::<AccountWire>(&["accounts", &account_id], vec![], Ctx::Seat).await {
             Ok(wire) => Ok(seat_health(&wire)),
             Err(LinkedInError::NotFound(what)) => Ok(SeatHealth::Gone(what)),
             Err(e) => Err(e),

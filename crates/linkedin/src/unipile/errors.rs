@@ -13,10 +13,17 @@ use std::time::Duration;
 pub(crate) enum Ctx {
     /// `POST /users/invite`: Unipile's limit types mean the weekly invitation limit.
     Invite,
-    /// Routes about one member (profile, posts, start chat): a 404 means the person is not reachable.
+    /// Routes about one member (profile, posts, start chat, a send into their chat): a 404 means
+    /// the person is not reachable.
     Person,
-    /// Routes about one chat: a 404 means the conversation cannot be reached.
+    /// Reads of one chat: a 404 means the conversation is gone (`NotFound`; the inbox skips it).
     Chat,
+    /// Routes whose only resource is the connected account itself (own profile, relations,
+    /// sent invitations, chat list, InMail balance, search parameters): Unipile's 404
+    /// `resource_not_found` there is "Account not found", i.e. the Unipile account was deleted.
+    Account,
+    /// `GET /accounts/{id}`: a 404 is a plain `NotFound`, which the seat health reads as "gone".
+    Seat,
     /// Everything else: a 404 is a plain "not found".
     Other,
 }
@@ -32,10 +39,36 @@ pub(crate) fn from_response(status: u16, body: &[u8], retry_after: Option<Durati
     if status == 429 || short == "too_many_requests" {
         return LinkedInError::RateLimited { retry_after };
     }
+    if status == 404 && ctx != Ctx::Seat && account_gone(short, ctx, &problem) {
+        return LinkedInError::AccountDisconnected(format!(
+            "Unipile no longer has this account (deleted?); connect it again: {what}"
+        ));
+    }
     if let Some(mapped) = by_type(status, short, ctx, &what) {
         return mapped;
     }
     by_status(status, ctx, what)
+}
+
+/// Whether a 404 is about the connected account rather than the person, chat or
+/// post asked for: any `resource_not_found` on a route whose only resource is the
+/// account, or, on any route, a title or detail that names the account alone
+/// ("Account not found"; not the OAS's "Account, chat or thread not found").
+fn account_gone(kind: &str, ctx: Ctx, problem: &Problem) -> bool {
+    if ctx == Ctx::Account && kind == "resource_not_found" {
+        return true;
+    }
+    [problem.title.as_deref(), problem.detail.as_deref()].into_iter().flatten().any(names_only_the_account)
+}
+
+fn names_only_the_account(text: &str) -> bool {
+    const OTHER_RESOURCES: [&str; 10] =
+        ["chat", "thread", "user", "message", "post", "attendee", "attachment", "invitation", "comment", "profile"];
+    let text = text.to_ascii_lowercase();
+    let Some(at) = text.find("account") else {
+        return false;
+    };
+    text[at..].contains("not found") && !OTHER_RESOURCES.iter().any(|other| text.contains(other))
 }
 
 /// The explicit rows of contract §2.3 (plus two types third-party code reports).
@@ -59,16 +92,26 @@ fn by_type(status: u16, kind: &str, ctx: Ctx, what: &str) -> Option<LinkedInErro
         | "not_allowed_inmail"
         | "cannot_invite_attendee" => E::NotReachable(owned()),
         // `already_connected` is not in the OAS enum but is seen in the wild; it is idempotent success too.
+        // `already_invited_recently` also follows a withdrawn invitation: `do_invite` checks the sent list.
         "already_invited_recently" | "action_already_performed" | "already_connected" => E::AlreadyDone(owned()),
-        "disconnected_account"
+        "disconnected_account" | "account_restricted" => E::AccountDisconnected(owned()),
+        // The owner must act on LinkedIn: a checkpoint (2FA, OTP, in-app validation, captcha)
+        // to solve, new credentials, or "complete authentication on the provider's native
+        // application" (403 `action_required`, OAS).
+        "action_required"
+        | "checkpoint_error"
+        | "invalid_checkpoint_solution"
         | "expired_credentials"
-        | "invalid_credentials"
+        | "invalid_credentials" => E::ActionRequired(owned()),
+        // Scoped to one product or route (OAS: `multiple_sessions` "restricts access to this
+        // route only"; `disconnected_feature` is the Sales Navigator or Recruiter session):
+        // the rest of the seat keeps working.
+        "multiple_sessions"
         | "disconnected_feature"
-        | "multiple_sessions"
-        | "account_restricted" => E::AccountDisconnected(owned()),
-        "feature_not_subscribed" | "subscription_required" | "insufficient_permissions" | "invalid_account" => {
-            E::FeatureUnavailable(owned())
-        }
+        | "feature_not_subscribed"
+        | "subscription_required"
+        | "insufficient_permissions"
+        | "invalid_account" => E::FeatureUnavailable(owned()),
         "invalid_message" | "invalid_post" | "unprocessable_entity" => E::InvalidInput(owned()),
         "missing_credentials" => E::Unauthorized(owned()),
         "resource_not_found" if status == 404 => not_found(ctx, owned()),
@@ -80,7 +123,10 @@ fn by_type(status: u16, kind: &str, ctx: Ctx, what: &str) -> Option<LinkedInErro
         | "no_channel"
         | "no_handler"
         | "network_down"
-        | "proxy_error" => E::Transient(owned()),
+        | "proxy_error"
+        // 422s that say Unipile could not reach LinkedIn for this call, not that the call is wrong.
+        | "realtime_client_not_initialized"
+        | "provider_unreachable" => E::Transient(owned()),
         _ => return None,
     })
 }
@@ -106,8 +152,8 @@ fn by_status(status: u16, ctx: Ctx, what: String) -> LinkedInError {
 
 fn not_found(ctx: Ctx, what: String) -> LinkedInError {
     match ctx {
-        Ctx::Invite | Ctx::Person | Ctx::Chat => LinkedInError::NotReachable(what),
-        Ctx::Other => LinkedInError::NotFound(what),
+        Ctx::Invite | Ctx::Person => LinkedInError::NotReachable(what),
+        Ctx::Chat | Ctx::Account | Ctx::Seat | Ctx::Other => LinkedInError::NotFound(what),
     }
 }
 

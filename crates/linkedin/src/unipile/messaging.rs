@@ -36,7 +36,7 @@ impl UnipileLinkedIn {
     pub(crate) async fn list_chats(&self, cursor: Option<&str>, limit: u32) -> LinkedInResult<ProviderPage<Chat>> {
         let query =
             paged(vec![self.http.account(), ("account_type", "LINKEDIN".into()), ("limit", limit.to_string())], cursor);
-        let page: ListEnvelope = self.http.get(&["chats"], query, Ctx::Other).await?;
+        let page: ListEnvelope = self.http.get(&["chats"], query, Ctx::Account).await?;
         let wires: Vec<ChatWire> = decode_items(page.items, "chat");
         let items = wires
             .iter()
@@ -71,8 +71,9 @@ impl UnipileLinkedIn {
         let started_at = self.now();
         let unipile_id = self.unipile_chat_id(chat_id).await?;
         let form = Form::new().text("text", text.to_owned()).text("account_id", self.http.account_id.clone());
+        // A send into a conversation Unipile no longer has cannot reach the person (`NotReachable`).
         let sent: MessageSentWire =
-            self.http.post_multipart(&["chats", &unipile_id, "messages"], form, Ctx::Chat).await?;
+            self.http.post_multipart(&["chats", &unipile_id, "messages"], form, Ctx::Person).await?;
         let chat_id = chat_id.trim().to_owned();
         let message_id = match sent.message_id {
             Some(id) => Some(id),
@@ -154,7 +155,7 @@ impl UnipileLinkedIn {
 
     /// `GET /linkedin/inmail_balance?account_id`.
     pub(crate) async fn inmail_balance(&self) -> LinkedInResult<InmailBalanceWire> {
-        self.http.get(&["linkedin", "inmail_balance"], vec![self.http.account()], Ctx::Other).await
+        self.http.get(&["linkedin", "inmail_balance"], vec![self.http.account()], Ctx::Account).await
     }
 
     fn chat_form(&self, recipient: &str, text: &str) -> Form {

@@ -21,7 +21,7 @@ const NOTE_MAX_CHARS: usize = 300;
 impl UnipileLinkedIn {
     /// `GET /users/me?account_id`.
     pub(crate) async fn get_own_profile(&self) -> LinkedInResult<OwnProfile> {
-        let wire: OwnProfileWire = self.http.get(&["users", "me"], vec![self.http.account()], Ctx::Other).await?;
+        let wire: OwnProfileWire = self.http.get(&["users", "me"], vec![self.http.account()], Ctx::Account).await?;
         Ok(mapping::own_profile(wire))
     }
 
@@ -149,7 +149,7 @@ impl UnipileLinkedIn {
         limit: u32,
     ) -> LinkedInResult<ProviderPage<Invitation>> {
         let query = paged(vec![self.http.account(), ("limit", limit.to_string())], cursor);
-        let page: ListEnvelope = self.http.get(&["users", "invite", "sent"], query, Ctx::Other).await?;
+        let page: ListEnvelope = self.http.get(&["users", "invite", "sent"], query, Ctx::Account).await?;
         let now = self.now();
         let wires: Vec<InvitationWire> = decode_items(page.items, "sent invitation");
         let items = wires.into_iter().filter_map(|w| mapping::invitation(w, now)).collect();
@@ -159,7 +159,7 @@ impl UnipileLinkedIn {
     /// `GET /users/relations?account_id&limit&cursor`, newest first.
     pub(crate) async fn list_relations(&self, cursor: Option<&str>) -> LinkedInResult<ProviderPage<Relation>> {
         let query = paged(vec![self.http.account(), ("limit", RELATION_PAGE.to_string())], cursor);
-        let page: ListEnvelope = self.http.get(&["users", "relations"], query, Ctx::Other).await?;
+        let page: ListEnvelope = self.http.get(&["users", "relations"], query, Ctx::Account).await?;
         let wires: Vec<RelationWire> = decode_items(page.items, "relation");
         Ok(ProviderPage { items: wires.into_iter().map(mapping::relation).collect(), cursor: page.cursor, total: None })
     }

@@ -66,7 +66,7 @@ impl UnipileLinkedIn {
     /// empty when the account has no Sales Navigator.
     pub(crate) async fn search_parameters(&self, kind: &str) -> LinkedInResult<Vec<NamedList>> {
         let query = vec![self.http.account(), ("type", kind.to_owned()), ("limit", PARAMETERS_MAX.to_string())];
-        let page: ListEnvelope = match self.http.get(&["linkedin", "search", "parameters"], query, Ctx::Other).await {
+        let page: ListEnvelope = match self.http.get(&["linkedin", "search", "parameters"], query, Ctx::Account).await {
             Ok(page) => page,
             Err(LinkedInError::FeatureUnavailable(reason)) => {
                 tracing::debug!(%reason, kind, "no Sales Navigator on this account");

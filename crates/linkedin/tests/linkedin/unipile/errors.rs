@@ -38,11 +38,14 @@ async fn every_row_of_the_mapping_table() {
         (422, "errors/already_invited_recently", "AlreadyDone"),
         (422, "errors/action_already_performed", "AlreadyDone"),
         (401, "errors/disconnected_account", "AccountDisconnected"),
-        (401, "errors/expired_credentials", "AccountDisconnected"),
-        (401, "errors/invalid_credentials", "AccountDisconnected"),
-        (401, "errors/disconnected_feature", "AccountDisconnected"),
-        (401, "errors/multiple_sessions", "AccountDisconnected"),
         (403, "errors/account_restricted", "AccountDisconnected"),
+        (401, "errors/expired_credentials", "ActionRequired"),
+        (401, "errors/invalid_credentials", "ActionRequired"),
+        (401, "errors/checkpoint_error", "ActionRequired"),
+        (401, "errors/invalid_checkpoint_solution", "ActionRequired"),
+        (403, "errors/action_required", "ActionRequired"),
+        (401, "errors/disconnected_feature", "FeatureUnavailable"),
+        (401, "errors/multiple_sessions", "FeatureUnavailable"),
         (403, "errors/feature_not_subscribed", "FeatureUnavailable"),
         (403, "errors/subscription_required", "FeatureUnavailable"),
         (403, "errors/insufficient_permissions", "FeatureUnavailable"),
@@ -58,11 +61,14 @@ async fn every_row_of_the_mapping_table() {
         (500, "errors/provider_error", "Transient"),
         (502, "errors/proxy_error", "Transient"),
         (503, "errors/no_client_session", "Transient"),
+        (422, "errors/realtime_client_not_initialized", "Transient"),
+        (422, "errors/provider_unreachable", "Transient"),
         (503, "errors/service_unavailable", "Transient"),
         (504, "errors/request_timeout", "Transient"),
         (408, "errors/request_timeout", "Transient"),
         (401, "errors/missing_credentials", "Unauthorized"),
-        (404, "errors/resource_not_found", "NotFound"),
+        // `GET /users/me` is about the account alone: its 404 is "Account not found".
+        (404, "errors/resource_not_found", "AccountDisconnected"),
     ];
     for (status, error_type, expected) in table {
         let error = own_profile_error(problem(*status, error_type, "Title")).await;
@@ -75,8 +81,8 @@ async fn every_row_of_the_mapping_table() {
 async fn unknown_types_map_by_status() {
     let table: &[(u16, &str, &str)] = &[
         (400, "errors/something_new", "InvalidInput"),
-        (401, "errors/checkpoint_error", "AccountDisconnected"),
-        (403, "errors/action_required", "FeatureUnavailable"),
+        (401, "errors/wrong_account", "AccountDisconnected"),
+        (403, "errors/session_mismatch", "FeatureUnavailable"),
         (404, "errors/invalid_resource_identifier", "NotFound"),
         (409, "errors/already_exists", "InvalidInput"),
         (422, "errors/cant_send_message", "InvalidInput"),
@@ -144,7 +150,7 @@ async fn limits_depend_on_the_route() {
 }
 
 #[tokio::test]
-async fn not_found_means_unreachable_for_people_and_chats_and_not_found_for_posts() {
+async fn not_found_means_unreachable_for_people_and_not_found_for_chats_and_posts() {
     let (server, li) = setup().await;
     route("GET", "/api/v1/users/nobody-here")
         .respond_with(problem(404, "errors/resource_not_found", "User not found"))
@@ -158,11 +164,24 @@ async fn not_found_means_unreachable_for_people_and_chats_and_not_found_for_post
         .await;
     assert!(matches!(li.profile("locked-profile").await.unwrap_err(), LinkedInError::NotReachable(_)));
 
+    // A chat Unipile no longer has: the inbox skips it and goes on.
     route("GET", format!("/api/v1/chats/{THREAD}").as_str())
         .respond_with(problem(404, "errors/resource_not_found", "Chat not found"))
         .mount(&server)
         .await;
-    assert!(matches!(li.chat_messages(THREAD, None).await.unwrap_err(), LinkedInError::NotReachable(_)));
+    assert!(matches!(li.chat_messages(THREAD, None).await.unwrap_err(), LinkedInError::NotFound(_)));
+    route("GET", format!("/api/v1/chats/{CHAT}/messages").as_str())
+        .respond_with(problem(404, "errors/resource_not_found", "Chat not found"))
+        .mount(&server)
+        .await;
+    assert!(matches!(li.chat_messages(CHAT, None).await.unwrap_err(), LinkedInError::NotFound(_)));
+    // The OAS's wording for a send names three resources, not the account alone; the
+    // person cannot be reached through that conversation.
+    route("POST", format!("/api/v1/chats/{CHAT}/messages").as_str())
+        .respond_with(problem(404, "errors/resource_not_found", "Account, chat or thread not found"))
+        .mount(&server)
+        .await;
+    assert!(matches!(li.send_message(&token(), CHAT, "Hi").await.unwrap_err(), LinkedInError::NotReachable(_)));
 
     route("GET", "/api/v1/posts/7332661864792854528")
         .respond_with(problem(404, "errors/resource_not_found", "Post not found"))
@@ -170,6 +189,98 @@ async fn not_found_means_unreachable_for_people_and_chats_and_not_found_for_post
         .await;
     let source = sonarly_linkedin::PeopleSource::PostCommenters("7332661864792854528".into());
     assert!(matches!(li.search_people(&source, None, 10).await.unwrap_err(), LinkedInError::NotFound(_)));
+}
+
+/// Unipile's 404 with a title and a detail (OAS `NotFoundResponse`).
+fn not_found_with(title: &str, detail: &str) -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(serde_json::json!({
+        "status": 404, "type": "errors/resource_not_found", "title": title, "detail": detail
+    }))
+}
+
+#[tokio::test]
+async fn a_deleted_unipile_account_stops_the_seat_instead_of_failing_each_prospect() {
+    let (server, li) = setup().await;
+    // Routes about the account alone answer "Account not found" (OAS) once it is deleted,
+    // whatever the title says.
+    route("GET", "/api/v1/users/relations")
+        .respond_with(problem(404, "errors/resource_not_found", "Resource not found."))
+        .mount(&server)
+        .await;
+    let error = li.relations(None).await.unwrap_err();
+    assert!(
+        matches!(&error, LinkedInError::AccountDisconnected(m) if m.contains("no longer has this account")),
+        "{error:?}"
+    );
+    assert!(error.stops_account());
+
+    for (route_path, label) in [
+        ("/api/v1/users/invite/sent", "sent invitations"),
+        ("/api/v1/chats", "chat list"),
+        ("/api/v1/linkedin/inmail_balance", "InMail balance"),
+    ] {
+        route("GET", route_path).respond_with(not_found_with("Resource not found.", "")).mount(&server).await;
+        let error = match label {
+            "sent invitations" => li.sent_invitations(None).await.unwrap_err(),
+            "chat list" => li.chats(None).await.unwrap_err(),
+            _ => li.inmail_credits().await.unwrap_err(),
+        };
+        assert!(matches!(error, LinkedInError::AccountDisconnected(_)), "{label}: {error:?}");
+    }
+
+    // On a route about a person, only a body naming the account says the account is gone:
+    // the invitation ends the seat's run, not the prospect.
+    route("POST", "/api/v1/users/invite")
+        .respond_with(not_found_with("Resource not found.", "Account not found"))
+        .mount(&server)
+        .await;
+    let error = li.send_invitation(&token(), OTHER_MEMBER, None).await.unwrap_err();
+    assert!(matches!(error, LinkedInError::AccountDisconnected(_)), "{error:?}");
+
+    route("GET", "/api/v1/users/someone")
+        .respond_with(not_found_with("Account not found", "The requested resource were not found."))
+        .mount(&server)
+        .await;
+    let error = li.profile("someone").await.unwrap_err();
+    assert!(matches!(error, LinkedInError::AccountDisconnected(_)), "{error:?}");
+
+    // A person who is not found is still the prospect's problem.
+    route("GET", "/api/v1/users/gone-person")
+        .respond_with(not_found_with("Resource not found.", "User not found"))
+        .mount(&server)
+        .await;
+    assert!(matches!(li.profile("gone-person").await.unwrap_err(), LinkedInError::NotReachable(_)));
+}
+
+#[tokio::test]
+async fn route_scoped_401s_stop_only_that_feature_and_checkpoints_ask_the_owner() {
+    let (server, li) = setup().await;
+    route("GET", "/api/v1/linkedin/search/parameters")
+        .respond_with(problem(401, "errors/disconnected_feature", "Disconnected feature"))
+        .mount(&server)
+        .await;
+    // The Sales Navigator session is gone: no saved searches, the seat itself goes on.
+    assert!(li.saved_searches().await.unwrap().is_empty());
+
+    route("POST", "/api/v1/chats")
+        .respond_with(problem(401, "errors/multiple_sessions", "Multiple sessions"))
+        .mount(&server)
+        .await;
+    let error = li.start_chat(&token(), OTHER_MEMBER, "Hi").await.unwrap_err();
+    assert!(matches!(error, LinkedInError::FeatureUnavailable(_)) && !error.stops_account(), "{error:?}");
+
+    route("POST", "/api/v1/users/invite")
+        .respond_with(problem(403, "errors/action_required", "Action required"))
+        .mount(&server)
+        .await;
+    let error = li.send_invitation(&token(), OTHER_MEMBER, None).await.unwrap_err();
+    assert!(matches!(error, LinkedInError::ActionRequired(_)) && error.stops_account(), "{error:?}");
+
+    route("GET", "/api/v1/users/me")
+        .respond_with(problem(422, "errors/realtime_client_not_initialized", "Realtime client not initialized"))
+        .mount(&server)
+        .await;
+    assert!(li.own_profile().await.unwrap_err().is_retryable());
 }
 
 #[tokio::test]
