@@ -15,6 +15,8 @@ pub(crate) const INVITATION_PAGE: u32 = 100;
 const RELATION_PAGE: u32 = 100;
 /// Posts read to pick "the most recent one".
 const RECENT_POSTS: u32 = 5;
+/// Pending-invitation pages read to tell a pending invitation from a withdrawn one.
+const INVITED_RECENTLY_PAGES: usize = 2;
 /// LinkedIn's cap on an invitation note (OAS `maxLength`).
 const NOTE_MAX_CHARS: usize = 300;
 
@@ -126,7 +128,13 @@ impl UnipileLinkedIn {
             body["message"] = json!(note);
         }
         let sent: InvitationSentWire =
-            self.http.post_json(&["users", "invite"], Vec::new(), &body, Ctx::Invite).await?;
+            match self.http.post_json(&["users", "invite"], Vec::new(), &body, Ctx::Invite).await {
+                Ok(sent) => sent,
+                Err(LinkedInError::AlreadyDone(what)) if what.contains("already_invited_recently") => {
+                    return Err(self.invited_recently(&member, what).await);
+                }
+                Err(other) => return Err(other),
+            };
         let Some(invitation_id) = sent.invitation_id else {
             // It was sent, but we cannot name it; a retry answers `already_invited_recently` (AlreadyDone)
             // and reconcile finds it in the sent list, so nothing is sent twice.
@@ -140,6 +148,34 @@ impl UnipileLinkedIn {
             note: note.map(str::to_owned),
             sent_at: self.now(),
         })
+    }
+
+    /// LinkedIn answers `already_invited_recently` both while an invitation to the person
+    /// is pending and for a while after one was withdrawn (third-party evidence,
+    /// unipile-review M4). Only the first is done: the pending sent invitations say which.
+    /// When more are pending than the pages read, the profile's own invitation state decides.
+    async fn invited_recently(&self, member: &str, what: String) -> LinkedInError {
+        let mut cursor: Option<String> = None;
+        for _ in 0..INVITED_RECENTLY_PAGES {
+            let page = match self.list_sent_invitations(cursor.as_deref(), INVITATION_PAGE).await {
+                Ok(page) => page,
+                Err(error) => return error,
+            };
+            if page.items.iter().any(|i| i.recipient_provider_id == member) {
+                return LinkedInError::AlreadyDone(format!("{what} (an invitation to them is pending)"));
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return withdrawn_recently(),
+            }
+        }
+        match self.fetch_profile(member, false, false).await {
+            Ok(profile) if pending_sent(&profile) => {
+                LinkedInError::AlreadyDone(format!("{what} (an invitation to them is pending)"))
+            }
+            Ok(_) => withdrawn_recently(),
+            Err(error) => error,
+        }
     }
 
     /// `GET /users/invite/sent?account_id&limit&cursor` (pending invitations only).
@@ -177,6 +213,20 @@ impl UnipileLinkedIn {
             .map(|e| e.trim().to_owned())
             .find(|e| e.contains('@')))
     }
+}
+
+fn withdrawn_recently() -> LinkedInError {
+    LinkedInError::NotReachable(
+        "LinkedIn refuses a new invitation to this person for now (an earlier invitation was withdrawn)".into(),
+    )
+}
+
+/// The profile shows an invitation we sent that is still pending.
+pub(crate) fn pending_sent(profile: &UserProfileWire) -> bool {
+    profile.invitation.as_ref().is_some_and(|i| {
+        i.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("SENT"))
+            && i.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("PENDING"))
+    })
 }
 
 /// Adds `cursor` when there is one (an empty cursor means "first page").

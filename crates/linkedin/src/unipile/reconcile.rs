@@ -127,9 +127,7 @@ impl UnipileLinkedIn {
 }
 
 fn invited_or_connected(profile: &super::wire::UserProfileWire) -> bool {
-    let pending_sent = profile.invitation.as_ref().is_some_and(|i| {
-        i.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("SENT"))
-            && i.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("PENDING"))
-    });
-    pending_sent || profile.is_relationship || super::mapping::degree(profile.network_distance.as_ref()) == Some(1)
+    super::people::pending_sent(profile)
+        || profile.is_relationship
+        || super::mapping::degree(profile.network_distance.as_ref()) == Some(1)
 }

@@ -276,6 +276,91 @@ async fn invitation_note_over_300_characters_is_refused_before_any_call() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
+/// `GET /users/invite/sent` (OAS `InvitationList`) with pending invitations to `recipients`.
+fn pending_invitations(recipients: &[&str], cursor: Option<&str>) -> serde_json::Value {
+    let items: Vec<_> = recipients
+        .iter()
+        .enumerate()
+        .map(|(n, recipient)| {
+            json!({ "object": "InvitationSent", "id": format!("74320500217868574{n:02}"), "invited_user": "Someone",
+                    "invited_user_id": recipient, "invited_user_public_id": null, "invited_user_description": null,
+                    "date": "Sent 3 days ago", "parsed_datetime": "2026-04-28T09:00:00.000Z", "invitation_text": null })
+        })
+        .collect();
+    json!({ "object": "InvitationList", "cursor": cursor, "items": items })
+}
+
+fn invited_recently() -> ResponseTemplate {
+    ResponseTemplate::new(422).set_body_json(json!({
+        "status": 422,
+        "type": "errors/already_invited_recently",
+        "title": "Should delay new invitation to this recipient",
+        "detail": "An invitation has already been sent recently to this recipient. Please try again later."
+    }))
+}
+
+#[tokio::test]
+async fn invited_recently_with_a_pending_invitation_to_them_is_already_done() {
+    let (server, li) = setup().await;
+    route("POST", "/api/v1/users/invite").respond_with(invited_recently()).expect(1).mount(&server).await;
+    route("GET", "/api/v1/users/invite/sent")
+        .and(query_param("account_id", ACC))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(ok(pending_invitations(&[MEMBER, OTHER_MEMBER], None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = li.send_invitation(&token(), OTHER_MEMBER, None).await.unwrap_err();
+    assert!(matches!(&error, LinkedInError::AlreadyDone(m) if m.contains("pending")), "{error:?}");
+}
+
+#[tokio::test]
+async fn invited_recently_after_a_withdrawn_invitation_is_not_reachable_for_now() {
+    let (server, li) = setup().await;
+    route("POST", "/api/v1/users/invite").respond_with(invited_recently()).expect(1).mount(&server).await;
+    // Nothing pending to them: the earlier invitation was withdrawn, LinkedIn makes us wait.
+    route("GET", "/api/v1/users/invite/sent")
+        .respond_with(ok(pending_invitations(&[MEMBER], None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = li.send_invitation(&token(), OTHER_MEMBER, None).await.unwrap_err();
+    assert_eq!(
+        error,
+        LinkedInError::NotReachable(
+            "LinkedIn refuses a new invitation to this person for now (an earlier invitation was withdrawn)".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn invited_recently_past_the_pages_read_asks_the_profile() {
+    let (server, li) = setup().await;
+    route("POST", "/api/v1/users/invite").respond_with(invited_recently()).mount(&server).await;
+    route("GET", "/api/v1/users/invite/sent")
+        .and(query_param_is_missing("cursor"))
+        .respond_with(ok(pending_invitations(&[MEMBER], Some("cGFnZTI="))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    route("GET", "/api/v1/users/invite/sent")
+        .and(query_param("cursor", "cGFnZTI="))
+        .respond_with(ok(pending_invitations(&[MEMBER], Some("cGFnZTM="))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut profile = user_profile(OTHER_MEMBER, "julien-crepieux");
+    profile["invitation"] = json!({ "type": "SENT", "status": "PENDING" });
+    route("GET", format!("/api/v1/users/{OTHER_MEMBER}").as_str())
+        .and(query_param_is_missing("notify"))
+        .respond_with(ok(profile))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = li.send_invitation(&token(), OTHER_MEMBER, None).await.unwrap_err();
+    assert!(matches!(error, LinkedInError::AlreadyDone(_)), "{error:?}");
+}
+
 #[tokio::test]
 async fn sent_invitations_page_with_cursor() {
     let (server, li) = setup().await;
