@@ -71,6 +71,11 @@ pub struct UnipileLinkedIn {
     /// LinkedIn thread id (`2-…`) → Unipile chat id. The trait speaks thread ids,
     /// the chat routes take Unipile ids; the pair never changes, so it is cached.
     chat_ids: Mutex<HashMap<String, String>>,
+    /// Public identifier or Sales Navigator id → (classic member id, when it was read).
+    /// Invitations, messages, follows and likes need the member id; without this every
+    /// action on a prospect sourced by slug or Sales Navigator fetched a profile
+    /// (unipile-review M1). Entries expire after [`MEMBER_CACHE_TTL_MS`].
+    members: Mutex<HashMap<String, (String, Timestamp)>>,
 }
 
 impl fmt::Debug for UnipileLinkedIn {
@@ -81,6 +86,10 @@ impl fmt::Debug for UnipileLinkedIn {
 
 /// Bound on the chat-id cache; past it the cache starts over (ids are re-resolved on demand).
 const CHAT_CACHE_LIMIT: usize = 10_000;
+/// Bound on the member-id cache; past it expired entries go first, then the oldest one.
+const MEMBER_CACHE_LIMIT: usize = 10_000;
+/// How long a resolved member id is trusted: a person costs at most one profile fetch per period.
+pub(crate) const MEMBER_CACHE_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 impl UnipileLinkedIn {
     /// A connector with the default timeouts (connect 10 s, request 30 s) and the system clock.
@@ -92,7 +101,7 @@ impl UnipileLinkedIn {
     pub fn with_timeouts(config: UnipileConfig, connect: Duration, request: Duration) -> LinkedInResult<Self> {
         let clock: SharedClock = Arc::new(SystemClock);
         let http = Http::new(&config.base_url, &config.api_key, &config.account_id, connect, request, clock)?;
-        Ok(Self { http, chat_ids: Mutex::new(HashMap::new()) })
+        Ok(Self { http, chat_ids: Mutex::new(HashMap::new()), members: Mutex::new(HashMap::new()) })
     }
 
     /// Replaces the clock that stamps sends (Unipile returns no send time) and reads `Retry-After` dates.
@@ -123,6 +132,38 @@ impl UnipileLinkedIn {
 
     fn cached_chat(&self, thread_id: &str) -> Option<String> {
         self.chat_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(thread_id).cloned()
+    }
+
+    /// Remembers that `identifier` (a slug or Sales Navigator id) is the member `member_id`.
+    fn remember_member(&self, identifier: &str, member_id: &str) {
+        if identifier.is_empty() || identifier == member_id || !mapping::is_member_id(member_id) {
+            return;
+        }
+        let now = self.now();
+        let mut cache = self.members.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= MEMBER_CACHE_LIMIT && !cache.contains_key(identifier) {
+            cache.retain(|_, (_, at)| !member_expired(*at, now));
+            if cache.len() >= MEMBER_CACHE_LIMIT
+                && let Some(oldest) = cache.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| k.clone())
+            {
+                cache.remove(&oldest);
+            }
+        }
+        cache.insert(identifier.to_owned(), (member_id.to_owned(), now));
+    }
+
+    /// The member id `identifier` resolved to within the last [`MEMBER_CACHE_TTL_MS`].
+    fn cached_member(&self, identifier: &str) -> Option<String> {
+        let now = self.now();
+        let mut cache = self.members.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match cache.get(identifier) {
+            Some((member, at)) if !member_expired(*at, now) => Some(member.clone()),
+            Some(_) => {
+                cache.remove(identifier);
+                None
+            }
+            None => None,
+        }
     }
 }
 
@@ -244,6 +285,10 @@ impl LinkedIn for UnipileLinkedIn {
         let span = tracing::info_span!("unipile.reconcile", token = token.as_str());
         self.do_reconcile(attempt, started_at).instrument(span).await
     }
+}
+
+fn member_expired(resolved_at: Timestamp, now: Timestamp) -> bool {
+    now.as_millis().saturating_sub(resolved_at.as_millis()) >= MEMBER_CACHE_TTL_MS
 }
 
 /// Rejects empty text before it costs a LinkedIn call.

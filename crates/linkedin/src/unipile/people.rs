@@ -52,15 +52,30 @@ impl UnipileLinkedIn {
         if notify {
             query.push(("notify", "true".into()));
         }
-        self.http.get(&["users", &identifier], query, Ctx::Person).await
+        let wire: UserProfileWire = self.http.get(&["users", &identifier], query, Ctx::Person).await?;
+        // Every profile read also resolves the person: later actions need no second fetch.
+        self.remember_member(&identifier, &wire.provider_id);
+        if let Some(slug) = wire.public_identifier.as_deref().map(str::trim) {
+            self.remember_member(slug, &wire.provider_id);
+        }
+        Ok(wire)
     }
 
     /// The classic member id (`ACoAA…`) for a member id, Sales Navigator id, slug or profile URL.
     /// Invitations, classic messages, follows and post listings only take that form (contract §4.4, §7).
+    /// A resolution is remembered for [`super::MEMBER_CACHE_TTL_MS`], so each person costs at
+    /// most one profile fetch per period however many actions follow.
     pub(crate) async fn resolve_member(&self, id: &str) -> LinkedInResult<String> {
         let id = id.trim();
         if is_member_id(id) {
             return Ok(id.to_owned());
+        }
+        let identifier = profile_identifier(id);
+        if is_member_id(&identifier) {
+            return Ok(identifier);
+        }
+        if let Some(member) = self.cached_member(&identifier) {
+            return Ok(member);
         }
         Ok(self.fetch_profile(id, false, false).await?.provider_id)
     }

@@ -268,6 +268,56 @@ async fn invitation_without_note_omits_message_and_resolves_sales_navigator_ids(
 }
 
 #[tokio::test]
+async fn a_person_costs_one_profile_fetch_per_thirty_days_whatever_the_actions() {
+    let server = wiremock::MockServer::start().await;
+    let clock = std::sync::Arc::new(sonarly_domain::clock::ManualClock::new(now()));
+    let li = connector_for(&server.uri()).with_clock(clock.clone());
+    route("GET", format!("/api/v1/users/{SN_LEAD}").as_str())
+        .respond_with(ok(user_profile(OTHER_MEMBER, "julien-crepieux")))
+        .mount(&server)
+        .await;
+    route("POST", "/api/v1/users/invite")
+        .respond_with(ok(json!({ "object": "UserInvitationSent", "invitation_id": "7221821214065876992" })))
+        .mount(&server)
+        .await;
+    route("POST", "/api/v1/linkedin")
+        .respond_with(ok(json!({ "object": "LinkedinRawData", "data": {} })))
+        .mount(&server)
+        .await;
+    route("GET", format!("/api/v1/users/{OTHER_MEMBER}/posts").as_str())
+        .respond_with(ok(json!({ "object": "PostList", "items": [], "cursor": null })))
+        .mount(&server)
+        .await;
+
+    // A Sales Navigator lead: invited, followed, liked, invited again: one profile read.
+    li.send_invitation(&token(), SN_LEAD, None).await.unwrap();
+    li.follow(&token(), SN_LEAD).await.unwrap();
+    assert_eq!(li.react_to_recent_post(&token(), SN_LEAD).await.unwrap(), None);
+    clock.advance_millis(29 * 86_400_000);
+    li.send_invitation(&token(), SN_LEAD, None).await.unwrap();
+    assert_eq!(requests_to(&server, &format!("/api/v1/users/{SN_LEAD}")).await.len(), 1);
+    for request in requests_to(&server, "/api/v1/users/invite").await {
+        assert_eq!(json_body(&request)["provider_id"], OTHER_MEMBER);
+    }
+
+    // Thirty days after it was read, the resolution is read again (people can change ids).
+    clock.advance_millis(86_400_000);
+    li.follow(&token(), SN_LEAD).await.unwrap();
+    assert_eq!(requests_to(&server, &format!("/api/v1/users/{SN_LEAD}")).await.len(), 2);
+
+    // A profile read by slug resolves the slug too: the invitation after it fetches nothing.
+    route("GET", "/api/v1/users/ada-lovelace")
+        .respond_with(ok(user_profile(MEMBER, "ada-lovelace")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    li.profile("https://www.linkedin.com/in/ada-lovelace/").await.unwrap();
+    li.send_invitation(&token(), "ada-lovelace", None).await.unwrap();
+    let last = requests_to(&server, "/api/v1/users/invite").await.pop().unwrap();
+    assert_eq!(json_body(&last)["provider_id"], MEMBER);
+}
+
+#[tokio::test]
 async fn invitation_note_over_300_characters_is_refused_before_any_call() {
     let (server, li) = setup().await;
     let note = "é".repeat(301);
