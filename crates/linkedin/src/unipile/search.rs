@@ -36,23 +36,38 @@ impl UnipileLinkedIn {
         }
         let (body, premium) = match source {
             PeopleSource::SearchUrl(url) => (url_body(url)?, is_premium_url(url)),
-            // A documented field of the Sales Navigator people body.
-            PeopleSource::SavedSearch(id) if !is_url(id) => {
-                (json!({ "api": "sales_navigator", "category": "people", "saved_search_id": id.trim() }), true)
-            }
-            // Lead lists have no documented body field of a known shape, but the URL form
-            // takes "any … results URL, saved search or lead list" (contract §4.7).
-            PeopleSource::LeadList(id) if !is_url(id) => {
-                (url_body(&format!("https://www.linkedin.com/sales/lists/people/{}", id.trim()))?, true)
-            }
-            PeopleSource::SavedSearch(url) | PeopleSource::LeadList(url) => (url_body(url)?, true),
+            // Documented fields of the Sales Navigator people body (OAS `POST /linkedin/search`):
+            // `saved_search_id` (ids from `type=SAVED_SEARCHES`) and `lead_lists.include`
+            // (ids from `type=LEAD_LISTS`). A saved-search or lead-list page URL is read for its id.
+            PeopleSource::SavedSearch(reference) => match saved_search_id(reference) {
+                Some(id) => (sales_navigator_people(json!({ "saved_search_id": id })), true),
+                None if is_url(reference) => (url_body(reference)?, true),
+                None => {
+                    return Err(LinkedInError::InvalidInput(format!(
+                        "not a Sales Navigator saved search id or URL: {reference}"
+                    )));
+                }
+            },
+            PeopleSource::LeadList(reference) => match lead_list_id(reference) {
+                Some(id) => (sales_navigator_people(json!({ "lead_lists": { "include": [id] } })), true),
+                None => {
+                    return Err(LinkedInError::InvalidInput(format!(
+                        "not a Sales Navigator lead list id or URL: {reference}"
+                    )));
+                }
+            },
             PeopleSource::PostCommenters(post) => return self.post_commenters(post, cursor, page_size).await,
         };
         let cap = if premium { PREMIUM_SEARCH_MAX } else { CLASSIC_SEARCH_MAX };
         let limit = page_size.clamp(1, cap);
-        // account_id, limit and cursor go in the query; Unipile ignores the body's
-        // filters when a cursor is given (they are inside it).
-        let query = paged(vec![self.http.account(), ("limit", limit.to_string())], cursor);
+        // account_id and limit go in the query. Page 2 on is the OAS's cursor-only body
+        // `{"cursor": …}`: the cursor carries the search, and a `url` body would "override the
+        // entire body", so it is not sent again.
+        let query = vec![self.http.account(), ("limit", limit.to_string())];
+        let body = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(cursor) => json!({ "cursor": cursor }),
+            None => body,
+        };
         let page: ListEnvelope = self.http.post_read(&["linkedin", "search"], query, &body, Ctx::Other).await?;
         let results: Vec<SearchResultWire> = decode_items(page.items, "search result");
         Ok(ProviderPage {
@@ -118,6 +133,38 @@ impl UnipileLinkedIn {
             None => Err(LinkedInError::InvalidInput(format!("not a LinkedIn post URL: {post}"))),
         }
     }
+}
+
+fn sales_navigator_people(mut fields: Value) -> Value {
+    fields["api"] = json!("sales_navigator");
+    fields["category"] = json!("people");
+    fields
+}
+
+/// A saved search id (digits, OAS pattern `^\d+$`), bare or as `savedSearchId=` in a Sales Navigator URL.
+fn saved_search_id(reference: &str) -> Option<String> {
+    let reference = reference.trim();
+    if is_digits(reference) {
+        return Some(reference.to_owned());
+    }
+    let rest = reference.split("savedSearchId=").nth(1)?;
+    let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    is_digits(&id).then_some(id)
+}
+
+/// A lead list id (OAS pattern `^(\d+|ALL)$`), bare or from a `/sales/lists/people/{id}` URL.
+fn lead_list_id(reference: &str) -> Option<String> {
+    let reference = reference.trim();
+    if is_digits(reference) || reference == "ALL" {
+        return Some(reference.to_owned());
+    }
+    let rest = reference.split("/sales/lists/people/").nth(1)?;
+    let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    is_digits(&id).then_some(id)
+}
+
+fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_url(text: &str) -> bool {

@@ -64,7 +64,7 @@ fn search_page(items: Vec<serde_json::Value>, cursor: Option<&str>, total: u32) 
 }
 
 #[tokio::test]
-async fn url_search_pages_with_cursor_and_caps_classic_at_50() {
+async fn url_search_pages_with_the_cursor_only_body_and_caps_classic_at_50() {
     let (server, li) = setup().await;
     route("POST", "/api/v1/linkedin/search")
         .and(query_param("account_id", ACC))
@@ -75,9 +75,12 @@ async fn url_search_pages_with_cursor_and_caps_classic_at_50() {
         .expect(1)
         .mount(&server)
         .await;
+    // Page 2: the OAS's cursor-only body, no url (it would "override the entire body").
     route("POST", "/api/v1/linkedin/search")
         .and(query_param("account_id", ACC))
-        .and(query_param("cursor", CURSOR))
+        .and(query_param("limit", "50"))
+        .and(query_param_is_missing("cursor"))
+        .and(body_json(json!({ "cursor": CURSOR })))
         .respond_with(ok(search_page(vec![], None, 123)))
         .expect(1)
         .mount(&server)
@@ -100,9 +103,6 @@ async fn url_search_pages_with_cursor_and_caps_classic_at_50() {
     let second = li.search_people(&source, first.cursor.as_deref(), 80).await.unwrap();
     assert!(second.items.is_empty());
     assert_eq!(second.cursor, None);
-    // The body still names the source; Unipile reads the filters from the cursor.
-    let seen = requests_to(&server, "/api/v1/linkedin/search").await;
-    assert_eq!(json_body(&seen[1]), json!({ "url": CLASSIC_URL }));
 }
 
 #[tokio::test]
@@ -129,25 +129,55 @@ async fn sales_navigator_url_allows_100_and_maps_positions() {
 }
 
 #[tokio::test]
-async fn saved_search_uses_the_sales_navigator_body_and_lead_list_its_url() {
+async fn saved_searches_and_lead_lists_use_the_documented_sales_navigator_body() {
     let (server, li) = setup().await;
     route("POST", "/api/v1/linkedin/search")
         .and(query_param("account_id", ACC))
+        .and(query_param("limit", "25"))
         .and(body_json(json!({ "api": "sales_navigator", "category": "people", "saved_search_id": "1830437123" })))
         .respond_with(ok(search_page(vec![sales_navigator_result()], None, 1)))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     route("POST", "/api/v1/linkedin/search")
-        .and(body_json(json!({ "url": "https://www.linkedin.com/sales/lists/people/7012345678901234567" })))
-        .respond_with(ok(search_page(vec![sales_navigator_result()], None, 1)))
+        .and(query_param("account_id", ACC))
+        .and(query_param("limit", "100"))
+        .and(body_json(json!({
+            "api": "sales_navigator", "category": "people", "lead_lists": { "include": ["7012345678901234567"] }
+        })))
+        .respond_with(ok(search_page(vec![sales_navigator_result()], Some(CURSOR), 150)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    route("POST", "/api/v1/linkedin/search")
+        .and(query_param_is_missing("cursor"))
+        .and(body_json(json!({ "cursor": CURSOR })))
+        .respond_with(ok(search_page(vec![], None, 150)))
         .expect(1)
         .mount(&server)
         .await;
+
     let saved = li.search_people(&PeopleSource::SavedSearch("1830437123".into()), None, 25).await.unwrap();
     assert_eq!(saved.items.len(), 1);
-    let list = li.search_people(&PeopleSource::LeadList("7012345678901234567".into()), None, 25).await.unwrap();
-    assert_eq!(list.items.len(), 1);
+    let from_url = "https://www.linkedin.com/sales/search/people?savedSearchId=1830437123&sessionId=abc";
+    li.search_people(&PeopleSource::SavedSearch(from_url.into()), None, 25).await.unwrap();
+
+    let list = li.search_people(&PeopleSource::LeadList("7012345678901234567".into()), None, 100).await.unwrap();
+    assert_eq!((list.items.len(), list.total, list.cursor.as_deref()), (1, Some(150), Some(CURSOR)));
+    let list_url = "https://www.linkedin.com/sales/lists/people/7012345678901234567?sortCriteria=CREATED_TIME";
+    li.search_people(&PeopleSource::LeadList(list_url.into()), None, 100).await.unwrap();
+    let next = li.search_people(&PeopleSource::LeadList(list_url.into()), list.cursor.as_deref(), 100).await.unwrap();
+    assert_eq!((next.items.len(), next.cursor), (0, None));
+}
+
+#[tokio::test]
+async fn a_lead_list_that_is_no_id_is_refused_locally() {
+    let (server, li) = setup().await;
+    for reference in ["Q3 targets", "https://www.linkedin.com/sales/lists/company/123"] {
+        let error = li.search_people(&PeopleSource::LeadList(reference.into()), None, 10).await.unwrap_err();
+        assert!(matches!(error, LinkedInError::InvalidInput(_)), "{reference}: {error:?}");
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]
