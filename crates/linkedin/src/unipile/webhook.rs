@@ -125,8 +125,12 @@ fn message_received(object: &Map<String, Value>) -> LinkedInResult<Option<Provid
         Some(flag) if !flag.is_null() => value_flag(flag),
         _ => own_user_id.is_some_and(|own| own == sender_provider_id),
     };
-    let parent_message_id =
-        object.get("quoted").and_then(Value::as_object).and_then(|q| text(q, "id").or_else(|| text(q, "provider_id")));
+    // One message-id space with the REST listing: `reply_to.id` is the Unipile id REST names
+    // the parent by; `quoted` (the OAS webhook key) only has LinkedIn's provider id.
+    let reply_to = object.get("reply_to").and_then(Value::as_object).and_then(|r| text(r, "id"));
+    let parent_message_id = reply_to.or_else(|| {
+        object.get("quoted").and_then(Value::as_object).and_then(|q| text(q, "id").or_else(|| text(q, "provider_id")))
+    });
     Ok(Some(ProviderEvent::MessageReceived(ChatMessage {
         message_id,
         chat_id,

@@ -86,6 +86,30 @@ fn our_own_messages_come_back_with_is_sender() {
 }
 
 #[test]
+fn a_reply_names_its_parent_by_the_unipile_message_id_rest_uses() {
+    // Live shape: `reply_to` as in the REST `Message` (OAS), next to `quoted`.
+    let mut reply = message_received();
+    reply["reply_to"] = json!({
+        "id": "lD0rb4Q5W4KdoUICf_MgDQ", "provider_id": "2-MTc3OTE4XzEwMA==", "timestamp": "2023-09-24T13:40:00.000Z",
+        "sender_attendee_id": "C8zaRZTlVcmfnke_Vai4Gg", "sender_id": "ACoAAAcDMMQBODyLwZrRcgYhrkCafURGqva0U4E",
+        "text": "Are you free on Monday?"
+    });
+    reply["quoted"] = json!({ "provider_id": "2-MTc3OTE4XzEwMA==", "sender_id": "ACoAAAcDMMQBODyLwZrRcgYhrkCafURGqva0U4E",
+                              "text": "Are you free on Monday?", "attachments": [] });
+    let events = parse(reply).unwrap();
+    let [ProviderEvent::MessageReceived(message)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!(message.parent_message_id.as_deref(), Some("lD0rb4Q5W4KdoUICf_MgDQ"));
+
+    // OAS shape: only `quoted`, which has LinkedIn's id alone.
+    let mut quoted = message_received();
+    quoted["quoted"] = json!({ "provider_id": "2-MTc3OTE4XzEwMA==", "sender_id": "ACoAAAcDMMQBODyLwZrRcgYhrkCafURGqva0U4E",
+                               "text": "Are you free on Monday?", "attachments": [] });
+    let events = parse(quoted).unwrap();
+    let [ProviderEvent::MessageReceived(message)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!(message.parent_message_id.as_deref(), Some("2-MTc3OTE4XzEwMA=="));
+}
+
+#[test]
 fn new_relation_becomes_a_relation() {
     let body = json!({
         "event": "new_relation",
