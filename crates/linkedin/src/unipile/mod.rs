@@ -76,6 +76,9 @@ pub struct UnipileLinkedIn {
     /// action on a prospect sourced by slug or Sales Navigator fetched a profile
     /// (unipile-review M1). Entries expire after [`MEMBER_CACHE_TTL_MS`].
     members: Mutex<HashMap<String, (String, Timestamp)>>,
+    /// Whether the seat is a free one (no Premium, Sales Navigator or Recruiter), from
+    /// `GET /users/me`, and when that was read: its invitation notes stop at 200 characters.
+    free_seat: Mutex<Option<(bool, Timestamp)>>,
 }
 
 impl fmt::Debug for UnipileLinkedIn {
@@ -101,7 +104,12 @@ impl UnipileLinkedIn {
     pub fn with_timeouts(config: UnipileConfig, connect: Duration, request: Duration) -> LinkedInResult<Self> {
         let clock: SharedClock = Arc::new(SystemClock);
         let http = Http::new(&config.base_url, &config.api_key, &config.account_id, connect, request, clock)?;
-        Ok(Self { http, chat_ids: Mutex::new(HashMap::new()), members: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            http,
+            chat_ids: Mutex::new(HashMap::new()),
+            members: Mutex::new(HashMap::new()),
+            free_seat: Mutex::new(None),
+        })
     }
 
     /// Replaces the clock that stamps sends (Unipile returns no send time) and reads `Retry-After` dates.

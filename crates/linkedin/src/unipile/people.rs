@@ -19,12 +19,38 @@ const RECENT_POSTS: u32 = 5;
 const INVITED_RECENTLY_PAGES: usize = 2;
 /// LinkedIn's cap on an invitation note (OAS `maxLength`).
 const NOTE_MAX_CHARS: usize = 300;
+/// The cap on a free (non-Premium) seat's invitation note (Unipile's provider limits pages).
+const FREE_NOTE_MAX_CHARS: usize = 200;
+/// How long the seat's tier, read from `GET /users/me`, is trusted.
+const SEAT_TIER_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl UnipileLinkedIn {
     /// `GET /users/me?account_id`.
     pub(crate) async fn get_own_profile(&self) -> LinkedInResult<OwnProfile> {
         let wire: OwnProfileWire = self.http.get(&["users", "me"], vec![self.http.account()], Ctx::Account).await?;
-        Ok(mapping::own_profile(wire))
+        let profile = mapping::own_profile(wire);
+        *self.free_seat.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some((!profile.is_premium, self.now()));
+        Ok(profile)
+    }
+
+    /// Whether this is a free seat (its notes stop at [`FREE_NOTE_MAX_CHARS`]), read from
+    /// `GET /users/me` at most once a day; `None` when that cannot be read (LinkedIn decides).
+    async fn is_free_seat(&self) -> LinkedInResult<Option<bool>> {
+        let known = *self.free_seat.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((free, at)) = known
+            && self.now().as_millis().saturating_sub(at.as_millis()) < SEAT_TIER_TTL_MS
+        {
+            return Ok(Some(free));
+        }
+        match self.get_own_profile().await {
+            Ok(profile) => Ok(Some(!profile.is_premium)),
+            Err(error) if error.is_retryable() || error.stops_account() => Err(error),
+            Err(error) => {
+                tracing::debug!(%error, "seat tier unknown; LinkedIn will judge the note's length");
+                Ok(None)
+            }
+        }
     }
 
     /// `GET /users/{identifier}?account_id&linkedin_sections=experience[&notify=true]`.
@@ -136,6 +162,14 @@ impl UnipileLinkedIn {
                     "invitation note has {chars} characters; LinkedIn accepts {NOTE_MAX_CHARS}"
                 )));
             }
+            // A free seat's notes stop at 200 (Unipile's limits pages); LinkedIn would refuse
+            // with 400 `too_many_characters` after the invitation was attempted.
+            if chars > FREE_NOTE_MAX_CHARS && self.is_free_seat().await? == Some(true) {
+                return Err(LinkedInError::InvalidInput(format!(
+                    "invitation note has {chars} characters; a free LinkedIn account accepts \
+                     {FREE_NOTE_MAX_CHARS} (Premium and Sales Navigator {NOTE_MAX_CHARS})"
+                )));
+            }
         }
         let member = self.resolve_member(provider_id).await?;
         let mut body = json!({ "account_id": self.http.account_id, "provider_id": member });
@@ -168,7 +202,8 @@ impl UnipileLinkedIn {
     /// LinkedIn answers `already_invited_recently` both while an invitation to the person
     /// is pending and for a while after one was withdrawn (third-party evidence,
     /// unipile-review M4). Only the first is done: the pending sent invitations say which.
-    /// When more are pending than the pages read, the profile's own invitation state decides.
+    /// When they do not list one, the profile decides (one read, on this rare path only):
+    /// an invitation shown pending, or a connection already made, is done too.
     async fn invited_recently(&self, member: &str, what: String) -> LinkedInError {
         let mut cursor: Option<String> = None;
         for _ in 0..INVITED_RECENTLY_PAGES {
@@ -181,14 +216,16 @@ impl UnipileLinkedIn {
             }
             match page.cursor {
                 Some(next) => cursor = Some(next),
-                None => return withdrawn_recently(),
+                None => break,
             }
         }
         match self.fetch_profile(member, false, false).await {
-            Ok(profile) if pending_sent(&profile) => {
-                LinkedInError::AlreadyDone(format!("{what} (an invitation to them is pending)"))
+            Ok(profile) if invited_or_connected(&profile) => {
+                LinkedInError::AlreadyDone(format!("{what} (pending or already connected)"))
             }
-            Ok(_) => withdrawn_recently(),
+            Ok(_) => LinkedInError::NotReachable(
+                "LinkedIn refuses a new invitation to this person for now (an earlier invitation was withdrawn)".into(),
+            ),
             Err(error) => error,
         }
     }
@@ -230,18 +267,13 @@ impl UnipileLinkedIn {
     }
 }
 
-fn withdrawn_recently() -> LinkedInError {
-    LinkedInError::NotReachable(
-        "LinkedIn refuses a new invitation to this person for now (an earlier invitation was withdrawn)".into(),
-    )
-}
-
-/// The profile shows an invitation we sent that is still pending.
-pub(crate) fn pending_sent(profile: &UserProfileWire) -> bool {
-    profile.invitation.as_ref().is_some_and(|i| {
+/// The profile shows an invitation we sent that is still pending, or a connection already made.
+pub(crate) fn invited_or_connected(profile: &UserProfileWire) -> bool {
+    let pending_sent = profile.invitation.as_ref().is_some_and(|i| {
         i.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("SENT"))
             && i.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("PENDING"))
-    })
+    });
+    pending_sent || profile.is_relationship || mapping::degree(profile.network_distance.as_ref()) == Some(1)
 }
 
 /// Adds `cursor` when there is one (an empty cursor means "first page").

@@ -6,7 +6,7 @@
 
 use super::UnipileLinkedIn;
 use super::mapping::is_member_id;
-use super::people::INVITATION_PAGE;
+use super::people::{INVITATION_PAGE, invited_or_connected};
 use crate::error::LinkedInResult;
 use crate::readback::own_messages_with;
 use crate::types::*;
@@ -124,10 +124,4 @@ impl UnipileLinkedIn {
         found.sort_by_key(|t| t.message().map(|m| m.sent_at));
         Ok(found)
     }
-}
-
-fn invited_or_connected(profile: &super::wire::UserProfileWire) -> bool {
-    super::people::pending_sent(profile)
-        || profile.is_relationship
-        || super::mapping::degree(profile.network_distance.as_ref()) == Some(1)
 }

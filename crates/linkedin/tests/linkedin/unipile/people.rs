@@ -318,6 +318,45 @@ async fn a_person_costs_one_profile_fetch_per_thirty_days_whatever_the_actions()
 }
 
 #[tokio::test]
+async fn a_free_seat_notes_stop_at_200_characters_and_premium_seats_at_300() {
+    let (server, li) = setup().await;
+    route("GET", "/api/v1/users/me")
+        .and(query_param("account_id", ACC))
+        .respond_with(ok(own_profile_body(json!(null), json!(null), false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    route("POST", "/api/v1/users/invite")
+        .respond_with(ok(json!({ "object": "UserInvitationSent", "invitation_id": "7221821214065876992" })))
+        .mount(&server)
+        .await;
+    // Up to 200 characters nobody asks what the seat is.
+    li.send_invitation(&token(), OTHER_MEMBER, Some(&"a".repeat(200))).await.unwrap();
+    assert!(requests_to(&server, "/api/v1/users/me").await.is_empty());
+    // Past 200 on a free seat: refused before LinkedIn sees it; the tier is read once.
+    for _ in 0..2 {
+        let error = li.send_invitation(&token(), OTHER_MEMBER, Some(&"é".repeat(201))).await.unwrap_err();
+        assert!(matches!(&error, LinkedInError::InvalidInput(m) if m.contains("200")), "{error:?}");
+    }
+    assert_eq!(requests_to(&server, "/api/v1/users/invite").await.len(), 1);
+
+    let (server, li) = setup().await;
+    let sales_navigator = json!({ "owner_seat_id": "1234", "contract_id": "5678" });
+    route("GET", "/api/v1/users/me")
+        .respond_with(ok(own_profile_body(sales_navigator, json!(null), false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    route("POST", "/api/v1/users/invite")
+        .and(body_partial_json(json!({ "message": "b".repeat(300) })))
+        .respond_with(ok(json!({ "object": "UserInvitationSent", "invitation_id": "7221821214065876993" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    li.send_invitation(&token(), OTHER_MEMBER, Some(&"b".repeat(300))).await.unwrap();
+}
+
+#[tokio::test]
 async fn invitation_note_over_300_characters_is_refused_before_any_call() {
     let (server, li) = setup().await;
     let note = "é".repeat(301);
@@ -368,9 +407,18 @@ async fn invited_recently_with_a_pending_invitation_to_them_is_already_done() {
 async fn invited_recently_after_a_withdrawn_invitation_is_not_reachable_for_now() {
     let (server, li) = setup().await;
     route("POST", "/api/v1/users/invite").respond_with(invited_recently()).expect(1).mount(&server).await;
-    // Nothing pending to them: the earlier invitation was withdrawn, LinkedIn makes us wait.
+    // Nothing pending to them, and the profile shows no pending invitation and no connection:
+    // the earlier invitation was withdrawn, LinkedIn makes us wait.
     route("GET", "/api/v1/users/invite/sent")
         .respond_with(ok(pending_invitations(&[MEMBER], None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut profile = user_profile(OTHER_MEMBER, "julien-crepieux");
+    profile["invitation"] = json!({ "type": "SENT", "status": "WITHDRAWN" });
+    route("GET", format!("/api/v1/users/{OTHER_MEMBER}").as_str())
+        .and(query_param_is_missing("notify"))
+        .respond_with(ok(profile))
         .expect(1)
         .mount(&server)
         .await;
@@ -384,30 +432,39 @@ async fn invited_recently_after_a_withdrawn_invitation_is_not_reachable_for_now(
 }
 
 #[tokio::test]
-async fn invited_recently_past_the_pages_read_asks_the_profile() {
+async fn invited_recently_past_the_pages_read_or_once_connected_asks_the_profile() {
     let (server, li) = setup().await;
     route("POST", "/api/v1/users/invite").respond_with(invited_recently()).mount(&server).await;
     route("GET", "/api/v1/users/invite/sent")
         .and(query_param_is_missing("cursor"))
-        .respond_with(ok(pending_invitations(&[MEMBER], Some("cGFnZTI="))))
-        .expect(1)
+        .respond_with(ok(pending_invitations(&[SN_LEAD], Some("cGFnZTI="))))
+        .expect(2)
         .mount(&server)
         .await;
     route("GET", "/api/v1/users/invite/sent")
         .and(query_param("cursor", "cGFnZTI="))
-        .respond_with(ok(pending_invitations(&[MEMBER], Some("cGFnZTM="))))
-        .expect(1)
+        .respond_with(ok(pending_invitations(&[SN_LEAD], Some("cGFnZTM="))))
+        .expect(2)
         .mount(&server)
         .await;
-    let mut profile = user_profile(OTHER_MEMBER, "julien-crepieux");
-    profile["invitation"] = json!({ "type": "SENT", "status": "PENDING" });
+    // Two pages read, more pending: the profile shows ours pending.
+    let mut pending = user_profile(OTHER_MEMBER, "julien-crepieux");
+    pending["invitation"] = json!({ "type": "SENT", "status": "PENDING" });
     route("GET", format!("/api/v1/users/{OTHER_MEMBER}").as_str())
         .and(query_param_is_missing("notify"))
-        .respond_with(ok(profile))
+        .respond_with(ok(pending))
         .expect(1)
         .mount(&server)
         .await;
     let error = li.send_invitation(&token(), OTHER_MEMBER, None).await.unwrap_err();
+    assert!(matches!(error, LinkedInError::AlreadyDone(_)), "{error:?}");
+
+    // They accepted in the meantime: nothing pending any more, but done all the same.
+    let mut connected = user_profile(MEMBER, "ada-lovelace");
+    connected["network_distance"] = json!("FIRST_DEGREE");
+    connected["is_relationship"] = json!(true);
+    route("GET", format!("/api/v1/users/{MEMBER}").as_str()).respond_with(ok(connected)).expect(1).mount(&server).await;
+    let error = li.send_invitation(&token(), MEMBER, None).await.unwrap_err();
     assert!(matches!(error, LinkedInError::AlreadyDone(_)), "{error:?}");
 }
 
