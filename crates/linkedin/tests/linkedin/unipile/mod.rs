@@ -4,6 +4,7 @@
 
 mod support;
 
+mod account;
 mod activity;
 mod errors;
 mod messaging;
