@@ -24,6 +24,11 @@ const RECENT_CHATS: u32 = 25;
 /// Messages read to name a sent message Unipile did not name.
 const READ_BACK_MESSAGES: u32 = 10;
 
+/// A LinkedIn provider id: a member id (`ACo…`) or a Sales Navigator id (`ACw…`).
+fn is_provider_id(id: &str) -> bool {
+    mapping::is_member_id(id) || id.starts_with("ACw")
+}
+
 /// Which product sends an InMail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InmailApi {
@@ -138,10 +143,13 @@ impl UnipileLinkedIn {
             (None, None) => InmailApi::Classic,
             _ => return Err(LinkedInError::LimitReached(LimitKind::InMailCredits)),
         };
-        // Sales Navigator takes its own `ACw…` ids as well; classic needs the member id.
+        // Sales Navigator takes its own `ACw…` ids as well as member ids; classic needs the
+        // member id. A slug or profile URL is a provider id for neither (OAS `attendees_ids`).
         let recipient = match api {
-            InmailApi::Classic => self.resolve_member(provider_id).await?,
-            InmailApi::SalesNavigator => provider_id.trim().to_owned(),
+            InmailApi::SalesNavigator if is_provider_id(&mapping::profile_identifier(provider_id)) => {
+                mapping::profile_identifier(provider_id)
+            }
+            _ => self.resolve_member(provider_id).await?,
         };
         let mut form = self.chat_form(&recipient, body).text("subject", subject.to_owned());
         form = match api {

@@ -283,6 +283,29 @@ async fn inmail_with_only_sales_navigator_credits_uses_that_api() {
 }
 
 #[tokio::test]
+async fn a_sales_navigator_inmail_to_a_slug_or_lead_url_names_a_provider_id() {
+    let (server, li) = setup().await;
+    route("GET", "/api/v1/linkedin/inmail_balance").respond_with(ok(balance(None, Some(48)))).mount(&server).await;
+    route("GET", "/api/v1/users/julien-crepieux")
+        .respond_with(ok(user_profile(OTHER_MEMBER, "julien-crepieux")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    route("POST", "/api/v1/chats")
+        .respond_with(created(json!({ "object": "ChatStarted", "chat_id": THREAD, "message_id": "m1" })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    li.send_inmail(&token(), "https://www.linkedin.com/in/julien-crepieux/", "Subject", "Body").await.unwrap();
+    let lead_url = format!("https://www.linkedin.com/sales/lead/{SN_LEAD},NAME_SEARCH,abcd");
+    li.send_inmail(&token(), &lead_url, "Subject", "Body").await.unwrap();
+    let sent = requests_to(&server, "/api/v1/chats").await;
+    assert_eq!(field(&multipart_fields(&sent[0]), "attendees_ids"), Some(OTHER_MEMBER));
+    assert_eq!(field(&multipart_fields(&sent[1]), "attendees_ids"), Some(SN_LEAD));
+    assert_eq!(field(&multipart_fields(&sent[1]), "linkedin[api]"), Some("sales_navigator"));
+}
+
+#[tokio::test]
 async fn inmail_without_credits_is_refused_before_sending() {
     let (server, li) = setup().await;
     route("GET", "/api/v1/linkedin/inmail_balance").respond_with(ok(balance(Some(0), Some(0)))).mount(&server).await;
