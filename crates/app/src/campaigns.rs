@@ -20,7 +20,7 @@ use sonarly_domain::campaign::{
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::{CursorCodec, CursorPosition};
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{AccountStatus, AccountType, LinkedInAccount};
+use sonarly_domain::linkedin_account::{AccountType, LinkedInAccount};
 use sonarly_domain::page::{MAX_PAGE_LIMIT, Page, PageRequest};
 use sonarly_domain::template::{Sample, WritingStyle};
 use sonarly_domain::{DomainError, FieldIssue, Timestamp};
@@ -62,9 +62,9 @@ async fn accounts_with_credits(
 ) -> AppResult<Vec<(LinkedInAccount, Option<u32>)>> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut out = Vec::new();
-    for account in accounts.into_iter().filter(|a| a.status == AccountStatus::Connected) {
+    for account in accounts.into_iter().filter(|a| a.status.can_act()) {
         let credits = if account.account_type.can_send_inmail() {
-            match registry.provider(&account) {
+            match registry.interactive(&account) {
                 Ok(p) => p.inmail_credits().await.unwrap_or(Some(0)),
                 Err(_) => Some(0),
             }
@@ -376,7 +376,7 @@ fn rate_limited_until(campaign: &Campaign, accounts: &[LinkedInAccount], now: Ti
         .iter()
         .filter(|a| match &campaign.linkedin_account_id {
             Some(id) => &a.id == id,
-            None => a.status == AccountStatus::Connected,
+            None => a.status.can_act(),
         })
         .filter_map(|a| a.rate_limited_until)
         .filter(|t| *t > now)

@@ -102,29 +102,14 @@ pub async fn handle_event(
         ProviderEvent::MessageReceived(message) => record_message(store, clock, account, message).await,
         ProviderEvent::NewRelation(relation) => record_relation(store, clock, account, relation).await,
         ProviderEvent::AccountStatus { status, message } => {
-            let Some(ours) = account_status_for(status) else {
-                tracing::info!(account = %account.id, status, "account status event ignored");
+            let Some(ours) = crate::linkedin::seat::status_for_provider_word(account.status, status) else {
+                tracing::info!(account = %account.id, status, "account status event changes nothing");
                 return Ok(EventOutcome::Ignored);
             };
-            if ours == account.status {
-                return Ok(EventOutcome::Ignored);
-            }
-            store.set_linkedin_account_status(&account.id, ours, clock.now()).await.or_internal()?;
-            tracing::warn!(account = %account.id, status = ours.as_str(), provider_status = %status,
-                provider_message = message.as_deref().unwrap_or(""), "LinkedIn account status changed");
+            let why = format!("provider status {status}: {}", message.as_deref().unwrap_or(""));
+            crate::linkedin::seat::set_status(store, account, ours, &why, clock.now()).await.or_internal()?;
             Ok(EventOutcome::AccountStatus { status: ours })
         }
-    }
-}
-
-/// Our status for a provider's status word (Unipile's, or our own).
-fn account_status_for(status: &str) -> Option<AccountStatus> {
-    match status.trim().to_ascii_uppercase().as_str() {
-        "CREDENTIALS" | "ERROR" | "STOPPED" | "DELETED" | "PERMISSIONS" | "DISCONNECTED" => {
-            Some(AccountStatus::Disconnected)
-        }
-        "OK" | "RECONNECTED" | "SYNC_SUCCESS" | "CREATION_SUCCESS" | "CONNECTED" => Some(AccountStatus::Connected),
-        _ => None,
     }
 }
 
@@ -297,6 +282,10 @@ pub async fn receive_unipile_webhook(
         }
         handle_event(store, clock, account, &event.event).await?;
         handled += 1;
+    }
+    if handled > 0 {
+        // The seat's webhooks work: the inbox sync can slow down to a reconciliation.
+        store.touch_linkedin_webhook(&account.id, clock.now()).await.or_internal()?;
     }
     Ok(handled)
 }

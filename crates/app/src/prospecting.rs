@@ -7,7 +7,7 @@ use crate::{AppResult, StoreResultExt, validate_name};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::{new_audience_id, new_hex_id};
-use sonarly_domain::linkedin_account::{AccountStatus, AccountType, LinkedInAccount};
+use sonarly_domain::linkedin_account::{AccountType, LinkedInAccount};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::prospecting::{
@@ -194,7 +194,7 @@ pub struct Started {
 /// Picks the connected account that can run `source`.
 pub(crate) async fn account_for(store: &Store, group_id: &str, sales_navigator: bool) -> AppResult<LinkedInAccount> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
-    let mut connected = accounts.into_iter().filter(|a| a.status == AccountStatus::Connected).peekable();
+    let mut connected = accounts.into_iter().filter(|a| a.status.can_act()).peekable();
     if connected.peek().is_none() {
         return Err(DomainError::conflict("The account group has no connected LinkedIn account."));
     }
@@ -251,7 +251,7 @@ async fn check_sales_navigator_list(
     };
     // The account that would run the job (start_job picks the same one).
     let account = account_for(store, group_id, true).await?;
-    let Ok(provider) = registry.provider(&account) else { return Ok(()) };
+    let Ok(provider) = registry.interactive(&account) else { return Ok(()) };
     let (lists, route) = match which {
         SalesNavigatorList::SavedSearches => (provider.saved_searches().await, "saved-searches"),
         SalesNavigatorList::LeadLists => (provider.lead_lists().await, "lead-lists"),
@@ -491,12 +491,10 @@ pub async fn sales_navigator_lists(
 ) -> AppResult<Vec<NamedList>> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut lists = Vec::new();
-    for account in
-        accounts.iter().filter(|a| a.status == AccountStatus::Connected && a.account_type != AccountType::Classic)
-    {
+    for account in accounts.iter().filter(|a| a.status.can_act() && a.account_type != AccountType::Classic) {
         // Any provider failure here is the documented 502: these pages list no 409 or 422.
         let as_upstream = |e| DomainError { status: 502, code: ErrorCode::UpstreamError, ..upstream_error(e) };
-        let provider = registry.provider(account).map_err(as_upstream)?;
+        let provider = registry.interactive(account).map_err(as_upstream)?;
         let found = match which {
             SalesNavigatorList::SavedSearches => provider.saved_searches().await,
             SalesNavigatorList::LeadLists => provider.lead_lists().await,

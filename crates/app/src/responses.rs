@@ -7,7 +7,7 @@ use crate::{AppResult, StoreResultExt};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
+use sonarly_domain::linkedin_account::LinkedInAccount;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::responses::*;
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue};
@@ -160,7 +160,7 @@ pub async fn queue_response(
         .find_linkedin_account(&account_id)
         .await
         .or_internal()?
-        .filter(|a| a.status == AccountStatus::Connected)
+        .filter(|a| a.status.can_act())
         .ok_or_else(|| DomainError::conflict("The LinkedIn account of this conversation is not connected."))?;
     let mut scheduled_at = account.rules.next_working_moment(now);
     if let Some(until) = account.rate_limited_until
@@ -223,14 +223,14 @@ async fn connected_account(
         .await
         .or_internal()?
         .into_iter()
-        .filter(|a| a.status == AccountStatus::Connected)
+        .filter(|a| a.status.can_act())
         .collect();
     // With one account, the degree recorded at import (kept fresh by the inbox sync) is its answer.
     if accounts.len() == 1 {
         return Ok((stored_degree == Some(1)).then(|| accounts.into_iter().next()).flatten());
     }
     for account in accounts {
-        let provider = registry.provider(&account).map_err(upstream_error)?;
+        let provider = registry.interactive(&account).map_err(upstream_error)?;
         match provider.profile(member_id).await {
             Ok(person) if person.connection_degree == Some(1) => return Ok(Some(account)),
             Ok(_)
@@ -248,12 +248,12 @@ async fn inmail_account(
     group_id: &str,
 ) -> AppResult<LinkedInAccount> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
-    let connected: Vec<_> = accounts.into_iter().filter(|a| a.status == AccountStatus::Connected).collect();
+    let connected: Vec<_> = accounts.into_iter().filter(|a| a.status.can_act()).collect();
     if connected.is_empty() {
         return Err(DomainError::conflict("The account group has no connected LinkedIn account."));
     }
     for account in connected {
-        let provider = registry.provider(&account).map_err(upstream_error)?;
+        let provider = registry.interactive(&account).map_err(upstream_error)?;
         if provider.inmail_credits().await.map_err(upstream_error)?.unwrap_or(0) > 0 {
             return Ok(account);
         }

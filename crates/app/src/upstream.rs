@@ -13,6 +13,11 @@ pub fn upstream_error(e: LinkedInError) -> DomainError {
         LinkedInError::FeatureUnavailable(m) => {
             DomainError::conflict(format!("Not available on the connected LinkedIn account: {m}"))
         }
+        LinkedInError::BudgetSpent { kind, until } => DomainError::new(
+            ErrorCode::UpstreamError,
+            format!("The LinkedIn account's {kind} budget is spent (or it is outside its working hours); retry after {until}."),
+        )
+        .with_details("BUDGET_SPENT"),
         other => {
             tracing::warn!(error = %other, "upstream failure");
             DomainError::new(ErrorCode::UpstreamError, "LinkedIn is not responding as expected; retry later.")

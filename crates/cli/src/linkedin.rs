@@ -8,7 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Subcommand};
 use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup};
 use sonarly_domain::clock::SystemClock;
-use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use std::fmt::Write;
@@ -73,6 +73,21 @@ pub struct ConnectArgs {
     /// Maximum random spacing between two actions of the account, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = SendingRules::default().max_spacing_secs)]
     max_spacing_secs: u32,
+    /// Profiles fetched per day (reads, email lookups), at most.
+    #[arg(long, value_name = "N", default_value_t = ReadBudgets::default().profile_fetches)]
+    daily_profile_fetches: u32,
+    /// Search result pages per day, at most.
+    #[arg(long, value_name = "N", default_value_t = ReadBudgets::default().search_pages)]
+    daily_search_pages: u32,
+    /// Pages of connections or pending invitations read per day, at most.
+    #[arg(long, value_name = "N", default_value_t = ReadBudgets::default().relation_reads)]
+    daily_relation_reads: u32,
+    /// Pages of conversations or messages read per day, at most.
+    #[arg(long, value_name = "N", default_value_t = ReadBudgets::default().inbox_reads)]
+    daily_inbox_reads: u32,
+    /// Members' recent activity read per day (signal scans), at most.
+    #[arg(long, value_name = "N", default_value_t = ReadBudgets::default().activity_reads)]
+    daily_activity_reads: u32,
     /// Sandbox: seed of the simulated network (accounts with the same seed see the same people).
     #[arg(long, value_name = "SEED", default_value_t = SandboxConfig::default().world_seed)]
     sandbox_world_seed: u64,
@@ -115,19 +130,36 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
         None => store.all_linkedin_accounts().await,
     }
     .context("cannot list the LinkedIn accounts")?;
-    let mut out = String::from("id\tgroup\tprovider\ttype\tstatus\ttimezone\thours\tname\n");
+    let now = sonarly_domain::clock::Clock::now(&SystemClock);
+    let mut out = String::from("id\tgroup\tprovider\ttype\tstatus\ttimezone\thours\tname\ttoday\tpaused\n");
     for a in accounts {
+        let report =
+            sonarly_app::linkedin::seat::seat_report(store, &a, now).await.context("cannot read the seat's ledger")?;
         let (start, end) = a.rules.working_hours.format();
+        // Today's use, for the kinds used at all: `invitation 12/80, profile_fetch 30/90`.
+        let today: Vec<String> = report
+            .usage
+            .iter()
+            .filter(|u| u.used > 0)
+            .map(|u| match u.cap {
+                Some(cap) => format!("{} {}/{cap}", u.kind, u.used),
+                None => format!("{} {}", u.kind, u.used),
+            })
+            .collect();
+        let paused: Vec<String> =
+            report.pauses.iter().map(|p| format!("{} until {} ({})", p.kind, p.until.to_rfc3339(), p.reason)).collect();
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{start}-{end}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{start}-{end}\t{}\t{}\t{}",
             a.id,
             a.group_id,
             a.provider.as_str(),
             a.account_type,
-            a.status.as_str(),
+            report.state.as_str(),
             a.rules.timezone,
-            a.display_name
+            a.display_name,
+            if today.is_empty() { "-".to_owned() } else { today.join(", ") },
+            if paused.is_empty() { "-".to_owned() } else { paused.join(", ") },
         );
     }
     emit(&out)
@@ -148,6 +180,13 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
         weekly_invitations: args.weekly_invitations,
         min_spacing_secs: args.min_spacing_secs,
         max_spacing_secs: args.max_spacing_secs,
+        reads: ReadBudgets {
+            profile_fetches: args.daily_profile_fetches,
+            search_pages: args.daily_search_pages,
+            relation_reads: args.daily_relation_reads,
+            inbox_reads: args.daily_inbox_reads,
+            activity_reads: args.daily_activity_reads,
+        },
     };
     let mut webhook_secret = None;
     let provider = match args.provider.as_str() {

@@ -22,8 +22,9 @@ pub const DAY_MS: i64 = 24 * HOUR_MS;
 /// How long an invitation may stay unanswered before the lead stops with
 /// `INVITATION_NOT_ACCEPTED`.
 pub const ACCEPTANCE_TIMEOUT_MS: i64 = 21 * DAY_MS;
-/// How often a waiting lead checks whether its invitation was accepted.
-pub const ACCEPTANCE_POLL_MS: i64 = 4 * HOUR_MS;
+/// How often a waiting lead looks whether its invitation was accepted (a read of our own
+/// store: the relation sweep and `new_relation` webhooks record acceptances).
+pub const ACCEPTANCE_POLL_MS: i64 = HOUR_MS;
 
 wire_enum! {
     /// Where a campaign is in its life.

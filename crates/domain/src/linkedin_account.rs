@@ -14,11 +14,91 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Account health as the provider reports it.
-    /// Whether a seat can act: `connected`, or `disconnected` until it is reconnected.
+    /// The seat's stored health (a fifth state, `limited`, is derived: a connected
+    /// seat with a kind of action paused; see [`SeatState`]).
     pub enum AccountStatus ("LinkedIn account status") {
+        /// It acts within its budgets.
         Connected = "connected",
+        /// Its owner must act on LinkedIn (checkpoint, two-factor code, in-app validation,
+        /// credentials); nothing is sent until the provider says the seat is OK again.
+        NeedsAction = "needs_action",
+        /// It cannot act (provider error, restriction, stopped); its health is checked
+        /// periodically and it resumes on its own when the provider says OK.
         Disconnected = "disconnected",
+        /// Back from `needs_action` or `disconnected`: it acts again, at half its budgets,
+        /// for [`RECOVERY_MS`] after the change, then is `connected`.
+        Recovering = "recovering",
+    }
+}
+
+/// The rolling window of the weekly invitation cap (LinkedIn's week is rolling too).
+pub const WEEK_MS: i64 = 7 * 86_400_000;
+
+/// How long a seat stays `recovering` (at half budgets) before it is `connected` again.
+pub const RECOVERY_MS: i64 = 86_400_000;
+
+impl AccountStatus {
+    /// Whether the seat may act (send, read) at all.
+    pub const fn can_act(self) -> bool {
+        matches!(self, Self::Connected | Self::Recovering)
+    }
+}
+
+wire_enum! {
+    /// The health a seat shows: its stored status, or `limited` while a connected seat
+    /// has a kind of action or read paused (or LinkedIn asked it to slow down).
+    pub enum SeatState ("LinkedIn seat state") {
+        Connected = "connected",
+        Limited = "limited",
+        NeedsAction = "needs_action",
+        Disconnected = "disconnected",
+        Recovering = "recovering",
+    }
+}
+
+wire_enum! {
+    /// Provider reads a seat makes, each charged against its own daily budget in the
+    /// action ledger (sends are charged as their [`ActionKind`]).
+    pub enum CallKind ("provider call kind") {
+        /// A profile fetched (profile, email lookup): Unipile advises 80-100 a day.
+        ProfileFetch = "profile_fetch",
+        /// A page of search results, or a Sales Navigator list.
+        SearchPage = "search_page",
+        /// A page of connections or of pending invitations (the relation sweep).
+        RelationRead = "relation_read",
+        /// A page of conversations or of one conversation's messages.
+        InboxRead = "inbox_read",
+        /// A member's recent posts and comments (signal scans).
+        ActivityRead = "activity_read",
+    }
+}
+
+/// Daily budgets of provider reads, per seat (see docs/linkedin.md, "Budgets").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadBudgets {
+    pub profile_fetches: u32,
+    pub search_pages: u32,
+    pub relation_reads: u32,
+    pub inbox_reads: u32,
+    pub activity_reads: u32,
+}
+
+impl Default for ReadBudgets {
+    /// Below Unipile's guidance (80-100 profiles a day) and LinkedIn's commercial-use limits.
+    fn default() -> Self {
+        Self { profile_fetches: 90, search_pages: 40, relation_reads: 40, inbox_reads: 1_500, activity_reads: 60 }
+    }
+}
+
+impl ReadBudgets {
+    pub const fn daily(&self, kind: CallKind) -> u32 {
+        match kind {
+            CallKind::ProfileFetch => self.profile_fetches,
+            CallKind::SearchPage => self.search_pages,
+            CallKind::RelationRead => self.relation_reads,
+            CallKind::InboxRead => self.inbox_reads,
+            CallKind::ActivityRead => self.activity_reads,
+        }
     }
 }
 
@@ -50,6 +130,8 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    pub const ALL: [Self; 5] = [Self::Message, Self::InMail, Self::Invitation, Self::ProfileVisit, Self::Engagement];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Message => "message",
@@ -115,6 +197,8 @@ pub struct SendingRules {
     /// Random spacing between two actions of the account, in seconds.
     pub min_spacing_secs: u32,
     pub max_spacing_secs: u32,
+    /// Daily budgets of provider reads.
+    pub reads: ReadBudgets,
 }
 
 impl Default for SendingRules {
@@ -131,6 +215,7 @@ impl Default for SendingRules {
             weekly_invitations: 200,
             min_spacing_secs: 45,
             max_spacing_secs: 120,
+            reads: ReadBudgets::default(),
         }
     }
 }
@@ -227,8 +312,25 @@ pub struct LinkedInAccount {
     pub webhook_secret_hash: Option<String>,
     /// The provider asked us to pause this account until then.
     pub rate_limited_until: Option<Timestamp>,
+    /// When `status` last changed.
+    pub status_changed_at: Timestamp,
+    /// When the provider last pushed an event for the seat (webhooks); `None`: never.
+    pub last_webhook_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl LinkedInAccount {
+    /// Whether the seat is still in its recovery day (half budgets).
+    pub fn recovering(&self, now: Timestamp) -> bool {
+        self.status == AccountStatus::Recovering && now < self.status_changed_at.plus_millis(RECOVERY_MS)
+    }
+
+    /// A daily cap or budget as it applies now: halved (at least 1) while recovering;
+    /// `u32::MAX` (no cap) stays so.
+    pub fn effective_cap(&self, cap: u32, now: Timestamp) -> u32 {
+        if cap == u32::MAX || cap == 0 || !self.recovering(now) { cap } else { (cap / 2).max(1) }
+    }
 }
 
 #[cfg(test)]

@@ -27,15 +27,16 @@
 //! sample the composer's draft chose) is held for approval.
 
 use crate::Engine;
-use crate::safety::{Refusal, spacing_ms};
+use crate::safety::spacing_ms;
 use crate::send::{NextAttempt, Outcome, Resumed};
 use sonarly_app::composer::{ComposeRequest, HISTORY_LIMIT};
+use sonarly_app::linkedin::seat::Refused;
 use sonarly_domain::campaign::{
     AcceptanceCheck, Campaign, CampaignStatus, InstanceState, Next, Step, StepAction, StopReason, WorkflowInstance,
     acceptance_check, needs_approval, next_after, next_after_skipped_invitation, step_token,
 };
 use sonarly_domain::composer::{ProspectProfile, ProspectSignal};
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
+use sonarly_domain::linkedin_account::LinkedInAccount;
 use sonarly_domain::prospecting::Prospect;
 use sonarly_domain::signals::{DEFAULT_COMPOSE_MIN_SCORE, compose_signals};
 use sonarly_linkedin::{LimitKind, LinkedInError, SentMessage, SharedLinkedIn, Trace};
@@ -104,7 +105,7 @@ impl Engine {
         let Some(account) = self.store.find_linkedin_account(&instance.linkedin_account_id).await? else {
             return self.end(item, &instance, InstanceState::Stopped, StopReason::AccountDisconnected, None).await;
         };
-        if account.status != AccountStatus::Connected {
+        if !account.status.can_act() {
             self.store
                 .release_work(item, now.plus_millis(DISCONNECTED_RETRY_MS), Some("ACCOUNT_DISCONNECTED"), true)
                 .await?;
@@ -119,7 +120,7 @@ impl Engine {
         };
         match step.action {
             StepAction::AwaitAcceptance => {
-                self.await_acceptance(item, &campaign, &instance, &prospect, &recipient, &provider).await
+                self.await_acceptance(item, &campaign, &instance, &prospect, &recipient).await
             }
             StepAction::Invite if prospect.connection_degree == Some(1) => {
                 // Already a first-degree connection: skip the invitation and its wait.
@@ -137,11 +138,11 @@ impl Engine {
         instance: &WorkflowInstance,
         prospect: &Prospect,
         recipient: &str,
-        provider: &SharedLinkedIn,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let connected = prospect.connection_degree == Some(1)
-            || matches!(provider.profile(recipient).await, Ok(p) if p.connection_degree == Some(1));
+        // Acceptance comes from the relation sweep and `new_relation` webhooks (both mark the
+        // prospect connected): never a profile fetch per invitee, which LinkedIn watches.
+        let connected = prospect.connection_degree == Some(1);
         match acceptance_check(connected, instance.step_started_at, now) {
             AcceptanceCheck::Accepted => {
                 self.store.mark_prospects_connected(&instance.group_id, recipient, now).await?;
@@ -299,7 +300,7 @@ impl Engine {
                     other => other,
                 }
             }
-            Outcome::Refused { fence, error } => self.step_failed(item, instance, ctx.account, &fence, error).await,
+            Outcome::Refused { fence, error } => self.step_failed(ctx, &fence, error).await,
             Outcome::Unconfirmed { fence, reason } => {
                 tracing::warn!(instance = %instance.id, step = ctx.step.key, %reason, "campaign step failed: delivery unconfirmed");
                 let settle =
@@ -417,31 +418,26 @@ impl Engine {
 
     /// The provider refused attempt `fence` of a step (nothing was
     /// performed): retry later, pause the account, or end the lead.
-    async fn step_failed(
-        &self,
-        item: &WorkItem,
-        instance: &WorkflowInstance,
-        account: &LinkedInAccount,
-        fence: &Fence,
-        e: LinkedInError,
-    ) -> Result<(), StoreError> {
+    async fn step_failed(&self, ctx: &StepCtx<'_>, fence: &Fence, e: LinkedInError) -> Result<(), StoreError> {
+        let (item, instance, account) = (ctx.item, ctx.instance, ctx.account);
+        let Some(kind) = ctx.step.action.metered() else { return Ok(()) };
         let now = self.now();
         let message = e.to_string();
         let retry = Settle { fence, state: SendState::Ready, provider_ref: None, error: Some(&message) };
         let give_up = Settle { fence, state: SendState::Failed, provider_ref: None, error: Some(&message) };
         let token = fence.token.as_str();
-        let stop = match self.seat_refused(account, &e, now).await? {
-            Refusal::RetryAt(until) => {
+        let stop = match self.seat_refused(account, kind, &e, now).await? {
+            Refused::RetryAt(until) => {
                 self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
                 return Ok(());
             }
             // The lead waits for the seat to be reconnected.
-            Refusal::Disconnected => {
+            Refused::SeatStopped => {
                 let until = now.plus_millis(DISCONNECTED_RETRY_MS);
                 self.store.requeue_step(item, token, until, e.reason_code(), Some(&retry), now).await?;
                 return Ok(());
             }
-            Refusal::Final => match &e {
+            Refused::Final => match &e {
                 LinkedInError::LimitReached(LimitKind::InMailCredits) => {
                     (InstanceState::NotEligible, StopReason::NoInmailCredits)
                 }

@@ -14,10 +14,10 @@
 //! clamped times, so a chat dated in the far future cannot end every later pass
 //! before it starts.
 
-use crate::Engine;
+use crate::{Engine, jitter};
 use sonarly_app::inbox::{EventOutcome, handle_event, record_chat};
 use sonarly_app::provider_input::bounded_time;
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount};
+use sonarly_domain::linkedin_account::LinkedInAccount;
 use sonarly_domain::{DomainError, Timestamp};
 use sonarly_linkedin::{Chat, LinkedInError, ProviderEvent, SharedLinkedIn};
 use sonarly_store::{INBOX_SYNC_WORK, InboxSyncState, StoreError, WorkItem};
@@ -28,6 +28,19 @@ pub const MAX_CHATS_PER_PASS: usize = 500;
 pub const MAX_MESSAGE_PAGES_PER_CHAT: usize = 20;
 /// Connections one pass looks at, at most.
 pub const MAX_RELATIONS_PER_PASS: usize = 500;
+
+/// A seat's webhooks count as working while one arrived this recently.
+pub const WEBHOOKS_HEALTHY_MS: i64 = 6 * 3_600_000;
+/// Inbox passes while webhooks work: a reconciliation, 30 to 90 minutes apart.
+const HEALTHY_INBOX_MS: (i64, i64) = (30 * 60_000, 90 * 60_000);
+/// Relation sweeps while webhooks work (they bring `new_relation`): 2 to 6 hours apart.
+const HEALTHY_SWEEP_MS: (i64, i64) = (2 * 3_600_000, 6 * 3_600_000);
+/// Relation sweeps while webhooks are silent: 30 to 90 minutes apart, in working hours.
+const SILENT_SWEEP_MS: (i64, i64) = (30 * 60_000, 90 * 60_000);
+
+fn webhooks_healthy(account: &LinkedInAccount, now: Timestamp) -> bool {
+    account.last_webhook_at.is_some_and(|at| now.as_millis() - at.as_millis() < WEBHOOKS_HEALTHY_MS)
+}
 
 /// Why a pass stopped early.
 enum PassError {
@@ -67,6 +80,26 @@ impl Engine {
         i64::try_from(self.config.inbox_sync_interval.as_millis()).unwrap_or(i64::MAX).max(1)
     }
 
+    /// When the seat's next inbox pass is due: a slow reconciliation (tens of minutes) while
+    /// its webhooks work, the configured interval while they are silent; randomised either
+    /// way, so no seat polls on a fixed beat.
+    fn next_inbox_pass(&self, account: &LinkedInAccount, now: Timestamp) -> Timestamp {
+        let base = self.inbox_interval_ms();
+        let (min, max) = if webhooks_healthy(account, now) {
+            (HEALTHY_INBOX_MS.0.max(base), HEALTHY_INBOX_MS.1.max(2 * base))
+        } else {
+            (base, 2 * base)
+        };
+        now.plus_millis(jitter(&account.id, now, min, max))
+    }
+
+    /// When the next sweep of connections is due: hours while webhooks bring `new_relation`,
+    /// tens of minutes while they are silent (acceptances come only from the sweep then).
+    fn next_relation_sweep(&self, account: &LinkedInAccount, now: Timestamp) -> Timestamp {
+        let (min, max) = if webhooks_healthy(account, now) { HEALTHY_SWEEP_MS } else { SILENT_SWEEP_MS };
+        now.plus_millis(jitter(&format!("{}-relations", account.id), now, min, max))
+    }
+
     /// Queues a sync row for each account that has none.
     pub(crate) async fn queue_missing_inbox_syncs(&self) {
         let now = self.now();
@@ -85,12 +118,12 @@ impl Engine {
     /// One sync pass of a claimed account.
     pub(crate) async fn sync_account(&self, item: &WorkItem, lease_until: Timestamp) -> Result<(), StoreError> {
         let now = self.now();
-        let next = now.plus_millis(self.inbox_interval_ms());
         let Some(account) = self.store.find_linkedin_account(&item.ref_id).await? else {
             self.store.finish_work(item).await?; // the account was removed
             return Ok(());
         };
-        if account.status != AccountStatus::Connected {
+        let next = self.next_inbox_pass(&account, now);
+        if !account.status.can_act() {
             self.store.release_work(item, next, Some("ACCOUNT_DISCONNECTED"), true).await?;
             return Ok(());
         }
@@ -114,7 +147,7 @@ impl Engine {
         let mut lease = Lease { item, until: lease_until };
         match self.inbox_pass(&mut lease, &account, &provider, &state).await {
             Ok(new_state) => {
-                let next = self.now().plus_millis(self.inbox_interval_ms());
+                let next = self.next_inbox_pass(&account, self.now());
                 if !self.store.complete_inbox_sync(item, &new_state, next).await? {
                     tracing::info!(account = %account.id, "inbox sync lease lost; the other holder's pass counts");
                 }
@@ -132,15 +165,12 @@ impl Engine {
                     LinkedInError::RateLimited { retry_after: Some(d) } => {
                         next.max(self.now().plus_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
                     }
+                    LinkedInError::BudgetSpent { until, .. } => next.max(*until),
                     _ => next,
                 };
                 if e.stops_account() {
+                    // The governor already moved the seat (needs_action or disconnected).
                     tracing::warn!(account = %account.id, error = %e, "inbox sync: the account needs attention");
-                    let event =
-                        ProviderEvent::AccountStatus { status: "DISCONNECTED".into(), message: Some(e.to_string()) };
-                    if let Err(e) = handle_event(&self.store, self.clock.as_ref(), &account, &event).await {
-                        tracing::warn!(account = %account.id, error = %e, "could not mark the account disconnected");
-                    }
                 } else if e.is_retryable() {
                     tracing::info!(account = %account.id, error = %e, retry_at = %at, "inbox sync will run again");
                 } else {
@@ -200,13 +230,29 @@ impl Engine {
                 _ => break,
             }
         }
-        let last_relation_at = self.relations_pass(lease, account, provider, state.last_relation_at).await?;
+        // Connections are swept on their own, slower, schedule (acceptances and new contacts).
+        let now = self.now();
+        let (mut last_relation_at, mut next_sweep) = (state.last_relation_at, state.next_relation_sweep_at);
+        if next_sweep.is_none_or(|at| at <= now) {
+            match self.relations_pass(lease, account, provider, state.last_relation_at).await {
+                Ok(newest) => {
+                    last_relation_at = newest;
+                    next_sweep = Some(self.next_relation_sweep(account, self.now()));
+                }
+                // Out of budget or hours for relation reads: sweep when they allow; the chats count.
+                Err(PassError::Provider(LinkedInError::BudgetSpent { until, .. })) => {
+                    next_sweep = Some(until.max(self.next_relation_sweep(account, now)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(InboxSyncState {
             linkedin_account_id: account.id.clone(),
             backfilled: true,
             last_activity_at: newest,
             last_synced_at: Some(self.now()),
             last_relation_at,
+            next_relation_sweep_at: next_sweep,
         })
     }
 

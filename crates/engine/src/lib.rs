@@ -17,6 +17,7 @@ mod inbox;
 mod outbound;
 mod prospecting;
 mod safety;
+mod seat_health;
 mod send;
 mod signals;
 mod webhooks;
@@ -185,6 +186,18 @@ impl Engine {
             tracing::info!(owner = %self.owner, "engine stopped");
         })
     }
+}
+
+/// A delay in `[min, max]` drawn from a seed and the moment: random-looking from one
+/// run to the next, yet the same for the same inputs (tests replay exactly).
+pub(crate) fn jitter(seed: &str, now: Timestamp, min: i64, max: i64) -> i64 {
+    use std::hash::{Hash, Hasher};
+    if max <= min {
+        return min.max(1);
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (seed, now.as_millis()).hash(&mut h);
+    min + (h.finish() % ((max - min + 1) as u64)) as i64
 }
 
 /// Exponential backoff after `attempts` failed tries: 5 s, 10 s, 20 s… capped at 10 minutes.

@@ -14,9 +14,10 @@
 //! send slot (and the action count) is reserved once, before the first call.
 
 use crate::Engine;
-use crate::safety::{Refusal, spacing_ms};
+use crate::safety::spacing_ms;
 use crate::send::{NextAttempt, Outcome, Resumed};
-use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, LinkedInAccount};
+use sonarly_app::linkedin::seat::Refused;
+use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount};
 use sonarly_domain::responses::{ResponseChannel, ResponseStatus, ScheduledResponse};
 use sonarly_linkedin::{LinkedInError, Trace};
 use sonarly_store::{
@@ -54,7 +55,7 @@ impl Engine {
                 .fail_response(item, &response, "ACCOUNT_MISSING", "The LinkedIn account was removed.", pending)
                 .await;
         };
-        if account.status != AccountStatus::Connected && pending.is_none() {
+        if !account.status.can_act() && pending.is_none() {
             let message = "The LinkedIn account is disconnected; reconnect it and queue the response again.";
             return self.fail_response(item, &response, "ACCOUNT_DISCONNECTED", message, None).await;
         }
@@ -69,7 +70,7 @@ impl Engine {
                 Resumed::Ready(s) => send = Some(*s),
             }
         }
-        let kind = if response.channel == ResponseChannel::InMail { ActionKind::InMail } else { ActionKind::Message };
+        let kind = action_kind(&response);
         if response.status == ResponseStatus::Queued
             && let Some(until) = self.hold_back(&account, kind, now).await?
         {
@@ -113,7 +114,10 @@ impl Engine {
         match outcome {
             Outcome::Waiting | Outcome::Stale => Ok(()),
             Outcome::Delivered { fence, trace } => self.record_sent(item, response, account, fence, trace).await,
-            Outcome::Refused { fence, error } => self.handle_failure(item, response, account, fence, error).await,
+            Outcome::Refused { fence, error } => {
+                let kind = action_kind(response);
+                self.handle_failure(item, response, account, kind, fence, error).await
+            }
             Outcome::Unconfirmed { fence, reason } => {
                 tracing::warn!(response = %response.id, %reason, "response failed: delivery unconfirmed");
                 self.fail_response(item, response, "DELIVERY_UNCONFIRMED", &reason, Some(fence)).await
@@ -211,26 +215,32 @@ impl Engine {
         item: &WorkItem,
         response: &ScheduledResponse,
         account: &LinkedInAccount,
+        kind: ActionKind,
         fence: Fence,
         e: LinkedInError,
     ) -> Result<(), StoreError> {
         let now = self.now();
         let message = e.to_string();
         let retry = Settle { fence: &fence, state: SendState::Ready, provider_ref: None, error: Some(&message) };
-        match self.seat_refused(account, &e, now).await? {
-            Refusal::RetryAt(until) => {
+        match self.seat_refused(account, kind, &e, now).await? {
+            Refused::RetryAt(until) => {
                 self.store.requeue_response(item, &response.id, until, e.reason_code(), Some(&retry), now).await?;
                 Ok(())
             }
-            Refusal::Disconnected => {
+            Refused::SeatStopped => {
                 self.fail_response(item, response, e.reason_code(), &message, Some(fence.clone())).await
             }
-            Refusal::Final => {
+            Refused::Final => {
                 tracing::warn!(response = %response.id, error = %e, "response failed");
                 self.fail_response(item, response, e.reason_code(), &message, Some(fence.clone())).await
             }
         }
     }
+}
+
+/// What a response's send is counted as.
+fn action_kind(response: &ScheduledResponse) -> ActionKind {
+    if response.channel == ResponseChannel::InMail { ActionKind::InMail } else { ActionKind::Message }
 }
 
 /// The payload of a response's send: its stored text, into its conversation when it has one.

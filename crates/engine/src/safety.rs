@@ -8,30 +8,17 @@
 //! actions, reserved through the account's slot. After a refusal: one policy
 //! says what the refusal means for the seat (pause it, wait for the next
 //! working day, mark it disconnected) and whether the action may be tried
-//! again; the worker only decides what that means for its own row.
+//! again; the worker only decides what that means for its own row. That
+//! policy lives in `sonarly_app::linkedin::seat`, shared with the reads the
+//! governor makes and the health check.
 
 use crate::Engine;
 use rand::RngExt;
+use sonarly_app::linkedin::seat::{self, Refused};
 use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, LinkedInAccount, SendingRules};
-use sonarly_linkedin::{LimitKind, LinkedInError};
+use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules, WEEK_MS};
+use sonarly_linkedin::LinkedInError;
 use sonarly_store::StoreError;
-
-/// Pause after a rate limit that came without a retry-after.
-const DEFAULT_RATE_LIMIT_PAUSE_MS: i64 = 15 * 60_000;
-/// The rolling window of the weekly invitation cap.
-pub(crate) const WEEK_MS: i64 = 7 * 86_400_000;
-
-/// What a provider refusal means for the action (its seat is already dealt with).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// Nothing was performed and the same action may succeed later: try again at this time.
-    RetryAt(Timestamp),
-    /// The seat was disconnected (now marked so): nothing can be sent until it is reconnected.
-    Disconnected,
-    /// This action cannot succeed as it is: give it up.
-    Final,
-}
 
 /// A random spacing after an action, within the account's bounds.
 pub(crate) fn spacing_ms(rules: &SendingRules) -> i64 {
@@ -54,12 +41,15 @@ impl Engine {
         {
             return Ok(Some(rules.next_working_moment(until)));
         }
+        if let Some(until) = self.store.seat_paused_until(&account.id, kind.as_str(), now).await? {
+            return Ok(Some(rules.next_working_moment(until)));
+        }
         let working = rules.next_working_moment(now);
         if working > now {
             return Ok(Some(working));
         }
-        // `u32::MAX` means no cap: nothing to count.
-        let cap = rules.daily_cap(kind);
+        // `u32::MAX` means no cap: nothing to count. A recovering seat acts at half its caps.
+        let cap = account.effective_cap(rules.daily_cap(kind), now);
         if cap != u32::MAX {
             let day_start = rules.local_day_start(now);
             let done_today =
@@ -82,32 +72,17 @@ impl Engine {
         Ok(None)
     }
 
-    /// Applies what a provider refusal means for the seat (a pause, a
-    /// disconnection) and says what it means for the action.
+    /// Applies what a provider refusal of an action of `kind` means for the
+    /// seat (one policy: [`sonarly_app::linkedin::seat`]) and says what it
+    /// means for the action.
     pub(crate) async fn seat_refused(
         &self,
         account: &LinkedInAccount,
+        kind: ActionKind,
         e: &LinkedInError,
         now: Timestamp,
-    ) -> Result<Refusal, StoreError> {
-        Ok(match e {
-            LinkedInError::RateLimited { retry_after } => {
-                let pause = retry_after.map(|d| d.as_millis() as i64).unwrap_or(DEFAULT_RATE_LIMIT_PAUSE_MS);
-                let until = now.plus_millis(pause);
-                self.store.set_linkedin_rate_limited_until(&account.id, Some(until)).await?;
-                tracing::warn!(account = %account.id, until = %until, "LinkedIn rate limit: pausing the account");
-                Refusal::RetryAt(until)
-            }
-            LinkedInError::LimitReached(LimitKind::DailyActions | LimitKind::WeeklyInvitations) => {
-                Refusal::RetryAt(account.rules.next_working_moment(account.rules.next_local_day_start(now)))
-            }
-            LinkedInError::AccountDisconnected(_) | LinkedInError::Unauthorized(_) => {
-                self.store.set_linkedin_account_status(&account.id, AccountStatus::Disconnected, now).await?;
-                tracing::warn!(account = %account.id, error = %e, "LinkedIn account disconnected");
-                Refusal::Disconnected
-            }
-            _ => Refusal::Final,
-        })
+    ) -> Result<Refused, StoreError> {
+        seat::seat_refused(&self.store, account, kind.as_str(), e, now).await
     }
 
     /// The account's own member id (asked once), or our account id if LinkedIn cannot say.

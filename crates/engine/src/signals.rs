@@ -10,7 +10,6 @@
 
 use crate::Engine;
 use crate::worker::Next;
-use sonarly_domain::linkedin_account::AccountStatus;
 use sonarly_domain::prospecting::JobStatus;
 use sonarly_domain::signals::{Activity, SignalScan, SpecTerms, scored_item, specification_from_snapshot};
 use sonarly_linkedin::{ActivityItem, LinkedInError};
@@ -59,7 +58,7 @@ impl Engine {
             return Ok(Next::Ended);
         }
         let account = match self.store.find_linkedin_account(&scan.linkedin_account_id).await? {
-            Some(account) if account.status == AccountStatus::Connected => account,
+            Some(account) if account.status.can_act() => account,
             Some(_) => {
                 return self
                     .fail_scan(

@@ -15,7 +15,8 @@ use crate::{Engine, backoff_ms};
 use sonarly_domain::Timestamp;
 use sonarly_linkedin::LinkedInError;
 use sonarly_store::{
-    CAMPAIGN_WORK, INBOX_SYNC_WORK, OUTBOUND_WORK, PROSPECTING_WORK, SIGNAL_SCAN_WORK, StoreError, WorkItem,
+    CAMPAIGN_WORK, INBOX_SYNC_WORK, OUTBOUND_WORK, PROSPECTING_WORK, SEAT_HEALTH_WORK, SIGNAL_SCAN_WORK, StoreError,
+    WorkItem,
 };
 
 /// The queue workers, in the order one engine step runs them.
@@ -31,11 +32,13 @@ pub(crate) enum Worker {
     Signals,
     /// One inbox sync pass of an account.
     Inbox,
+    /// One health check of a seat.
+    Health,
 }
 
 impl Worker {
-    pub(crate) const ALL: [Worker; 5] =
-        [Worker::Prospecting, Worker::Outbound, Worker::Campaign, Worker::Signals, Worker::Inbox];
+    pub(crate) const ALL: [Worker; 6] =
+        [Worker::Health, Worker::Prospecting, Worker::Outbound, Worker::Campaign, Worker::Signals, Worker::Inbox];
 
     /// The queue kind of the worker's rows.
     pub(crate) fn kind(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Worker {
             Worker::Campaign => CAMPAIGN_WORK,
             Worker::Signals => SIGNAL_SCAN_WORK,
             Worker::Inbox => INBOX_SYNC_WORK,
+            Worker::Health => SEAT_HEALTH_WORK,
         }
     }
 
@@ -53,6 +57,7 @@ impl Worker {
         match self {
             Worker::Outbound | Worker::Campaign => 16,
             Worker::Prospecting | Worker::Signals | Worker::Inbox => 1,
+            Worker::Health => 8,
         }
     }
 }
@@ -84,6 +89,9 @@ impl Engine {
         if worker == Worker::Inbox {
             self.queue_missing_inbox_syncs().await;
         }
+        if worker == Worker::Health {
+            self.queue_missing_health_checks().await;
+        }
         let lease_until = self.lease_until();
         let items = self.claim(worker.kind(), worker.batch(), lease_until).await;
         if items.is_empty() {
@@ -114,6 +122,7 @@ impl Engine {
             Worker::Outbound => self.dispatch(item).await,
             Worker::Campaign => self.run_campaign_step(item).await,
             Worker::Inbox => self.sync_account(item, lease_until).await,
+            Worker::Health => self.check_seat(item).await,
         }
     }
 
@@ -131,6 +140,11 @@ impl Engine {
         match next {
             Next::Continue => {
                 self.store.release_work(item, self.now(), None, true).await?;
+            }
+            // Waiting for the seat's budget or hours is no failure: no backoff, no attempt spent.
+            Next::Retry(LinkedInError::BudgetSpent { kind, until }) => {
+                tracing::info!(work = %item.kind, item = %item.ref_id, kind, resume_at = %until, "waiting for the seat's budget");
+                self.store.release_work(item, until, Some("BUDGET_SPENT"), true).await?;
             }
             Next::Retry(e) => {
                 let at = match &e {

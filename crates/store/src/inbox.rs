@@ -110,6 +110,8 @@ pub struct InboxSyncState {
     pub last_synced_at: Option<Timestamp>,
     /// The most recent connection seen.
     pub last_relation_at: Option<Timestamp>,
+    /// When the next sweep of connections is due (`None`: at the next pass).
+    pub next_relation_sweep_at: Option<Timestamp>,
 }
 
 fn millis(row: &AnyRow, name: &str) -> Result<Option<Timestamp>, sqlx::Error> {
@@ -161,6 +163,7 @@ fn sync_state_from_row(row: &AnyRow) -> Result<InboxSyncState, sqlx::Error> {
         last_activity_at: millis(row, "last_activity_at")?,
         last_synced_at: millis(row, "last_synced_at")?,
         last_relation_at: millis(row, "last_relation_at")?,
+        next_relation_sweep_at: millis(row, "next_relation_sweep_at")?,
     })
 }
 
@@ -524,15 +527,18 @@ impl Store {
 async fn save_sync_state_in(tx: &mut Transaction<'static, Any>, state: &InboxSyncState) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO inbox_sync_state (linkedin_account_id, backfilled, last_activity_at, last_synced_at, \
-         last_relation_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (linkedin_account_id) DO UPDATE SET \
+         last_relation_at, next_relation_sweep_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (linkedin_account_id) DO UPDATE SET \
          backfilled = excluded.backfilled, last_activity_at = excluded.last_activity_at, \
-         last_synced_at = excluded.last_synced_at, last_relation_at = excluded.last_relation_at",
+         last_synced_at = excluded.last_synced_at, last_relation_at = excluded.last_relation_at, \
+         next_relation_sweep_at = excluded.next_relation_sweep_at",
     )
     .bind(&state.linkedin_account_id)
     .bind(i64::from(state.backfilled))
     .bind(state.last_activity_at.map(Timestamp::as_millis))
     .bind(state.last_synced_at.map(Timestamp::as_millis))
     .bind(state.last_relation_at.map(Timestamp::as_millis))
+    .bind(state.next_relation_sweep_at.map(Timestamp::as_millis))
     .execute(&mut **tx)
     .await?;
     Ok(())

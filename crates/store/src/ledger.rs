@@ -9,6 +9,11 @@
 //! counted twice; an action LinkedIn refused is forgotten so caps stay honest.
 //! Spacing between actions is the slot: reserving moves `next_slot_at`
 //! forward, and concurrent instances serialize on the account's slot row.
+//!
+//! Provider reads (profile fetches, search pages, relation and inbox reads)
+//! are charged here too, one row per call under a fresh reference, against
+//! their own daily budgets ([`Store::charge_call`]): one ledger answers "what
+//! did this seat do today", whatever the call was.
 
 use crate::queue::{WorkItem, hold_lease_in};
 use crate::{Store, StoreResult};
@@ -182,5 +187,73 @@ impl Store {
         .fetch_one(&self.writer)
         .await?;
         Ok(at.map(Timestamp::from_millis))
+    }
+
+    /// Charges one provider read of `kind` to the account when fewer than
+    /// `budget` were charged since `since` (the local day's start); `false`
+    /// when the budget is spent (nothing charged). With `budget == None` the
+    /// call is charged whatever the count (urgent reads a send depends on).
+    /// Concurrent charges serialize on the account's slot row, so instances
+    /// sharing a seat never overspend it.
+    pub async fn charge_call(
+        &self,
+        account_id: &str,
+        kind: &str,
+        since: Timestamp,
+        budget: Option<u32>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO account_send_state (linkedin_account_id, next_slot_at) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        // Takes the account's row lock (PostgreSQL; SQLite has one writer anyway).
+        sqlx::query("UPDATE account_send_state SET next_slot_at = next_slot_at WHERE linkedin_account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(budget) = budget {
+            let spent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 \
+                 AND performed_at >= $3 LIMIT $4) AS capped",
+            )
+            .bind(account_id)
+            .bind(kind)
+            .bind(since.as_millis())
+            .bind(i64::from(budget))
+            .fetch_one(&mut *tx)
+            .await?;
+            if spent >= i64::from(budget) {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        let id = sonarly_domain::id::new_hex_id(now);
+        sqlx::query(
+            "INSERT INTO outbound_actions (id, linkedin_account_id, kind, ref_id, performed_at) VALUES ($1, $2, $3, $1, $4)",
+        )
+        .bind(&id)
+        .bind(account_id)
+        .bind(kind)
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How many actions and reads of each kind the account made since `since`, by kind.
+    pub async fn ledger_counts_since(&self, account_id: &str, since: Timestamp) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT kind, COUNT(*) FROM outbound_actions WHERE linkedin_account_id = $1 AND performed_at >= $2 \
+             GROUP BY kind ORDER BY kind",
+        )
+        .bind(account_id)
+        .bind(since.as_millis())
+        .fetch_all(&self.reader)
+        .await?)
     }
 }

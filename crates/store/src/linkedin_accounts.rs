@@ -4,11 +4,14 @@ use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
 use sonarly_domain::linkedin_account::{
-    AccountStatus, AccountType, LinkedInAccount, ProviderKind, SendingRules, WorkingHours,
+    AccountStatus, AccountType, LinkedInAccount, ProviderKind, ReadBudgets, SendingRules, WorkingHours,
 };
 use sonarly_domain::page::PageRequest;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+
+/// Queue kind of the per-seat health check (one row per seat).
+pub const SEAT_HEALTH_WORK: &str = "seat_health";
 
 fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
     let int =
@@ -35,10 +38,19 @@ fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
             weekly_invitations: int("weekly_invitations")?,
             min_spacing_secs: int("min_spacing_secs")?,
             max_spacing_secs: int("max_spacing_secs")?,
+            reads: ReadBudgets {
+                profile_fetches: int("daily_profile_fetches")?,
+                search_pages: int("daily_search_pages")?,
+                relation_reads: int("daily_relation_reads")?,
+                inbox_reads: int("daily_inbox_reads")?,
+                activity_reads: int("daily_activity_reads")?,
+            },
         },
         provider_settings: row.try_get("provider_settings")?,
         webhook_secret_hash: row.try_get("webhook_secret_hash")?,
         rate_limited_until: row.try_get::<Option<i64>, _>("rate_limited_until")?.map(Timestamp::from_millis),
+        status_changed_at: Timestamp::from_millis(row.try_get("status_changed_at")?),
+        last_webhook_at: row.try_get::<Option<i64>, _>("last_webhook_at")?.map(Timestamp::from_millis),
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
     })
@@ -84,8 +96,11 @@ impl Store {
             "INSERT INTO linkedin_accounts (id, group_id, provider, display_name, account_type, status, timezone, \
              working_start_minute, working_end_minute, daily_messages, daily_inmails, daily_invitations, \
              daily_profile_visits, daily_engagements, weekly_invitations, min_spacing_secs, max_spacing_secs, \
-             provider_settings, webhook_secret_hash, rate_limited_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+             provider_settings, webhook_secret_hash, rate_limited_until, created_at, updated_at, \
+             daily_profile_fetches, daily_search_pages, daily_relation_reads, daily_inbox_reads, \
+             daily_activity_reads, status_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+             $23, $24, $25, $26, $27, $28)",
         )
         .bind(&a.id)
         .bind(&a.group_id)
@@ -109,6 +124,12 @@ impl Store {
         .bind(a.rate_limited_until.map(Timestamp::as_millis))
         .bind(a.created_at.as_millis())
         .bind(a.updated_at.as_millis())
+        .bind(i64::from(r.reads.profile_fetches))
+        .bind(i64::from(r.reads.search_pages))
+        .bind(i64::from(r.reads.relation_reads))
+        .bind(i64::from(r.reads.inbox_reads))
+        .bind(i64::from(r.reads.activity_reads))
+        .bind(a.status_changed_at.as_millis())
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -175,18 +196,31 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        sqlx::query("UPDATE linkedin_accounts SET status = $2, updated_at = $3 WHERE id = $1")
+        let Some((group_id, previous)) = before.filter(|(_, previous)| previous != status.as_str()) else {
+            return Ok(()); // no such account, or no change
+        };
+        sqlx::query("UPDATE linkedin_accounts SET status = $2, updated_at = $3, status_changed_at = $3 WHERE id = $1")
             .bind(id)
             .bind(status.as_str())
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
-        if let Some((group_id, previous)) = before.filter(|(_, previous)| previous != status.as_str()) {
+        {
             let data = sonarly_domain::events::account_status_data(&group_id, id, &previous, status.as_str());
             let event_type = sonarly_domain::events::EventType::LinkedinAccountStatusChanged;
             crate::events::append_in(&mut tx, &group_id, event_type, &data, now).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records that the provider pushed an event for the seat (its webhooks work).
+    pub async fn touch_linkedin_webhook(&self, id: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE linkedin_accounts SET last_webhook_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now.as_millis())
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok};
 use crate::extract::ApiQuery;
 use axum::extract::State;
 use serde::Serialize;
+use sonarly_app::linkedin::seat::SeatReport;
 use sonarly_app::linkedin::{LINKEDIN_ACCOUNTS_LIST, list_accounts};
 use sonarly_domain::linkedin_account::LinkedInAccount;
 use utoipa::ToSchema;
@@ -30,6 +31,29 @@ pub struct DailyCapsView {
     pub engagements: u32,
 }
 
+/// Today's use of one kind of action or read (the seat's local day).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageView {
+    /// `message`, `inmail`, `invitation`, `profile_visit`, `engagement` (actions), or
+    /// `profile_fetch`, `search_page`, `relation_read`, `inbox_read`, `activity_read` (reads).
+    pub kind: String,
+    pub used: i64,
+    /// Today's cap (halved while recovering); absent: no cap.
+    pub cap: Option<u32>,
+}
+
+/// One kind of action or read paused for the seat after a LinkedIn limit refusal.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseView {
+    pub kind: String,
+    /// When it resumes.
+    pub until: String,
+    /// The refusal, e.g. `INVITATION_LIMIT_REACHED`.
+    pub reason: String,
+}
+
 /// A connected LinkedIn account. Messages report it as `accountId` / `accountType`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -40,7 +64,9 @@ pub struct LinkedInAccountView {
     pub provider: String,
     /// `classic`, `sales_navigator` or `recruiter`.
     pub account_type: String,
-    /// `connected` or `disconnected`.
+    /// Seat health: `connected`, `limited` (a kind of action paused, see `pauses`),
+    /// `needs_action` (its owner must act on LinkedIn), `disconnected` (checked every few
+    /// minutes; resumes on its own), `recovering` (back, at half its caps for a day).
     pub status: String,
     #[schema(example = "Europe/Berlin")]
     pub timezone: String,
@@ -49,18 +75,34 @@ pub struct LinkedInAccountView {
     pub weekly_invitation_cap: u32,
     /// Set while LinkedIn asked us to slow down; sending resumes after it.
     pub rate_limited_until: Option<String>,
+    /// Daily budgets of provider reads.
+    pub daily_read_budgets: ReadBudgetsView,
+    /// Today's use per kind of action and read.
+    pub usage_today: Vec<UsageView>,
+    /// Kinds paused now, and when each resumes.
+    pub pauses: Vec<PauseView>,
     pub created_at: String,
 }
 
-impl From<LinkedInAccount> for LinkedInAccountView {
-    fn from(a: LinkedInAccount) -> Self {
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadBudgetsView {
+    pub profile_fetches: u32,
+    pub search_pages: u32,
+    pub relation_reads: u32,
+    pub inbox_reads: u32,
+    pub activity_reads: u32,
+}
+
+impl From<(LinkedInAccount, SeatReport)> for LinkedInAccountView {
+    fn from((a, report): (LinkedInAccount, SeatReport)) -> Self {
         let (start, end) = a.rules.working_hours.format();
         Self {
             id: a.id,
             name: a.display_name,
             provider: a.provider.as_str().to_owned(),
             account_type: a.account_type.as_str().to_owned(),
-            status: a.status.as_str().to_owned(),
+            status: report.state.as_str().to_owned(),
             timezone: a.rules.timezone,
             working_hours: WorkingHoursView { start, end },
             daily_caps: DailyCapsView {
@@ -71,7 +113,24 @@ impl From<LinkedInAccount> for LinkedInAccountView {
                 engagements: a.rules.daily_engagements,
             },
             weekly_invitation_cap: a.rules.weekly_invitations,
-            rate_limited_until: a.rate_limited_until.map(|t| t.to_rfc3339()),
+            rate_limited_until: report.rate_limited_until.map(|t| t.to_rfc3339()),
+            daily_read_budgets: ReadBudgetsView {
+                profile_fetches: a.rules.reads.profile_fetches,
+                search_pages: a.rules.reads.search_pages,
+                relation_reads: a.rules.reads.relation_reads,
+                inbox_reads: a.rules.reads.inbox_reads,
+                activity_reads: a.rules.reads.activity_reads,
+            },
+            usage_today: report
+                .usage
+                .into_iter()
+                .map(|u| UsageView { kind: u.kind.to_owned(), used: u.used, cap: u.cap })
+                .collect(),
+            pauses: report
+                .pauses
+                .into_iter()
+                .map(|p| PauseView { kind: p.kind, until: p.until.to_rfc3339(), reason: p.reason })
+                .collect(),
             created_at: a.created_at.to_rfc3339(),
         }
     }
@@ -102,7 +161,8 @@ pub async fn list_linkedin_accounts(
         account_created_at(store, group, &id).await
     })
     .await?;
-    let accounts = list_accounts(&state.store, &state.cursors, &access.group_id, &page).await?;
+    let now = state.clock.now();
+    let accounts = list_accounts(&state.store, &state.cursors, &access.group_id, &page, now).await?;
     Ok(ok(ListData::from_page(accounts, LinkedInAccountView::from)))
 }
 

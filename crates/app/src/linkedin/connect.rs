@@ -99,6 +99,8 @@ pub async fn connect_account(store: &Store, clock: &dyn Clock, input: ConnectAcc
         provider_settings: settings,
         webhook_secret_hash: secret_hash,
         rate_limited_until: None,
+        status_changed_at: now,
+        last_webhook_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -112,7 +114,14 @@ pub async fn list_accounts(
     codec: &CursorCodec,
     group_id: &str,
     page: &PageRequest,
-) -> AppResult<Page<LinkedInAccount>> {
+    now: sonarly_domain::Timestamp,
+) -> AppResult<Page<(LinkedInAccount, super::seat::SeatReport)>> {
     let rows = store.list_linkedin_accounts(group_id, page).await.or_internal()?;
-    Ok(Page::from_rows(rows, page, codec, LINKEDIN_ACCOUNTS_LIST, |a| (a.created_at, a.id.clone())))
+    let page = Page::from_rows(rows, page, codec, LINKEDIN_ACCOUNTS_LIST, |a| (a.created_at, a.id.clone()));
+    let mut items = Vec::with_capacity(page.items.len());
+    for account in page.items {
+        let report = super::seat::seat_report(store, &account, now).await.or_internal()?;
+        items.push((account, report));
+    }
+    Ok(Page { items, next_cursor: page.next_cursor, has_more: page.has_more })
 }

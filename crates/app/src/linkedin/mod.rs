@@ -2,11 +2,14 @@
 //! row into a live provider (sandbox or Unipile).
 
 mod connect;
+mod governor;
 mod journal;
 mod registry;
+pub mod seat;
 
 pub use connect::{
     ConnectAccount, LINKEDIN_ACCOUNTS_LIST, ProviderSetup, UnipileSetup, connect_account, list_accounts,
 };
+pub use governor::{Governed, Urgency};
 pub use journal::StoreJournal;
 pub use registry::{ProviderRegistry, unipile_account_id};

@@ -1,5 +1,6 @@
 //! Turns connected-account rows into live providers, once per account.
 
+use super::governor::{Governed, Urgency};
 use super::journal::StoreJournal;
 use sonarly_domain::clock::SharedClock;
 use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind};
@@ -19,6 +20,9 @@ pub struct ProviderRegistry {
     providers: Arc<Mutex<HashMap<String, (i64, SharedLinkedIn)>>>,
     /// Providers handed in for an account (tests: a fault-injecting double); never rebuilt.
     fixed: Arc<Mutex<HashMap<String, SharedLinkedIn>>>,
+    /// Whether reads go through the safety governor (always, but for the test that shows what
+    /// happens without it).
+    governed: bool,
 }
 
 impl ProviderRegistry {
@@ -28,7 +32,15 @@ impl ProviderRegistry {
             clock,
             providers: Arc::new(Mutex::new(HashMap::new())),
             fixed: Arc::new(Mutex::new(HashMap::new())),
+            governed: true,
         }
+    }
+
+    /// Hands out providers whose reads skip the governor's budgets (refusals still move the
+    /// seat): only for the test that shows the sandbox restricting seats driven without them.
+    pub fn without_governor(mut self) -> Self {
+        self.governed = false;
+        self
     }
 
     /// Serves `account_id` with `provider` from now on, whatever its settings say
@@ -41,8 +53,25 @@ impl ProviderRegistry {
         &self.clock
     }
 
-    /// The provider for `account`.
+    /// The provider for `account`'s background work: every read is charged against the
+    /// seat's budgets and waits for its working hours ([`Governed`]).
     pub fn provider(&self, account: &LinkedInAccount) -> Result<SharedLinkedIn, LinkedInError> {
+        self.governed(account, Urgency::Background)
+    }
+
+    /// The provider for a request someone is waiting on: budgets apply, working hours do not.
+    pub fn interactive(&self, account: &LinkedInAccount) -> Result<SharedLinkedIn, LinkedInError> {
+        self.governed(account, Urgency::Interactive)
+    }
+
+    fn governed(&self, account: &LinkedInAccount, urgency: Urgency) -> Result<SharedLinkedIn, LinkedInError> {
+        let inner = self.connector(account)?;
+        let governed = Governed::new(inner, self.store.clone(), self.clock.clone(), account.clone(), urgency);
+        Ok(Arc::new(if self.governed { governed } else { governed.without_budgets() }))
+    }
+
+    /// The connector itself, built once per version of the account row.
+    fn connector(&self, account: &LinkedInAccount) -> Result<SharedLinkedIn, LinkedInError> {
         if let Some(p) = self.fixed.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id) {
             return Ok(p.clone());
         }

@@ -3,7 +3,7 @@
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, UnipileSetup, connect_account};
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{ProviderKind, SendingRules};
+use sonarly_domain::linkedin_account::{ProviderKind, SendingRules, WorkingHours};
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
 use sonarly_testkit::{TestDb, both_backends};
@@ -14,7 +14,8 @@ fn sandbox_input(group_id: &str) -> ConnectAccount {
         group_id: group_id.into(),
         name: "Sandbox".into(),
         account_type: AccountType::Classic,
-        rules: SendingRules::default(),
+        // Around the clock: the governor keeps background reads to working hours.
+        rules: SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() },
         provider: ProviderSetup::Sandbox(SandboxConfig { reply_rate: 1.0, ..SandboxConfig::default() }),
     }
 }

@@ -7,5 +7,6 @@ mod exactly_once;
 mod inbox;
 mod outbound;
 mod prospecting;
+mod seat_safety;
 mod signals;
 mod webhooks;

@@ -52,7 +52,8 @@ impl World {
         };
         let account = connect_account(&db.store, &clock, input).await.unwrap();
         let registry = ProviderRegistry::new(db.store.clone(), shared);
-        let provider = registry.provider(&account).unwrap();
+        // (Interactive: the setup is no background work and may run outside the seat's hours.)
+        let provider = registry.interactive(&account).unwrap();
         // The setup itself may meet the simulated faults: retry it.
         let mut relations = Vec::new();
         for _ in 0..100 {

@@ -4,7 +4,7 @@ use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, con
 use sonarly_app::prospecting::{StartRequest, cancel_job, get_job, start_job};
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::SendingRules;
+use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::prospecting::{JobStatus, Plan, StageStatus};
 use sonarly_engine::Engine;
@@ -33,7 +33,8 @@ impl World {
             group_id: group.id.clone(),
             name: "Sandbox".into(),
             account_type: AccountType::SalesNavigator,
-            rules: SendingRules::default(),
+            // Around the clock: background reads would otherwise wait for working hours.
+            rules: SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() },
             provider: ProviderSetup::Sandbox(SandboxConfig::default()),
         };
         connect_account(&db.store, &clock, input).await.unwrap();

@@ -9,7 +9,7 @@ use sonarly_app::responses::{QueueResponseRequest, queue_response};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{Campaign, WorkflowInstance};
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{LinkedInAccount, ReadBudgets, SendingRules, WorkingHours};
 use sonarly_domain::models::{AccountGroup, Audience};
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_domain::responses::ScheduledResponse;
@@ -35,6 +35,14 @@ pub fn rules(spacing_secs: u32, daily_messages: u32) -> SendingRules {
         daily_messages,
         daily_profile_visits: 1_000,
         daily_engagements: 1_000,
+        // These tests are about exactly-once, not read budgets: roomy ones.
+        reads: ReadBudgets {
+            profile_fetches: 100_000,
+            search_pages: 100_000,
+            relation_reads: 100_000,
+            inbox_reads: 100_000,
+            activity_reads: 100_000,
+        },
         ..SendingRules::default()
     }
 }
