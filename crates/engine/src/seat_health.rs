@@ -53,6 +53,14 @@ impl Engine {
                     self.store.release_work(item, over.min(now.plus_millis(IDLE_MS)), None, true).await?;
                 }
             }
+            // Just stopped: give the owner (and the provider) the first interval before asking,
+            // so a fresh status is not flipped back by a stale answer.
+            AccountStatus::NeedsAction | AccountStatus::Disconnected
+                if now < account.status_changed_at.plus_millis(PROBE_MS.0) =>
+            {
+                let first = account.status_changed_at.plus_millis(PROBE_MS.0);
+                self.store.release_work(item, first, None, true).await?;
+            }
             AccountStatus::NeedsAction | AccountStatus::Disconnected => {
                 let provider = match self.registry.provider(&account) {
                     Ok(p) => p,

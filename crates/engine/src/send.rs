@@ -233,6 +233,7 @@ impl Engine {
         let token = OutboundToken::new(send.token.clone());
         let answer = self.within_lease(item, budget, call(provider, &token, &send)).await;
         let now = self.now();
+        let answer_was_an_error = answer.is_some();
         let error = match answer {
             Some(Ok(trace)) => return Ok(Outcome::Delivered { fence, trace }),
             Some(Err(LinkedInError::AlreadyDone(_))) => return Ok(Outcome::Delivered { fence, trace: None }),
@@ -242,12 +243,27 @@ impl Engine {
         };
         // Unknown: the request may have gone out. Wait until a delivered message would show.
         let settle_at = now.max(deadline).plus_millis(self.config.settle_ms);
+        if answer_was_an_error {
+            // A 500 may be LinkedIn's limit in disguise (Unipile's limits page): the whole seat
+            // backs off for the settle time, instead of its next action meeting the same wall.
+            self.back_seat_off(&send.linkedin_account_id, settle_at).await?;
+        }
         tracing::info!(token = %send.token, attempt = fence.attempt, %error, settle_at = %settle_at, "outcome unknown");
         if self.store.mark_send_unknown(item, &fence, settle_at, &error, now).await? {
             Ok(Outcome::Waiting)
         } else {
             Ok(Outcome::Stale)
         }
+    }
+
+    /// Pauses the seat until `until`, unless a longer pause is in force.
+    async fn back_seat_off(&self, account_id: &str, until: sonarly_domain::Timestamp) -> Result<(), StoreError> {
+        let Some(account) = self.store.find_linkedin_account(account_id).await? else { return Ok(()) };
+        if account.rate_limited_until.is_none_or(|u| u < until) {
+            self.store.set_linkedin_rate_limited_until(account_id, Some(until)).await?;
+            tracing::warn!(account = account_id, until = %until, "provider error on a send: the seat backs off");
+        }
+        Ok(())
     }
 
     /// Runs a provider call for at most `budget_ms`, renewing the lease while

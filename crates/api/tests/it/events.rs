@@ -65,7 +65,7 @@ both_backends!(real_flows_append_events_readable_newest_first_and_by_catch_up, |
     let health = &items[0]["data"];
     assert_eq!(
         (health["previousStatus"].as_str(), health["status"].as_str()),
-        (Some("connected"), Some("disconnected"))
+        (Some("connected"), Some("needs_action"))
     );
     assert_eq!(health["linkedinAccountId"], account.id.as_str());
 

@@ -8,7 +8,7 @@ use sonarly_app::signals::{StartScanRequest, cancel_scan, get_scan, prospect_sig
 use sonarly_app::templates::create_signal_specification;
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::prospecting::{JobStatus, Plan, Prospect, person_id_for};
 use sonarly_domain::signals::SignalScan;
@@ -45,7 +45,12 @@ impl World {
             name: "Sandbox".into(),
             account_type: AccountType::Classic,
             // Around the clock: background reads would otherwise wait for working hours.
-            rules: SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() },
+            // Around the clock and roomy activity reads: these tests are about scans, not budgets.
+            rules: SendingRules {
+                working_hours: WorkingHours::AROUND_THE_CLOCK,
+                reads: ReadBudgets { activity_reads: 10_000, ..ReadBudgets::default() },
+                ..SendingRules::default()
+            },
             provider: ProviderSetup::Sandbox(sandbox),
         };
         connect_account(&db.store, &clock, input).await.unwrap();
