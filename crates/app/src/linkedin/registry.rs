@@ -3,7 +3,7 @@
 use super::journal::StoreJournal;
 use sonarly_domain::clock::SharedClock;
 use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind};
-use sonarly_linkedin::sandbox::{Sandbox, SandboxConfig};
+use sonarly_linkedin::sandbox::{Sandbox, SandboxConfig, SandboxMeter};
 use sonarly_linkedin::unipile::{UnipileConfig, UnipileLinkedIn};
 use sonarly_linkedin::{LinkedInError, SharedLinkedIn};
 use sonarly_store::Store;
@@ -19,6 +19,8 @@ pub struct ProviderRegistry {
     providers: Arc<Mutex<HashMap<String, (i64, SharedLinkedIn)>>>,
     /// Providers handed in for an account (tests: a fault-injecting double); never rebuilt.
     fixed: Arc<Mutex<HashMap<String, SharedLinkedIn>>>,
+    /// Each sandbox account's meter (what LinkedIn counted, its restrictions), kept across rebuilds.
+    meters: Arc<Mutex<HashMap<String, Arc<SandboxMeter>>>>,
 }
 
 impl ProviderRegistry {
@@ -28,6 +30,7 @@ impl ProviderRegistry {
             clock,
             providers: Arc::new(Mutex::new(HashMap::new())),
             fixed: Arc::new(Mutex::new(HashMap::new())),
+            meters: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -35,6 +38,12 @@ impl ProviderRegistry {
     /// (how tests hand the engine a fault-injecting double). Clones share it.
     pub fn set_provider(&self, account_id: &str, provider: SharedLinkedIn) {
         self.fixed.lock().unwrap_or_else(|p| p.into_inner()).insert(account_id.to_owned(), provider);
+    }
+
+    /// The meter of sandbox account `account_id` (calls LinkedIn counted, restrictions);
+    /// the sandbox built for it counts into this one. Clones share it.
+    pub fn sandbox_meter(&self, account_id: &str) -> Arc<SandboxMeter> {
+        self.meters.lock().unwrap_or_else(|p| p.into_inner()).entry(account_id.to_owned()).or_default().clone()
     }
 
     pub fn clock(&self) -> &SharedClock {
@@ -56,11 +65,12 @@ impl ProviderRegistry {
             ProviderKind::Sandbox => {
                 let config: SandboxConfig = serde_json::from_str(&account.provider_settings)
                     .map_err(|e| LinkedInError::InvalidInput(format!("sandbox settings: {e}")))?;
-                Arc::new(Sandbox::new(
+                Arc::new(Sandbox::with_meter(
                     &account.id,
                     config,
                     self.clock.clone(),
                     Arc::new(StoreJournal::new(self.store.clone())),
+                    self.sandbox_meter(&account.id),
                 ))
             }
             ProviderKind::Unipile => {
