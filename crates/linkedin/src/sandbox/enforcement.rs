@@ -110,6 +110,24 @@ impl Default for EnforcementConfig {
     }
 }
 
+impl EnforcementConfig {
+    /// A LinkedIn that never refuses for volume nor restricts (the sandbox's own caps in
+    /// [`SandboxConfig`] still apply): for tests about something else that call far more
+    /// than a real seat may.
+    pub fn off() -> Self {
+        Self {
+            profile_views_per_day: 0,
+            search_pages_per_day: 0,
+            sales_navigator_search_pages_per_day: 0,
+            relation_polls_per_day: 0,
+            inbox_reads_per_day: 0,
+            refusals_before_restriction: 0,
+            overdrive_factor: 1.5,
+            restriction_days: 0,
+        }
+    }
+}
+
 /// The daily threshold the meter itself enforces for `kind` (`None`: the
 /// sandbox's journal caps do, or 0: off).
 fn metered_threshold(config: &SandboxConfig, kind: CallKind) -> Option<u32> {
