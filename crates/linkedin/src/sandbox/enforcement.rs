@@ -162,9 +162,11 @@ fn refusal(kind: CallKind) -> LinkedInError {
     }
 }
 
-/// Whether an answer is LinkedIn refusing the call for volume (a limit or a rate limit).
+/// Whether an answer is LinkedIn refusing the call for volume (a limit or a rate limit;
+/// running out of InMail credits is not pushing LinkedIn).
 fn is_refusal(e: &LinkedInError) -> bool {
-    matches!(e, LinkedInError::LimitReached(_) | LinkedInError::RateLimited { .. })
+    matches!(e, LinkedInError::LimitReached(k) if *k != LimitKind::InMailCredits)
+        || matches!(e, LinkedInError::RateLimited { .. })
 }
 
 /// One restriction of the seat.
