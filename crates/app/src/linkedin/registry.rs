@@ -4,7 +4,7 @@ use super::governor::{Governed, Urgency};
 use super::journal::StoreJournal;
 use sonarly_domain::clock::SharedClock;
 use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind};
-use sonarly_linkedin::sandbox::{Sandbox, SandboxConfig};
+use sonarly_linkedin::sandbox::{Sandbox, SandboxConfig, SandboxMeter};
 use sonarly_linkedin::unipile::{UnipileConfig, UnipileLinkedIn};
 use sonarly_linkedin::{LinkedInError, SharedLinkedIn};
 use sonarly_store::Store;
@@ -23,6 +23,8 @@ pub struct ProviderRegistry {
     /// Whether reads go through the safety governor (always, but for the test that shows what
     /// happens without it).
     governed: bool,
+    /// Each sandbox account's meter (what LinkedIn counted, its restrictions), kept across rebuilds.
+    meters: Arc<Mutex<HashMap<String, Arc<SandboxMeter>>>>,
 }
 
 impl ProviderRegistry {
@@ -33,6 +35,7 @@ impl ProviderRegistry {
             providers: Arc::new(Mutex::new(HashMap::new())),
             fixed: Arc::new(Mutex::new(HashMap::new())),
             governed: true,
+            meters: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -47,6 +50,12 @@ impl ProviderRegistry {
     /// (how tests hand the engine a fault-injecting double). Clones share it.
     pub fn set_provider(&self, account_id: &str, provider: SharedLinkedIn) {
         self.fixed.lock().unwrap_or_else(|p| p.into_inner()).insert(account_id.to_owned(), provider);
+    }
+
+    /// The meter of sandbox account `account_id` (calls LinkedIn counted, restrictions);
+    /// the sandbox built for it counts into this one. Clones share it.
+    pub fn sandbox_meter(&self, account_id: &str) -> Arc<SandboxMeter> {
+        self.meters.lock().unwrap_or_else(|p| p.into_inner()).entry(account_id.to_owned()).or_default().clone()
     }
 
     pub fn clock(&self) -> &SharedClock {
@@ -85,11 +94,12 @@ impl ProviderRegistry {
             ProviderKind::Sandbox => {
                 let config: SandboxConfig = serde_json::from_str(&account.provider_settings)
                     .map_err(|e| LinkedInError::InvalidInput(format!("sandbox settings: {e}")))?;
-                Arc::new(Sandbox::new(
+                Arc::new(Sandbox::with_meter(
                     &account.id,
                     config,
                     self.clock.clone(),
                     Arc::new(StoreJournal::new(self.store.clone())),
+                    self.sandbox_meter(&account.id),
                 ))
             }
             ProviderKind::Unipile => {

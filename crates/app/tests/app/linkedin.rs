@@ -2,10 +2,11 @@
 
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, UnipileSetup, connect_account};
 use sonarly_domain::Timestamp;
+use sonarly_domain::clock::Clock;
 use sonarly_domain::clock::{ManualClock, SharedClock};
 use sonarly_domain::linkedin_account::{ProviderKind, SendingRules, WorkingHours};
-use sonarly_linkedin::sandbox::SandboxConfig;
-use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
+use sonarly_linkedin::sandbox::{CallKind, SandboxConfig};
+use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource, SeatHealth};
 use sonarly_testkit::{TestDb, both_backends};
 use std::sync::Arc;
 
@@ -45,6 +46,35 @@ both_backends!(sandbox_state_survives_restarts_and_is_shared, |backend| async mo
     clock.advance_millis(49 * 3_600_000);
     let later = second.chat_messages(&sent.chat_id, None).await.unwrap().items;
     assert!(!later[0].is_sender, "the reply arrived as simulated time passed");
+});
+
+both_backends!(a_sandbox_restriction_survives_the_account_row_changing, |backend| async move {
+    let db = TestDb::new(backend).await.unwrap();
+    let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
+    let shared: SharedClock = Arc::new(clock.clone());
+    let group = sonarly_app::accounts::create_group(&db.store, &clock, "G").await.unwrap();
+    let account = connect_account(&db.store, shared.as_ref(), sandbox_input(&group.id)).await.unwrap();
+    let registry = ProviderRegistry::new(db.store.clone(), shared.clone());
+    let provider = registry.provider(&account).unwrap();
+    let someone = provider.relations(None).await.unwrap().items[0].provider_id.clone();
+    // Fetching profiles far past LinkedIn's wall restricts the seat.
+    let mut refused = 0;
+    while !matches!(provider.profile(&someone).await, Err(e) if e.stops_account()) {
+        refused += 1;
+        assert!(refused < 1_000, "the seat is never restricted");
+    }
+    // The row changes (a settings edit, a status change): the sandbox is rebuilt, still restricted.
+    let mut edited = account.clone();
+    edited.updated_at = edited.updated_at.plus_millis(1);
+    let rebuilt = registry.provider(&edited).unwrap();
+    assert!(!Arc::ptr_eq(&rebuilt, &provider), "rebuilt");
+    assert!(matches!(rebuilt.seat_health().await.unwrap(), SeatHealth::Disconnected(_)));
+    assert!(rebuilt.chats(None).await.unwrap_err().stops_account());
+    let meter = registry.sandbox_meter(&account.id);
+    assert_eq!(meter.restrictions().len(), 1);
+    assert_eq!(meter.calls_on(CallKind::ProfileView, clock.now()), 150 + 20);
+    clock.advance_millis(3 * 86_400_000);
+    assert_eq!(rebuilt.seat_health().await.unwrap(), SeatHealth::Ok);
 });
 
 both_backends!(connecting_validates_input, |backend| async move {

@@ -22,7 +22,7 @@ use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_domain::signals::DEFAULT_COMPOSE_MIN_SCORE;
 use sonarly_domain::template::{Patch, SampleInput, SignalSpecificationInput, WritingStyleInput};
 use sonarly_engine::Engine;
-use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_linkedin::sandbox::{EnforcementConfig, SandboxConfig};
 use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
 use sonarly_store::{CAMPAIGN_WORK, NewSend, SendAction, SendState, Store};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
@@ -56,9 +56,12 @@ fn rules(daily_invitations: u32) -> SendingRules {
     }
 }
 
-/// A roomy sandbox: its own limits never get in the way of the tests.
+/// A roomy sandbox: its own limits never get in the way of the tests. Nor does LinkedIn's
+/// enforcement: waiting for acceptance fetches each waiting lead's profile on every pass, far
+/// past LinkedIn's profile wall (200 leads get the seat restricted on the first day).
 fn sandbox() -> SandboxConfig {
     SandboxConfig {
+        enforcement: EnforcementConfig::off(),
         invitations_per_day: 1_000,
         invitations_per_week: 5_000,
         messages_per_day: 10_000,

@@ -15,7 +15,7 @@ use sonarly_domain::signals::SignalScan;
 use sonarly_domain::template::{Patch, SignalSpecificationInput};
 use sonarly_engine::Engine;
 use sonarly_linkedin::AccountType;
-use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_linkedin::sandbox::{EnforcementConfig, SandboxConfig};
 use sonarly_store::{ProspectOutcome, SIGNAL_SCAN_WORK, Store};
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
 use std::collections::HashSet;
@@ -185,7 +185,10 @@ both_backends!(a_scan_evaluates_every_prospect_and_stores_scored_results, |backe
 });
 
 both_backends!(a_scan_killed_mid_way_resumes_without_duplicates, |backend| async move {
-    let w = World::new(backend, 60, SandboxConfig::default()).await;
+    // Three scans of 60 profiles in a row are past LinkedIn's profile wall; not under test here.
+    let w =
+        World::new(backend, 60, SandboxConfig { enforcement: EnforcementConfig::off(), ..SandboxConfig::default() })
+            .await;
     let reference = w.start().await;
     w.engine("reference").run_until_idle().await;
     let expected = w.store().signal_item_keys(&reference.id).await.unwrap();

@@ -1,5 +1,6 @@
 //! The sandbox's knobs. Stored as JSON in the connected account's settings.
 
+use super::EnforcementConfig;
 use crate::types::AccountType;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,11 @@ pub struct SandboxConfig {
     pub other_actions_per_day: u32,
     /// Share of people whose email enrichment finds an address.
     pub email_find_rate: f64,
+    /// How LinkedIn refuses and restricts a seat that calls too much (see [`EnforcementConfig`]).
+    pub enforcement: EnforcementConfig,
+    /// Scripted outages, `[startMs, endMs)`: every call answers `AccountDisconnected("ERROR …")`
+    /// and the seat's health is `Disconnected("ERROR")` (Unipile's `ERROR` status). Default none.
+    pub outages: Vec<(i64, i64)>,
 }
 
 impl Default for SandboxConfig {
@@ -58,6 +64,8 @@ impl Default for SandboxConfig {
             visits_per_day: 100,
             other_actions_per_day: 100,
             email_find_rate: 0.6,
+            enforcement: EnforcementConfig::default(),
+            outages: Vec::new(),
         }
     }
 }
@@ -81,6 +89,12 @@ impl SandboxConfig {
             if min < 0 || max < min {
                 return Err(format!("{name} must be [min, max] with 0 <= min <= max"));
             }
+        }
+        if self.enforcement.overdrive_factor.is_nan() || self.enforcement.overdrive_factor < 1.0 {
+            return Err("enforcement.overdriveFactor must be at least 1".into());
+        }
+        if self.outages.iter().any(|&(start, end)| end < start) {
+            return Err("outages must be [startMs, endMs] with startMs <= endMs".into());
         }
         Ok(())
     }

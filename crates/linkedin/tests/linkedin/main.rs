@@ -2,5 +2,6 @@
 //! link of the dependency graph instead of one per file), e.g.
 //! `cargo test -p sonarly-linkedin --test linkedin unipile::`.
 
+mod enforcement;
 mod sandbox;
 mod unipile;

@@ -2,7 +2,7 @@
 
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{ManualClock, SharedClock};
-use sonarly_linkedin::sandbox::{MemoryJournal, Sandbox, SandboxConfig, SandboxJournal};
+use sonarly_linkedin::sandbox::{EnforcementConfig, MemoryJournal, Sandbox, SandboxConfig, SandboxJournal};
 use sonarly_linkedin::*;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -80,7 +80,9 @@ async fn the_same_url_gives_the_same_people_across_restarts_and_accounts() {
 #[tokio::test]
 async fn overlapping_searches_share_people_and_filters_narrow() {
     let net = Net::new();
-    let sandbox = net.account("a1", cfg());
+    // Paging five whole searches in one day is past LinkedIn's search wall; not under test here.
+    let unmetered = EnforcementConfig { search_pages_per_day: 0, ..EnforcementConfig::default() };
+    let sandbox = net.account("a1", SandboxConfig { enforcement: unmetered, ..cfg() });
     let berlin = all_people(
         &sandbox,
         "https://www.linkedin.com/search/results/people/?keywords=software%20engineer&geoUrn=%5B%22103035651%22%5D",
