@@ -6,12 +6,12 @@ use sonarly_domain::DomainError;
 use sonarly_domain::apikey::GeneratedKey;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
 use sonarly_domain::models::{AccountGroup, ApiKey};
 use sonarly_domain::prospecting::{DEMO_GROUP_CREDITS, Plan};
 use sonarly_domain::scope::ScopeSet;
 use sonarly_linkedin::AccountType;
-use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_linkedin::sandbox::{EnforcementConfig, SandboxConfig};
 use sonarly_store::Store;
 
 /// What a new key may do.
@@ -84,8 +84,28 @@ pub async fn ensure_demo(store: &Store, clock: &dyn Clock) -> AppResult<Option<(
     for (name, account_type, credits) in
         [("Demo Classic", AccountType::Classic, 0), ("Demo Sales Navigator", AccountType::SalesNavigator, 50)]
     {
-        let rules = SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() };
-        let sandbox = SandboxConfig { inmail_credits: credits, ..SandboxConfig::default() };
+        // Generous seats, so a first walk through the API never waits for tomorrow's budget: five
+        // times the default read budgets, on a sandbox that tolerates five times LinkedIn's volume
+        // (it still enforces). A seat you connect yourself gets the real defaults.
+        let d = ReadBudgets::default();
+        let reads = ReadBudgets {
+            profile_fetches: d.profile_fetches * 5,
+            search_pages: d.search_pages * 5,
+            relation_reads: d.relation_reads * 5,
+            inbox_reads: d.inbox_reads * 5,
+            activity_reads: d.activity_reads * 5,
+        };
+        let rules = SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, reads, ..SendingRules::default() };
+        let e = EnforcementConfig::default();
+        let enforcement = EnforcementConfig {
+            profile_views_per_day: e.profile_views_per_day * 5,
+            search_pages_per_day: e.search_pages_per_day * 5,
+            sales_navigator_search_pages_per_day: e.sales_navigator_search_pages_per_day * 5,
+            relation_polls_per_day: e.relation_polls_per_day * 5,
+            inbox_reads_per_day: e.inbox_reads_per_day * 5,
+            ..e
+        };
+        let sandbox = SandboxConfig { inmail_credits: credits, enforcement, ..SandboxConfig::default() };
         let input = ConnectAccount {
             group_id: group.id.clone(),
             name: name.into(),

@@ -86,7 +86,7 @@ pub struct ReadBudgets {
 impl Default for ReadBudgets {
     /// Below Unipile's guidance (80-100 profiles a day) and LinkedIn's commercial-use limits.
     fn default() -> Self {
-        Self { profile_fetches: 90, search_pages: 40, relation_reads: 40, inbox_reads: 1_500, activity_reads: 60 }
+        Self { profile_fetches: 90, search_pages: 40, relation_reads: 40, inbox_reads: 3_000, activity_reads: 60 }
     }
 }
 

@@ -58,6 +58,16 @@ impl Engine {
                 return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
             }
         }
+        // A visit is a profile retrieval too: visits and fetches share the seat's profile budget.
+        if kind == ActionKind::ProfileVisit {
+            let budget = account.effective_cap(rules.reads.profile_fetches, now);
+            let day_start = rules.local_day_start(now);
+            let retrieved =
+                self.store.count_kinds_up_to(&account.id, kind.as_str(), &["profile_fetch"], day_start, budget).await?;
+            if retrieved >= i64::from(budget) {
+                return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
+            }
+        }
         if kind == ActionKind::Invitation && rules.weekly_invitations != u32::MAX {
             let week_ago = now.plus_millis(-WEEK_MS);
             let weekly = i64::from(rules.weekly_invitations);

@@ -101,6 +101,27 @@ pub(crate) async fn forget_in(tx: &mut Transaction<'static, Any>, token: &str) -
     Ok(())
 }
 
+/// Rows of `kind` and `shared_with` since `since`, counted up to `cap`.
+async fn count_kinds_in(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+    kind: &str,
+    shared_with: &[&str],
+    since: Timestamp,
+    cap: u32,
+) -> StoreResult<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM outbound_actions WHERE linkedin_account_id = $1 AND performed_at >= $2 \
+         AND kind IN ({}) LIMIT {cap}) AS capped",
+        crate::sql::placeholders(3, 1 + shared_with.len())
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(since.as_millis()).bind(kind);
+    for other in shared_with {
+        query = query.bind(*other);
+    }
+    Ok(query.fetch_one(&mut **tx).await?)
+}
+
 impl Store {
     /// Reserves the account's next action slot for one action under the
     /// lease of `item` (see [`SlotRequest`]).
@@ -190,15 +211,16 @@ impl Store {
     }
 
     /// Charges one provider read of `kind` to the account when fewer than
-    /// `budget` were charged since `since` (the local day's start); `false`
-    /// when the budget is spent (nothing charged). With `budget == None` the
-    /// call is charged whatever the count (urgent reads a send depends on).
-    /// Concurrent charges serialize on the account's slot row, so instances
-    /// sharing a seat never overspend it.
+    /// `budget` reads of `kind` and of the kinds in `shared_with` were charged
+    /// since `since` (the local day's start); `false` when the budget is spent
+    /// (nothing charged). With `budget == None` the call is charged whatever
+    /// the count (urgent reads a send depends on). Concurrent charges serialize
+    /// on the account's slot row, so instances sharing a seat never overspend it.
     pub async fn charge_call(
         &self,
         account_id: &str,
         kind: &str,
+        shared_with: &[&str],
         since: Timestamp,
         budget: Option<u32>,
         now: Timestamp,
@@ -216,16 +238,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some(budget) = budget {
-            let spent: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM outbound_actions WHERE linkedin_account_id = $1 AND kind = $2 \
-                 AND performed_at >= $3 LIMIT $4) AS capped",
-            )
-            .bind(account_id)
-            .bind(kind)
-            .bind(since.as_millis())
-            .bind(i64::from(budget))
-            .fetch_one(&mut *tx)
-            .await?;
+            let spent = count_kinds_in(&mut tx, account_id, kind, shared_with, since, budget).await?;
             if spent >= i64::from(budget) {
                 tx.rollback().await?;
                 return Ok(false);
@@ -243,6 +256,22 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Actions and reads of `kind` and of the kinds in `shared_with` since `since`, counted
+    /// up to `cap` at most.
+    pub async fn count_kinds_up_to(
+        &self,
+        account_id: &str,
+        kind: &str,
+        shared_with: &[&str],
+        since: Timestamp,
+        cap: u32,
+    ) -> StoreResult<i64> {
+        let mut tx = self.writer.begin().await?;
+        let n = count_kinds_in(&mut tx, account_id, kind, shared_with, since, cap).await?;
+        tx.rollback().await?;
+        Ok(n)
     }
 
     /// How many actions and reads of each kind the account made since `since`, by kind.

@@ -83,12 +83,14 @@ impl Governed {
         }
         let budget = self.account.effective_cap(rules.reads.daily(kind), now);
         let day_start = rules.local_day_start(now);
-        if !self
+        // Profile visits are profile retrievals too: one budget for both (Unipile's 80-100 a day).
+        let shared: &[&str] = if kind == CallKind::ProfileFetch { &["profile_visit"] } else { &[] };
+        let charged = self
             .store
-            .charge_call(&self.account.id, kind.as_str(), day_start, Some(budget), now)
+            .charge_call(&self.account.id, kind.as_str(), shared, day_start, Some(budget), now)
             .await
-            .map_err(ledger)?
-        {
+            .map_err(ledger)?;
+        if !charged {
             return Err(spent(rules.next_working_moment(rules.next_local_day_start(now))));
         }
         Ok(())
@@ -126,7 +128,7 @@ impl Governed {
         let now = self.clock.now();
         let day_start = self.account.rules.local_day_start(now);
         self.store
-            .charge_call(&self.account.id, kind.as_str(), day_start, None, now)
+            .charge_call(&self.account.id, kind.as_str(), &[], day_start, None, now)
             .await
             .map_err(|e| LinkedInError::Transient(format!("the action ledger failed: {e}")))?;
         Ok(())

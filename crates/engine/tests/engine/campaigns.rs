@@ -52,6 +52,8 @@ fn rules(daily_invitations: u32) -> SendingRules {
         daily_messages: 1_000,
         daily_profile_visits: 1_000,
         daily_engagements: 1_000,
+        // Visits share the profile budget: as roomy as the visit cap.
+        reads: sonarly_domain::linkedin_account::ReadBudgets { profile_fetches: 1_000, ..Default::default() },
         ..SendingRules::default()
     }
 }

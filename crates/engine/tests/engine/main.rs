@@ -7,6 +7,7 @@ mod exactly_once;
 mod inbox;
 mod outbound;
 mod prospecting;
+mod seat_month;
 mod seat_safety;
 mod signals;
 mod webhooks;

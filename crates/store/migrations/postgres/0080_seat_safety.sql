@@ -5,7 +5,7 @@
 ALTER TABLE linkedin_accounts ADD COLUMN daily_profile_fetches BIGINT NOT NULL DEFAULT 90;
 ALTER TABLE linkedin_accounts ADD COLUMN daily_search_pages BIGINT NOT NULL DEFAULT 40;
 ALTER TABLE linkedin_accounts ADD COLUMN daily_relation_reads BIGINT NOT NULL DEFAULT 40;
-ALTER TABLE linkedin_accounts ADD COLUMN daily_inbox_reads BIGINT NOT NULL DEFAULT 1500;
+ALTER TABLE linkedin_accounts ADD COLUMN daily_inbox_reads BIGINT NOT NULL DEFAULT 3000;
 ALTER TABLE linkedin_accounts ADD COLUMN daily_activity_reads BIGINT NOT NULL DEFAULT 60;
 ALTER TABLE linkedin_accounts ADD COLUMN status_changed_at BIGINT NOT NULL DEFAULT 0;
 

@@ -5,7 +5,7 @@
 ALTER TABLE linkedin_accounts ADD COLUMN daily_profile_fetches INTEGER NOT NULL DEFAULT 90;
 ALTER TABLE linkedin_accounts ADD COLUMN daily_search_pages INTEGER NOT NULL DEFAULT 40;
 ALTER TABLE linkedin_accounts ADD COLUMN daily_relation_reads INTEGER NOT NULL DEFAULT 40;
-ALTER TABLE linkedin_accounts ADD COLUMN daily_inbox_reads INTEGER NOT NULL DEFAULT 1500;
+ALTER TABLE linkedin_accounts ADD COLUMN daily_inbox_reads INTEGER NOT NULL DEFAULT 3000;
 ALTER TABLE linkedin_accounts ADD COLUMN daily_activity_reads INTEGER NOT NULL DEFAULT 60;
 ALTER TABLE linkedin_accounts ADD COLUMN status_changed_at INTEGER NOT NULL DEFAULT 0;
 
