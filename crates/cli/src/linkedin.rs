@@ -1,6 +1,6 @@
 //! `sonarly linkedin …`: connect LinkedIn accounts to an account group.
 
-use crate::errors::domain;
+use crate::errors::{domain, hinted};
 use crate::output::{emit, emit_line};
 use crate::{Database, open_store};
 use anyhow::Context;
@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup};
 use sonarly_domain::clock::SystemClock;
 use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
+use sonarly_domain::secrets::{Keyring, PREVIOUS_SECRET_KEY_ENV, SECRET_KEY_ENV};
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use std::fmt::Write;
@@ -23,6 +24,12 @@ pub enum LinkedInCommand {
         #[arg(long, value_name = "ID")]
         group: Option<String>,
     },
+    /// Seal every stored Unipile API key with SONARLY_SECRET_KEY (opening it with that key,
+    /// SONARLY_SECRET_KEY_PREVIOUS, or as plaintext); prints how many changed.
+    #[command(after_long_help = "Run after moving the old key to SONARLY_SECRET_KEY_PREVIOUS and setting a new \
+                                 SONARLY_SECRET_KEY, or once to seal keys stored before sealing existed; then \
+                                 restart the servers with the new key alone (docs/linkedin.md, Secrets at rest).")]
+    RotateSecrets,
 }
 
 #[derive(Args)]
@@ -119,6 +126,7 @@ pub async fn run(db: &Database, cmd: LinkedInCommand) -> anyhow::Result<()> {
     let result = match cmd {
         LinkedInCommand::Connect(args) => connect(&store, *args).await,
         LinkedInCommand::List { group } => list(&store, group).await,
+        LinkedInCommand::RotateSecrets => rotate_secrets(&store).await,
     };
     store.close().await;
     result
@@ -218,8 +226,18 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
         }
         other => anyhow::bail!("--provider must be sandbox or unipile, not {other}"),
     };
+    let keyring = keyring()?;
+    if matches!(provider, ProviderSetup::Unipile(_)) && !keyring.can_seal() {
+        return Err(hinted(
+            format!("{SECRET_KEY_ENV} is not set: a Unipile API key is only stored encrypted"),
+            format!(
+                "generate a key with `openssl rand -base64 32`, keep it safe and set it as {SECRET_KEY_ENV} for \
+                     this command and for `sonarly serve` (docs/linkedin.md, Secrets at rest)"
+            ),
+        ));
+    }
     let input = ConnectAccount { group_id: args.group, name: args.name, account_type, rules, provider };
-    let account = sonarly_app::linkedin::connect_account(store, &SystemClock, input)
+    let account = sonarly_app::linkedin::connect_account_with(store, &SystemClock, &keyring, input)
         .await
         .map_err(|e| domain(e, "the account group does not exist"))
         .context("cannot connect the LinkedIn account")?;
@@ -232,4 +250,42 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
         );
     }
     emit_line(&account.id)
+}
+
+/// The server's keyring from `SONARLY_SECRET_KEY` and `SONARLY_SECRET_KEY_PREVIOUS`
+/// (environment only, so keys stay out of `ps`); read once per command or server start.
+pub fn keyring() -> anyhow::Result<Keyring> {
+    let var = |name: &str| std::env::var(name).ok();
+    Keyring::from_settings(var(SECRET_KEY_ENV).as_deref(), var(PREVIOUS_SECRET_KEY_ENV).as_deref()).map_err(|e| {
+        hinted(e.to_string(), "generate a key with `openssl rand -base64 32` (docs/linkedin.md, Secrets at rest)")
+    })
+}
+
+async fn rotate_secrets(store: &sonarly_store::Store) -> anyhow::Result<()> {
+    let keyring = keyring()?;
+    let Some(key_id) = keyring.key_id() else {
+        return Err(hinted(
+            format!("{SECRET_KEY_ENV} is not set: there is no key to seal with"),
+            format!("set the new key as {SECRET_KEY_ENV} and the old one, if any, as {PREVIOUS_SECRET_KEY_ENV}"),
+        ));
+    };
+    let report = sonarly_app::linkedin::reseal_provider_secrets(store, &SystemClock, &keyring)
+        .await
+        .map_err(|e| domain(e, "not found"))
+        .context("cannot re-seal the stored secrets")?;
+    for (account, why) in &report.failed {
+        eprintln!("Seat {account}: left as it was: {why}.");
+    }
+    eprintln!("Re-sealed {} Unipile API key(s) with key {key_id}; {} already were.", report.resealed, report.current);
+    emit_line(report.resealed)?;
+    if !report.failed.is_empty() {
+        return Err(hinted(
+            format!("{} seat(s) could not be re-sealed", report.failed.len()),
+            format!(
+                "a key sealed with an older key opens only while that key is {PREVIOUS_SECRET_KEY_ENV}; \
+                 otherwise reconnect the seat with its Unipile API key"
+            ),
+        ));
+    }
+    Ok(())
 }

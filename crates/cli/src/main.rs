@@ -63,7 +63,9 @@ enum Command {
     /// Run the HTTP API and its background workers.
     #[command(after_long_help = "Environment only: `SONARLY_OPENAI_API_KEY` is sent as `Authorization: Bearer …` \
                                  to the model API of --openai-base-url. It is never a flag, so it stays out of `ps`; \
-                                 local servers may need none.")]
+                                 local servers may need none. `SONARLY_SECRET_KEY` (32 bytes, base64 or hex) opens \
+                                 the Unipile API keys stored sealed, with `SONARLY_SECRET_KEY_PREVIOUS` during a key \
+                                 rotation (docs/linkedin.md, Secrets at rest).")]
     Serve(serve::ServeArgs),
     /// Apply pending database migrations.
     Migrate,

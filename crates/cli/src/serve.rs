@@ -190,6 +190,7 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     let signals = Signals::install()?;
     let composer = composer(&args, matches)?;
     let cors = cors_policy(&args, matches)?;
+    let keyring = crate::linkedin::keyring()?;
     // Held until the process ends.
     let _lock = lock_database(db)?;
     let listener = bind(&args.listen, matches).await?;
@@ -200,6 +201,7 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
             let limits = sonarly_api::ratelimit::RateLimits::default()
                 .with_auth_failures_per_minute(args.auth_failures_per_minute);
             state.rate_limits = Arc::new(limits);
+            state.registry = state.registry.with_keyring(keyring);
             let state = state.with_composer(composer).with_webhook_policy(webhook_policy(&args));
             match cors {
                 Some(policy) => state.with_cors(policy),

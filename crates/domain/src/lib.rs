@@ -18,6 +18,7 @@ pub mod page;
 pub mod prospecting;
 pub mod responses;
 pub mod scope;
+pub mod secrets;
 pub mod signals;
 pub mod state;
 pub mod template;

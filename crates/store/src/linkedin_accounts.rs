@@ -234,6 +234,29 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces the account's provider settings if they still are `from` (so a concurrent
+    /// edit is never overwritten); `updated_at` moves, so live providers are rebuilt.
+    /// Whether the row changed.
+    pub async fn replace_linkedin_provider_settings(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE linkedin_accounts SET provider_settings = $3, updated_at = $4 \
+             WHERE id = $1 AND provider_settings = $2",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(now.as_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Inserts a sandbox action unless its (account, token) exists; returns the stored row.
     pub async fn record_sandbox_action(&self, action: &SandboxActionRow) -> StoreResult<SandboxActionRow> {
         sqlx::query(

@@ -409,7 +409,7 @@ both_backends!(idempotency_keys_are_visible_ascii_as_the_error_says, |backend| {
 
 both_backends!(provider_text_with_nul_is_stored_without_it_on_both_backends, |backend| {
     within_deadline(async move {
-        use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, connect_account};
+        use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, connect_account_with};
         let app = TestApp::new(backend).await;
         let group = app.group("Provider").await;
         let secret = "webhook-secret-0123456789";
@@ -425,7 +425,9 @@ both_backends!(provider_text_with_nul_is_stored_without_it_on_both_backends, |ba
                 webhook_secret: secret.into(),
             }),
         };
-        let account = connect_account(&app.db.store, &app.clock, input).await.unwrap();
+        let keyring =
+            sonarly_domain::secrets::Keyring::new(sonarly_domain::secrets::SecretKey::from_bytes([1; 32]), None);
+        let account = connect_account_with(&app.db.store, &app.clock, &keyring, input).await.unwrap();
         let body = json!({
             "event": "message_received", "account_id": "t5XY4yQzR9WVrlNFyzPMhw", "account_type": "LINKEDIN",
             "message_id": "msg\u{0}1", "provider_chat_id": "2-thread\u{0}", "timestamp": "2026-05-24T13:49:07.965Z",

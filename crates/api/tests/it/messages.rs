@@ -4,7 +4,7 @@ use crate::support::*;
 use axum::body::Body;
 use axum::http::Method;
 use serde_json::{Value, json};
-use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, connect_account};
+use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, connect_account, connect_account_with};
 use sonarly_domain::linkedin_account::LinkedInAccount;
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::prospecting::Plan;
@@ -185,7 +185,8 @@ async fn unipile_account(app: &TestApp, group: &AccountGroup) -> LinkedInAccount
             webhook_secret: SECRET.into(),
         }),
     };
-    connect_account(&app.db.store, &app.clock, input).await.unwrap()
+    let keyring = sonarly_domain::secrets::Keyring::new(sonarly_domain::secrets::SecretKey::from_bytes([1; 32]), None);
+    connect_account_with(&app.db.store, &app.clock, &keyring, input).await.unwrap()
 }
 
 async fn webhook(app: &TestApp, account_id: &str, secret: Option<&str>, body: &str) -> Reply {

@@ -8,14 +8,15 @@ use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, ProviderKind, SendingRules};
 use sonarly_domain::page::{Page, PageRequest};
+use sonarly_domain::secrets::Keyring;
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_store::Store;
 
 pub const LINKEDIN_ACCOUNTS_LIST: &str = "linkedin-accounts";
 
-/// Unipile connection settings.
-#[derive(Debug, Clone)]
+/// Unipile connection settings. Its `Debug` leaves the secrets out.
+#[derive(Clone)]
 pub struct UnipileSetup {
     /// The DSN, e.g. `https://api8.unipile.com:13851`.
     pub base_url: String,
@@ -24,6 +25,15 @@ pub struct UnipileSetup {
     pub account_id: String,
     /// Secret Unipile will send in our webhook header (stored hashed).
     pub webhook_secret: String,
+}
+
+impl std::fmt::Debug for UnipileSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnipileSetup")
+            .field("base_url", &self.base_url)
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,9 +51,21 @@ pub struct ConnectAccount {
     pub provider: ProviderSetup,
 }
 
-/// Connects an account. For the sandbox, the account's own seed derives from
-/// its id unless one was given, and `connected_at` is now.
+/// Connects an account without a secret key: a sandbox account, since a Unipile
+/// account's API key is only ever stored sealed ([`connect_account_with`]).
 pub async fn connect_account(store: &Store, clock: &dyn Clock, input: ConnectAccount) -> AppResult<LinkedInAccount> {
+    connect_account_with(store, clock, &Keyring::none(), input).await
+}
+
+/// Connects an account. For the sandbox, the account's own seed derives from
+/// its id unless one was given, and `connected_at` is now. A Unipile API key is
+/// stored sealed with `keyring`'s key; without one, a Unipile account is refused.
+pub async fn connect_account_with(
+    store: &Store,
+    clock: &dyn Clock,
+    keyring: &Keyring,
+    input: ConnectAccount,
+) -> AppResult<LinkedInAccount> {
     let name = validate_name("name", &input.name)?;
     input.rules.validate()?;
     if store.get_group(&input.group_id).await.or_internal()?.is_none() {
@@ -79,9 +101,13 @@ pub async fn connect_account(store: &Store, clock: &dyn Clock, input: ConnectAcc
             if !issues.is_empty() {
                 return Err(DomainError::invalid(issues));
             }
+            let api_key = keyring.seal(&setup.api_key).map_err(|e| {
+                let why = format!("cannot be stored: {e} (see docs/linkedin.md, \"Secrets at rest\")");
+                DomainError::invalid_field("unipileApiKey", why)
+            })?;
             let settings = UnipileSettings {
                 base_url: setup.base_url.trim_end_matches('/').to_owned(),
-                api_key: setup.api_key,
+                api_key,
                 account_id: setup.account_id,
             };
             let json = serde_json::to_string(&settings).map_err(|_| DomainError::internal())?;

@@ -6,10 +6,13 @@ mod governor;
 mod journal;
 mod registry;
 pub mod seat;
+mod secrets;
 
 pub use connect::{
-    ConnectAccount, LINKEDIN_ACCOUNTS_LIST, ProviderSetup, UnipileSetup, connect_account, list_accounts,
+    ConnectAccount, LINKEDIN_ACCOUNTS_LIST, ProviderSetup, UnipileSetup, connect_account, connect_account_with,
+    list_accounts,
 };
 pub use governor::{Governed, Urgency};
 pub use journal::StoreJournal;
 pub use registry::{ProviderRegistry, unipile_account_id};
+pub use secrets::{ResealReport, reseal_provider_secrets};

@@ -4,6 +4,7 @@ use super::governor::{Governed, Urgency};
 use super::journal::StoreJournal;
 use sonarly_domain::clock::SharedClock;
 use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind};
+use sonarly_domain::secrets::{Keyring, SECRET_KEY_ENV};
 use sonarly_linkedin::sandbox::{Sandbox, SandboxConfig, SandboxMeter};
 use sonarly_linkedin::unipile::{UnipileConfig, UnipileLinkedIn};
 use sonarly_linkedin::{LinkedInError, SharedLinkedIn};
@@ -25,6 +26,8 @@ pub struct ProviderRegistry {
     governed: bool,
     /// Each sandbox account's meter (what LinkedIn counted, its restrictions), kept across rebuilds.
     meters: Arc<Mutex<HashMap<String, Arc<SandboxMeter>>>>,
+    /// Opens the sealed provider secrets of account rows ([`ProviderRegistry::with_keyring`]).
+    keyring: Arc<Keyring>,
 }
 
 impl ProviderRegistry {
@@ -36,7 +39,17 @@ impl ProviderRegistry {
             fixed: Arc::new(Mutex::new(HashMap::new())),
             governed: true,
             meters: Arc::new(Mutex::new(HashMap::new())),
+            keyring: Arc::new(Keyring::none()),
         }
+    }
+
+    /// Opens sealed provider secrets (a Unipile API key) with `keyring`; without it only
+    /// keys stored before sealing existed (plaintext) open. Connectors built before are not
+    /// reused by the registry this returns.
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = Arc::new(keyring);
+        self.providers = Arc::new(Mutex::new(HashMap::new()));
+        self
     }
 
     /// Hands out providers whose reads skip the governor's budgets (refusals still move the
@@ -105,9 +118,10 @@ impl ProviderRegistry {
             ProviderKind::Unipile => {
                 let config: UnipileSettings = serde_json::from_str(&account.provider_settings)
                     .map_err(|e| LinkedInError::InvalidInput(format!("unipile settings: {e}")))?;
+                let api_key = self.unipile_api_key(account, &config.api_key)?;
                 Arc::new(UnipileLinkedIn::new(UnipileConfig {
                     base_url: config.base_url,
-                    api_key: config.api_key,
+                    api_key,
                     account_id: config.account_id,
                 })?)
             }
@@ -117,6 +131,20 @@ impl ProviderRegistry {
             .unwrap_or_else(|p| p.into_inner())
             .insert(account.id.clone(), (version, provider.clone()));
         Ok(provider)
+    }
+
+    /// The seat's Unipile API key, opened; a key that does not open is our credentials failing.
+    fn unipile_api_key(&self, account: &LinkedInAccount, stored: &str) -> Result<String, LinkedInError> {
+        if !Keyring::is_sealed(stored) {
+            tracing::warn!(
+                account = %account.id,
+                "the seat's Unipile API key is stored unencrypted: set {SECRET_KEY_ENV} and run `sonarly linkedin rotate-secrets`"
+            );
+        }
+        self.keyring.open(stored).map_err(|e| {
+            tracing::error!(account = %account.id, error = %e, "the seat's Unipile API key cannot be opened");
+            LinkedInError::Unauthorized(format!("the seat's stored Unipile API key: {e}"))
+        })
     }
 }
 

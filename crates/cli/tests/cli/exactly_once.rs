@@ -7,12 +7,15 @@
 //! deduplicates (`sonarly_testkit::fault::UnipileMock`), where the mock's own
 //! record of deliveries is the ledger.
 
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, UnipileSetup, connect_account};
+use sonarly_app::linkedin::{
+    ConnectAccount, ProviderRegistry, ProviderSetup, UnipileSetup, connect_account, connect_account_with,
+};
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
 use sonarly_domain::clock::{SharedClock, SystemClock};
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_domain::responses::ResponseStatus;
+use sonarly_domain::secrets::Keyring;
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_store::{OUTBOUND_WORK, Store};
@@ -25,6 +28,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sonarly");
+/// The servers' SONARLY_SECRET_KEY (32 bytes of 7, base64), which seals the Unipile key.
+const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 /// A server with a 2 s lease; sends whose outcome is unknown settle for 1 s
 /// (the sandbox shows what it did at once).
@@ -38,6 +43,7 @@ fn start_server_with(url: &str, settings: &[&str]) -> Child {
         .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--database", url])
         .args(settings)
         .env("RUST_LOG", "warn")
+        .env("SONARLY_SECRET_KEY", SECRET_KEY)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -192,8 +198,9 @@ async fn unipile_world(
         rules,
         provider: ProviderSetup::Unipile(setup),
     };
-    let account = connect_account(store, &SystemClock, input).await.unwrap();
-    let registry = ProviderRegistry::new(store.clone(), clock.clone());
+    let keyring = Keyring::from_settings(Some(SECRET_KEY), None).unwrap();
+    let account = connect_account_with(store, &SystemClock, &keyring, input).await.unwrap();
+    let registry = ProviderRegistry::new(store.clone(), clock.clone()).with_keyring(keyring);
     let now = clock.now();
     let prospects: Vec<Prospect> = net
         .connections()

@@ -8,4 +8,5 @@ mod edge;
 mod events_tail;
 mod exactly_once;
 mod readme;
+mod secrets;
 mod webhooks_crash;
