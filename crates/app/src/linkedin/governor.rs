@@ -35,9 +35,6 @@ pub struct Governed {
     clock: SharedClock,
     account: LinkedInAccount,
     urgency: Urgency,
-    /// `false` only to show what happens without budgets: nothing is charged or refused,
-    /// refusals still move the seat.
-    budgets: bool,
 }
 
 impl Governed {
@@ -48,21 +45,11 @@ impl Governed {
         account: LinkedInAccount,
         urgency: Urgency,
     ) -> Self {
-        Self { inner, store, clock, account, urgency, budgets: true }
-    }
-
-    /// Charges and refuses nothing (refusals still move the seat): only for the test that
-    /// shows the sandbox restricting seats driven without budgets.
-    pub fn without_budgets(mut self) -> Self {
-        self.budgets = false;
-        self
+        Self { inner, store, clock, account, urgency }
     }
 
     /// Charges one read of `kind`, or says until when it must wait.
     async fn charge(&self, kind: CallKind) -> LinkedInResult<()> {
-        if !self.budgets {
-            return Ok(());
-        }
         let now = self.clock.now();
         let rules = &self.account.rules;
         let spent = |until: Timestamp| LinkedInError::BudgetSpent { kind: kind.as_str(), until };
@@ -122,9 +109,6 @@ impl Governed {
 
     /// Charges a read a send depends on: counted, never refused.
     async fn charge_urgent(&self, kind: CallKind) -> LinkedInResult<()> {
-        if !self.budgets {
-            return Ok(());
-        }
         let now = self.clock.now();
         let day_start = self.account.rules.local_day_start(now);
         self.store

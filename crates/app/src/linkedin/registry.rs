@@ -52,8 +52,8 @@ impl ProviderRegistry {
         self
     }
 
-    /// Hands out providers whose reads skip the governor's budgets (refusals still move the
-    /// seat): only for the test that shows the sandbox restricting seats driven without them.
+    /// Hands out the connectors themselves, without the governor: only for the test that shows
+    /// the sandbox restricting seats driven without it.
     pub fn without_governor(mut self) -> Self {
         self.governed = false;
         self
@@ -88,8 +88,10 @@ impl ProviderRegistry {
 
     fn governed(&self, account: &LinkedInAccount, urgency: Urgency) -> Result<SharedLinkedIn, LinkedInError> {
         let inner = self.connector(account)?;
-        let governed = Governed::new(inner, self.store.clone(), self.clock.clone(), account.clone(), urgency);
-        Ok(Arc::new(if self.governed { governed } else { governed.without_budgets() }))
+        if !self.governed {
+            return Ok(inner);
+        }
+        Ok(Arc::new(Governed::new(inner, self.store.clone(), self.clock.clone(), account.clone(), urgency)))
     }
 
     /// The connector itself, built once per version of the account row.
