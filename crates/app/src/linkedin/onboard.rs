@@ -9,7 +9,7 @@ use crate::AppResult;
 use crate::upstream::upstream_error;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::linkedin_account::LinkedInAccount;
-use sonarly_domain::{DomainError, Timestamp};
+use sonarly_domain::{DomainError, ErrorCode, Timestamp};
 use sonarly_linkedin::unipile::{
     CheckpointOutcome, HostedLinkKind, HostedLinkRequest, UnipileAdmin, UnipileConfig, UnipileLinkedIn, WebhookRequest,
     WebhookSource, normalized_dsn,
@@ -185,6 +185,13 @@ fn refused(e: LinkedInError) -> DomainError {
         ),
         E::FeatureUnavailable(m) | E::InvalidInput(m) | E::NotReachable(m) => {
             DomainError::invalid_field("unipileAccountId", format!("Unipile refused the account: {m}"))
+        }
+        E::Transient(m) => {
+            tracing::warn!(error = %m, "Unipile unreachable during onboarding");
+            DomainError::new(
+                ErrorCode::UpstreamError,
+                format!("Unipile is not reachable or not answering; retry later ({m})"),
+            )
         }
         other => upstream_error(other),
     }
