@@ -25,7 +25,7 @@ pub enum LinkedInCommand {
         group: Option<String>,
     },
     /// Print a Unipile hosted-auth link to open in a browser: it connects a LinkedIn account
-    /// (or reconnects one) and ends with the Unipile account id to pass to `connect`.
+    /// (or reconnects one); Unipile's dashboard then shows the account id to pass to `connect`.
     HostedLink(UnipileWorkspaceArgs),
     /// Solve the checkpoint (2FA or one-time code) LinkedIn put on a Unipile account.
     Checkpoint(CheckpointArgs),
@@ -343,7 +343,7 @@ async fn hosted_link(args: UnipileWorkspaceArgs) -> anyhow::Result<()> {
     .context("cannot get a hosted-auth link from Unipile")?;
     eprintln!(
         "Open this link in a browser within the hour (Unipile also ends links at its daily restart); \
-         it ends with the Unipile account id to pass to `sonarly linkedin connect --unipile-account-id`."
+         once done, Unipile's dashboard shows the account id for `sonarly linkedin connect --unipile-account-id`."
     );
     emit_line(&url)
 }
