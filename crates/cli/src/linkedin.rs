@@ -6,12 +6,13 @@ use crate::{Database, open_store};
 use anyhow::Context;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Subcommand};
-use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup};
+use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, onboard};
 use sonarly_domain::clock::SystemClock;
 use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
 use sonarly_domain::secrets::{Keyring, PREVIOUS_SECRET_KEY_ENV, SECRET_KEY_ENV};
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_linkedin::unipile::CheckpointOutcome;
 use std::fmt::Write;
 
 #[derive(Subcommand)]
@@ -30,6 +31,44 @@ pub enum LinkedInCommand {
                                  SONARLY_SECRET_KEY, or once to seal keys stored before sealing existed; then \
                                  restart the servers with the new key alone (docs/linkedin.md, Secrets at rest).")]
     RotateSecrets,
+    /// Print a Unipile hosted-auth link to open in a browser: it connects a LinkedIn account
+    /// (or reconnects one); Unipile's dashboard then shows the account id to pass to `connect`.
+    HostedLink(UnipileWorkspaceArgs),
+    /// Solve the checkpoint (2FA or one-time code) LinkedIn put on a Unipile account.
+    Checkpoint(CheckpointArgs),
+}
+
+/// The Unipile workspace: its DSN and API key.
+#[derive(Args)]
+pub struct UnipileWorkspaceArgs {
+    /// The DSN (base URL) of your Unipile workspace, e.g. api8.unipile.com:13851.
+    #[arg(long, value_name = "URL")]
+    unipile_dsn: String,
+    /// API key; prefer the environment variable, which stays out of `ps`.
+    #[arg(long, value_name = "KEY", env = "SONARLY_UNIPILE_API_KEY", hide_env_values = true)]
+    unipile_api_key: String,
+    /// Reconnect this Unipile account (after a disconnection) instead of connecting a new one.
+    #[arg(long, value_name = "UNIPILE_ACCOUNT_ID")]
+    reconnect: Option<String>,
+    /// A label Unipile attaches to the connection (e.g. who the seat belongs to).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Args)]
+pub struct CheckpointArgs {
+    /// The DSN (base URL) of your Unipile workspace.
+    #[arg(long, value_name = "URL")]
+    unipile_dsn: String,
+    /// API key; prefer the environment variable, which stays out of `ps`.
+    #[arg(long, value_name = "KEY", env = "SONARLY_UNIPILE_API_KEY", hide_env_values = true)]
+    unipile_api_key: String,
+    /// The Unipile account the checkpoint is on.
+    #[arg(long, value_name = "ID")]
+    unipile_account_id: String,
+    /// The code LinkedIn sent (authenticator app, SMS or e-mail); TRY_ANOTHER_WAY asks for another kind.
+    #[arg(long)]
+    code: String,
 }
 
 #[derive(Args)]
@@ -46,10 +85,10 @@ pub struct ConnectArgs {
     /// A display name for the account.
     #[arg(long, default_value = "LinkedIn account")]
     name: String,
-    /// The LinkedIn subscription of the account.
-    #[arg(long = "type", value_name = "TYPE", default_value = "classic",
-          value_parser = ["classic", "sales_navigator", "recruiter"])]
-    account_type: String,
+    /// The LinkedIn subscription of the account (default classic). For Unipile the type is
+    /// read from Unipile when connecting and wins over this flag.
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["classic", "sales_navigator", "recruiter"])]
+    account_type: Option<String>,
     /// IANA time zone of the account's working hours (e.g. Europe/Paris).
     #[arg(long, value_name = "TZ", default_value = "UTC")]
     timezone: String,
@@ -119,14 +158,25 @@ pub struct ConnectArgs {
     /// Unipile: the account id Unipile gave the LinkedIn account.
     #[arg(long, value_name = "ID")]
     unipile_account_id: Option<String>,
+    /// Unipile: the URL Unipile reaches this server at (e.g. https://sonarly.example.com); the
+    /// account's three webhooks (messaging, users, account_status) are then registered for you.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
 pub async fn run(db: &Database, cmd: LinkedInCommand) -> anyhow::Result<()> {
+    // These two only talk to Unipile.
+    let cmd = match cmd {
+        LinkedInCommand::HostedLink(args) => return hosted_link(args).await,
+        LinkedInCommand::Checkpoint(args) => return checkpoint(args).await,
+        other => other,
+    };
     let store = open_store(db).await?;
     let result = match cmd {
         LinkedInCommand::Connect(args) => connect(&store, *args).await,
         LinkedInCommand::List { group } => list(&store, group).await,
         LinkedInCommand::RotateSecrets => rotate_secrets(&store).await,
+        LinkedInCommand::HostedLink(_) | LinkedInCommand::Checkpoint(_) => unreachable!("handled above"),
     };
     store.close().await;
     result
@@ -174,8 +224,16 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
 }
 
 async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Result<()> {
-    let account_type = AccountType::parse(&args.account_type)
+    let declared_type = args.account_type.is_some();
+    let account_type = AccountType::parse(args.account_type.as_deref().unwrap_or("classic"))
         .map_err(|_| anyhow::anyhow!("--type must be classic, sales_navigator or recruiter"))?;
+    if args.public_url.is_some() && args.provider != "unipile" {
+        anyhow::bail!("--public-url is for --provider unipile (it registers Unipile webhooks)");
+    }
+    if let Some(url) = &args.public_url {
+        // Checked before anything is stored.
+        onboard::webhook_url(url, "id").map_err(|e| domain(e, "")).context("--public-url")?;
+    }
     let working_hours = WorkingHours::parse(&args.working_hours).map_err(|e| anyhow::anyhow!("--working-hours {e}"))?;
     let rules = SendingRules {
         timezone: args.timezone,
@@ -196,7 +254,7 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
             activity_reads: args.daily_activity_reads,
         },
     };
-    let mut webhook_secret = None;
+    let mut unipile_setup = None;
     let provider = match args.provider.as_str() {
         "sandbox" => ProviderSetup::Sandbox(SandboxConfig {
             world_seed: args.sandbox_world_seed,
@@ -208,8 +266,7 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
         }),
         "unipile" => {
             let secret = sonarly_domain::apikey::random_secret_hex();
-            webhook_secret = Some(secret.clone());
-            ProviderSetup::Unipile(UnipileSetup {
+            let setup = UnipileSetup {
                 base_url: args
                     .unipile_dsn
                     .ok_or_else(|| anyhow::anyhow!("--unipile-dsn is required with --provider unipile"))?,
@@ -222,7 +279,9 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
                     .unipile_account_id
                     .ok_or_else(|| anyhow::anyhow!("--unipile-account-id is required with --provider unipile"))?,
                 webhook_secret: secret,
-            })
+            };
+            unipile_setup = Some(setup.clone());
+            ProviderSetup::Unipile(setup)
         }
         other => anyhow::bail!("--provider must be sandbox or unipile, not {other}"),
     };
@@ -237,19 +296,95 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
         ));
     }
     let input = ConnectAccount { group_id: args.group, name: args.name, account_type, rules, provider };
-    let account = sonarly_app::linkedin::connect_account_with(store, &SystemClock, &keyring, input)
+    let seat = onboard::connect_verified(store, &SystemClock, &keyring, input)
         .await
         .map_err(|e| domain(e, "the account group does not exist"))
         .context("cannot connect the LinkedIn account")?;
+    let account = &seat.account;
     eprintln!("Connected {} account \"{}\".", account.provider.as_str(), account.display_name);
-    if let Some(secret) = webhook_secret {
+    if let Some(profile) = &seat.profile {
+        let premium = if profile.is_premium { ", premium" } else { "" };
         eprintln!(
-            "Register a Unipile webhook to POST to /v1/webhooks/unipile/{} with header \
-             `X-Sonarly-Webhook-Secret: {secret}` (shown once).",
-            account.id
+            "Unipile verified the account: {} {} ({}{premium}).",
+            profile.first_name, profile.last_name, seat.derived
         );
+        if declared_type && seat.declared != seat.derived {
+            eprintln!(
+                "Note: --type {} ignored; Unipile reports a {} seat, which is what is stored.",
+                seat.declared, seat.derived
+            );
+        }
     }
-    emit_line(&account.id)
+    let Some(setup) = unipile_setup else { return emit_line(&account.id) };
+    match &args.public_url {
+        Some(public_url) => {
+            let registered = onboard::register_webhooks(&setup, account, public_url).await;
+            // The id first: the account is stored whatever happens to the webhooks.
+            emit_line(&account.id)?;
+            let hooks = registered.map_err(|e| domain(e, "")).with_context(|| {
+                format!(
+                    "the account is connected but its Unipile webhooks could not all be registered; \
+                     connect it again with --public-url once fixed, or register them by hand \
+                     (docs/linkedin.md) for /v1/webhooks/unipile/{}",
+                    account.id
+                )
+            })?;
+            for hook in hooks {
+                let id = if hook.id.is_empty() { "(no id returned)" } else { hook.id.as_str() };
+                eprintln!("Registered the Unipile {} webhook: {id}", hook.source.as_str());
+            }
+            Ok(())
+        }
+        None => {
+            eprintln!(
+                "Register the Unipile webhooks (messaging, users, account_status with `ok`) to POST to \
+                 /v1/webhooks/unipile/{} with header `X-Sonarly-Webhook-Secret: {}` (shown once), or \
+                 connect with --public-url to have them registered for you.",
+                account.id, setup.webhook_secret
+            );
+            emit_line(&account.id)
+        }
+    }
+}
+
+async fn hosted_link(args: UnipileWorkspaceArgs) -> anyhow::Result<()> {
+    let now = sonarly_domain::clock::Clock::now(&SystemClock);
+    let url = onboard::hosted_link(
+        &args.unipile_dsn,
+        &args.unipile_api_key,
+        args.reconnect.as_deref(),
+        args.name.as_deref(),
+        now,
+    )
+    .await
+    .map_err(|e| domain(e, "Unipile does not know that account"))
+    .context("cannot get a hosted-auth link from Unipile")?;
+    eprintln!(
+        "Open this link in a browser within the hour (Unipile also ends links at its daily restart); \
+         once done, Unipile's dashboard shows the account id for `sonarly linkedin connect --unipile-account-id`."
+    );
+    emit_line(&url)
+}
+
+async fn checkpoint(args: CheckpointArgs) -> anyhow::Result<()> {
+    let outcome =
+        onboard::solve_checkpoint(&args.unipile_dsn, &args.unipile_api_key, &args.unipile_account_id, &args.code)
+            .await
+            .map_err(|e| domain(e, "Unipile does not know that account"))
+            .context("cannot solve the checkpoint")?;
+    match outcome {
+        CheckpointOutcome::Connected { account_id } => {
+            eprintln!("Checkpoint solved: the LinkedIn account is connected.");
+            emit_line(&account_id)
+        }
+        CheckpointOutcome::Another { account_id, checkpoint } => {
+            eprintln!(
+                "LinkedIn asks for another step ({checkpoint}): run this command again with the new code \
+                 (within 5 minutes)."
+            );
+            emit_line(&account_id)
+        }
+    }
 }
 
 /// The server's keyring from `SONARLY_SECRET_KEY` and `SONARLY_SECRET_KEY_PREVIOUS`

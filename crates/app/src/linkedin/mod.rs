@@ -4,6 +4,7 @@
 mod connect;
 mod governor;
 mod journal;
+pub mod onboard;
 mod registry;
 pub mod seat;
 mod secrets;

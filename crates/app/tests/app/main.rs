@@ -4,3 +4,4 @@
 
 mod composer;
 mod linkedin;
+mod onboard;

@@ -34,6 +34,19 @@ impl Http {
         if account_id.trim().is_empty() {
             return Err(LinkedInError::InvalidInput("Unipile account_id is empty".into()));
         }
+        Self::workspace(base_url, api_key, account_id, connect_timeout, request_timeout, clock)
+    }
+
+    /// A client for the workspace-wide routes (hosted-auth links, webhooks, checkpoints),
+    /// which name the account, if any, in their body: `account_id` may be empty.
+    pub(crate) fn workspace(
+        base_url: &str,
+        api_key: &str,
+        account_id: &str,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        clock: SharedClock,
+    ) -> LinkedInResult<Self> {
         if api_key.trim().is_empty() {
             return Err(LinkedInError::Unauthorized("Unipile api_key is empty".into()));
         }
@@ -62,6 +75,11 @@ impl Http {
             path.pop_if_empty().extend(["api", "v1"]).extend(segments);
         }
         url
+    }
+
+    /// The DSN root as Unipile names it (`https://host:port`, no trailing `/`): hosted-auth `api_url`.
+    pub(crate) fn dsn(&self) -> String {
+        self.root.as_str().trim_end_matches('/').to_owned()
     }
 
     /// `account_id` as a query pair, for the routes that take it there.

@@ -18,12 +18,17 @@ mod errors;
 mod http;
 mod mapping;
 mod messaging;
+mod onboarding;
 mod people;
 mod reconcile;
 mod search;
 pub mod webhook;
 mod wire;
 
+pub use onboarding::{
+    ACCOUNT_STATUS_EVENTS, CheckpointOutcome, HostedLinkKind, HostedLinkRequest, UnipileAdmin, WEBHOOK_SECRET_HEADER,
+    WebhookRequest, WebhookSource, normalized_dsn,
+};
 pub use webhook::{WebhookEvent, parse_webhook, parse_webhook_with_accounts, webhook_secret_matches};
 
 use crate::error::{LinkedInError, LinkedInResult};

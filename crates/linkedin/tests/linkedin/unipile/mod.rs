@@ -8,6 +8,7 @@ mod account;
 mod activity;
 mod errors;
 mod messaging;
+mod onboarding;
 mod people;
 mod reconcile;
 mod sanitize;
