@@ -196,7 +196,7 @@ impl Month {
             return;
         }
         let template = StarterTemplate::ALL[k % StarterTemplate::ALL.len()];
-        let template = if template == StarterTemplate::EngageInmail && k % 2 == 0 {
+        let template = if template == StarterTemplate::EngageInmail && k.is_multiple_of(2) {
             StarterTemplate::ConnectEngageDm // InMails need Sales Navigator
         } else {
             template
