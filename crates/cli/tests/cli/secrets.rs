@@ -2,13 +2,18 @@
 //! seals a Unipile API key with SONARLY_SECRET_KEY (and refuses without one), `linkedin
 //! list` never shows it, and `linkedin rotate-secrets` moves every key to a new server key.
 
+use sonarly_domain::Timestamp;
+use sonarly_domain::clock::ManualClock;
 use sonarly_domain::secrets::SecretKey;
 use sonarly_store::Store;
+use sonarly_testkit::fault::{FaultyNetwork, UnipileMock};
 use sonarly_testkit::{TestBackend, TestDb};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sonarly");
-const API_KEY: &str = "unipile-api-key-never-stored-plain";
+/// The mock Unipile's key: connecting asks Unipile who the account is before storing it.
+const API_KEY: &str = UnipileMock::API_KEY;
 /// 32 bytes of 1, then of 2, in base64 (as `openssl rand -base64 32` prints a key).
 const KEY_ONE: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 const KEY_TWO: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
@@ -34,11 +39,10 @@ fn ok(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or("").to_owned()
 }
 
-fn unipile_connect(group: &str) -> Vec<&str> {
-    let dsn = "https://api8.unipile.com:13851";
+fn unipile_connect<'a>(group: &'a str, dsn: &'a str) -> Vec<&'a str> {
     vec!["linkedin", "connect", "--group", group, "--provider", "unipile", "--unipile-dsn", dsn]
         .into_iter()
-        .chain(["--unipile-account-id", "acc_123"])
+        .chain(["--unipile-account-id", UnipileMock::ACCOUNT_ID])
         .collect()
 }
 
@@ -54,23 +58,26 @@ fn key_id(byte: u8) -> String {
     SecretKey::from_bytes([byte; 32]).id().to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unipile_api_key_is_stored_sealed_never_listed_and_rotated_to_a_new_server_key() {
     let (url, _guard) = TestDb::empty(TestBackend::Sqlite).await.unwrap();
     let url = url.as_str();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_780_000_000_000)));
+    let mock = UnipileMock::start(FaultyNetwork::new(clock, 2, 0)).await.unwrap();
+    let dsn = mock.base_url();
     let group = ok(&run(url, &[], &["groups", "create", "Secrets"]));
 
-    let refused = run(url, &[], &unipile_connect(&group));
+    let refused = run(url, &[], &unipile_connect(&group, &dsn));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
     assert!(stderr.contains("SONARLY_SECRET_KEY is not set") && stderr.contains("openssl rand -base64 32"), "{stderr}");
-    let bad = run(url, &[("SONARLY_SECRET_KEY", "c2hvcnQ=")], &unipile_connect(&group));
+    let bad = run(url, &[("SONARLY_SECRET_KEY", "c2hvcnQ=")], &unipile_connect(&group, &dsn));
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && stderr.contains("SONARLY_SECRET_KEY must be 32 bytes"), "{stderr}");
     assert!(!stderr.contains("c2hvcnQ="), "the key is never echoed");
     ok(&run(url, &[], &["linkedin", "connect", "--group", &group, "--provider", "sandbox"]));
 
-    let connected = run(url, &[("SONARLY_SECRET_KEY", KEY_ONE)], &unipile_connect(&group));
+    let connected = run(url, &[("SONARLY_SECRET_KEY", KEY_ONE)], &unipile_connect(&group, &dsn));
     let id = ok(&connected);
     let settings = stored_settings(url, &id).await;
     assert!(!settings.contains(API_KEY) && settings.contains(&format!("enc:v1:{}:", key_id(1))), "{settings}");
