@@ -13,11 +13,13 @@ pub fn upstream_error(e: LinkedInError) -> DomainError {
         LinkedInError::FeatureUnavailable(m) => {
             DomainError::conflict(format!("Not available on the connected LinkedIn account: {m}"))
         }
+        // Not LinkedIn failing: the seat's own budget says wait. A rate limit, with the moment it lifts.
         LinkedInError::BudgetSpent { kind, until } => DomainError::new(
-            ErrorCode::UpstreamError,
-            format!("The LinkedIn account's {kind} budget is spent (or it is outside its working hours); retry after {until}."),
+            ErrorCode::RateLimitExceeded,
+            format!("The LinkedIn account's daily {kind} budget is spent; retry after {until}."),
         )
-        .with_details("BUDGET_SPENT"),
+        .with_details("BUDGET_SPENT")
+        .with_retry_at(until),
         other => {
             tracing::warn!(error = %other, "upstream failure");
             DomainError::new(ErrorCode::UpstreamError, "LinkedIn is not responding as expected; retry later.")
