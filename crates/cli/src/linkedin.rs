@@ -119,6 +119,10 @@ pub struct ConnectArgs {
     /// Maximum random spacing between two actions of the account, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = SendingRules::default().max_spacing_secs)]
     max_spacing_secs: u32,
+    /// A new or little-used LinkedIn account: warm it up over N weeks (caps and budgets start
+    /// at 1/(N+1) of the configured ones and grow each week; 0 = full caps from the first day).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    ramp_up_weeks: u32,
     /// Profiles fetched per day (reads, email lookups), at most.
     #[arg(long, value_name = "N", default_value_t = ReadBudgets::default().profile_fetches)]
     daily_profile_fetches: u32,
@@ -204,6 +208,10 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
                 None => format!("{} {}", u.kind, u.used),
             })
             .collect();
+        let state = match a.ramp_up_week(now) {
+            Some(week) => format!("{} (warming up: week {week}/{})", report.state.as_str(), a.rules.ramp_up_weeks),
+            None => report.state.as_str().to_owned(),
+        };
         let paused: Vec<String> =
             report.pauses.iter().map(|p| format!("{} until {} ({})", p.kind, p.until.to_rfc3339(), p.reason)).collect();
         let _ = writeln!(
@@ -213,7 +221,7 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
             a.group_id,
             a.provider.as_str(),
             a.account_type,
-            report.state.as_str(),
+            state,
             a.rules.timezone,
             a.display_name,
             if today.is_empty() { "-".to_owned() } else { today.join(", ") },
@@ -253,6 +261,7 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
             inbox_reads: args.daily_inbox_reads,
             activity_reads: args.daily_activity_reads,
         },
+        ramp_up_weeks: args.ramp_up_weeks,
     };
     let mut unipile_setup = None;
     let provider = match args.provider.as_str() {

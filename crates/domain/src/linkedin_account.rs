@@ -199,7 +199,22 @@ pub struct SendingRules {
     pub max_spacing_secs: u32,
     /// Daily budgets of provider reads.
     pub reads: ReadBudgets,
+    /// A new or little-used LinkedIn account warms up over this many weeks from its
+    /// connection: its caps and budgets start at `1/(weeks+1)` and grow each week
+    /// (see [`LinkedInAccount::effective_cap`]); 0: full caps from the first day.
+    pub ramp_up_weeks: u32,
 }
+
+/// How long a seat trusts a profile (or an email lookup) it read before reading it again
+/// from LinkedIn (the governor's profile cache).
+pub const PROFILE_CACHE_MS: i64 = 7 * 86_400_000;
+
+/// How long a cached profile's connection degree is trusted when it is not first degree
+/// (an invitation may have been accepted since): a day.
+pub const DEGREE_CACHE_MS: i64 = 86_400_000;
+
+/// The longest ramp-up a seat may be given.
+pub const MAX_RAMP_UP_WEEKS: u32 = 12;
 
 impl Default for SendingRules {
     /// At or below LinkedIn's published guidance (see docs/linkedin.md).
@@ -216,6 +231,7 @@ impl Default for SendingRules {
             min_spacing_secs: 45,
             max_spacing_secs: 120,
             reads: ReadBudgets::default(),
+            ramp_up_weeks: 0,
         }
     }
 }
@@ -241,6 +257,9 @@ impl SendingRules {
         }
         if self.weekly_invitations < self.daily_invitations.min(1) {
             issues.push(FieldIssue::new("weeklyInvitations", "must be at least 1 when invitations are allowed"));
+        }
+        if self.ramp_up_weeks > MAX_RAMP_UP_WEEKS {
+            issues.push(FieldIssue::new("rampUpWeeks", format!("must be at most {MAX_RAMP_UP_WEEKS}")));
         }
         if issues.is_empty() { Ok(()) } else { Err(DomainError::invalid(issues)) }
     }
@@ -326,10 +345,34 @@ impl LinkedInAccount {
         self.status == AccountStatus::Recovering && now < self.status_changed_at.plus_millis(RECOVERY_MS)
     }
 
-    /// A daily cap or budget as it applies now: halved (at least 1) while recovering;
-    /// `u32::MAX` (no cap) stays so.
+    /// The seat's week of ramp-up at `now` (1-based), while it is warming up.
+    pub fn ramp_up_week(&self, now: Timestamp) -> Option<u32> {
+        let weeks = self.rules.ramp_up_weeks;
+        let week = (now.as_millis() - self.created_at.as_millis()).max(0) / WEEK_MS;
+        (week < i64::from(weeks)).then(|| week as u32 + 1)
+    }
+
+    /// When the seat's ramp-up ends (its caps are whole from then on); `None`: no ramp-up.
+    pub fn ramp_up_ends_at(&self) -> Option<Timestamp> {
+        let weeks = self.rules.ramp_up_weeks;
+        (weeks > 0).then(|| self.created_at.plus_millis(i64::from(weeks) * WEEK_MS))
+    }
+
+    /// A cap or budget (daily, or the weekly invitations) as it applies now: during
+    /// ramp-up week `w` of `n`, `w/(n+1)` of it; then halved while recovering; never
+    /// below 1. `u32::MAX` (no cap) and 0 (none allowed) stay so.
     pub fn effective_cap(&self, cap: u32, now: Timestamp) -> u32 {
-        if cap == u32::MAX || cap == 0 || !self.recovering(now) { cap } else { (cap / 2).max(1) }
+        if cap == u32::MAX || cap == 0 {
+            return cap;
+        }
+        let mut cap = u64::from(cap);
+        if let Some(week) = self.ramp_up_week(now) {
+            cap = cap * u64::from(week) / u64::from(self.rules.ramp_up_weeks + 1);
+        }
+        if self.recovering(now) {
+            cap /= 2;
+        }
+        cap.clamp(1, u64::from(u32::MAX - 1)) as u32
     }
 }
 
@@ -364,5 +407,54 @@ mod tests {
         let night = Timestamp::parse_rfc3339("2026-06-01T23:30:00Z").unwrap();
         assert_eq!(rules.local_day_start(night).to_rfc3339(), "2026-06-01T22:00:00.000Z");
         assert_eq!(rules.next_local_day_start(night).to_rfc3339(), "2026-06-02T22:00:00.000Z");
+    }
+
+    fn seat(ramp_up_weeks: u32, status: AccountStatus, since: Timestamp) -> LinkedInAccount {
+        LinkedInAccount {
+            id: "la_1".into(),
+            group_id: "g".into(),
+            provider: ProviderKind::Sandbox,
+            display_name: "Seat".into(),
+            account_type: AccountType::Classic,
+            status,
+            rules: SendingRules { ramp_up_weeks, ..SendingRules::default() },
+            provider_settings: "{}".into(),
+            webhook_secret_hash: None,
+            rate_limited_until: None,
+            status_changed_at: since,
+            last_webhook_at: None,
+            created_at: since,
+            updated_at: since,
+        }
+    }
+
+    #[test]
+    fn a_new_seat_warms_up_week_by_week_then_acts_at_its_full_caps() {
+        let t0 = Timestamp::parse_rfc3339("2026-06-01T07:00:00Z").unwrap();
+        let new = seat(4, AccountStatus::Connected, t0);
+        let at_week = |w: i64| t0.plus_millis(w * WEEK_MS + 3_600_000);
+        let caps: Vec<u32> = (0..6).map(|w| new.effective_cap(80, at_week(w))).collect();
+        assert_eq!(caps, [16, 32, 48, 64, 80, 80]);
+        assert_eq!(new.ramp_up_week(at_week(0)), Some(1));
+        assert_eq!(new.ramp_up_week(at_week(4)), None);
+        assert_eq!(new.ramp_up_ends_at(), Some(t0.plus_millis(4 * WEEK_MS)));
+        // Never below one; no cap and a zero cap stay what they are.
+        assert_eq!(new.effective_cap(2, at_week(0)), 1);
+        assert_eq!(new.effective_cap(u32::MAX, at_week(0)), u32::MAX);
+        assert_eq!(new.effective_cap(0, at_week(0)), 0);
+        // An established seat has no ramp-up.
+        let old = seat(0, AccountStatus::Connected, t0);
+        assert_eq!((old.effective_cap(80, t0), old.ramp_up_week(t0), old.ramp_up_ends_at()), (80, None, None));
+    }
+
+    #[test]
+    fn a_recovering_seat_in_ramp_up_gets_both_reductions() {
+        let t0 = Timestamp::parse_rfc3339("2026-06-01T07:00:00Z").unwrap();
+        let s = seat(1, AccountStatus::Recovering, t0);
+        assert_eq!(s.effective_cap(80, t0.plus_millis(1000)), 20, "half of the first ramp week's half");
+        assert_eq!(s.effective_cap(80, t0.plus_millis(RECOVERY_MS + 1)), 40, "recovered, still ramping");
+        assert_eq!(s.effective_cap(80, t0.plus_millis(WEEK_MS)), 80);
+        let too_long = SendingRules { ramp_up_weeks: MAX_RAMP_UP_WEEKS + 1, ..SendingRules::default() };
+        assert!(too_long.validate().is_err());
     }
 }

@@ -70,7 +70,7 @@ impl Engine {
         }
         if kind == ActionKind::Invitation && rules.weekly_invitations != u32::MAX {
             let week_ago = now.plus_millis(-WEEK_MS);
-            let weekly = i64::from(rules.weekly_invitations);
+            let weekly = i64::from(account.effective_cap(rules.weekly_invitations, now));
             let this_week = self.store.count_actions_up_to(&account.id, kind.as_str(), week_ago, weekly).await?;
             if this_week >= weekly {
                 // The window frees up when its oldest invitation leaves it.

@@ -17,7 +17,7 @@ pub struct OwnProfile {
     pub is_premium: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Company {
     pub name: String,
     pub linkedin_identifier: Option<String>,
@@ -26,8 +26,9 @@ pub struct Company {
     pub website: Option<String>,
 }
 
-/// A LinkedIn member as search results and profiles describe them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A LinkedIn member as search results and profiles describe them (serializable: the
+/// governor keeps recent profiles in the seat's profile cache).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     /// Member id, `ACoAA…`.
     pub provider_id: String,

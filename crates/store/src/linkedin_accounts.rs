@@ -45,6 +45,7 @@ fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
                 inbox_reads: int("daily_inbox_reads")?,
                 activity_reads: int("daily_activity_reads")?,
             },
+            ramp_up_weeks: int("ramp_up_weeks")?,
         },
         provider_settings: row.try_get("provider_settings")?,
         webhook_secret_hash: row.try_get("webhook_secret_hash")?,
@@ -98,9 +99,9 @@ impl Store {
              daily_profile_visits, daily_engagements, weekly_invitations, min_spacing_secs, max_spacing_secs, \
              provider_settings, webhook_secret_hash, rate_limited_until, created_at, updated_at, \
              daily_profile_fetches, daily_search_pages, daily_relation_reads, daily_inbox_reads, \
-             daily_activity_reads, status_changed_at) \
+             daily_activity_reads, status_changed_at, ramp_up_weeks) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             $23, $24, $25, $26, $27, $28)",
+             $23, $24, $25, $26, $27, $28, $29)",
         )
         .bind(&a.id)
         .bind(&a.group_id)
@@ -130,6 +131,7 @@ impl Store {
         .bind(i64::from(r.reads.inbox_reads))
         .bind(i64::from(r.reads.activity_reads))
         .bind(a.status_changed_at.as_millis())
+        .bind(i64::from(r.ramp_up_weeks))
         .execute(&self.writer)
         .await?;
         Ok(())

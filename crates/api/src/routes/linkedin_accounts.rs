@@ -81,6 +81,11 @@ pub struct LinkedInAccountView {
     pub usage_today: Vec<UsageView>,
     /// Kinds paused now, and when each resumes.
     pub pauses: Vec<PauseView>,
+    /// Weeks a new seat warms up over after it is connected (its caps and budgets start at
+    /// `1/(weeks+1)` and grow each week; `usageToday` shows today's); 0: none.
+    pub ramp_up_weeks: u32,
+    /// When the ramp-up ends and the full caps apply; absent without a ramp-up.
+    pub ramp_up_ends_at: Option<String>,
     pub created_at: String,
 }
 
@@ -97,6 +102,7 @@ pub struct ReadBudgetsView {
 impl From<(LinkedInAccount, SeatReport)> for LinkedInAccountView {
     fn from((a, report): (LinkedInAccount, SeatReport)) -> Self {
         let (start, end) = a.rules.working_hours.format();
+        let ramp_up_ends_at = a.ramp_up_ends_at().map(|t| t.to_rfc3339());
         Self {
             id: a.id,
             name: a.display_name,
@@ -131,6 +137,8 @@ impl From<(LinkedInAccount, SeatReport)> for LinkedInAccountView {
                 .into_iter()
                 .map(|p| PauseView { kind: p.kind, until: p.until.to_rfc3339(), reason: p.reason })
                 .collect(),
+            ramp_up_weeks: a.rules.ramp_up_weeks,
+            ramp_up_ends_at,
             created_at: a.created_at.to_rfc3339(),
         }
     }

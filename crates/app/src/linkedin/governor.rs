@@ -11,13 +11,18 @@
 //! outcome) are charged but never refused, so a delivery is never left
 //! unconfirmed for want of budget. Calls that reach no LinkedIn page (the
 //! seat's own profile, InMail balance, seat health) are free.
+//!
+//! Profiles and email lookups are remembered per seat for
+//! [`PROFILE_CACHE_MS`] (a profile's connection degree, unless first, for
+//! [`DEGREE_CACHE_MS`]): asking again within that time costs no budget and
+//! reaches no LinkedIn page. A visit refreshes the profile it read.
 
 use async_trait::async_trait;
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::SharedClock;
-use sonarly_domain::linkedin_account::{CallKind, LinkedInAccount};
+use sonarly_domain::linkedin_account::{CallKind, DEGREE_CACHE_MS, LinkedInAccount, PROFILE_CACHE_MS};
 use sonarly_linkedin::*;
-use sonarly_store::Store;
+use sonarly_store::{CachedRead, Store};
 
 /// Who is asking, which decides what may refuse a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +32,10 @@ pub enum Urgency {
     /// A person waiting on an API answer: budgets and pauses apply, working hours do not.
     Interactive,
 }
+
+/// Kinds of reads in the seat's profile cache.
+const PROFILE: &str = "profile";
+const EMAIL: &str = "email";
 
 /// A seat's provider behind its budgets.
 pub struct Governed {
@@ -107,6 +116,49 @@ impl Governed {
         }
     }
 
+    /// A profile the seat read recently enough, if any.
+    async fn cached_profile(&self, identifier: &str) -> Option<Person> {
+        let now = self.clock.now();
+        let read = self.cached(PROFILE, identifier, now.plus_millis(-PROFILE_CACHE_MS)).await?;
+        let person: Person = serde_json::from_str(&read.body).ok()?;
+        let degree_fresh = read.fetched_at >= now.plus_millis(-DEGREE_CACHE_MS);
+        (person.connection_degree == Some(1) || degree_fresh).then_some(person)
+    }
+
+    /// An email lookup the seat made recently enough (`Some(None)`: LinkedIn showed none).
+    async fn cached_email(&self, provider_id: &str) -> Option<Option<String>> {
+        let read = self.cached(EMAIL, provider_id, self.clock.now().plus_millis(-PROFILE_CACHE_MS)).await?;
+        serde_json::from_str(&read.body).ok()
+    }
+
+    async fn cached(&self, kind: &str, identifier: &str, fresh_since: Timestamp) -> Option<CachedRead> {
+        match self.store.cached_read(&self.account.id, kind, identifier, fresh_since).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(account = %self.account.id, error = %e, "the profile cache could not be read");
+                None
+            }
+        }
+    }
+
+    /// Remembers a read under each of `identifiers`; a failure costs only a later re-read.
+    async fn remember(&self, kind: &str, identifiers: &[&str], body: &impl serde::Serialize) {
+        let Ok(body) = serde_json::to_string(body) else { return };
+        let now = self.clock.now();
+        let expired = now.plus_millis(-PROFILE_CACHE_MS);
+        if let Err(e) = self.store.remember_read(&self.account.id, kind, identifiers, &body, now, expired).await {
+            tracing::warn!(account = %self.account.id, error = %e, "the profile cache could not be written");
+        }
+    }
+
+    async fn remember_profile(&self, asked: &str, person: &Person) {
+        let mut identifiers = vec![asked, person.provider_id.as_str(), person.public_identifier.as_str()];
+        identifiers.retain(|i| !i.is_empty());
+        identifiers.sort_unstable();
+        identifiers.dedup();
+        self.remember(PROFILE, &identifiers, person).await;
+    }
+
     /// Charges a read a send depends on: counted, never refused.
     async fn charge_urgent(&self, kind: CallKind) -> LinkedInResult<()> {
         let now = self.clock.now();
@@ -147,11 +199,18 @@ impl LinkedIn for Governed {
     }
 
     async fn profile(&self, identifier: &str) -> LinkedInResult<Person> {
-        self.read(CallKind::ProfileFetch, self.inner.profile(identifier)).await
+        if let Some(person) = self.cached_profile(identifier).await {
+            return Ok(person);
+        }
+        let person = self.read(CallKind::ProfileFetch, self.inner.profile(identifier)).await?;
+        self.remember_profile(identifier, &person).await;
+        Ok(person)
     }
 
     async fn visit_profile(&self, token: &OutboundToken, identifier: &str) -> LinkedInResult<Person> {
-        self.inner.visit_profile(token, identifier).await
+        let person = self.inner.visit_profile(token, identifier).await?;
+        self.remember_profile(identifier, &person).await;
+        Ok(person)
     }
 
     async fn follow(&self, token: &OutboundToken, provider_id: &str) -> LinkedInResult<()> {
@@ -210,7 +269,12 @@ impl LinkedIn for Governed {
     }
 
     async fn find_email(&self, provider_id: &str) -> LinkedInResult<Option<String>> {
-        self.read(CallKind::ProfileFetch, self.inner.find_email(provider_id)).await
+        if let Some(email) = self.cached_email(provider_id).await {
+            return Ok(email);
+        }
+        let email = self.read(CallKind::ProfileFetch, self.inner.find_email(provider_id)).await?;
+        self.remember(EMAIL, &[provider_id], &email).await;
+        Ok(email)
     }
 
     async fn recent_activity(&self, provider_id: &str) -> LinkedInResult<Vec<ActivityItem>> {

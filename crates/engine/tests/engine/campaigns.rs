@@ -768,6 +768,7 @@ both_backends!(responses_and_campaign_steps_sharing_a_seat_respect_every_cap_for
         min_spacing_secs: 60,
         max_spacing_secs: 180,
         reads: Default::default(),
+        ramp_up_weeks: 0,
     };
     let w = World::new(backend, rules.clone()).await;
     let audience = w.audience("product%20manager", 40).await;

@@ -1,5 +1,5 @@
 //! A simulated month on the enforcing sandbox: seats (classic and Sales
-//! Navigator, some new with smaller caps) each import an audience with
+//! Navigator, some new and warming up) each import an audience with
 //! emails, run a campaign over it, and answer their inbox every working day.
 //! With the governor, no seat is ever restricted and every cap holds per seat
 //! and local day, for every kind of call, as the ledger shows; without it,
@@ -16,9 +16,7 @@ use sonarly_app::responses::{QueueResponseRequest, queue_response};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{InstanceState, StarterTemplate};
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{
-    ActionKind, CallKind, LinkedInAccount, ReadBudgets, SendingRules, WEEK_MS, WorkingHours,
-};
+use sonarly_domain::linkedin_account::{ActionKind, CallKind, LinkedInAccount, SendingRules, WEEK_MS, WorkingHours};
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::prospecting::{JobStatus, Plan, Prospect};
 use sonarly_domain::responses::ResponseStatus;
@@ -53,26 +51,16 @@ struct Month {
     seats: Vec<Seat>,
 }
 
-/// Seat `k`'s rules: Paris working hours, spaced actions; every fourth seat is new (smaller caps).
+/// Seat `k`'s rules: Paris working hours, spaced actions; every fourth seat is new: it warms
+/// up over three weeks (a quarter of its caps the first week, then half, three quarters).
 fn rules_for(k: usize) -> SendingRules {
-    let base = SendingRules {
+    SendingRules {
         timezone: "Europe/Paris".into(),
         working_hours: WorkingHours::parse("09:00-17:00").unwrap(),
         min_spacing_secs: 60,
         max_spacing_secs: 180,
+        ramp_up_weeks: if k % 4 == 3 { 3 } else { 0 },
         ..SendingRules::default()
-    };
-    if k % 4 == 3 {
-        SendingRules {
-            daily_invitations: 25,
-            weekly_invitations: 80,
-            daily_messages: 40,
-            daily_profile_visits: 30,
-            reads: ReadBudgets { profile_fetches: 40, search_pages: 20, ..ReadBudgets::default() },
-            ..base
-        }
-    } else {
-        base
     }
 }
 
@@ -150,6 +138,9 @@ impl Month {
             let now = self.clock.now();
             let day = rules.local_day_start(now);
             if last_day != Some(day) {
+                if last_day.is_some() && std::env::var_os("SONARLY_MONTH_PROGRESS").is_some() {
+                    eprintln!("month: day {} done at {}", (day.as_millis() - end.as_millis()) / DAY + days, now);
+                }
                 last_day = Some(day);
                 for k in 0..self.seats.len() {
                     self.queue_replies(k).await;
@@ -255,12 +246,16 @@ both_backends!(a_month_of_work_on_the_enforcing_sandbox_restricts_no_seat_and_ho
                 *per_day.entry(rules.local_day_start(*t).as_millis()).or_default() += 1;
             }
             for (day, n) in per_day {
+                // The cap of that day (a new seat's grows week by week).
+                let cap = seat.account.effective_cap(cap, Timestamp::from_millis(day + DAY / 2));
                 assert!(n <= cap, "seat {k}: {n} {kind} on day {day}, over its cap {cap}");
             }
             if kind == "invitation" {
                 for (i, t) in times.iter().enumerate() {
                     let in_week = times[i..].iter().take_while(|u| u.as_millis() < t.as_millis() + WEEK_MS).count();
-                    assert!(in_week as u32 <= rules.weekly_invitations, "seat {k}: {in_week} invitations in a week");
+                    // The weekly cap is checked when each one is sent: the week's largest applies.
+                    let weekly = seat.account.effective_cap(rules.weekly_invitations, t.plus_millis(WEEK_MS));
+                    assert!(in_week as u32 <= weekly, "seat {k}: {in_week} invitations in a week");
                 }
             }
         }

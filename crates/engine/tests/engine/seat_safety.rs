@@ -90,6 +90,14 @@ impl World {
         queue_response(self.store(), &self.registry, &self.clock, &self.group.id, &request, None).await.unwrap().id
     }
 
+    async fn sent(&self, ids: &[String]) -> usize {
+        let mut n = 0;
+        for id in ids {
+            n += usize::from(self.status_of(id).await == ResponseStatus::Sent);
+        }
+        n
+    }
+
     async fn status_of(&self, id: &str) -> ResponseStatus {
         self.store().get_response(&self.group.id, id).await.unwrap().unwrap().status
     }
@@ -211,4 +219,54 @@ both_backends!(a_disconnected_seat_asks_the_provider_and_resumes_when_it_says_ok
     w.clock.advance_millis(3_600_000);
     w.engine().run_until_idle().await;
     assert_eq!(w.seat().await.status, AccountStatus::Recovering);
+});
+
+both_backends!(a_new_seat_warms_up_its_caps_week_by_week_then_acts_at_full_caps, |backend| async move {
+    // Four messages a day, warming up over one week: two a day that week, four after.
+    let rules = SendingRules { daily_messages: 4, ramp_up_weeks: 1, ..around_the_clock() };
+    let w = World::new(backend, rules, SandboxConfig::default()).await;
+    let mut ids = Vec::new();
+    for k in 0..10 {
+        ids.push(w.queue(k).await);
+    }
+    w.engine().run_until_idle().await;
+    assert_eq!(w.sent(&ids).await, 2, "half the cap in the only week of ramp-up");
+    let report = seat_report(w.store(), &w.seat().await, w.clock.now()).await.unwrap();
+    let messages = report.usage.iter().find(|u| u.kind == "message").unwrap();
+    assert_eq!((messages.used, messages.cap), (2, Some(2)), "the report shows today's ramped cap");
+
+    // A week after it was connected, the seat is warm: its whole cap.
+    w.clock.set(w.account.created_at.plus_millis(7 * DAY_MS + 60_000));
+    w.engine().run_until_idle().await;
+    assert_eq!(w.sent(&ids).await, 6);
+    let report = seat_report(w.store(), &w.seat().await, w.clock.now()).await.unwrap();
+    let messages = report.usage.iter().find(|u| u.kind == "message").unwrap();
+    assert_eq!(messages.cap, Some(4));
+});
+
+both_backends!(a_profile_read_again_within_a_week_costs_the_seat_nothing, |backend| async move {
+    use sonarly_linkedin::sandbox::CallKind as LinkedInCall;
+    let w = World::new(backend, around_the_clock(), SandboxConfig::default()).await;
+    let provider = w.registry.provider(&w.seat().await).unwrap();
+    let member = w.prospects[0].provider_id.clone();
+    let first = provider.profile(&member).await.unwrap();
+    let email = provider.find_email(&member).await.unwrap();
+    // Asked again the next day, by its slug or its member id: remembered, not fetched.
+    w.clock.advance_millis(DAY_MS);
+    assert_eq!(provider.profile(&first.public_identifier).await.unwrap(), first);
+    assert_eq!(provider.profile(&member).await.unwrap(), first);
+    assert_eq!(provider.find_email(&member).await.unwrap(), email);
+    let meter = w.registry.sandbox_meter(&w.account.id);
+    let since = w.account.created_at;
+    assert_eq!(
+        w.store().count_actions(&w.account.id, "profile_fetch", since).await.unwrap(),
+        2,
+        "one profile, one email"
+    );
+    assert_eq!(meter.calls_in_week(LinkedInCall::ProfileView, w.clock.now()), 2, "LinkedIn saw each once");
+
+    // A week later the profile is read again, and charged again.
+    w.clock.advance_millis(7 * DAY_MS);
+    provider.profile(&member).await.unwrap();
+    assert_eq!(w.store().count_actions(&w.account.id, "profile_fetch", since).await.unwrap(), 3);
 });
