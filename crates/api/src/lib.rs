@@ -142,7 +142,14 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::campaigns::approve))
         .routes(routes!(routes::campaigns::discard))
         .routes(routes!(routes::events::list_events))
-        .routes(routes!(routes::linkedin_accounts::list_linkedin_accounts))
+        .routes(routes!(
+            routes::linkedin_accounts::list_linkedin_accounts,
+            routes::linkedin_accounts::connect_linkedin_account
+        ))
+        .routes(routes!(routes::linkedin_accounts::connect_link))
+        .routes(routes!(routes::linkedin_accounts::reconnect_link))
+        .routes(routes!(routes::linkedin_accounts::solve_checkpoint))
+        .routes(routes!(routes::linkedin_accounts::register_webhooks))
         .routes(routes!(routes::messages::list_messages))
         .routes(routes!(routes::prospecting::start_job, routes::prospecting::list_jobs))
         .routes(routes!(routes::prospecting::get_quota))

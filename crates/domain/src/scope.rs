@@ -1,5 +1,6 @@
 //! Permissions. The scope list (spec 1.9, plus `events:read`, `webhooks:read` and
-//! `webhooks:write` for the event log and webhooks) and the route → scope table live here,
+//! `webhooks:write` for the event log and webhooks, and `linkedin-accounts:write` for
+//! connecting seats) and the route → scope table live here,
 //! in one place, so a route cannot exist without a decision about its scope.
 
 use std::fmt;
@@ -24,10 +25,12 @@ pub enum Scope {
     EventsRead,
     WebhooksRead,
     WebhooksWrite,
+    /// Connect, reconnect and unblock LinkedIn seats (hosted-auth links, checkpoints, webhooks).
+    LinkedInAccountsWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 17] = [
+    pub const ALL: [Scope; 18] = [
         Scope::AudiencesRead,
         Scope::AudiencesWrite,
         Scope::ProspectsRead,
@@ -45,6 +48,7 @@ impl Scope {
         Scope::EventsRead,
         Scope::WebhooksRead,
         Scope::WebhooksWrite,
+        Scope::LinkedInAccountsWrite,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -66,6 +70,7 @@ impl Scope {
             Scope::EventsRead => "events:read",
             Scope::WebhooksRead => "webhooks:read",
             Scope::WebhooksWrite => "webhooks:write",
+            Scope::LinkedInAccountsWrite => "linkedin-accounts:write",
         }
     }
 }
@@ -142,6 +147,24 @@ pub const ROUTE_ACCESS: &[(&str, &str, RouteAccess)] = {
         ("GET", "/v1/accounts/{accountGroupId}", AnyKey),
         // Connected LinkedIn accounts (not in the spec; any key of the group may read them).
         ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts", AnyKey),
+        // Connecting seats through Unipile (issue 13.4; docs/decisions.md "Seat onboarding through the API")
+        ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts", S(LinkedInAccountsWrite)),
+        ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts/connect-link", S(LinkedInAccountsWrite)),
+        (
+            "POST",
+            "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/reconnect-link",
+            S(LinkedInAccountsWrite),
+        ),
+        (
+            "POST",
+            "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/checkpoint",
+            S(LinkedInAccountsWrite),
+        ),
+        (
+            "POST",
+            "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/webhooks",
+            S(LinkedInAccountsWrite),
+        ),
         // Audiences
         ("GET", "/v1/accounts/{accountGroupId}/audiences", S(AudiencesRead)),
         ("POST", "/v1/accounts/{accountGroupId}/audiences", S(AudiencesWrite)),

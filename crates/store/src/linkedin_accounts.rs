@@ -236,6 +236,18 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces the hash of the secret the provider sends back on the seat's webhooks
+    /// (after its webhooks were registered again with a new secret).
+    pub async fn set_linkedin_webhook_secret_hash(&self, id: &str, hash: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE linkedin_accounts SET webhook_secret_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .bind(now.as_millis())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     /// Replaces the account's provider settings if they still are `from` (so a concurrent
     /// edit is never overwritten); `updated_at` moves, so live providers are rebuilt.
     /// Whether the row changed.

@@ -130,6 +130,14 @@ const FAMILIES: &[Family] = &[
         then_read: &["update_endpoint", "delete_endpoint", "rotate_secret"],
         read: "get_endpoint",
     },
+    Family {
+        created_by: &[("connect_linkedin_account", &["201"])],
+        id: "/data/id",
+        param: "linkedinAccountId",
+        on_one: &["reconnect_link", "solve_checkpoint", "register_webhooks"],
+        then_read: &[],
+        read: "reconnect_link",
+    },
 ];
 
 /// A link that is not "one resource of a family".

@@ -5,6 +5,7 @@ mod connect;
 mod governor;
 mod journal;
 pub mod onboard;
+pub mod onboard_api;
 mod registry;
 pub mod seat;
 mod secrets;

@@ -71,6 +71,11 @@ impl ProviderRegistry {
         self.meters.lock().unwrap_or_else(|p| p.into_inner()).entry(account_id.to_owned()).or_default().clone()
     }
 
+    /// The keyring that opens (and seals) the seats' provider secrets.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }
