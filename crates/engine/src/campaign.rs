@@ -186,6 +186,15 @@ impl Engine {
                 Resumed::Ready(s) => send = Some(*s),
             }
         }
+        // Held back, or the seat's slot taken: wait before composing or preparing anything.
+        if let Some(until) = self.hold_back(account, kind, now).await? {
+            self.store.release_work(item, until, Some("SAFETY_RULE"), true).await?;
+            return Ok(());
+        }
+        if let Some(busy) = self.store.slot_taken_until(&account.id, now).await? {
+            self.store.release_work(item, self.slot_queue.behind(account, busy), Some("SPACING"), true).await?;
+            return Ok(());
+        }
         let chat = if step.action == StepAction::DirectMessage {
             self.store
                 .conversation_with(&instance.group_id, recipient)
@@ -264,7 +273,7 @@ impl Engine {
         match self.store.reserve_action_slot(item, &slot, self.lease_until()).await? {
             SlotClaim::Granted => {}
             SlotClaim::Busy(until) => {
-                self.store.release_work(item, until, Some("SPACING"), true).await?;
+                self.store.release_work(item, self.slot_queue.behind(account, until), Some("SPACING"), true).await?;
                 return Ok(());
             }
             SlotClaim::Lost => return Ok(()),

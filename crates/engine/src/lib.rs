@@ -113,6 +113,9 @@ pub struct Engine {
     pub(crate) own_ids: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
     /// Writes campaign content at send time (the built-in composer unless configured).
     pub(crate) composer: sonarly_app::composer::SharedComposer,
+    /// Campaign steps waiting for each seat's send slot, queued one spacing apart (see
+    /// [`safety::SlotQueue`]).
+    pub(crate) slot_queue: std::sync::Arc<safety::SlotQueue>,
 }
 
 impl Engine {
@@ -124,6 +127,7 @@ impl Engine {
             owner: owner.into(),
             config: EngineConfig::default(),
             own_ids: Default::default(),
+            slot_queue: Default::default(),
             composer: std::sync::Arc::new(sonarly_app::composer::BuiltinComposer),
         }
     }

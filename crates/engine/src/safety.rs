@@ -20,6 +20,36 @@ use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules
 use sonarly_linkedin::LinkedInError;
 use sonarly_store::StoreError;
 
+/// Campaign steps that found their seat's send slot taken, lined up one
+/// average spacing apart behind it. Releasing them all to the moment the slot
+/// frees would wake every waiting step of the seat at once, only for one to
+/// win and the rest to be put back, each time the slot frees (a seat with a
+/// thousand steps due would be claimed a thousand times per action). Lined up,
+/// about one step wakes per slot. This is only a hint for when to look again:
+/// the slot itself (`account_send_state`), the caps and the ledger decide, so
+/// instances that each keep their own line stay correct.
+#[derive(Debug, Default)]
+pub(crate) struct SlotQueue {
+    /// Per seat: the taken slot's end and how many steps were lined up behind it.
+    lines: std::sync::Mutex<std::collections::HashMap<String, (Timestamp, i64)>>,
+}
+
+impl SlotQueue {
+    /// When a step that found the seat's slot taken until `busy_until` should look again.
+    pub(crate) fn behind(&self, account: &LinkedInAccount, busy_until: Timestamp) -> Timestamp {
+        let rules = &account.rules;
+        let average_ms = (i64::from(rules.min_spacing_secs) + i64::from(rules.max_spacing_secs)) * 500;
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let line = lines.entry(account.id.clone()).or_insert((busy_until, 0));
+        if line.0 != busy_until {
+            *line = (busy_until, 0);
+        }
+        let place = line.1;
+        line.1 += 1;
+        busy_until.plus_millis(place * average_ms)
+    }
+}
+
 /// A random spacing after an action, within the account's bounds.
 pub(crate) fn spacing_ms(rules: &SendingRules) -> i64 {
     let (min, max) = (rules.min_spacing_secs, rules.max_spacing_secs.max(rules.min_spacing_secs));

@@ -438,6 +438,14 @@ impl Store {
             .await?)
     }
 
+    /// The provider's ids of every message stored for an account (tests, audits against the provider).
+    pub async fn account_provider_message_ids(&self, account_id: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT provider_message_id FROM messages WHERE linkedin_account_id = $1")
+            .bind(account_id)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
     /// Where the inbox sync of an account stands (`None` before its first pass).
     pub async fn inbox_sync_state(&self, account_id: &str) -> StoreResult<Option<InboxSyncState>> {
         let row = sqlx::query("SELECT * FROM inbox_sync_state WHERE linkedin_account_id = $1")

@@ -143,6 +143,17 @@ impl Store {
         Ok(SlotClaim::Granted)
     }
 
+    /// Until when the seat's send slot is taken, if it is at `now` (a read, to spare a step
+    /// the work of preparing a send it could not make yet; reserving decides).
+    pub async fn slot_taken_until(&self, account_id: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT next_slot_at FROM account_send_state WHERE linkedin_account_id = $1")
+                .bind(account_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(next.filter(|at| *at > now.as_millis()).map(Timestamp::from_millis))
+    }
+
     /// Un-counts a reserved action that did not happen (LinkedIn refused it).
     pub async fn forget_action(&self, token: &str) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;

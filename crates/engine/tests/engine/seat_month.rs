@@ -281,14 +281,53 @@ both_backends!(a_month_of_work_on_the_enforcing_sandbox_restricts_no_seat_and_ho
         total += instances.len();
         completed += instances.iter().filter(|i| i.state != InstanceState::Active).count();
     }
-    assert!(total > 0 && completed * 2 >= total, "campaigns progress: {completed} of {total} leads done");
+    // Every reply the prospects and connections sent is in the inbox: LinkedIn's (the sandbox's)
+    // conversations read afresh, past the budgets, once the last sync ran.
+    m.clock.advance_millis(30 * MINUTE);
+    engine.run_until_idle().await;
+    let fresh = ProviderRegistry::new(m.db.store.clone(), Arc::new(m.clock.clone())).without_governor();
+    let mut inbound = 0usize;
+    for (k, seat) in m.seats.iter().enumerate() {
+        let stored: HashSet<String> =
+            m.store().account_provider_message_ids(&seat.account.id).await.unwrap().into_iter().collect();
+        let linkedin = fresh.interactive(&seat.account).unwrap();
+        let mut cursor = None;
+        loop {
+            let page = linkedin.chats(cursor.as_deref()).await.unwrap();
+            for chat in &page.items {
+                let mut inner = None;
+                loop {
+                    let messages = linkedin.chat_messages(&chat.chat_id, inner.as_deref()).await.unwrap();
+                    for message in messages.items.iter().filter(|m| !m.is_sender) {
+                        inbound += 1;
+                        assert!(
+                            stored.contains(&message.message_id),
+                            "seat {k}: reply {} not recorded",
+                            message.message_id
+                        );
+                    }
+                    inner = messages.cursor;
+                    if inner.is_none() {
+                        break;
+                    }
+                }
+            }
+            cursor = page.cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+    }
     let seat_days = (seats as i64 * days).max(1);
     let mut kinds: Vec<_> = report.into_iter().collect();
     kinds.sort();
-    eprintln!("month: {seats} seats, {total} leads, {days} days, {completed} leads done, 0 restrictions");
+    eprintln!(
+        "month: {seats} seats, {total} leads, {days} days, {completed} leads done, 0 restrictions, {inbound} replies received, all recorded"
+    );
     for (kind, n) in kinds {
         eprintln!("month: {kind}: {n} calls, {:.1} per seat-day", n as f64 / seat_days as f64);
     }
+    assert!(total > 0 && completed * 2 >= total, "campaigns progress: {completed} of {total} leads done");
 });
 
 both_backends!(the_same_work_without_the_governor_gets_seats_restricted, |backend| async move {
