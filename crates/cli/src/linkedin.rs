@@ -113,6 +113,13 @@ pub struct ConnectArgs {
     /// Most invitations sent per rolling week.
     #[arg(long, value_name = "N", default_value_t = SendingRules::default().weekly_invitations)]
     weekly_invitations: u32,
+    /// Invitations still pending this many days after they were sent are withdrawn
+    /// (LinkedIn holds many old pending invitations against a seat); 0 never withdraws.
+    #[arg(long, value_name = "DAYS", default_value_t = SendingRules::default().withdraw_invitations_after_days)]
+    withdraw_invitations_after_days: u32,
+    /// Most stale invitations withdrawn per day.
+    #[arg(long, value_name = "N", default_value_t = SendingRules::default().daily_withdrawals)]
+    daily_withdrawals: u32,
     /// Minimum random spacing between two actions of the account, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = SendingRules::default().min_spacing_secs)]
     min_spacing_secs: u32,
@@ -193,7 +200,8 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
     }
     .context("cannot list the LinkedIn accounts")?;
     let now = sonarly_domain::clock::Clock::now(&SystemClock);
-    let mut out = String::from("id\tgroup\tprovider\ttype\tstatus\ttimezone\thours\tname\ttoday\tpaused\n");
+    let mut out =
+        String::from("id\tgroup\tprovider\ttype\tstatus\ttimezone\thours\tname\ttoday\tpaused\twithdraw_after\n");
     for a in accounts {
         let report =
             sonarly_app::linkedin::seat::seat_report(store, &a, now).await.context("cannot read the seat's ledger")?;
@@ -216,7 +224,7 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
             report.pauses.iter().map(|p| format!("{} until {} ({})", p.kind, p.until.to_rfc3339(), p.reason)).collect();
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{start}-{end}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{start}-{end}\t{}\t{}\t{}\t{}",
             a.id,
             a.group_id,
             a.provider.as_str(),
@@ -226,6 +234,10 @@ async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Re
             a.display_name,
             if today.is_empty() { "-".to_owned() } else { today.join(", ") },
             if paused.is_empty() { "-".to_owned() } else { paused.join(", ") },
+            match a.rules.withdraw_invitations_after_days {
+                0 => "never".to_owned(),
+                days => format!("{days}d"),
+            },
         );
     }
     emit(&out)
@@ -252,6 +264,8 @@ async fn connect(store: &sonarly_store::Store, args: ConnectArgs) -> anyhow::Res
         daily_profile_visits: args.daily_profile_visits,
         daily_engagements: args.daily_engagements,
         weekly_invitations: args.weekly_invitations,
+        daily_withdrawals: args.daily_withdrawals,
+        withdraw_invitations_after_days: args.withdraw_invitations_after_days,
         min_spacing_secs: args.min_spacing_secs,
         max_spacing_secs: args.max_spacing_secs,
         reads: ReadBudgets {

@@ -127,10 +127,13 @@ pub enum ActionKind {
     ProfileVisit,
     /// Follows and reactions.
     Engagement,
+    /// A stale pending invitation withdrawn (a write to LinkedIn, capped per day like a send).
+    Withdrawal,
 }
 
 impl ActionKind {
-    pub const ALL: [Self; 5] = [Self::Message, Self::InMail, Self::Invitation, Self::ProfileVisit, Self::Engagement];
+    pub const ALL: [Self; 6] =
+        [Self::Message, Self::InMail, Self::Invitation, Self::ProfileVisit, Self::Engagement, Self::Withdrawal];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -139,9 +142,17 @@ impl ActionKind {
             Self::Invitation => "invitation",
             Self::ProfileVisit => "profile_visit",
             Self::Engagement => "engagement",
+            Self::Withdrawal => "withdrawal",
         }
     }
 }
+
+/// Default age, in days, past which a pending invitation is withdrawn: three weeks, the
+/// acceptance wait of a campaign (an invitation not accepted by then rarely is later) and
+/// the usual advice for keeping a seat's pending list short (see docs/linkedin.md).
+pub const DEFAULT_WITHDRAW_AFTER_DAYS: u32 = 21;
+/// Default cap on withdrawals per day: a steady trickle, never a mass clean-up.
+pub const DEFAULT_DAILY_WITHDRAWALS: u32 = 20;
 
 /// Working hours as minutes after local midnight, `[start, end)`; `end` may be
 /// 1440 (midnight), and `0-1440` means around the clock.
@@ -194,6 +205,11 @@ pub struct SendingRules {
     pub daily_profile_visits: u32,
     pub daily_engagements: u32,
     pub weekly_invitations: u32,
+    /// Most stale invitations withdrawn per day.
+    pub daily_withdrawals: u32,
+    /// Pending invitations older than this many days are withdrawn (within
+    /// `daily_withdrawals`); 0: never withdraw.
+    pub withdraw_invitations_after_days: u32,
     /// Random spacing between two actions of the account, in seconds.
     pub min_spacing_secs: u32,
     pub max_spacing_secs: u32,
@@ -228,6 +244,8 @@ impl Default for SendingRules {
             daily_profile_visits: 80,
             daily_engagements: 100,
             weekly_invitations: 200,
+            daily_withdrawals: DEFAULT_DAILY_WITHDRAWALS,
+            withdraw_invitations_after_days: DEFAULT_WITHDRAW_AFTER_DAYS,
             min_spacing_secs: 45,
             max_spacing_secs: 120,
             reads: ReadBudgets::default(),
@@ -244,7 +262,14 @@ impl SendingRules {
             ActionKind::Invitation => self.daily_invitations,
             ActionKind::ProfileVisit => self.daily_profile_visits,
             ActionKind::Engagement => self.daily_engagements,
+            ActionKind::Withdrawal => self.daily_withdrawals,
         }
+    }
+
+    /// How old a pending invitation gets before it is withdrawn; `None`: never.
+    pub fn withdraw_after_ms(&self) -> Option<i64> {
+        (self.withdraw_invitations_after_days > 0)
+            .then(|| i64::from(self.withdraw_invitations_after_days.min(3_650)) * 86_400_000)
     }
 
     pub fn validate(&self) -> Result<(), DomainError> {

@@ -143,6 +143,11 @@ impl Engine {
         // Acceptance comes from the relation sweep and `new_relation` webhooks (both mark the
         // prospect connected): never a profile fetch per invitee, which LinkedIn watches.
         let connected = prospect.connection_degree == Some(1);
+        // The invitation went stale and was withdrawn (see `withdrawals`): it can no longer be accepted.
+        if !connected && self.store.invitation_withdrawn(&instance.id).await? {
+            tracing::info!(instance = %instance.id, "invitation withdrawn unaccepted: workflow stopped");
+            return self.end(item, instance, InstanceState::Stopped, StopReason::InvitationNotAccepted, None).await;
+        }
         match acceptance_check(connected, instance.step_started_at, now) {
             AcceptanceCheck::Accepted => {
                 self.store.mark_prospects_connected(&instance.group_id, recipient, now).await?;

@@ -21,6 +21,7 @@ mod seat_health;
 mod send;
 mod signals;
 mod webhooks;
+mod withdrawals;
 mod worker;
 
 pub use webhooks::WebhookConfig;

@@ -16,7 +16,7 @@ use sonarly_domain::Timestamp;
 use sonarly_linkedin::LinkedInError;
 use sonarly_store::{
     CAMPAIGN_WORK, INBOX_SYNC_WORK, OUTBOUND_WORK, PROSPECTING_WORK, SEAT_HEALTH_WORK, SIGNAL_SCAN_WORK, StoreError,
-    WorkItem,
+    WITHDRAWAL_WORK, WorkItem,
 };
 
 /// The queue workers, in the order one engine step runs them.
@@ -34,11 +34,20 @@ pub(crate) enum Worker {
     Inbox,
     /// One health check of a seat.
     Health,
+    /// One stale invitation of a seat withdrawn (after the sends: they go first).
+    Withdrawals,
 }
 
 impl Worker {
-    pub(crate) const ALL: [Worker; 6] =
-        [Worker::Health, Worker::Prospecting, Worker::Outbound, Worker::Campaign, Worker::Signals, Worker::Inbox];
+    pub(crate) const ALL: [Worker; 7] = [
+        Worker::Health,
+        Worker::Prospecting,
+        Worker::Outbound,
+        Worker::Campaign,
+        Worker::Signals,
+        Worker::Inbox,
+        Worker::Withdrawals,
+    ];
 
     /// The queue kind of the worker's rows.
     pub(crate) fn kind(self) -> &'static str {
@@ -49,6 +58,7 @@ impl Worker {
             Worker::Signals => SIGNAL_SCAN_WORK,
             Worker::Inbox => INBOX_SYNC_WORK,
             Worker::Health => SEAT_HEALTH_WORK,
+            Worker::Withdrawals => WITHDRAWAL_WORK,
         }
     }
 
@@ -56,7 +66,7 @@ impl Worker {
     fn batch(self) -> i64 {
         match self {
             Worker::Outbound | Worker::Campaign => 16,
-            Worker::Prospecting | Worker::Signals | Worker::Inbox => 1,
+            Worker::Prospecting | Worker::Signals | Worker::Inbox | Worker::Withdrawals => 1,
             Worker::Health => 8,
         }
     }
@@ -92,6 +102,9 @@ impl Engine {
         if worker == Worker::Health {
             self.queue_missing_health_checks().await;
         }
+        if worker == Worker::Withdrawals {
+            self.queue_missing_withdrawals().await;
+        }
         let lease_until = self.lease_until();
         let items = self.claim(worker.kind(), worker.batch(), lease_until).await;
         if items.is_empty() {
@@ -123,6 +136,7 @@ impl Engine {
             Worker::Campaign => self.run_campaign_step(item).await,
             Worker::Inbox => self.sync_account(item, lease_until).await,
             Worker::Health => self.check_seat(item).await,
+            Worker::Withdrawals => self.withdraw_stale(item, lease_until).await,
         }
     }
 

@@ -68,6 +68,12 @@ pub trait LinkedIn: Send + Sync {
         note: Option<&str>,
     ) -> LinkedInResult<Invitation>;
 
+    /// Withdraws a pending invitation we sent (LinkedIn's "Withdraw"). Idempotent: an
+    /// invitation already gone (accepted, declined, withdrawn before) is success, so it
+    /// needs no [`OutboundToken`]; retrying it is always safe. After a withdrawal LinkedIn
+    /// refuses a new invitation to the same person for about three weeks.
+    async fn withdraw_invitation(&self, invitation_id: &str) -> LinkedInResult<()>;
+
     /// Pending sent invitations.
     async fn sent_invitations(&self, cursor: Option<&str>) -> LinkedInResult<ProviderPage<Invitation>>;
 

@@ -32,6 +32,7 @@ mod signals;
 mod sql;
 mod templates;
 mod webhooks;
+mod withdrawals;
 
 pub use audiences::AudienceDeletion;
 pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, StepRecord, StopOutcome};
@@ -50,5 +51,6 @@ pub use sends::{Fence, NewSend, OutboundSend, SendAction, SendState, Settle};
 pub use signals::{Evaluation, HistoryMessage, NewScan, ProspectOutcome, SIGNAL_SCAN_WORK, ScanCreation};
 pub use templates::{TemplateDelete, TemplateWrite};
 pub use webhooks::{AttemptEnd, AttemptStart, EndpointChanges, INTERRUPTED};
+pub use withdrawals::{StaleInvitation, WITHDRAWAL_WORK, WithdrawalState};
 
 pub type StoreResult<T> = Result<T, StoreError>;

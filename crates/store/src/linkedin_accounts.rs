@@ -36,6 +36,8 @@ fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
             daily_profile_visits: int("daily_profile_visits")?,
             daily_engagements: int("daily_engagements")?,
             weekly_invitations: int("weekly_invitations")?,
+            daily_withdrawals: int("daily_withdrawals")?,
+            withdraw_invitations_after_days: int("withdraw_invitations_after_days")?,
             min_spacing_secs: int("min_spacing_secs")?,
             max_spacing_secs: int("max_spacing_secs")?,
             reads: ReadBudgets {
@@ -99,9 +101,10 @@ impl Store {
              daily_profile_visits, daily_engagements, weekly_invitations, min_spacing_secs, max_spacing_secs, \
              provider_settings, webhook_secret_hash, rate_limited_until, created_at, updated_at, \
              daily_profile_fetches, daily_search_pages, daily_relation_reads, daily_inbox_reads, \
-             daily_activity_reads, status_changed_at, ramp_up_weeks) \
+             daily_activity_reads, status_changed_at, ramp_up_weeks, daily_withdrawals, \
+             withdraw_invitations_after_days) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             $23, $24, $25, $26, $27, $28, $29)",
+             $23, $24, $25, $26, $27, $28, $29, $30, $31)",
         )
         .bind(&a.id)
         .bind(&a.group_id)
@@ -132,6 +135,8 @@ impl Store {
         .bind(i64::from(r.reads.activity_reads))
         .bind(a.status_changed_at.as_millis())
         .bind(i64::from(r.ramp_up_weeks))
+        .bind(i64::from(r.daily_withdrawals))
+        .bind(i64::from(r.withdraw_invitations_after_days))
         .execute(&self.writer)
         .await?;
         Ok(())

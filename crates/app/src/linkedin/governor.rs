@@ -5,7 +5,7 @@
 //! is not made: it answers [`LinkedInError::BudgetSpent`] with the moment it
 //! may be tried again, and the worker waits until then.
 //!
-//! Sends (messages, invitations, visits, engagements) pass through: the
+//! Sends (messages, invitations, visits, engagements, withdrawals) pass through: the
 //! outbound scheduler already charged their slot in the same ledger (see
 //! `engine::safety`). Reads a send depends on (the read-back after an unknown
 //! outcome) are charged but never refused, so a delivery is never left
@@ -228,6 +228,11 @@ impl LinkedIn for Governed {
         note: Option<&str>,
     ) -> LinkedInResult<Invitation> {
         self.inner.send_invitation(token, provider_id, note).await
+    }
+
+    /// A write, like a send: the engine charged its slot (kind `withdrawal`) before the call.
+    async fn withdraw_invitation(&self, invitation_id: &str) -> LinkedInResult<()> {
+        self.inner.withdraw_invitation(invitation_id).await
     }
 
     async fn sent_invitations(&self, cursor: Option<&str>) -> LinkedInResult<ProviderPage<Invitation>> {

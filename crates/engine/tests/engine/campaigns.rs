@@ -765,6 +765,8 @@ both_backends!(responses_and_campaign_steps_sharing_a_seat_respect_every_cap_for
         daily_profile_visits: 15,
         daily_engagements: 15,
         weekly_invitations: 20,
+        daily_withdrawals: 3,
+        withdraw_invitations_after_days: 21,
         min_spacing_secs: 60,
         max_spacing_secs: 180,
         reads: Default::default(),

@@ -351,6 +351,9 @@ impl sonarly_linkedin::LinkedIn for OneChatGone {
     ) -> LinkedInResult<sonarly_linkedin::Invitation> {
         self.inner.send_invitation(token, provider_id, note).await
     }
+    async fn withdraw_invitation(&self, invitation_id: &str) -> LinkedInResult<()> {
+        self.inner.withdraw_invitation(invitation_id).await
+    }
     async fn sent_invitations(
         &self,
         cursor: Option<&str>,

@@ -11,3 +11,4 @@ mod seat_month;
 mod seat_safety;
 mod signals;
 mod webhooks;
+mod withdrawals;

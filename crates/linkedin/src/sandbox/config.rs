@@ -34,6 +34,9 @@ pub struct SandboxConfig {
     pub inmails_per_day: u32,
     pub visits_per_day: u32,
     pub other_actions_per_day: u32,
+    /// Pending invitations withdrawn per day before LinkedIn refuses (`LimitReached(DailyActions)`).
+    /// LinkedIn publishes no number; third-party tools stay well under 50. Default 50.
+    pub withdrawals_per_day: u32,
     /// Share of people whose email enrichment finds an address.
     pub email_find_rate: f64,
     /// How LinkedIn refuses and restricts a seat that calls too much (see [`EnforcementConfig`]).
@@ -63,6 +66,7 @@ impl Default for SandboxConfig {
             inmails_per_day: 50,
             visits_per_day: 100,
             other_actions_per_day: 100,
+            withdrawals_per_day: 50,
             email_find_rate: 0.6,
             enforcement: EnforcementConfig::default(),
             outages: Vec::new(),

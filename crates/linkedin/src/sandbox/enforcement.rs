@@ -40,10 +40,12 @@ pub enum CallKind {
     Message,
     /// `follow`, `react_to_recent_post`.
     Engagement,
+    /// `withdraw_invitation`.
+    Withdrawal,
 }
 
 impl CallKind {
-    pub const ALL: [CallKind; 7] = [
+    pub const ALL: [CallKind; 8] = [
         Self::ProfileView,
         Self::SearchPage,
         Self::RelationPoll,
@@ -51,6 +53,7 @@ impl CallKind {
         Self::Invitation,
         Self::Message,
         Self::Engagement,
+        Self::Withdrawal,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -62,13 +65,14 @@ impl CallKind {
             Self::Invitation => "invitation",
             Self::Message => "message",
             Self::Engagement => "engagement",
+            Self::Withdrawal => "withdrawal",
         }
     }
 }
 
 /// Thresholds of the enforcement model (`enforcement` in the sandbox settings).
 /// A threshold of 0 turns that rule off. Invitations, messages (with InMails)
-/// and engagements keep their own caps in [`SandboxConfig`]; for them only the
+/// engagements and withdrawals keep their own caps in [`SandboxConfig`]; for them only the
 /// overdrive rule applies here, against those caps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -138,7 +142,7 @@ fn metered_threshold(config: &SandboxConfig, kind: CallKind) -> Option<u32> {
         CallKind::SearchPage => e.sales_navigator_search_pages_per_day,
         CallKind::RelationPoll => e.relation_polls_per_day,
         CallKind::InboxRead => e.inbox_reads_per_day,
-        CallKind::Invitation | CallKind::Message | CallKind::Engagement => return None,
+        CallKind::Invitation | CallKind::Message | CallKind::Engagement | CallKind::Withdrawal => return None,
     };
     (t > 0).then_some(t)
 }
@@ -149,6 +153,7 @@ fn daily_threshold(config: &SandboxConfig, kind: CallKind) -> u32 {
         CallKind::Invitation => config.invitations_per_day,
         CallKind::Message => config.messages_per_day.saturating_add(config.inmails_per_day),
         CallKind::Engagement => config.other_actions_per_day,
+        CallKind::Withdrawal => config.withdrawals_per_day,
         _ => metered_threshold(config, kind).unwrap_or(0),
     }
 }

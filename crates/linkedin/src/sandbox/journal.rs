@@ -19,6 +19,8 @@ pub enum SandboxActionKind {
     Visit,
     Follow,
     Reaction,
+    /// A pending invitation withdrawn (`result_id` is the invitation's id).
+    Withdrawal,
 }
 
 impl SandboxActionKind {
@@ -31,13 +33,23 @@ impl SandboxActionKind {
             Self::Visit => "visit",
             Self::Follow => "follow",
             Self::Reaction => "reaction",
+            Self::Withdrawal => "withdrawal",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Invitation, Self::Message, Self::StartChat, Self::InMail, Self::Visit, Self::Follow, Self::Reaction]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            Self::Invitation,
+            Self::Message,
+            Self::StartChat,
+            Self::InMail,
+            Self::Visit,
+            Self::Follow,
+            Self::Reaction,
+            Self::Withdrawal,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 
     /// Actions that deliver text to the other person.

@@ -290,7 +290,7 @@ impl Sandbox {
     }
 }
 
-const ALL_KINDS: [SandboxActionKind; 7] = [
+const ALL_KINDS: [SandboxActionKind; 8] = [
     SandboxActionKind::Invitation,
     SandboxActionKind::Message,
     SandboxActionKind::StartChat,
@@ -298,6 +298,7 @@ const ALL_KINDS: [SandboxActionKind; 7] = [
     SandboxActionKind::Visit,
     SandboxActionKind::Follow,
     SandboxActionKind::Reaction,
+    SandboxActionKind::Withdrawal,
 ];
 
 fn offset(cursor: Option<&str>) -> LinkedInResult<usize> {
@@ -524,8 +525,24 @@ impl LinkedIn for Sandbox {
                         if w.degree(i) == 1 {
                             return Err(LinkedInError::AlreadyDone("already connected".into()));
                         }
-                        if w.journal.for_recipient(&recipient).any(|a| a.kind == SandboxActionKind::Invitation) {
-                            return Err(LinkedInError::AlreadyDone("already invited recently".into()));
+                        // A pending invitation is done already; a withdrawn one blocks a new one
+                        // for LinkedIn's cool-down (Unipile's `already_invited_recently`, which the
+                        // connector tells apart the same way).
+                        for earlier in w.journal.for_recipient(&recipient) {
+                            if earlier.kind != SandboxActionKind::Invitation {
+                                continue;
+                            }
+                            match w.withdrawn_at(earlier) {
+                                None => return Err(LinkedInError::AlreadyDone("already invited recently".into())),
+                                Some(at) if w.now < at.plus_millis(world::WITHDRAWAL_COOLDOWN_MS) => {
+                                    return Err(LinkedInError::NotReachable(
+                                        "LinkedIn refuses a new invitation to this person for now (an earlier \
+                                         invitation was withdrawn)"
+                                            .into(),
+                                    ));
+                                }
+                                Some(_) => {}
+                            }
                         }
                         let kinds = [SandboxActionKind::Invitation];
                         if w.count_recent(&kinds, DAY_MS) >= per_day || w.count_recent(&kinds, WEEK_MS) >= per_week {
@@ -550,6 +567,35 @@ impl LinkedIn for Sandbox {
                 note: action.text,
                 sent_at: action.at,
             })
+        })
+        .await
+    }
+
+    async fn withdraw_invitation(&self, invitation_id: &str) -> LinkedInResult<()> {
+        self.gated(Some(CallKind::Withdrawal), async {
+            let invitation_id = invitation_id.trim();
+            let (recipient, token) = {
+                let actions = self.refresh().await?;
+                let world = self.world(&actions);
+                // Gone already (never sent, accepted, withdrawn before): nothing to do.
+                let Some(invitation) = world.invitation(invitation_id) else { return Ok(()) };
+                if world.withdrawn_at(invitation).is_some()
+                    || world.acceptance_time(invitation).is_some_and(|t| t <= world.now)
+                {
+                    return Ok(());
+                }
+                (invitation.recipient_provider_id.clone(), OutboundToken::new(format!("withdraw-{invitation_id}")))
+            };
+            let cap = self.config.withdrawals_per_day;
+            self.perform(
+                &token,
+                SandboxActionKind::Withdrawal,
+                recipient,
+                |w| self.daily_cap(w, &[SandboxActionKind::Withdrawal], cap),
+                |_| (None, None, None, invitation_id.to_owned()),
+            )
+            .await?;
+            Ok(())
         })
         .await
     }

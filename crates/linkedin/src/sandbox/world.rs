@@ -13,6 +13,9 @@ use sonarly_domain::Timestamp;
 use std::collections::{BTreeSet, HashMap};
 
 const DAY_MS: i64 = 86_400_000;
+/// How long LinkedIn refuses a new invitation to someone after one to them was
+/// withdrawn: "up to 3 weeks" (LinkedIn Help, "Withdraw a sent invitation").
+pub const WITHDRAWAL_COOLDOWN_MS: i64 = 21 * DAY_MS;
 /// About one member in 500 is already a connection of the account.
 const CONNECTION_ONE_IN: u64 = 500;
 /// Of those, this many have conversations from before the account was connected.
@@ -66,7 +69,8 @@ impl World<'_> {
         Timestamp::from_millis(self.config.connected_at_ms)
     }
 
-    /// When the invitation in `action` is (or will be) accepted, if ever.
+    /// When the invitation in `action` is (or will be) accepted, if ever: never when it
+    /// was withdrawn before its member would have accepted it.
     pub fn acceptance_time(&self, action: &SandboxAction) -> Option<Timestamp> {
         let person = self.population.index_of(&action.recipient_provider_id)?;
         let h = mix(self.config.account_seed ^ ACCEPT, u64::from(person));
@@ -74,7 +78,24 @@ impl World<'_> {
             return None;
         }
         let (min, max) = self.config.acceptance_delay_ms;
-        Some(action.at.plus_millis(between(mix(h, 1), min, max)))
+        let at = action.at.plus_millis(between(mix(h, 1), min, max));
+        match self.withdrawn_at(action) {
+            Some(withdrawn) if withdrawn <= at => None,
+            _ => Some(at),
+        }
+    }
+
+    /// When the invitation in `action` was withdrawn, if it was.
+    pub fn withdrawn_at(&self, action: &SandboxAction) -> Option<Timestamp> {
+        self.journal
+            .for_recipient(&action.recipient_provider_id)
+            .find(|a| a.kind == SandboxActionKind::Withdrawal && a.result_id == action.result_id)
+            .map(|a| a.at)
+    }
+
+    /// The invitation with this id, if one was sent.
+    pub fn invitation(&self, invitation_id: &str) -> Option<&SandboxAction> {
+        self.journal.all().iter().find(|a| a.kind == SandboxActionKind::Invitation && a.result_id == invitation_id)
     }
 
     pub fn is_background_connection(&self, person: u32) -> bool {
@@ -110,6 +131,7 @@ impl World<'_> {
             .iter()
             .filter(|a| a.kind == SandboxActionKind::Invitation && a.at <= self.now)
             .filter(|a| self.acceptance_time(a).is_none_or(|t| t > self.now))
+            .filter(|a| self.withdrawn_at(a).is_none_or(|t| t > self.now))
             .map(|a| Invitation {
                 invitation_id: a.result_id.clone(),
                 recipient_provider_id: a.recipient_provider_id.clone(),

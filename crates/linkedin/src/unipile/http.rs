@@ -114,6 +114,16 @@ impl Http {
         Ok(lenient(&answer, segments))
     }
 
+    /// A `DELETE`, lenient like [`Self::post_json`] (its answer is only an acknowledgement).
+    pub(crate) async fn delete<T>(&self, segments: &[&str], query: Query, ctx: Ctx) -> LinkedInResult<T>
+    where
+        T: DeserializeOwned + Default,
+    {
+        let request = self.client.request(Method::DELETE, self.url(segments)).query(&query);
+        let answer = self.execute(request, ctx).await?;
+        Ok(lenient(&answer, segments))
+    }
+
     /// A multipart write (`POST /chats`, `POST /chats/{id}/messages`), lenient like [`Self::post_json`].
     pub(crate) async fn post_multipart<T>(&self, segments: &[&str], form: Form, ctx: Ctx) -> LinkedInResult<T>
     where

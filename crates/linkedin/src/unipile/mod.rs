@@ -236,6 +236,11 @@ impl LinkedIn for UnipileLinkedIn {
         self.do_invite(provider_id, note).instrument(span).await
     }
 
+    async fn withdraw_invitation(&self, invitation_id: &str) -> LinkedInResult<()> {
+        let span = tracing::info_span!("unipile.withdraw_invitation", invitation_id);
+        self.do_withdraw(invitation_id).instrument(span).await
+    }
+
     async fn sent_invitations(&self, cursor: Option<&str>) -> LinkedInResult<ProviderPage<Invitation>> {
         self.list_sent_invitations(cursor, people::INVITATION_PAGE).await
     }

@@ -230,6 +230,25 @@ impl UnipileLinkedIn {
         }
     }
 
+    /// `DELETE /users/invite/sent/{invitation_id}?account_id` → 200 `{"object":"InvitationCanceled"}`
+    /// (OAS; SDK `users.cancelInvitationSent`). An invitation that is already gone (404:
+    /// accepted, declined or withdrawn meanwhile) is what we wanted: success.
+    pub(crate) async fn do_withdraw(&self, invitation_id: &str) -> LinkedInResult<()> {
+        let invitation_id = invitation_id.trim();
+        if invitation_id.is_empty() {
+            return Err(LinkedInError::InvalidInput("invitation id is empty".into()));
+        }
+        let route = ["users", "invite", "sent", invitation_id];
+        match self.http.delete::<Ignored>(&route, vec![self.http.account()], Ctx::Other).await {
+            Ok(_) => Ok(()),
+            Err(LinkedInError::NotFound(what)) | Err(LinkedInError::AlreadyDone(what)) => {
+                tracing::debug!(invitation_id, %what, "invitation already gone: nothing to withdraw");
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// `GET /users/invite/sent?account_id&limit&cursor` (pending invitations only).
     pub(crate) async fn list_sent_invitations(
         &self,

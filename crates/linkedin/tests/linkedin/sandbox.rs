@@ -1,7 +1,7 @@
 //! The sandbox network: determinism, simulated time, limits, faults and idempotency.
 
 use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{ManualClock, SharedClock};
+use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_linkedin::sandbox::{EnforcementConfig, MemoryJournal, Sandbox, SandboxConfig, SandboxJournal};
 use sonarly_linkedin::*;
 use std::collections::HashSet;
@@ -376,4 +376,55 @@ async fn recent_activity_is_a_stable_dated_history_that_grows_with_the_clock() {
 
     let err = sandbox.recent_activity("ACoAAnobody").await.unwrap_err();
     assert!(matches!(err, LinkedInError::NotReachable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_withdrawn_invitation_leaves_the_pending_list_and_blocks_a_new_one_for_three_weeks() {
+    let net = Net::new();
+    let a = net.account("wd", SandboxConfig { acceptance_rate: 0.0, ..cfg() });
+    let people = all_people(&a, ENGINEERS).await;
+    let stranger = people.iter().find(|p| p.connection_degree != Some(1)).unwrap();
+    let sent = a.send_invitation(&token("inv-1"), &stranger.provider_id, None).await.unwrap();
+    assert_eq!(a.sent_invitations(None).await.unwrap().items.len(), 1);
+
+    net.clock.advance_millis(22 * 24 * HOUR);
+    a.withdraw_invitation(&sent.invitation_id).await.unwrap();
+    assert!(a.sent_invitations(None).await.unwrap().items.is_empty(), "withdrawn: no longer pending");
+    // Idempotent: again, or an id LinkedIn never issued, is success and records nothing new.
+    a.withdraw_invitation(&sent.invitation_id).await.unwrap();
+    a.withdraw_invitation("inv-unknown").await.unwrap();
+    let withdrawals = a.ledger().await.unwrap().into_iter().filter(|x| x.kind.as_str() == "withdrawal").count();
+    assert_eq!(withdrawals, 1);
+    assert_eq!(
+        a.meter().calls_on(sonarly_linkedin::sandbox::CallKind::Withdrawal, net.clock.now()),
+        3,
+        "LinkedIn counts every call"
+    );
+
+    // LinkedIn's cool-down: no new invitation to them for three weeks, then it goes.
+    net.clock.advance_millis(20 * 24 * HOUR);
+    let refused = a.send_invitation(&token("inv-2"), &stranger.provider_id, None).await.unwrap_err();
+    assert!(matches!(refused, LinkedInError::NotReachable(_)), "{refused:?}");
+    net.clock.advance_millis(2 * 24 * HOUR);
+    a.send_invitation(&token("inv-3"), &stranger.provider_id, None).await.unwrap();
+    assert_eq!(a.sent_invitations(None).await.unwrap().items.len(), 1);
+}
+
+#[tokio::test]
+async fn withdrawals_past_the_daily_limit_are_refused() {
+    let net = Net::new();
+    let a = net.account("wd-limit", SandboxConfig { acceptance_rate: 0.0, withdrawals_per_day: 2, ..cfg() });
+    let people = all_people(&a, ENGINEERS).await;
+    let mut ids = Vec::new();
+    for (k, p) in people.iter().filter(|p| p.connection_degree != Some(1)).take(3).enumerate() {
+        ids.push(a.send_invitation(&token(&format!("inv-{k}")), &p.provider_id, None).await.unwrap().invitation_id);
+    }
+    a.withdraw_invitation(&ids[0]).await.unwrap();
+    a.withdraw_invitation(&ids[1]).await.unwrap();
+    let refused = a.withdraw_invitation(&ids[2]).await.unwrap_err();
+    assert_eq!(refused, LinkedInError::LimitReached(LimitKind::DailyActions));
+    assert_eq!(a.sent_invitations(None).await.unwrap().items.len(), 1);
+    net.clock.advance_millis(25 * HOUR);
+    a.withdraw_invitation(&ids[2]).await.unwrap();
+    assert!(a.sent_invitations(None).await.unwrap().items.is_empty());
 }

@@ -562,6 +562,11 @@ impl FaultyNetwork {
     }
 
     /// Visible pending invitations, newest first.
+    /// Withdraws a pending invitation (gone already: nothing happens).
+    pub(crate) fn withdraw_invitation(&self, invitation_id: &str) {
+        self.lock().invitations.retain(|i| i.accepted || i.id != invitation_id);
+    }
+
     pub(crate) fn pending_invitations(&self) -> Vec<InvRec> {
         let now = self.now();
         let state = self.lock();

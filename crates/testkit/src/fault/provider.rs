@@ -266,6 +266,11 @@ impl LinkedIn for FaultyLinkedIn {
         Ok(Invitation { invitation_id: d.provider_id, recipient_provider_id: d.recipient, note: d.text, sent_at: d.at })
     }
 
+    async fn withdraw_invitation(&self, invitation_id: &str) -> LinkedInResult<()> {
+        self.net.withdraw_invitation(invitation_id);
+        Ok(())
+    }
+
     async fn sent_invitations(&self, _cursor: Option<&str>) -> LinkedInResult<ProviderPage<Invitation>> {
         Ok(one_page(
             self.net

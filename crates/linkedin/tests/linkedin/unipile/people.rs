@@ -604,3 +604,74 @@ async fn a_wrong_key_is_unauthorized() {
     assert!(matches!(error, LinkedInError::Unauthorized(_)), "{error:?}");
     assert!(error.stops_account());
 }
+
+const INVITATION_ID: &str = "7432050021786857473";
+
+#[tokio::test]
+async fn withdrawing_an_invitation_deletes_it_with_the_account_in_the_query() {
+    let (server, li) = setup().await;
+    // OAS / SDK `users.cancelInvitationSent`: 200 `{"object": "InvitationCanceled"}`.
+    route("DELETE", format!("/api/v1/users/invite/sent/{INVITATION_ID}").as_str())
+        .and(query_param("account_id", ACC))
+        .respond_with(ok(json!({ "object": "InvitationCanceled" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    li.withdraw_invitation(INVITATION_ID).await.unwrap();
+}
+
+#[tokio::test]
+async fn withdrawing_an_invitation_already_gone_is_success() {
+    let (server, li) = setup().await;
+    route("DELETE", format!("/api/v1/users/invite/sent/{INVITATION_ID}").as_str())
+        .respond_with(problem(404, "errors/resource_not_found", "Invitation not found"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    li.withdraw_invitation(INVITATION_ID).await.unwrap();
+    // An empty answer is an acknowledgement too.
+    let (server, li) = setup().await;
+    route("DELETE", format!("/api/v1/users/invite/sent/{INVITATION_ID}").as_str())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    li.withdraw_invitation(INVITATION_ID).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_withdrawal_refused_for_volume_is_a_limit_or_a_rate_limit() {
+    let (server, li) = setup().await;
+    route("DELETE", format!("/api/v1/users/invite/sent/{INVITATION_ID}").as_str())
+        .respond_with(problem(422, "errors/limit_exceeded", "Limit exceeded"))
+        .mount(&server)
+        .await;
+    let error = li.withdraw_invitation(INVITATION_ID).await.unwrap_err();
+    assert_eq!(error, LinkedInError::LimitReached(sonarly_linkedin::LimitKind::DailyActions));
+
+    let (server, li) = setup().await;
+    route("DELETE", format!("/api/v1/users/invite/sent/{INVITATION_ID}").as_str())
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
+        .mount(&server)
+        .await;
+    let error = li.withdraw_invitation(INVITATION_ID).await.unwrap_err();
+    assert_eq!(error, LinkedInError::RateLimited { retry_after: Some(std::time::Duration::from_secs(120)) });
+}
+
+#[tokio::test]
+async fn withdrawing_on_a_deleted_unipile_account_disconnects_the_seat() {
+    let (server, li) = setup().await;
+    route("DELETE", format!("/api/v1/users/invite/sent/{INVITATION_ID}").as_str())
+        .respond_with(problem(404, "errors/resource_not_found", "Account not found"))
+        .mount(&server)
+        .await;
+    let error = li.withdraw_invitation(INVITATION_ID).await.unwrap_err();
+    assert!(matches!(error, LinkedInError::AccountDisconnected(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_empty_invitation_id_is_refused_before_any_call() {
+    let (server, li) = setup().await;
+    let error = li.withdraw_invitation("  ").await.unwrap_err();
+    assert!(matches!(error, LinkedInError::InvalidInput(_)), "{error:?}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
