@@ -34,6 +34,8 @@ pub struct DailyCapsView {
     pub invitations: u32,
     pub profile_visits: u32,
     pub engagements: u32,
+    /// Stale invitations withdrawn per day, at most.
+    pub withdrawals: u32,
 }
 
 /// Today's use of one kind of action or read (the seat's local day).
@@ -78,6 +80,8 @@ pub struct LinkedInAccountView {
     pub working_hours: WorkingHoursView,
     pub daily_caps: DailyCapsView,
     pub weekly_invitation_cap: u32,
+    /// Invitations still pending this many days after they were sent are withdrawn; 0: never.
+    pub withdraw_invitations_after_days: u32,
     /// Set while LinkedIn asked us to slow down; sending resumes after it.
     pub rate_limited_until: Option<String>,
     /// Daily budgets of provider reads.
@@ -122,8 +126,10 @@ impl From<(LinkedInAccount, SeatReport)> for LinkedInAccountView {
                 invitations: a.rules.daily_invitations,
                 profile_visits: a.rules.daily_profile_visits,
                 engagements: a.rules.daily_engagements,
+                withdrawals: a.rules.daily_withdrawals,
             },
             weekly_invitation_cap: a.rules.weekly_invitations,
+            withdraw_invitations_after_days: a.rules.withdraw_invitations_after_days,
             rate_limited_until: report.rate_limited_until.map(|t| t.to_rfc3339()),
             daily_read_budgets: ReadBudgetsView {
                 profile_fetches: a.rules.reads.profile_fetches,
