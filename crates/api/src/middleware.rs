@@ -49,8 +49,12 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
     // Milliseconds with at most two decimals (e.g. 0.24, 12.5).
     let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     let route = route.as_deref().unwrap_or(path.as_str());
-    if status >= 500 {
+    // A 500 is this server failing; 502-504 name an upstream (LinkedIn, Unipile) that failed
+    // or is unreachable, which an operator watches but need not be paged for.
+    if status == 500 || status > 504 {
         tracing::error!(trace_id, %method, route, status, latency_ms, "request");
+    } else if status >= 500 {
+        tracing::warn!(trace_id, %method, route, status, latency_ms, "request");
     } else {
         tracing::info!(trace_id, %method, route, status, latency_ms, "request");
     }

@@ -217,7 +217,7 @@ pub struct ConnectLinkBody {
     #[schema(example = "api8.unipile.com:13851", min_length = 1, max_length = 300, pattern = "\\S")]
     pub unipile_dsn: String,
     /// Your Unipile API key; used for this call only, never stored or shown.
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 500, pattern = "^[!-~]+$")]
     pub unipile_api_key: String,
     /// A label Unipile attaches to the connection.
     #[schema(max_length = 200)]
@@ -236,7 +236,7 @@ pub struct ConnectSeatBody {
     #[schema(example = "api8.unipile.com:13851", min_length = 1, max_length = 300, pattern = "\\S")]
     pub unipile_dsn: String,
     /// Your Unipile API key: stored encrypted, never shown again.
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 500, pattern = "^[!-~]+$")]
     pub unipile_api_key: String,
     /// The id Unipile gave the LinkedIn account (after the hosted-auth wizard).
     #[schema(example = "t5XY4yQzR9WVrlNFyzPMhw", min_length = 1, max_length = 200, pattern = "\\S")]
@@ -350,6 +350,13 @@ fn required(field: &str, value: &str, max: usize, issues: &mut Vec<FieldIssue>) 
     }
 }
 
+/// A Unipile API key is printable ASCII without spaces (it travels in a header).
+fn api_key_chars(key: &str, issues: &mut Vec<FieldIssue>) {
+    if !key.trim().is_empty() && !key.chars().all(|c| c.is_ascii_graphic()) {
+        issues.push(FieldIssue::new("unipileApiKey", "must be printable ASCII without spaces, as Unipile issues it"));
+    }
+}
+
 fn optional(field: &str, value: Option<&str>, max: usize, issues: &mut Vec<FieldIssue>) {
     if value.is_some_and(|v| v.chars().count() > max) {
         issues.push(FieldIssue::new(field, format!("must be at most {max} characters")));
@@ -401,6 +408,7 @@ pub async fn connect_link(
     let mut issues = Vec::new();
     required("unipileDsn", &body.unipile_dsn, DSN_MAX, &mut issues);
     required("unipileApiKey", &body.unipile_api_key, API_KEY_MAX, &mut issues);
+    api_key_chars(&body.unipile_api_key, &mut issues);
     optional("name", body.name.as_deref(), ID_MAX, &mut issues);
     checked(issues)?;
     let now = state.clock.now();
@@ -439,6 +447,7 @@ pub async fn connect_linkedin_account(
     required("name", &body.name, ID_MAX, &mut issues);
     required("unipileDsn", &body.unipile_dsn, DSN_MAX, &mut issues);
     required("unipileApiKey", &body.unipile_api_key, API_KEY_MAX, &mut issues);
+    api_key_chars(&body.unipile_api_key, &mut issues);
     required("unipileAccountId", &body.unipile_account_id, ID_MAX, &mut issues);
     optional("webhookSecret", body.webhook_secret.as_deref(), ID_MAX, &mut issues);
     if body.webhook_secret.as_deref().is_some_and(|s| s.chars().count() < 16) {
