@@ -44,7 +44,7 @@ pub use ledger::{SlotClaim, SlotRequest};
 pub use linkedin_accounts::{SEAT_HEALTH_WORK, SandboxActionRow};
 pub use profile_cache::CachedRead;
 pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};
-pub use queue::WorkItem;
+pub use queue::{QueuedWork, WorkItem};
 pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, ResponseSent};
 pub use seat_pauses::SeatPause;
 pub use sends::{Fence, NewSend, OutboundSend, SendAction, SendState, Settle};

@@ -25,6 +25,16 @@ pub struct WorkItem {
     pub lease_owner: String,
 }
 
+/// A queued item as stored, for diagnosis (see [`Store::queued_work`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedWork {
+    pub run_at: Timestamp,
+    pub attempts: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
 const CLAIM_SQLITE: &str = "UPDATE work_items SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
      WHERE id IN (SELECT id FROM work_items WHERE kind = $3 AND run_at <= $4 \
      AND (lease_until IS NULL OR lease_until < $4) ORDER BY run_at, id LIMIT $5) \
@@ -224,6 +234,26 @@ impl Store {
             .bind(kind)
             .fetch_one(&self.reader)
             .await?)
+    }
+
+    /// One queued item as stored (`None` once finished), lease and last error included: what a
+    /// test or an operator reads to see why a piece of work has not run.
+    pub async fn queued_work(&self, kind: &str, ref_id: &str) -> StoreResult<Option<QueuedWork>> {
+        let row: Option<(i64, i64, Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT run_at, attempts, lease_owner, lease_until, last_error FROM work_items \
+             WHERE kind = $1 AND ref_id = $2",
+        )
+        .bind(kind)
+        .bind(ref_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|(run_at, attempts, lease_owner, lease_until, last_error)| QueuedWork {
+            run_at: Timestamp::from_millis(run_at),
+            attempts,
+            lease_owner,
+            lease_until: lease_until.map(Timestamp::from_millis),
+            last_error,
+        }))
     }
 
     /// The earliest `run_at` of `kind` items not currently leased (to sleep until).

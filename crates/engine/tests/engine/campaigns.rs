@@ -61,8 +61,11 @@ fn rules(daily_invitations: u32) -> SendingRules {
 /// A roomy sandbox: its own limits never get in the way of the tests. Nor does LinkedIn's
 /// enforcement: waiting for acceptance fetches each waiting lead's profile on every pass, far
 /// past LinkedIn's profile wall (200 leads get the seat restricted on the first day).
+/// The network is seeded explicitly: left to the default, each run's seat (a new random id)
+/// would see a different network, and a test would depend on who it happens to meet.
 fn sandbox() -> SandboxConfig {
     SandboxConfig {
+        account_seed: 20_261_130,
         enforcement: EnforcementConfig::off(),
         invitations_per_day: 1_000,
         invitations_per_week: 5_000,
@@ -362,8 +365,11 @@ both_backends!(no_lead_gets_a_step_twice_across_a_crash, |backend| async move {
 
 both_backends!(daily_caps_hold_across_campaigns_sharing_an_account, |backend| async move {
     let w = World::new(backend, rules(5)).await;
-    let first = w.audience("software%20engineer", 10).await;
-    let second = w.audience("product%20manager", 10).await;
+    // Strangers only: a first-degree connection in an audience ends its workflow as
+    // `already_connected` without an invitation (the sandbox network is seeded per account, so an
+    // audience of anyone held one now and then, and one lead was never invited).
+    let first = w.audience_of_strangers("software%20engineer", 10).await;
+    let second = w.audience_of_strangers("product%20manager", 10).await;
     let a = w.campaign("connect", &first).await;
     let b = w.campaign("connect", &second).await;
     let engine = w.engine("a");
@@ -374,18 +380,17 @@ both_backends!(daily_caps_hold_across_campaigns_sharing_an_account, |backend| as
     let invited = |v: &[WorkflowInstance]| v.iter().filter(|i| i.step_index >= 1).count();
     let (ia, ib) = (w.instances(&a).await, w.instances(&b).await);
     assert_eq!(invited(&ia) + invited(&ib), 5);
-    // Everyone is invited in the days that follow (three would do at five a day; under a loaded CI
-    // one lead was twice still waiting after four or five, see the closing notes of 2026-11-30:
-    // up to ten are allowed, the cap is what this test is about), never more than five a day.
-    for _ in 0..10 {
-        w.run_for(&engine, DAY, 2 * HOUR).await;
-        let (ia, ib) = (w.instances(&a).await, w.instances(&b).await);
-        if invited(&ia) + invited(&ib) == 20 {
-            break;
-        }
-    }
+    // Everyone is invited in the three days that follow, never more than five a day.
+    w.run_for(&engine, 3 * DAY, 2 * HOUR).await;
     let (ia, ib) = (w.instances(&a).await, w.instances(&b).await);
-    assert_eq!(invited(&ia) + invited(&ib), 20);
+    let waiting: Vec<_> = ia.iter().chain(&ib).filter(|i| i.step_index == 0).collect();
+    if !waiting.is_empty() {
+        let mut rows = Vec::new();
+        for i in &waiting {
+            rows.push(w.store().queued_work(sonarly_store::CAMPAIGN_WORK, &i.id).await.unwrap());
+        }
+        panic!("now {}: still waiting {waiting:#?}, queued as {rows:#?}", w.clock.now());
+    }
     let mut per_day: HashMap<i64, usize> = HashMap::new();
     for x in w.ledger().await.iter().filter(|x| x.kind == "invitation") {
         *per_day.entry(x.at / DAY).or_insert(0) += 1;
