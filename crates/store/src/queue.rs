@@ -10,7 +10,7 @@
 
 use crate::{Backend, Store, StoreResult};
 use sonarly_domain::Timestamp;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 /// A claimed piece of work.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,7 +239,7 @@ impl Store {
     /// One queued item as stored (`None` once finished), lease and last error included: what a
     /// test or an operator reads to see why a piece of work has not run.
     pub async fn queued_work(&self, kind: &str, ref_id: &str) -> StoreResult<Option<QueuedWork>> {
-        let row: Option<(i64, i64, Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
+        let row = sqlx::query(
             "SELECT run_at, attempts, lease_owner, lease_until, last_error FROM work_items \
              WHERE kind = $1 AND ref_id = $2",
         )
@@ -247,12 +247,13 @@ impl Store {
         .bind(ref_id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|(run_at, attempts, lease_owner, lease_until, last_error)| QueuedWork {
-            run_at: Timestamp::from_millis(run_at),
-            attempts,
-            lease_owner,
-            lease_until: lease_until.map(Timestamp::from_millis),
-            last_error,
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(QueuedWork {
+            run_at: Timestamp::from_millis(row.try_get("run_at")?),
+            attempts: row.try_get("attempts")?,
+            lease_owner: row.try_get("lease_owner")?,
+            lease_until: row.try_get::<Option<i64>, _>("lease_until")?.map(Timestamp::from_millis),
+            last_error: row.try_get("last_error")?,
         }))
     }
 

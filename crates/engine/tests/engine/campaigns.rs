@@ -380,6 +380,11 @@ both_backends!(daily_caps_hold_across_campaigns_sharing_an_account, |backend| as
     let invited = |v: &[WorkflowInstance]| v.iter().filter(|i| i.step_index >= 1).count();
     let (ia, ib) = (w.instances(&a).await, w.instances(&b).await);
     assert_eq!(invited(&ia) + invited(&ib), 5);
+    // The others wait in the queue for the next local day, saying why.
+    let held = ia.iter().chain(&ib).find(|i| i.step_index == 0).unwrap();
+    let queued = w.store().queued_work(sonarly_store::CAMPAIGN_WORK, &held.id).await.unwrap().unwrap();
+    assert_eq!(queued.run_at, w.account.rules.next_local_day_start(w.clock.now()), "{queued:?}");
+    assert_eq!((queued.lease_owner, queued.last_error.as_deref()), (None, Some("SAFETY_RULE")));
     // Everyone is invited in the three days that follow, never more than five a day.
     w.run_for(&engine, 3 * DAY, 2 * HOUR).await;
     let (ia, ib) = (w.instances(&a).await, w.instances(&b).await);
