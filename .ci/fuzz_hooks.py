@@ -63,6 +63,10 @@ EXPECTED = [
     (r"webhookSecret", r"is required unless publicUrl is given.*"),
     (r"timezone", r"`.*` is not an IANA time zone"),
     (r"workingHours", r".+"),
+    # A seat's settings (PATCH …/linkedin-accounts/{id}) are checked as a whole, as the body's
+    # description says: the spacing's bounds in order, a weekly cap when invitations are allowed.
+    (r"spacingSecs", r"the minimum spacing must not exceed the maximum"),
+    (r"weeklyInvitationCap", r"must be at least 1 when invitations are allowed"),
     # The DSN must be a URL whose host resolves and passes the outbound address policy (SSRF),
     # which depends on the machine: the schema's example (`api8.unipile.com`) does not resolve
     # where there is no DNS, like CI's.

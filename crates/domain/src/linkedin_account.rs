@@ -278,10 +278,10 @@ impl SendingRules {
             issues.push(FieldIssue::new("timezone", format!("`{}` is not an IANA time zone", self.timezone)));
         }
         if self.min_spacing_secs > self.max_spacing_secs {
-            issues.push(FieldIssue::new("spacing", "the minimum spacing must not exceed the maximum"));
+            issues.push(FieldIssue::new("spacingSecs", "the minimum spacing must not exceed the maximum"));
         }
         if self.weekly_invitations < self.daily_invitations.min(1) {
-            issues.push(FieldIssue::new("weeklyInvitations", "must be at least 1 when invitations are allowed"));
+            issues.push(FieldIssue::new("weeklyInvitationCap", "must be at least 1 when invitations are allowed"));
         }
         if self.ramp_up_weeks > MAX_RAMP_UP_WEEKS {
             issues.push(FieldIssue::new("rampUpWeeks", format!("must be at most {MAX_RAMP_UP_WEEKS}")));

@@ -147,6 +147,9 @@ pub const ROUTE_ACCESS: &[(&str, &str, RouteAccess)] = {
         ("GET", "/v1/accounts/{accountGroupId}", AnyKey),
         // Connected LinkedIn accounts (not in the spec; any key of the group may read them).
         ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts", AnyKey),
+        ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}", AnyKey),
+        // Changing a seat's settings (docs/decisions.md "Seat settings").
+        ("PATCH", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}", S(LinkedInAccountsWrite)),
         // Connecting seats through Unipile (issue 13.4; docs/decisions.md "Seat onboarding through the API")
         ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts", S(LinkedInAccountsWrite)),
         ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts/connect-link", S(LinkedInAccountsWrite)),

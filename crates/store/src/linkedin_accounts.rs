@@ -142,6 +142,52 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a seat's sending rules (and its display name); false when the group has no such seat.
+    pub async fn update_linkedin_rules(
+        &self,
+        group_id: &str,
+        id: &str,
+        name: &str,
+        r: &SendingRules,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE linkedin_accounts SET display_name = $3, timezone = $4, working_start_minute = $5, \
+             working_end_minute = $6, daily_messages = $7, daily_inmails = $8, daily_invitations = $9, \
+             daily_profile_visits = $10, daily_engagements = $11, weekly_invitations = $12, \
+             min_spacing_secs = $13, max_spacing_secs = $14, daily_profile_fetches = $15, \
+             daily_search_pages = $16, daily_relation_reads = $17, daily_inbox_reads = $18, \
+             daily_activity_reads = $19, ramp_up_weeks = $20, daily_withdrawals = $21, \
+             withdraw_invitations_after_days = $22, updated_at = $23 WHERE group_id = $1 AND id = $2",
+        )
+        .bind(group_id)
+        .bind(id)
+        .bind(name)
+        .bind(&r.timezone)
+        .bind(i64::from(r.working_hours.start_minute))
+        .bind(i64::from(r.working_hours.end_minute))
+        .bind(i64::from(r.daily_messages))
+        .bind(i64::from(r.daily_inmails))
+        .bind(i64::from(r.daily_invitations))
+        .bind(i64::from(r.daily_profile_visits))
+        .bind(i64::from(r.daily_engagements))
+        .bind(i64::from(r.weekly_invitations))
+        .bind(i64::from(r.min_spacing_secs))
+        .bind(i64::from(r.max_spacing_secs))
+        .bind(i64::from(r.reads.profile_fetches))
+        .bind(i64::from(r.reads.search_pages))
+        .bind(i64::from(r.reads.relation_reads))
+        .bind(i64::from(r.reads.inbox_reads))
+        .bind(i64::from(r.reads.activity_reads))
+        .bind(i64::from(r.ramp_up_weeks))
+        .bind(i64::from(r.daily_withdrawals))
+        .bind(i64::from(r.withdraw_invitations_after_days))
+        .bind(now.as_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn get_linkedin_account(&self, group_id: &str, id: &str) -> StoreResult<Option<LinkedInAccount>> {
         let row = sqlx::query("SELECT * FROM linkedin_accounts WHERE group_id = $1 AND id = $2")
             .bind(group_id)

@@ -80,6 +80,8 @@ pub struct LinkedInAccountView {
     pub working_hours: WorkingHoursView,
     pub daily_caps: DailyCapsView,
     pub weekly_invitation_cap: u32,
+    /// The random spacing between two actions of the seat, in seconds.
+    pub spacing_secs: SpacingView,
     /// Invitations still pending this many days after they were sent are withdrawn; 0: never.
     pub withdraw_invitations_after_days: u32,
     /// Set while LinkedIn asked us to slow down; sending resumes after it.
@@ -96,6 +98,15 @@ pub struct LinkedInAccountView {
     /// When the ramp-up ends and the full caps apply; absent without a ramp-up.
     pub ramp_up_ends_at: Option<String>,
     pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SpacingView {
+    #[schema(example = 45)]
+    pub min: u32,
+    #[schema(example = 120)]
+    pub max: u32,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -129,6 +140,7 @@ impl From<(LinkedInAccount, SeatReport)> for LinkedInAccountView {
                 withdrawals: a.rules.daily_withdrawals,
             },
             weekly_invitation_cap: a.rules.weekly_invitations,
+            spacing_secs: SpacingView { min: a.rules.min_spacing_secs, max: a.rules.max_spacing_secs },
             withdraw_invitations_after_days: a.rules.withdraw_invitations_after_days,
             rate_limited_until: report.rate_limited_until.map(|t| t.to_rfc3339()),
             daily_read_budgets: ReadBudgetsView {
@@ -341,6 +353,12 @@ pub struct SeatPath {
     linkedin_account_id: String,
 }
 
+impl SeatPath {
+    pub(super) fn linkedin_account_id(&self) -> &str {
+        &self.linkedin_account_id
+    }
+}
+
 /// A required text field: not blank, at most `max` characters.
 fn required(field: &str, value: &str, max: usize, issues: &mut Vec<FieldIssue>) {
     if value.trim().is_empty() {
@@ -367,7 +385,7 @@ fn checked(issues: Vec<FieldIssue>) -> Result<(), DomainError> {
     if issues.is_empty() { Ok(()) } else { Err(DomainError::invalid(issues)) }
 }
 
-async fn seat_view(state: &AppState, account: LinkedInAccount) -> Result<LinkedInAccountView, DomainError> {
+pub(super) async fn seat_view(state: &AppState, account: LinkedInAccount) -> Result<LinkedInAccountView, DomainError> {
     let report = seat_report(&state.store, &account, state.clock.now()).await.map_err(|e| {
         tracing::error!(error = %e, "storage failure");
         DomainError::internal()

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod prospecting;
 pub mod prospects;
 pub mod responses;
+pub mod seats;
 pub mod signals;
 pub mod templates;
 pub mod webhook_endpoints;

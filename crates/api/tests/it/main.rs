@@ -15,6 +15,7 @@ mod openapi;
 mod prospecting;
 mod ratelimit;
 mod responses;
+mod seats;
 mod server;
 mod signals;
 mod support;

@@ -151,3 +151,35 @@ pub async fn list_accounts(
     }
     Ok(Page { items, next_cursor: page.next_cursor, has_more: page.has_more })
 }
+
+/// Changes a seat's name or sending rules: caps, budgets, working hours, spacing, ramp-up. The
+/// scheduler and the governor read the rules afresh before each action, so a change applies from
+/// the seat's next action; what was counted today still counts. `change` edits a copy of the
+/// seat's current rules (only the fields the caller sets), and the whole result must validate.
+pub async fn update_seat(
+    store: &Store,
+    clock: &dyn Clock,
+    group_id: &str,
+    account_id: &str,
+    name: Option<&str>,
+    change: impl FnOnce(&mut SendingRules),
+) -> AppResult<LinkedInAccount> {
+    let Some(mut account) = store.get_linkedin_account(group_id, account_id).await.or_internal()? else {
+        return Err(DomainError::not_found("LinkedIn account"));
+    };
+    if let Some(name) = name {
+        account.display_name = validate_name("name", name)?;
+    }
+    change(&mut account.rules);
+    account.rules.validate()?;
+    let now = clock.now();
+    if !store
+        .update_linkedin_rules(group_id, account_id, &account.display_name, &account.rules, now)
+        .await
+        .or_internal()?
+    {
+        return Err(DomainError::not_found("LinkedIn account"));
+    }
+    account.updated_at = now;
+    Ok(account)
+}

@@ -12,7 +12,7 @@ mod secrets;
 
 pub use connect::{
     ConnectAccount, LINKEDIN_ACCOUNTS_LIST, ProviderSetup, UnipileSetup, connect_account, connect_account_with,
-    list_accounts,
+    list_accounts, update_seat,
 };
 pub use governor::{Governed, Urgency};
 pub use journal::StoreJournal;
