@@ -19,6 +19,9 @@ use std::fmt::Write;
 pub enum LinkedInCommand {
     /// Connect a LinkedIn account (sandbox or Unipile); prints its id.
     Connect(Box<ConnectArgs>),
+    /// Change a connected account's name or sending rules; flags left out keep their values.
+    /// The change applies from the account's next action.
+    Update(Box<UpdateArgs>),
     /// List connected accounts.
     List {
         /// Only this account group (its id).
@@ -69,6 +72,74 @@ pub struct CheckpointArgs {
     /// The code LinkedIn sent (authenticator app, SMS or e-mail); TRY_ANOTHER_WAY asks for another kind.
     #[arg(long)]
     code: String,
+}
+
+/// What `linkedin update` may change: each flag present replaces the account's value.
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// The account group (its id) the LinkedIn account works for.
+    #[arg(long, value_name = "ID")]
+    group: String,
+    /// The LinkedIn account (its id, as `linkedin list` shows it).
+    #[arg(long, value_name = "ID")]
+    account: String,
+    /// A display name for the account.
+    #[arg(long)]
+    name: Option<String>,
+    /// IANA time zone of the account's working hours (e.g. Europe/Paris).
+    #[arg(long, value_name = "TZ")]
+    timezone: Option<String>,
+    /// Working hours, `HH:MM-HH:MM` in the account's time zone (`00:00-24:00` = always).
+    #[arg(long, value_name = "HH:MM-HH:MM")]
+    working_hours: Option<String>,
+    /// Most messages sent per day.
+    #[arg(long, value_name = "N")]
+    daily_messages: Option<u32>,
+    /// Most InMails sent per day.
+    #[arg(long, value_name = "N")]
+    daily_inmails: Option<u32>,
+    /// Most invitations sent per day.
+    #[arg(long, value_name = "N")]
+    daily_invitations: Option<u32>,
+    /// Most profile visits per day.
+    #[arg(long, value_name = "N")]
+    daily_profile_visits: Option<u32>,
+    /// Most engagements (likes, comments) per day.
+    #[arg(long, value_name = "N")]
+    daily_engagements: Option<u32>,
+    /// Most invitations sent per rolling week.
+    #[arg(long, value_name = "N")]
+    weekly_invitations: Option<u32>,
+    /// Withdraw invitations still pending this many days after they were sent; 0 never withdraws.
+    #[arg(long, value_name = "DAYS")]
+    withdraw_invitations_after_days: Option<u32>,
+    /// Most stale invitations withdrawn per day.
+    #[arg(long, value_name = "N")]
+    daily_withdrawals: Option<u32>,
+    /// Minimum random spacing between two actions of the account, in seconds.
+    #[arg(long, value_name = "SECS")]
+    min_spacing_secs: Option<u32>,
+    /// Maximum random spacing between two actions of the account, in seconds.
+    #[arg(long, value_name = "SECS")]
+    max_spacing_secs: Option<u32>,
+    /// Weeks the account warms up over, counted from its connection (0 = full caps now).
+    #[arg(long, value_name = "N")]
+    ramp_up_weeks: Option<u32>,
+    /// Profiles fetched per day (reads, email lookups), at most.
+    #[arg(long, value_name = "N")]
+    daily_profile_fetches: Option<u32>,
+    /// Search result pages per day, at most.
+    #[arg(long, value_name = "N")]
+    daily_search_pages: Option<u32>,
+    /// Pages of connections or pending invitations read per day, at most.
+    #[arg(long, value_name = "N")]
+    daily_relation_reads: Option<u32>,
+    /// Pages of conversations or messages read per day, at most.
+    #[arg(long, value_name = "N")]
+    daily_inbox_reads: Option<u32>,
+    /// Members' recent activity read per day (signal scans), at most.
+    #[arg(long, value_name = "N")]
+    daily_activity_reads: Option<u32>,
 }
 
 #[derive(Args)]
@@ -185,12 +256,67 @@ pub async fn run(db: &Database, cmd: LinkedInCommand) -> anyhow::Result<()> {
     let store = open_store(db).await?;
     let result = match cmd {
         LinkedInCommand::Connect(args) => connect(&store, *args).await,
+        LinkedInCommand::Update(args) => update(&store, *args).await,
         LinkedInCommand::List { group } => list(&store, group).await,
         LinkedInCommand::RotateSecrets => rotate_secrets(&store).await,
         LinkedInCommand::HostedLink(_) | LinkedInCommand::Checkpoint(_) => unreachable!("handled above"),
     };
     store.close().await;
     result
+}
+
+async fn update(store: &sonarly_store::Store, a: UpdateArgs) -> anyhow::Result<()> {
+    let working_hours = match &a.working_hours {
+        Some(text) => Some(WorkingHours::parse(text).map_err(|e| anyhow::anyhow!("--working-hours {e}"))?),
+        None => None,
+    };
+    let change = |r: &mut SendingRules| {
+        let set = |slot: &mut u32, value: Option<u32>| {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        };
+        if let Some(tz) = &a.timezone {
+            r.timezone = tz.trim().to_owned();
+        }
+        if let Some(hours) = working_hours {
+            r.working_hours = hours;
+        }
+        set(&mut r.daily_messages, a.daily_messages);
+        set(&mut r.daily_inmails, a.daily_inmails);
+        set(&mut r.daily_invitations, a.daily_invitations);
+        set(&mut r.daily_profile_visits, a.daily_profile_visits);
+        set(&mut r.daily_engagements, a.daily_engagements);
+        set(&mut r.weekly_invitations, a.weekly_invitations);
+        set(&mut r.withdraw_invitations_after_days, a.withdraw_invitations_after_days);
+        set(&mut r.daily_withdrawals, a.daily_withdrawals);
+        set(&mut r.min_spacing_secs, a.min_spacing_secs);
+        set(&mut r.max_spacing_secs, a.max_spacing_secs);
+        set(&mut r.ramp_up_weeks, a.ramp_up_weeks);
+        set(&mut r.reads.profile_fetches, a.daily_profile_fetches);
+        set(&mut r.reads.search_pages, a.daily_search_pages);
+        set(&mut r.reads.relation_reads, a.daily_relation_reads);
+        set(&mut r.reads.inbox_reads, a.daily_inbox_reads);
+        set(&mut r.reads.activity_reads, a.daily_activity_reads);
+    };
+    let not_found = format!("no LinkedIn account {} in account group {}", a.account, a.group);
+    let account =
+        sonarly_app::linkedin::update_seat(store, &SystemClock, &a.group, &a.account, a.name.as_deref(), change)
+            .await
+            .map_err(|e| domain(e, &not_found))?;
+    let r = &account.rules;
+    let (start, end) = r.working_hours.format();
+    emit_line(format!(
+        "{}: {} {start}-{end}, invitations {}/day {}/week, messages {}/day, spacing {}-{} s, ramp-up {} weeks",
+        account.id,
+        r.timezone,
+        r.daily_invitations,
+        r.weekly_invitations,
+        r.daily_messages,
+        r.min_spacing_secs,
+        r.max_spacing_secs,
+        r.ramp_up_weeks
+    ))
 }
 
 async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Result<()> {

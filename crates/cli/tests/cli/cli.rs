@@ -552,3 +552,56 @@ mod first_run_second_run_bad_configuration {
         assert_eq!(sonarly(&["keys", "list", "--database", &url]).lines().count(), 1, "no key was made");
     });
 }
+
+#[test]
+fn linkedin_update_changes_the_flags_given_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("seats.db").display());
+    let url = url.as_str();
+    let group = last_line(&sonarly(&["groups", "create", "Seats", "--database", url]));
+    let account =
+        last_line(&sonarly(&["linkedin", "connect", "--group", &group, "--provider", "sandbox", "--database", url]));
+    let changed = sonarly(&[
+        "linkedin",
+        "update",
+        "--group",
+        &group,
+        "--account",
+        &account,
+        "--daily-invitations",
+        "25",
+        "--timezone",
+        "Europe/Paris",
+        "--working-hours",
+        "08:00-16:00",
+        "--database",
+        url,
+    ]);
+    // The others (200 a week, 100 messages, spacing 45-120 s) kept their values.
+    assert_eq!(
+        last_line(&changed),
+        format!(
+            "{account}: Europe/Paris 08:00-16:00, invitations 25/day 200/week, messages 100/day, spacing 45-120 s, ramp-up 0 weeks"
+        )
+    );
+    let listed = sonarly(&["linkedin", "list", "--database", url]);
+    assert!(listed.contains("Europe/Paris\t08:00-16:00"), "{listed}");
+
+    // A bad value is named, and nothing changes; another group's account does not exist for it.
+    let other = last_line(&sonarly(&["groups", "create", "Other", "--database", url]));
+    for (args, says) in [
+        (vec!["--group", group.as_str(), "--account", &account, "--timezone", "Mars/Olympus"], "timezone"),
+        (vec!["--group", &group, "--account", &account, "--min-spacing-secs", "600"], "spacing"),
+        (vec!["--group", &other, "--account", &account, "--daily-invitations", "1"], "no LinkedIn account"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["linkedin", "update", "--database", url])
+            .args(&args)
+            .env_remove("SONARLY_DATABASE_URL")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(sonarly(&["linkedin", "list", "--database", url]), listed);
+}
