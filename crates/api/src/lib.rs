@@ -37,6 +37,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub cursors: CursorCodec,
     pub rate_limits: Arc<ratelimit::RateLimits>,
+    /// Authenticated keys, cached for a few seconds ([`sonarly_app::auth::KeyCache`]).
+    pub keys: Arc<sonarly_app::auth::KeyCache>,
     /// Live LinkedIn providers (shared with the engine).
     pub registry: ProviderRegistry,
     /// Composes previews: the built-in composer unless a model is configured ([`AppState::with_composer`]).
@@ -77,6 +79,7 @@ impl AppState {
     pub async fn new(store: Store, clock: SharedClock) -> Result<Self, sonarly_store::StoreError> {
         let initial = sonarly_domain::apikey::random_secret_hex();
         let secret = store.setting_or_init("cursor_secret", &initial).await?;
+        let rate_limits = Arc::new(ratelimit::RateLimits::for_store(&store, &clock));
         Ok(Self {
             registry: ProviderRegistry::new(store.clone(), clock.clone()),
             composer: Arc::new(sonarly_app::composer::BuiltinComposer),
@@ -85,7 +88,8 @@ impl AppState {
             store,
             clock,
             cursors: CursorCodec::new(secret.into_bytes()),
-            rate_limits: Arc::new(ratelimit::RateLimits::default()),
+            rate_limits,
+            keys: Arc::new(sonarly_app::auth::KeyCache::new()),
             openapi_json: Arc::new(String::new()),
             extra_route_access: Arc::new(Vec::new()),
         })

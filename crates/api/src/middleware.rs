@@ -81,8 +81,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .unwrap_or("");
-    let key = match sonarly_app::auth::authenticate(&state.store, presented).await {
-        Ok(key) => Arc::new(key),
+    let key = match state.keys.authenticate(&state.store, state.clock.as_ref(), presented).await {
+        Ok(key) => key,
         Err(e) => {
             // Only the caller's failures count; a failure of ours (5xx) does not.
             if e.status == 401
@@ -93,7 +93,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             return ApiError::from(e).into_response();
         }
     };
-    let decision = state.rate_limits.check(&key.id, key.rate_limit_per_minute);
+    let decision = state.rate_limits.check(&key.id, key.rate_limit_per_minute).await;
     let mut response = if decision.allowed {
         record_use(&state, &key);
         req.extensions_mut().insert(Principal(key));
@@ -129,13 +129,15 @@ fn too_many_failures(retry_after: u64) -> Response {
     .into_response()
 }
 
-/// `last_used_at` is bookkeeping: it must never slow or fail a request.
+/// `last_used_at` is bookkeeping: it must never slow or fail a request. Uses
+/// are noted in memory and written in one batch at most once a minute, by a
+/// task of its own ([`sonarly_app::auth::KeyCache::note_use`]).
 fn record_use(state: &AppState, key: &Arc<ApiKey>) {
-    let needs_touch = key.last_used_at.is_none_or(|at| state.clock.now().as_millis() - at.as_millis() >= 60_000);
-    if needs_touch {
-        let (store, clock, key) = (state.store.clone(), state.clock.clone(), key.clone());
+    let now = state.clock.now();
+    if state.keys.note_use(&key.id, now) {
+        let (store, keys) = (state.store.clone(), state.keys.clone());
         tokio::spawn(async move {
-            let _ = sonarly_app::auth::record_use(&store, clock.as_ref(), &key).await;
+            let _ = keys.write_uses(&store, now).await;
         });
     }
 }

@@ -13,8 +13,20 @@
 //!   that is until one request's share of the budget is restored.
 //!
 //! All values are rounded up to whole seconds, so waiting the number given is
-//! always enough. Limits live in process memory: with several instances
-//! behind a load balancer each enforces the budget on its own share.
+//! always enough.
+//!
+//! Where the budget lives ([`Budgets`]): in process memory on SQLite (one
+//! instance), exact to the request; on PostgreSQL in the database, shared by
+//! every instance, so three instances behind a load balancer give a key its
+//! limit, not three times it. There each instance leases a slice of the
+//! budget ([`slice_of`]) and spends it locally for at most [`LEASE_TTL_MICROS`]
+//! (1 s), giving back what it did not use with its next lease: one database
+//! read and write per slice, none per request. Leased requests count as spent
+//! when leased, so the deployment passes at most what one process would, plus
+//! at most one second's worth of budget (`limit / 60`, rounded up) that a
+//! lease taken just before a window may spend inside it (docs/decisions.md,
+//! "Rate limits across instances"). With one instance the headers are those of
+//! the in-process budget.
 //!
 //! Failed authentications are limited per client address too
 //! ([`RateLimits::with_auth_failures_per_minute`]): each unknown key costs a
@@ -23,14 +35,17 @@
 //! authentication").
 //!
 //! Time comes from a [`LimiterClock`]: the process's monotonic clock in
-//! production, a manual one in tests.
+//! production, a manual one in tests. Shared budgets need one time for all
+//! instances: they use the application's clock.
 
 use governor::clock::{Clock, DefaultClock, Reference};
-use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
+use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::HashMapStateStore;
-use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use sonarly_domain::budget;
+use sonarly_domain::clock::SharedClock;
+use sonarly_store::{Backend, Store};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
@@ -80,8 +95,6 @@ impl Clock for LimiterClock {
     }
 }
 
-type KeyLimiter = RateLimiter<NotKeyed, InMemoryState, LimiterClock, StateInformationMiddleware>;
-
 /// What the limiter decided for one request, with the values for the
 /// rate-limit headers (see the module docs for their meaning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,18 +108,76 @@ pub struct RateDecision {
     pub retry_after_secs: Option<u64>,
 }
 
+/// Where keys' budgets live (see the module docs).
+pub enum Budgets {
+    /// In this process, measured with the limiters' clock: key id to (limit, TAT).
+    InProcess(Mutex<HashMap<String, (u32, i64)>>),
+    /// In the database, shared by every instance, measured with the application's clock.
+    Shared { store: Store, clock: SharedClock, slices: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slice>>>> },
+}
+
+/// How long a leased slice may be spent, in microseconds: the bound on how
+/// much a deployment may pass over one process's budget.
+pub const LEASE_TTL_MICROS: i64 = 1_000_000;
+
+/// Requests leased at once from a shared budget of `limit` a minute: a
+/// twentieth of it (at least 1, at most 100), so a busy key costs about
+/// twenty leases a minute however many requests it sends.
+pub fn slice_of(limit: u32) -> u32 {
+    (limit / 20).clamp(1, 100)
+}
+
+/// This instance's lease of one key's shared budget.
 #[derive(Default)]
+pub struct Slice {
+    limit: u32,
+    /// Requests left to spend before `expires` (microseconds).
+    tokens: u32,
+    expires: i64,
+    /// The budget's TAT as this instance sees it: the shared one as of the
+    /// last lease, minus what it has not spent yet.
+    view: i64,
+    /// After a refusal: no lease is tried before this moment.
+    refused_until: i64,
+}
+
 pub struct RateLimits {
     clock: LimiterClock,
-    limiters: Mutex<HashMap<String, (u32, Arc<KeyLimiter>)>>,
+    budgets: Budgets,
     /// Off unless set ([`Self::with_auth_failures_per_minute`]).
     auth_failures: Option<AuthFailures>,
 }
 
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self::with_clock(LimiterClock::default())
+    }
+}
+
 impl RateLimits {
-    /// Budgets measured with `clock`.
+    /// Budgets in process memory, measured with `clock`.
     pub fn with_clock(clock: LimiterClock) -> Self {
-        Self { clock, limiters: Mutex::default(), auth_failures: None }
+        Self { clock, budgets: Budgets::InProcess(Mutex::default()), auth_failures: None }
+    }
+
+    /// Budgets shared through `store` by every instance using it, measured
+    /// with the application's `clock`.
+    pub fn shared(store: Store, clock: SharedClock) -> Self {
+        Self {
+            clock: LimiterClock::default(),
+            budgets: Budgets::Shared { store, clock, slices: Mutex::default() },
+            auth_failures: None,
+        }
+    }
+
+    /// What a deployment on `store` needs: shared budgets on PostgreSQL (where
+    /// several instances may serve one database), in-process ones on SQLite
+    /// (one instance holds the database's lock).
+    pub fn for_store(store: &Store, clock: &SharedClock) -> Self {
+        match store.backend() {
+            Backend::Postgres => Self::shared(store.clone(), clock.clone()),
+            Backend::Sqlite => Self::default(),
+        }
     }
 
     /// Allows each client address `per_minute` failed authentications a
@@ -144,54 +215,100 @@ impl RateLimits {
     }
 
     /// Spends one request of `key_id`'s budget of `per_minute` if it can.
-    pub fn check(&self, key_id: &str, per_minute: u32) -> RateDecision {
-        let per_minute = per_minute.max(1);
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN));
-        let limiter = {
-            let mut map = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            match map.get(key_id) {
-                Some((limit, limiter)) if *limit == per_minute => limiter.clone(),
-                _ => {
-                    let limiter = Arc::new(
-                        RateLimiter::direct_with_clock(quota, self.clock.clone())
-                            .with_middleware::<StateInformationMiddleware>(),
-                    );
-                    map.insert(key_id.to_owned(), (per_minute, limiter.clone()));
-                    limiter
+    pub async fn check(&self, key_id: &str, per_minute: u32) -> RateDecision {
+        let limit = per_minute.max(1);
+        match &self.budgets {
+            Budgets::InProcess(budgets) => {
+                let now = micros(self.clock.now().into());
+                let mut budgets = lock(budgets);
+                let stored = budgets.get(key_id).filter(|(l, _)| *l == limit).map(|(_, tat)| *tat);
+                let lease = budget::lease(stored, limit, 1, 0, now);
+                if lease.tat != stored.unwrap_or(i64::MIN) {
+                    budgets.insert(key_id.to_owned(), (limit, lease.tat));
                 }
+                if lease.granted > 0 { allowed(limit, lease.tat, now) } else { refused(limit, lease, now) }
             }
-        };
-        // One request's share of the budget: the GCRA emission interval.
-        let cell = quota.replenish_interval();
-        match limiter.check() {
-            Ok(snapshot) => {
-                let remaining = snapshot.remaining_burst_capacity();
-                // The snapshot gives whole requests only; each spent one is back
-                // within one cell of the previous, so this bound is exact to a cell.
-                let spent = per_minute.saturating_sub(remaining);
-                RateDecision {
-                    allowed: true,
-                    limit: per_minute,
-                    remaining,
-                    reset_secs: whole_seconds_up(cell * spent),
-                    retry_after_secs: None,
-                }
-            }
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                // Refused: the next cell arrives after `wait`; the rest of the
-                // budget (burst - 1 cells) follows one cell at a time.
-                let full = wait + cell * (per_minute - 1);
-                RateDecision {
-                    allowed: false,
-                    limit: per_minute,
-                    remaining: 0,
-                    reset_secs: whole_seconds_up(full),
-                    retry_after_secs: Some(whole_seconds_up(wait).max(1)),
-                }
+            Budgets::Shared { store, clock, slices } => {
+                let now = clock.now().as_millis().saturating_mul(1_000);
+                let slice = lock(slices).entry(key_id.to_owned()).or_default().clone();
+                let mut slice = slice.lock().await;
+                spend_shared(store, key_id, limit, &mut slice, now).await
             }
         }
     }
+}
+
+/// One request from a shared budget: from this instance's slice while it
+/// lasts, else from a new lease (see the module docs).
+async fn spend_shared(store: &Store, key_id: &str, limit: u32, slice: &mut Slice, now: i64) -> RateDecision {
+    let cell = budget::cell_micros(limit);
+    if slice.limit != limit {
+        *slice = Slice { limit, ..Slice::default() };
+    }
+    if slice.tokens > 0 && now < slice.expires && now >= slice.expires - LEASE_TTL_MICROS {
+        slice.tokens -= 1;
+        slice.view = slice.view.max(now) + cell;
+        return allowed(limit, slice.view, now);
+    }
+    if now < slice.refused_until && now >= slice.refused_until - budget::MICROS_PER_MINUTE {
+        let retry_after = whole_seconds_up(Duration::from_micros((slice.refused_until - now) as u64)).max(1);
+        return RateDecision {
+            allowed: false,
+            limit,
+            remaining: 0,
+            reset_secs: seconds_until(slice.view, now),
+            retry_after_secs: Some(retry_after),
+        };
+    }
+    let unused = std::mem::take(&mut slice.tokens);
+    match store.lease_rate_budget(key_id, limit, slice_of(limit), unused, now).await {
+        Ok(lease) if lease.granted > 0 => {
+            slice.tokens = lease.granted - 1;
+            slice.expires = now + LEASE_TTL_MICROS;
+            slice.view = lease.base + cell;
+            slice.refused_until = 0;
+            allowed(limit, slice.view, now)
+        }
+        Ok(lease) => {
+            slice.view = lease.tat;
+            slice.refused_until = lease.retry_at(limit);
+            refused(limit, lease, now)
+        }
+        // The budget is bookkeeping: a database that cannot answer fails the
+        // handler's own query anyway, so the request is not refused for it.
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot lease a request budget; the request passes unmetered");
+            RateDecision { allowed: true, limit, remaining: 0, reset_secs: 0, retry_after_secs: None }
+        }
+    }
+}
+
+/// An allowed request's headers, from the budget's TAT after spending it.
+fn allowed(limit: u32, tat: i64, now: i64) -> RateDecision {
+    let cell = budget::cell_micros(limit);
+    let burst = cell * i64::from(limit);
+    let remaining = ((burst - (tat - now)) / cell).clamp(0, i64::from(limit)) as u32;
+    RateDecision { allowed: true, limit, remaining, reset_secs: seconds_until(tat, now), retry_after_secs: None }
+}
+
+/// A refusal's headers: the whole budget is back at the TAT, the next request
+/// fits one cell earlier than a full burst before it.
+fn refused(limit: u32, lease: budget::Lease, now: i64) -> RateDecision {
+    RateDecision {
+        allowed: false,
+        limit,
+        remaining: 0,
+        reset_secs: seconds_until(lease.tat, now),
+        retry_after_secs: Some(seconds_until(lease.retry_at(limit), now).max(1)),
+    }
+}
+
+fn seconds_until(at: i64, now: i64) -> u64 {
+    whole_seconds_up(Duration::from_micros(u64::try_from(at - now).unwrap_or(0)))
+}
+
+fn micros(elapsed: Duration) -> i64 {
+    i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// Seconds, rounded up: waiting this long is always enough.
@@ -276,63 +393,63 @@ mod tests {
         Duration::from_secs(n)
     }
 
-    #[test]
-    fn reset_is_the_time_until_the_whole_budget_is_back() {
+    #[tokio::test]
+    async fn reset_is_the_time_until_the_whole_budget_is_back() {
         // 3 per minute: one request every 20 s, a burst of 3.
         let (_clock, limits) = manual();
         let expected = [(2, 20), (1, 40), (0, 60)];
         for (remaining, reset) in expected {
-            let d = limits.check("k", 3);
+            let d = limits.check("k", 3).await;
             assert!(d.allowed);
             assert_eq!((d.limit, d.remaining, d.reset_secs, d.retry_after_secs), (3, remaining, reset, None));
         }
     }
 
-    #[test]
-    fn a_refusal_says_when_the_next_request_passes_and_when_the_budget_is_full() {
+    #[tokio::test]
+    async fn a_refusal_says_when_the_next_request_passes_and_when_the_budget_is_full() {
         let (clock, limits) = manual();
         for _ in 0..3 {
-            assert!(limits.check("k", 3).allowed);
+            assert!(limits.check("k", 3).await.allowed);
         }
-        let refused = limits.check("k", 3);
+        let refused = limits.check("k", 3).await;
         assert_eq!(
             refused,
             RateDecision { allowed: false, limit: 3, remaining: 0, reset_secs: 60, retry_after_secs: Some(20) }
         );
         clock.advance(secs(5));
-        let refused = limits.check("k", 3);
+        let refused = limits.check("k", 3).await;
         assert_eq!((refused.reset_secs, refused.retry_after_secs), (55, Some(15)));
         // Retry-After is enough: after it, the next request passes.
         clock.advance(secs(15));
-        let passed = limits.check("k", 3);
+        let passed = limits.check("k", 3).await;
         assert!(passed.allowed, "{passed:?}");
         assert_eq!((passed.remaining, passed.reset_secs), (0, 60));
     }
 
-    #[test]
-    fn retry_after_rounds_up_and_is_never_zero_while_refused() {
+    #[tokio::test]
+    async fn retry_after_rounds_up_and_is_never_zero_while_refused() {
         let (clock, limits) = manual();
         for _ in 0..3 {
-            assert!(limits.check("k", 3).allowed);
+            assert!(limits.check("k", 3).await.allowed);
         }
         // 1 ms before the next cell: a retry now fails, so Retry-After is 1, not 0.
         clock.advance(Duration::from_millis(19_999));
-        let refused = limits.check("k", 3);
+        let refused = limits.check("k", 3).await;
         assert_eq!((refused.allowed, refused.retry_after_secs), (false, Some(1)));
         assert_eq!(refused.reset_secs, 41);
         clock.advance(Duration::from_millis(1));
-        assert!(limits.check("k", 3).allowed);
+        assert!(limits.check("k", 3).await.allowed);
     }
 
-    #[test]
-    fn reset_never_promises_less_than_retry_after() {
+    #[tokio::test]
+    async fn reset_never_promises_less_than_retry_after() {
         // Sweep a refused key over a whole minute at odd steps.
         let (clock, limits) = manual();
         for _ in 0..7 {
-            limits.check("k", 7);
+            limits.check("k", 7).await;
         }
         for _ in 0..200 {
-            let d = limits.check("k", 7);
+            let d = limits.check("k", 7).await;
             if let Some(retry) = d.retry_after_secs {
                 assert!(retry >= 1 && d.reset_secs >= retry, "{d:?}");
             } else {
@@ -342,41 +459,44 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_full_budget_comes_back_after_reset_seconds() {
+    #[tokio::test]
+    async fn a_full_budget_comes_back_after_reset_seconds() {
         let (clock, limits) = manual();
-        let last = (0..3).map(|_| limits.check("k", 3)).last().unwrap();
+        let mut last = limits.check("k", 3).await;
+        for _ in 0..2 {
+            last = limits.check("k", 3).await;
+        }
         clock.advance(secs(last.reset_secs));
-        let fresh = limits.check("k", 3);
+        let fresh = limits.check("k", 3).await;
         assert_eq!((fresh.allowed, fresh.remaining), (true, 2));
     }
 
-    #[test]
-    fn after_reset_seconds_the_budget_is_always_full_again() {
+    #[tokio::test]
+    async fn after_reset_seconds_the_budget_is_always_full_again() {
         // Whatever the moment of the last answer (allowed or refused), waiting
         // RateLimit-Reset seconds gives the whole budget back.
         for step_ms in (0..60_000).step_by(700) {
             let (clock, limits) = manual();
             for _ in 0..3 {
-                limits.check("k", 3);
+                limits.check("k", 3).await;
             }
             clock.advance(Duration::from_millis(step_ms));
-            let answer = limits.check("k", 3);
+            let answer = limits.check("k", 3).await;
             clock.advance(secs(answer.reset_secs));
-            let fresh = limits.check("k", 3);
+            let fresh = limits.check("k", 3).await;
             assert_eq!((fresh.allowed, fresh.remaining), (true, 2), "at {step_ms} ms: {answer:?}");
         }
     }
 
-    #[test]
-    fn keys_have_their_own_budget_and_a_changed_limit_starts_afresh() {
+    #[tokio::test]
+    async fn keys_have_their_own_budget_and_a_changed_limit_starts_afresh() {
         let (_clock, limits) = manual();
         for _ in 0..3 {
-            limits.check("k", 3);
+            limits.check("k", 3).await;
         }
-        assert!(!limits.check("k", 3).allowed);
-        assert!(limits.check("other", 3).allowed);
-        assert!(limits.check("k", 10).allowed);
+        assert!(!limits.check("k", 3).await.allowed);
+        assert!(limits.check("other", 3).await.allowed);
+        assert!(limits.check("k", 10).await.allowed);
     }
 
     fn failures(per_minute: u32) -> (FakeRelativeClock, RateLimits) {

@@ -198,7 +198,7 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     let clock: SharedClock = Arc::new(SystemClock);
     let state = match AppState::new(store.clone(), clock.clone()).await {
         Ok(mut state) => {
-            let limits = sonarly_api::ratelimit::RateLimits::default()
+            let limits = sonarly_api::ratelimit::RateLimits::for_store(&store, &clock)
                 .with_auth_failures_per_minute(args.auth_failures_per_minute);
             state.rate_limits = Arc::new(limits);
             state.registry = state.registry.with_keyring(keyring);

@@ -3,6 +3,7 @@
 //! every rule here is testable without a database or a network.
 
 pub mod apikey;
+pub mod budget;
 pub mod campaign;
 pub mod clock;
 pub mod composer;

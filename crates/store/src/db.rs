@@ -52,6 +52,9 @@ pub struct Store {
     backend: Backend,
     pub(crate) writer: AnyPool,
     pub(crate) reader: AnyPool,
+    /// Key revocations made through this handle (and its clones): caches of
+    /// authenticated keys in this process drop them at once (crate::keys).
+    pub(crate) key_changes: std::sync::Arc<AtomicU64>,
 }
 
 impl Store {
@@ -70,7 +73,7 @@ impl Store {
                     // while one connection does, so no pool may let its last go.
                     let writer = sqlite_pool(&url, 1, true).await?;
                     let reader = sqlite_pool(&url, 4, true).await?;
-                    Ok(Self { backend, writer, reader })
+                    Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
                 SqliteTarget::File(path) => {
                     check_sqlite_directory(&path)?;
@@ -78,7 +81,7 @@ impl Store {
                     let open = |e: StoreError| StoreError::Connect(format!("SQLite file {path}: {}", sqlite_reason(e)));
                     let writer = sqlite_pool(&url, 1, false).await.map_err(open)?;
                     let reader = sqlite_pool(&url, 4, false).await.map_err(open)?;
-                    Ok(Self { backend, writer, reader })
+                    Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
             },
             Backend::Postgres => {
@@ -90,7 +93,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
-                Ok(Self { backend, writer: pool.clone(), reader: pool })
+                Ok(Self { backend, writer: pool.clone(), reader: pool, key_changes: Default::default() })
             }
         }
     }

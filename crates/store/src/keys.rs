@@ -1,4 +1,10 @@
 //! API keys: stored as SHA-256 hashes only, with the groups each key can reach.
+//!
+//! Instances cache authenticated keys (`sonarly_app::auth::KeyCache`), so
+//! every change that must end a key's access (a revocation today) goes with a
+//! signal: it bumps the one-row `auth_epoch` in the same transaction, which
+//! every instance on the database reads every few seconds, and this handle's
+//! own change counter, which caches in this process see at once.
 
 use crate::{Store, StoreResult};
 use sonarly_domain::Timestamp;
@@ -6,6 +12,7 @@ use sonarly_domain::models::ApiKey;
 use sonarly_domain::scope::ScopeSet;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::sync::atomic::Ordering;
 
 const KEY_COLUMNS: &str =
     "id, name, display_prefix, key_hash, scopes, rate_limit_per_minute, revoked_at, last_used_at, created_at";
@@ -95,13 +102,54 @@ impl Store {
     }
 
     /// Revokes a key; false when no such key exists. Revoking twice is harmless.
+    /// Bumps the authentication epoch with it, so every instance's key cache
+    /// lets the key go (at once here, within seconds elsewhere).
     pub async fn revoke_api_key(&self, key_id: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
             .bind(key_id)
             .bind(now.as_millis())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query("UPDATE auth_epoch SET epoch = epoch + 1 WHERE id = 1").execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.key_changes.fetch_add(1, Ordering::SeqCst);
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The authentication epoch: it moves whenever a key loses access, on
+    /// whichever instance (or `sonarly keys` command) made the change.
+    pub async fn auth_epoch(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT epoch FROM auth_epoch WHERE id = 1").fetch_one(&self.reader).await?)
+    }
+
+    /// How many key changes went through this handle (and its clones): a
+    /// cheap, in-process signal for key caches.
+    pub fn local_key_changes(&self) -> u64 {
+        self.key_changes.load(Ordering::SeqCst)
+    }
+
+    /// Records that keys were used (key id, last use), each at most once a
+    /// minute: one transaction for the whole batch.
+    pub async fn touch_api_keys(&self, uses: &[(String, Timestamp)]) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        for (key_id, at) in uses {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(key_id)
+            .bind(at.as_millis())
+            .bind(at.as_millis() - LAST_USED_GRANULARITY_MS)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records that a key was used, at most once per minute per key.

@@ -24,6 +24,7 @@ mod profile_cache;
 mod prospecting_jobs;
 mod prospects;
 mod queue;
+mod rate_budgets;
 mod responses;
 mod seat_pauses;
 mod sends;

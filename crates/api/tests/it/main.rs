@@ -9,6 +9,7 @@ mod cursors;
 mod edge;
 mod events;
 mod input;
+mod instances;
 mod linkedin_accounts;
 mod messages;
 mod openapi;

@@ -143,6 +143,26 @@ impl TestApp {
         audience
     }
 
+    /// Another instance of the server on this app's database, as a load
+    /// balancer would reach it: its own store handle, key cache and limiters,
+    /// on the same clock.
+    pub async fn instance(&self) -> Router {
+        let store = sonarly_store::Store::connect(&self.db.url).await.expect("second store handle");
+        let state = AppState::new(store, Arc::new(self.clock.clone())).await.unwrap();
+        sonarly_api::router(state)
+    }
+
+    /// A GET answered by `instance` (see [`Self::instance`]).
+    pub async fn get_on(&self, instance: &Router, path: &str, key: &str) -> Reply {
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        reply(instance.clone().oneshot(req).await.unwrap()).await
+    }
+
     pub async fn send(
         &self,
         method: Method,
@@ -158,13 +178,7 @@ impl TestApp {
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        let response = self.router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("{status}: body is not JSON: {}", String::from_utf8_lossy(&bytes)));
-        Reply { status, headers, body }
+        reply(self.router.clone().oneshot(req.body(body).unwrap()).await.unwrap()).await
     }
 
     pub async fn get(&self, path: &str, key: &str) -> Reply {
@@ -176,6 +190,15 @@ impl TestApp {
         all.extend_from_slice(headers);
         self.send(Method::POST, path, Some(key), &all, Body::from(json.to_owned())).await
     }
+}
+
+async fn reply(response: axum::response::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("{status}: body is not JSON: {}", String::from_utf8_lossy(&bytes)));
+    Reply { status, headers, body }
 }
 
 /// Asserts the error envelope shape, status and code.
