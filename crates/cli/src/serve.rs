@@ -245,7 +245,12 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     let shutdown = async move {
         let _ = signalled.wait_for(Option::is_some).await;
     };
+    let keys = state.keys.clone();
     sonarly_api::server::serve(listener, sonarly_api::router(state), server, shutdown).await;
+    // Key uses noted since the last batch (written once a minute, off the requests) are not lost.
+    if let Err(e) = keys.write_uses(&store, sonarly_domain::clock::Clock::now(clock.as_ref())).await {
+        tracing::warn!(error = %e.message, "cannot record the last key uses");
+    }
     // The workers stopped taking work at the signal; what they still do gets the same deadline.
     let deadline = (*deadline.borrow()).unwrap_or_else(tokio::time::Instant::now);
     if tokio::time::timeout_at(deadline, &mut workers).await.is_err() {
