@@ -10,6 +10,8 @@
 //!   (limit 100, reached by following cursors), and every page in between.
 //! - `scheduler`: queues `size` (default 100,000) responses on one sandbox
 //!   account with the safety limits off, then times one engine draining them.
+//! - `generate-dataset URL GROUP ACCOUNT PROSPECTS MESSAGES CAMPAIGNS`: fills a
+//!   real database for `bench/http-load.sh` (see `dataset.rs`).
 //! - `webhooks`: `size` (default 10,000) events fanned out to 3 local
 //!   receivers; delivery throughput and event-to-receipt latency.
 //!
@@ -26,6 +28,7 @@ use sonarly_testkit::{TestBackend, TestDb};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod dataset;
 mod webhooks;
 
 #[tokio::main]
@@ -48,6 +51,12 @@ async fn main() {
             .await
             .unwrap();
         println!("generated {count} messages in {:.1} s", started.elapsed().as_secs_f64());
+        return;
+    }
+    if scenario == "generate-dataset" {
+        // generate-dataset DATABASE_URL GROUP_ID ACCOUNT_ID PROSPECTS MESSAGES CAMPAIGNS: for bench/http-load.sh.
+        let number = |i: usize| args[i].parse::<usize>().expect("a count");
+        dataset::generate(&args[2], &args[3], &args[4], number(5), number(6) as i64, number(7)).await;
         return;
     }
     let db = TestDb::new(backend).await.expect("PostgreSQL binaries are needed for the postgres backend");

@@ -4,6 +4,21 @@
 //! at a time; a single connection turns contention into queueing instead of
 //! SQLITE_BUSY) and a small reader pool. PostgreSQL uses one pool for both.
 //!
+//! Pure reads go to the readers, so the one writer spends its time writing; a
+//! read that confirms a write of the same call (an insert read back by its
+//! key) stays on the writer. The SQLite readers are read-only (`query_only`),
+//! so a write sent there by mistake fails loudly instead of racing the writer.
+//! A reader sees every transaction committed before its query starts (WAL
+//! snapshots are taken per statement outside transactions), so moving a read
+//! there never hides an earlier write of the same use case.
+//!
+//! SQLite connections are not pinged before each use (`test_before_acquire`):
+//! there is no peer to hang up, and the ping is one more trip through sqlx's
+//! connection thread before every query (issue 16). PostgreSQL connections
+//! are: the ping costs a round trip, but a connection the server dropped (a
+//! restart, a failover, an idle timeout) is replaced before a query meets it,
+//! instead of failing one query per pooled connection.
+//!
 //! Opening is where operators meet configuration mistakes, so it reports them
 //! plainly: a missing directory names the path, an unreachable PostgreSQL
 //! names the server and the cause at once (not a pool timeout), and
@@ -71,16 +86,16 @@ impl Store {
                     let url = memory_url();
                     // Both pools open the same named in-memory database; it lives
                     // while one connection does, so no pool may let its last go.
-                    let writer = sqlite_pool(&url, 1, true).await?;
-                    let reader = sqlite_pool(&url, 4, true).await?;
+                    let writer = sqlite_pool(&url, 1, true, false).await?;
+                    let reader = sqlite_pool(&url, 4, true, true).await?;
                     Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
                 SqliteTarget::File(path) => {
                     check_sqlite_directory(&path)?;
                     let url = sqlite_url(url);
                     let open = |e: StoreError| StoreError::Connect(format!("SQLite file {path}: {}", sqlite_reason(e)));
-                    let writer = sqlite_pool(&url, 1, false).await.map_err(open)?;
-                    let reader = sqlite_pool(&url, 4, false).await.map_err(open)?;
+                    let writer = sqlite_pool(&url, 1, false, false).await.map_err(open)?;
+                    let reader = sqlite_pool(&url, 4, false, true).await.map_err(open)?;
                     Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
             },
@@ -327,14 +342,14 @@ fn sqlite_url(url: &str) -> String {
 }
 
 /// `keep` holds the connections open for good (an in-memory database vanishes
-/// with its last connection).
-async fn sqlite_pool(url: &str, max: u32, keep: bool) -> StoreResult<AnyPool> {
-    let mut options = AnyPoolOptions::new().max_connections(max).min_connections(1);
+/// with its last connection); `read_only` makes every connection refuse writes.
+async fn sqlite_pool(url: &str, max: u32, keep: bool, read_only: bool) -> StoreResult<AnyPool> {
+    let mut options = AnyPoolOptions::new().max_connections(max).min_connections(1).test_before_acquire(false);
     if keep {
         options = options.idle_timeout(None).max_lifetime(None);
     }
     let pool = options
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // WAL lets readers run beside the writer; NORMAL is durable in WAL
                 // mode except for the last transactions on power loss.
@@ -342,6 +357,9 @@ async fn sqlite_pool(url: &str, max: u32, keep: bool) -> StoreResult<AnyPool> {
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
+                if read_only {
+                    conn.execute("PRAGMA query_only = ON").await?;
+                }
                 Ok(())
             })
         })
@@ -393,6 +411,28 @@ mod tests {
         let expected = format!("the directory {} does not exist", dir.path().join("missing").display());
         assert!(err.contains(&path.display().to_string()) && err.contains(&expected), "{err}");
         assert!(!dir.path().join("missing").exists(), "nothing is created");
+    }
+
+    #[tokio::test]
+    async fn sqlite_readers_refuse_writes_and_see_what_the_writer_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        for url in [format!("sqlite://{}", dir.path().join("r.db").display()), "sqlite::memory:".to_owned()] {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            let write = sqlx::query("INSERT INTO server_settings (name, value) VALUES ('probe', 'x')");
+            let refused = write.execute(&store.reader).await.unwrap_err().to_string();
+            assert!(refused.contains("readonly"), "{url}: {refused}");
+            sqlx::query("INSERT INTO server_settings (name, value) VALUES ('probe', 'y')")
+                .execute(&store.writer)
+                .await
+                .unwrap();
+            let read: String = sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'probe'")
+                .fetch_one(&store.reader)
+                .await
+                .unwrap();
+            assert_eq!(read, "y", "{url}: a reader sees the committed write at once");
+            store.close().await;
+        }
     }
 
     #[tokio::test]

@@ -179,7 +179,7 @@ impl Store {
         .bind(kind)
         .bind(since.as_millis())
         .bind(cap)
-        .fetch_one(&self.writer)
+        .fetch_one(&self.reader)
         .await?)
     }
 
@@ -216,7 +216,7 @@ impl Store {
         .bind(account_id)
         .bind(kind)
         .bind(since.as_millis())
-        .fetch_one(&self.writer)
+        .fetch_one(&self.reader)
         .await?;
         Ok(at.map(Timestamp::from_millis))
     }

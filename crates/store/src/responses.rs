@@ -186,7 +186,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND id = $2")
             .bind(group_id)
             .bind(id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(response_from_row).transpose()?)
     }

@@ -55,7 +55,7 @@ impl Store {
         .bind(account_id)
         .bind(kind)
         .bind(now.as_millis())
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(until.map(Timestamp::from_millis))
     }

@@ -289,19 +289,16 @@ impl Store {
         self.stored_send(&new.token).await
     }
 
-    /// The send just inserted (or kept) under `token`.
+    /// The send just inserted (or kept) under `token`, read back on the
+    /// connection that wrote it.
     async fn stored_send(&self, token: &str) -> StoreResult<OutboundSend> {
-        self.get_send(token)
+        send_on(&self.writer, token)
             .await?
             .ok_or_else(|| crate::StoreError::Config(format!("send {token} vanished after insert")))
     }
 
     pub async fn get_send(&self, token: &str) -> StoreResult<Option<OutboundSend>> {
-        let row = sqlx::query("SELECT * FROM outbound_sends WHERE token = $1")
-            .bind(token)
-            .fetch_optional(&self.writer)
-            .await?;
-        Ok(row.as_ref().map(send_from_row).transpose()?)
+        send_on(&self.reader, token).await
     }
 
     /// Begins attempt `after + 1` of a `ready` send whose current attempt is
@@ -435,7 +432,7 @@ impl Store {
             )
             .bind(account_id)
             .bind(r)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await?;
             out.extend(held);
         }
@@ -462,4 +459,9 @@ impl Store {
                 .await?;
         Ok(rows.iter().map(send_from_row).collect::<Result<_, _>>()?)
     }
+}
+
+async fn send_on(pool: &sqlx::AnyPool, token: &str) -> StoreResult<Option<OutboundSend>> {
+    let row = sqlx::query("SELECT * FROM outbound_sends WHERE token = $1").bind(token).fetch_optional(pool).await?;
+    Ok(row.as_ref().map(send_from_row).transpose()?)
 }

@@ -76,7 +76,7 @@ impl Store {
         .bind(account_id)
         .bind(sent_before.as_millis())
         .bind(group_id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|(send_token, provider_ref, recipient_provider_id, work_kind, ref_id, sent_at, attempts)| {
             StaleInvitation {
@@ -151,7 +151,7 @@ impl Store {
             "SELECT 1 FROM invitation_withdrawals WHERE ref_id = $1 AND state = 'withdrawn' LIMIT 1",
         )
         .bind(ref_id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(found.is_some())
     }

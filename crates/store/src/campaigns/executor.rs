@@ -9,7 +9,7 @@ impl Store {
     pub async fn find_instance(&self, instance_id: &str) -> StoreResult<Option<WorkflowInstance>> {
         let row = sqlx::query("SELECT * FROM campaign_instances WHERE id = $1")
             .bind(instance_id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(instance_from_row).transpose()?)
     }
@@ -215,7 +215,7 @@ impl Store {
         for p in provider_ids {
             q = q.bind(*p);
         }
-        Ok(q.fetch_optional(&self.writer).await?.is_some())
+        Ok(q.fetch_optional(&self.reader).await?.is_some())
     }
 
     /// The conversation history with someone (oldest first, at most `limit`
@@ -239,7 +239,7 @@ impl Store {
             q = q.bind(*p);
         }
         let mut rows: Vec<(bool, String)> =
-            q.fetch_all(&self.writer).await?.into_iter().map(|(s, b)| (s != 0, b)).collect();
+            q.fetch_all(&self.reader).await?.into_iter().map(|(s, b)| (s != 0, b)).collect();
         rows.reverse();
         Ok(rows)
     }

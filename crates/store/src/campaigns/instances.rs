@@ -16,7 +16,7 @@ impl Store {
             for id in chunk {
                 q = q.bind(id);
             }
-            let rows = q.fetch_all(&self.writer).await?;
+            let rows = q.fetch_all(&self.reader).await?;
             out.extend(rows.iter().map(instance_from_row).collect::<Result<Vec<_>, _>>()?);
         }
         Ok(out)
@@ -26,7 +26,7 @@ impl Store {
     pub async fn campaign_instances(&self, campaign_id: &str) -> StoreResult<Vec<WorkflowInstance>> {
         let rows = sqlx::query("SELECT * FROM campaign_instances WHERE campaign_id = $1 ORDER BY created_at, id")
             .bind(campaign_id)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.reader)
             .await?;
         Ok(rows.iter().map(instance_from_row).collect::<Result<_, _>>()?)
     }
@@ -41,7 +41,7 @@ impl Store {
             .bind(group_id)
             .bind(campaign_id)
             .bind(instance_id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(instance_from_row).transpose()?)
     }

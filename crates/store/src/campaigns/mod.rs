@@ -245,7 +245,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM campaigns WHERE group_id = $1 AND id = $2")
             .bind(group_id)
             .bind(id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(campaign_from_row).transpose()?)
     }
@@ -273,7 +273,7 @@ impl Store {
         )
         .bind(group_id)
         .bind(campaign_id)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.reader)
         .await?;
         Ok(rows.iter().map(slot_from_row).collect::<Result<_, _>>()?)
     }
@@ -367,7 +367,7 @@ impl Store {
         for t in content_types {
             q = q.bind(*t);
         }
-        Ok(q.fetch_optional(&self.writer).await?)
+        Ok(q.fetch_optional(&self.reader).await?)
     }
 
     // --- leads -----------------------------------------------------------------
@@ -391,13 +391,13 @@ impl Store {
     pub async fn campaign_lead_ids(&self, campaign_id: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT prospect_id FROM campaign_leads WHERE campaign_id = $1 ORDER BY position")
             .bind(campaign_id)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.reader)
             .await?)
     }
 
     /// Which of `ids` are selected leads of the campaign.
     pub async fn campaign_leads_among(&self, campaign_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
-        prospects_among(&self.writer, "campaign_leads", "campaign_id", campaign_id, ids).await
+        prospects_among(&self.reader, "campaign_leads", "campaign_id", campaign_id, ids).await
     }
 
     /// Which of `ids` have a live workflow instance in an active campaign of the group.
@@ -416,7 +416,7 @@ impl Store {
             for id in chunk {
                 q = q.bind(id);
             }
-            found.extend(q.fetch_all(&self.writer).await?);
+            found.extend(q.fetch_all(&self.reader).await?);
         }
         Ok(found)
     }
