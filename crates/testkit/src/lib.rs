@@ -115,3 +115,18 @@ pub fn connection_prospect(
         ..Default::default()
     }
 }
+
+/// The seed a test seat's sandbox network is built from when the test names none. Left to
+/// the default, a sandbox seat's network follows its (random) id, so each run would meet
+/// different people and a test could pass or fail on who it happens to meet.
+pub const TEST_ACCOUNT_SEED: u64 = 20_261_130;
+
+/// `config` with its account seed pinned to [`TEST_ACCOUNT_SEED`] unless the test chose one.
+pub fn pinned_sandbox(config: sonarly_linkedin::sandbox::SandboxConfig) -> sonarly_linkedin::sandbox::SandboxConfig {
+    let default_seed = sonarly_linkedin::sandbox::SandboxConfig::default().account_seed;
+    if config.account_seed == default_seed {
+        sonarly_linkedin::sandbox::SandboxConfig { account_seed: TEST_ACCOUNT_SEED, ..config }
+    } else {
+        config
+    }
+}

@@ -65,7 +65,7 @@ fn rules(daily_invitations: u32) -> SendingRules {
 /// would see a different network, and a test would depend on who it happens to meet.
 fn sandbox() -> SandboxConfig {
     SandboxConfig {
-        account_seed: 20_261_130,
+        account_seed: sonarly_testkit::TEST_ACCOUNT_SEED,
         enforcement: EnforcementConfig::off(),
         invitations_per_day: 1_000,
         invitations_per_week: 5_000,

@@ -40,7 +40,7 @@ impl World {
             account_type: AccountType::Classic,
             // Around the clock: background reads would otherwise wait for working hours.
             rules: SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() },
-            provider: ProviderSetup::Sandbox(config),
+            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(config)),
         };
         let account = connect_account(&db.store, &clock, input).await.unwrap();
         let registry = ProviderRegistry::new(db.store.clone(), shared);

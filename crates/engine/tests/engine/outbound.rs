@@ -48,7 +48,10 @@ impl World {
             name: "Sandbox".into(),
             account_type: AccountType::SalesNavigator,
             rules,
-            provider: ProviderSetup::Sandbox(SandboxConfig { messages_per_day: 100_000, ..sandbox }),
+            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(SandboxConfig {
+                messages_per_day: 100_000,
+                ..sandbox
+            })),
         };
         let account = connect_account(&db.store, &clock, input).await.unwrap();
         let registry = ProviderRegistry::new(db.store.clone(), shared);

@@ -51,7 +51,7 @@ impl World {
                 reads: ReadBudgets { activity_reads: 10_000, ..ReadBudgets::default() },
                 ..SendingRules::default()
             },
-            provider: ProviderSetup::Sandbox(sandbox),
+            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(sandbox)),
         };
         connect_account(&db.store, &clock, input).await.unwrap();
         let registry = ProviderRegistry::new(db.store.clone(), shared);

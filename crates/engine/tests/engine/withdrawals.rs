@@ -63,7 +63,7 @@ impl World {
             name: "Sandbox".into(),
             account_type: AccountType::Classic,
             rules,
-            provider: ProviderSetup::Sandbox(sandbox),
+            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(sandbox)),
         };
         let account = connect_account(&db.store, &clock, input).await.unwrap();
         let registry = ProviderRegistry::new(db.store.clone(), shared);
