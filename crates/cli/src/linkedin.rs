@@ -8,7 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Subcommand};
 use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, onboard};
 use sonarly_domain::clock::SystemClock;
-use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{ReadBudgets, RulesChange, SendingRules, WorkingHours};
 use sonarly_domain::secrets::{Keyring, PREVIOUS_SECRET_KEY_ENV, SECRET_KEY_ENV};
 use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
@@ -270,38 +270,29 @@ async fn update(store: &sonarly_store::Store, a: UpdateArgs) -> anyhow::Result<(
         Some(text) => Some(WorkingHours::parse(text).map_err(|e| anyhow::anyhow!("--working-hours {e}"))?),
         None => None,
     };
-    let change = |r: &mut SendingRules| {
-        let set = |slot: &mut u32, value: Option<u32>| {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        };
-        if let Some(tz) = &a.timezone {
-            r.timezone = tz.trim().to_owned();
-        }
-        if let Some(hours) = working_hours {
-            r.working_hours = hours;
-        }
-        set(&mut r.daily_messages, a.daily_messages);
-        set(&mut r.daily_inmails, a.daily_inmails);
-        set(&mut r.daily_invitations, a.daily_invitations);
-        set(&mut r.daily_profile_visits, a.daily_profile_visits);
-        set(&mut r.daily_engagements, a.daily_engagements);
-        set(&mut r.weekly_invitations, a.weekly_invitations);
-        set(&mut r.withdraw_invitations_after_days, a.withdraw_invitations_after_days);
-        set(&mut r.daily_withdrawals, a.daily_withdrawals);
-        set(&mut r.min_spacing_secs, a.min_spacing_secs);
-        set(&mut r.max_spacing_secs, a.max_spacing_secs);
-        set(&mut r.ramp_up_weeks, a.ramp_up_weeks);
-        set(&mut r.reads.profile_fetches, a.daily_profile_fetches);
-        set(&mut r.reads.search_pages, a.daily_search_pages);
-        set(&mut r.reads.relation_reads, a.daily_relation_reads);
-        set(&mut r.reads.inbox_reads, a.daily_inbox_reads);
-        set(&mut r.reads.activity_reads, a.daily_activity_reads);
+    let change = RulesChange {
+        timezone: a.timezone,
+        working_hours,
+        daily_messages: a.daily_messages,
+        daily_inmails: a.daily_inmails,
+        daily_invitations: a.daily_invitations,
+        daily_profile_visits: a.daily_profile_visits,
+        daily_engagements: a.daily_engagements,
+        daily_withdrawals: a.daily_withdrawals,
+        weekly_invitations: a.weekly_invitations,
+        withdraw_invitations_after_days: a.withdraw_invitations_after_days,
+        min_spacing_secs: a.min_spacing_secs,
+        max_spacing_secs: a.max_spacing_secs,
+        ramp_up_weeks: a.ramp_up_weeks,
+        profile_fetches: a.daily_profile_fetches,
+        search_pages: a.daily_search_pages,
+        relation_reads: a.daily_relation_reads,
+        inbox_reads: a.daily_inbox_reads,
+        activity_reads: a.daily_activity_reads,
     };
     let not_found = format!("no LinkedIn account {} in account group {}", a.account, a.group);
     let account =
-        sonarly_app::linkedin::update_seat(store, &SystemClock, &a.group, &a.account, a.name.as_deref(), change)
+        sonarly_app::linkedin::update_seat(store, &SystemClock, &a.group, &a.account, a.name.as_deref(), &change)
             .await
             .map_err(|e| domain(e, &not_found))?;
     let r = &account.rules;

@@ -221,6 +221,63 @@ pub struct SendingRules {
     pub ramp_up_weeks: u32,
 }
 
+/// A change to a seat's sending rules: each field present replaces the seat's value, one left
+/// out keeps it. Applied to a copy of the stored rules, which are then validated as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulesChange {
+    pub timezone: Option<String>,
+    pub working_hours: Option<WorkingHours>,
+    pub daily_messages: Option<u32>,
+    pub daily_inmails: Option<u32>,
+    pub daily_invitations: Option<u32>,
+    pub daily_profile_visits: Option<u32>,
+    pub daily_engagements: Option<u32>,
+    pub daily_withdrawals: Option<u32>,
+    pub weekly_invitations: Option<u32>,
+    pub withdraw_invitations_after_days: Option<u32>,
+    pub min_spacing_secs: Option<u32>,
+    pub max_spacing_secs: Option<u32>,
+    pub ramp_up_weeks: Option<u32>,
+    pub profile_fetches: Option<u32>,
+    pub search_pages: Option<u32>,
+    pub relation_reads: Option<u32>,
+    pub inbox_reads: Option<u32>,
+    pub activity_reads: Option<u32>,
+}
+
+impl RulesChange {
+    /// Writes the fields present into `rules`.
+    pub fn apply(&self, rules: &mut SendingRules) {
+        fn set(slot: &mut u32, value: Option<u32>) {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        if let Some(tz) = &self.timezone {
+            rules.timezone = tz.trim().to_owned();
+        }
+        if let Some(hours) = self.working_hours {
+            rules.working_hours = hours;
+        }
+        set(&mut rules.daily_messages, self.daily_messages);
+        set(&mut rules.daily_inmails, self.daily_inmails);
+        set(&mut rules.daily_invitations, self.daily_invitations);
+        set(&mut rules.daily_profile_visits, self.daily_profile_visits);
+        set(&mut rules.daily_engagements, self.daily_engagements);
+        set(&mut rules.daily_withdrawals, self.daily_withdrawals);
+        set(&mut rules.weekly_invitations, self.weekly_invitations);
+        set(&mut rules.withdraw_invitations_after_days, self.withdraw_invitations_after_days);
+        set(&mut rules.min_spacing_secs, self.min_spacing_secs);
+        set(&mut rules.max_spacing_secs, self.max_spacing_secs);
+        set(&mut rules.ramp_up_weeks, self.ramp_up_weeks);
+        set(&mut rules.reads.profile_fetches, self.profile_fetches);
+        set(&mut rules.reads.search_pages, self.search_pages);
+        set(&mut rules.reads.relation_reads, self.relation_reads);
+        set(&mut rules.reads.inbox_reads, self.inbox_reads);
+        set(&mut rules.reads.activity_reads, self.activity_reads);
+    }
+}
+
 /// How long a seat trusts a profile (or an email lookup) it read before reading it again
 /// from LinkedIn (the governor's profile cache).
 pub const PROFILE_CACHE_MS: i64 = 7 * 86_400_000;

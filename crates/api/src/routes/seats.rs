@@ -11,7 +11,7 @@ use crate::envelope::{ApiResult, Envelope, ErrorEnvelope, ok};
 use crate::extract::{ApiJson, ApiPath};
 use serde::Deserialize;
 use sonarly_app::linkedin::update_seat;
-use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
+use sonarly_domain::linkedin_account::{RulesChange, WorkingHours};
 use sonarly_domain::{DomainError, FieldIssue};
 use utoipa::ToSchema;
 
@@ -201,38 +201,29 @@ pub async fn update_linkedin_account(
     let caps = body.daily_caps.unwrap_or_default();
     let reads = body.daily_read_budgets.unwrap_or_default();
     let spacing = body.spacing_secs.unwrap_or_default();
-    let change = |r: &mut SendingRules| {
-        let set = |slot: &mut u32, value: Option<u32>| {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        };
-        if let Some(tz) = &body.timezone {
-            r.timezone = tz.trim().to_owned();
-        }
-        if let Some(hours) = working_hours {
-            r.working_hours = hours;
-        }
-        set(&mut r.daily_messages, caps.messages);
-        set(&mut r.daily_inmails, caps.inmails);
-        set(&mut r.daily_invitations, caps.invitations);
-        set(&mut r.daily_profile_visits, caps.profile_visits);
-        set(&mut r.daily_engagements, caps.engagements);
-        set(&mut r.daily_withdrawals, caps.withdrawals);
-        set(&mut r.weekly_invitations, body.weekly_invitation_cap);
-        set(&mut r.withdraw_invitations_after_days, body.withdraw_invitations_after_days);
-        set(&mut r.reads.profile_fetches, reads.profile_fetches);
-        set(&mut r.reads.search_pages, reads.search_pages);
-        set(&mut r.reads.relation_reads, reads.relation_reads);
-        set(&mut r.reads.inbox_reads, reads.inbox_reads);
-        set(&mut r.reads.activity_reads, reads.activity_reads);
-        set(&mut r.min_spacing_secs, spacing.min);
-        set(&mut r.max_spacing_secs, spacing.max);
-        set(&mut r.ramp_up_weeks, body.ramp_up_weeks);
+    let change = RulesChange {
+        timezone: body.timezone,
+        working_hours,
+        daily_messages: caps.messages,
+        daily_inmails: caps.inmails,
+        daily_invitations: caps.invitations,
+        daily_profile_visits: caps.profile_visits,
+        daily_engagements: caps.engagements,
+        daily_withdrawals: caps.withdrawals,
+        weekly_invitations: body.weekly_invitation_cap,
+        withdraw_invitations_after_days: body.withdraw_invitations_after_days,
+        min_spacing_secs: spacing.min,
+        max_spacing_secs: spacing.max,
+        ramp_up_weeks: body.ramp_up_weeks,
+        profile_fetches: reads.profile_fetches,
+        search_pages: reads.search_pages,
+        relation_reads: reads.relation_reads,
+        inbox_reads: reads.inbox_reads,
+        activity_reads: reads.activity_reads,
     };
     let clock = state.clock.as_ref();
     let account =
-        update_seat(&state.store, clock, &access.group_id, path.linkedin_account_id(), body.name.as_deref(), change)
+        update_seat(&state.store, clock, &access.group_id, path.linkedin_account_id(), body.name.as_deref(), &change)
             .await?;
     Ok(ok(seat_view(&state, account).await?))
 }

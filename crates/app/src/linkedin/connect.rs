@@ -6,7 +6,7 @@ use sonarly_domain::DomainError;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, ProviderKind, SendingRules};
+use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, ProviderKind, RulesChange, SendingRules};
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::secrets::Keyring;
 use sonarly_linkedin::AccountType;
@@ -154,15 +154,15 @@ pub async fn list_accounts(
 
 /// Changes a seat's name or sending rules: caps, budgets, working hours, spacing, ramp-up. The
 /// scheduler and the governor read the rules afresh before each action, so a change applies from
-/// the seat's next action; what was counted today still counts. `change` edits a copy of the
-/// seat's current rules (only the fields the caller sets), and the whole result must validate.
+/// the seat's next action; what was counted today still counts. `change` is applied to a copy of
+/// the seat's current rules, and the whole result must validate.
 pub async fn update_seat(
     store: &Store,
     clock: &dyn Clock,
     group_id: &str,
     account_id: &str,
     name: Option<&str>,
-    change: impl FnOnce(&mut SendingRules),
+    change: &RulesChange,
 ) -> AppResult<LinkedInAccount> {
     let Some(mut account) = store.get_linkedin_account(group_id, account_id).await.or_internal()? else {
         return Err(DomainError::not_found("LinkedIn account"));
@@ -170,7 +170,7 @@ pub async fn update_seat(
     if let Some(name) = name {
         account.display_name = validate_name("name", name)?;
     }
-    change(&mut account.rules);
+    change.apply(&mut account.rules);
     account.rules.validate()?;
     let now = clock.now();
     if !store
