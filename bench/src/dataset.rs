@@ -28,7 +28,14 @@ pub fn bench_provider_id(n: usize) -> String {
     format!("ACoAAbench{n:029}")
 }
 
-pub async fn generate(url: &str, group_id: &str, account_id: &str, prospects: usize, messages: i64, campaigns: usize) {
+pub async fn generate(
+    url: &str,
+    group_id: &sonarly_domain::GroupId,
+    account_id: &str,
+    prospects: usize,
+    messages: i64,
+    campaigns: usize,
+) {
     let store = Store::connect(url).await.expect("database");
     store.migrate().await.expect("migrate");
     let started = Instant::now();
@@ -36,7 +43,7 @@ pub async fn generate(url: &str, group_id: &str, account_id: &str, prospects: us
     let audiences: Vec<Audience> = (0..campaigns.max(1))
         .map(|a| Audience {
             id: format!("{:024x}", 0xa0d1_0000_0000_u64 + a as u64),
-            group_id: group_id.to_owned(),
+            group_id: group_id.clone(),
             name: format!("Bench audience {a}"),
             audience_type: AudienceType::OnDemand,
             description: None,
@@ -57,7 +64,7 @@ pub async fn generate(url: &str, group_id: &str, account_id: &str, prospects: us
                 let at = Timestamp::from_millis(base.as_millis() + i as i64 * 10);
                 Prospect {
                     id: format!("{:024x}", 0xb0d1_0000_0000_u64 + i as u64),
-                    group_id: group_id.to_owned(),
+                    group_id: group_id.clone(),
                     provider_id: bench_provider_id(i),
                     member_id: Some(bench_provider_id(i)),
                     person_id: format!("{i:024x}"),

@@ -47,7 +47,13 @@ async fn main() {
         let count: i64 = args[5].parse().expect("count");
         let started = Instant::now();
         store
-            .generate_messages(&args[3], &args[4], 1_000, count, Timestamp::from_millis(1_700_000_000_000))
+            .generate_messages(
+                &sonarly_domain::GroupId::new(&*args[3]),
+                &args[4],
+                1_000,
+                count,
+                Timestamp::from_millis(1_700_000_000_000),
+            )
             .await
             .unwrap();
         println!("generated {count} messages in {:.1} s", started.elapsed().as_secs_f64());
@@ -56,7 +62,15 @@ async fn main() {
     if scenario == "generate-dataset" {
         // generate-dataset DATABASE_URL GROUP_ID ACCOUNT_ID PROSPECTS MESSAGES CAMPAIGNS: for bench/http-load.sh.
         let number = |i: usize| args[i].parse::<usize>().expect("a count");
-        dataset::generate(&args[2], &args[3], &args[4], number(5), number(6) as i64, number(7)).await;
+        dataset::generate(
+            &args[2],
+            &sonarly_domain::GroupId::new(&*args[3]),
+            &args[4],
+            number(5),
+            number(6) as i64,
+            number(7),
+        )
+        .await;
         return;
     }
     let db = TestDb::new(backend).await.expect("PostgreSQL binaries are needed for the postgres backend");

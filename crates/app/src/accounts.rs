@@ -2,6 +2,7 @@
 
 use crate::{AppResult, StoreResultExt, validate_name};
 use sonarly_domain::DomainError;
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
@@ -27,19 +28,19 @@ pub async fn create_group_on(
 ) -> AppResult<AccountGroup> {
     let name = validate_name("name", name)?;
     let now = clock.now();
-    let group = AccountGroup { id: new_hex_id(now), name, created_at: now };
+    let group = AccountGroup { id: GroupId::new(new_hex_id(now)), name, created_at: now };
     store.insert_group(&group, plan, credits).await.or_internal()?;
     Ok(group)
 }
 
-pub async fn set_plan(store: &Store, group_id: &str, plan: &str) -> AppResult<()> {
+pub async fn set_plan(store: &Store, group_id: &GroupId, plan: &str) -> AppResult<()> {
     let plan = Plan::parse(plan)
         .map_err(|_| DomainError::invalid_field("plan", "must be tester, starter, scale or enterprise"))?;
     if store.set_group_plan(group_id, plan).await.or_internal()? { Ok(()) } else { Err(account_not_found()) }
 }
 
 /// Adds credits; returns the new balance.
-pub async fn add_credits(store: &Store, group_id: &str, amount: i64) -> AppResult<i64> {
+pub async fn add_credits(store: &Store, group_id: &GroupId, amount: i64) -> AppResult<i64> {
     if amount <= 0 {
         return Err(DomainError::invalid_field("credits", "must be a positive number"));
     }
@@ -58,12 +59,12 @@ pub async fn list_accessible(
     page: &PageRequest,
 ) -> AppResult<Page<AccountGroup>> {
     let rows = store.list_groups_for_key(&key.id, page).await.or_internal()?;
-    Ok(Page::from_rows(rows, page, codec, ACCOUNTS_LIST, |g| (g.created_at, g.id.clone())))
+    Ok(Page::from_rows(rows, page, codec, ACCOUNTS_LIST, |g| (g.created_at, g.id.to_string())))
 }
 
 /// One group, if `key` may see it. A group the key cannot access answers
 /// exactly like one that does not exist.
-pub async fn get_accessible(store: &Store, key: &ApiKey, group_id: &str) -> AppResult<AccountGroup> {
+pub async fn get_accessible(store: &Store, key: &ApiKey, group_id: &GroupId) -> AppResult<AccountGroup> {
     if !key.can_access_group(group_id) {
         return Err(account_not_found());
     }

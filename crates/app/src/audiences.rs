@@ -2,6 +2,7 @@
 //! hidden from lists and answer 409 AUDIENCE_NOT_READY (spec rule 2).
 
 use crate::{AppResult, StoreResultExt, validate_name};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::folder::{AudienceFolder, AudienceKind};
@@ -16,14 +17,14 @@ pub const AUDIENCES_LIST: &str = "audiences";
 pub async fn list_ready(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     page: &PageRequest,
 ) -> AppResult<Page<Audience>> {
     let rows = store.list_ready_audiences(group_id, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, AUDIENCES_LIST, |a| (a.created_at, a.id.clone())))
 }
 
-pub async fn get_ready(store: &Store, group_id: &str, audience_id: &str) -> AppResult<Audience> {
+pub async fn get_ready(store: &Store, group_id: &GroupId, audience_id: &str) -> AppResult<Audience> {
     let audience = store
         .get_audience(group_id, audience_id)
         .await
@@ -40,7 +41,7 @@ pub async fn get_ready(store: &Store, group_id: &str, audience_id: &str) -> AppR
 /// when it is not a member or the audience is not the group's.
 pub async fn member_added_at(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     audience_id: &str,
     prospect_id: &str,
 ) -> AppResult<Option<sonarly_domain::Timestamp>> {
@@ -52,7 +53,7 @@ pub fn audience_not_ready() -> DomainError {
 }
 
 /// The store's "not updated" answer means absent or still filling; tell which.
-async fn absent_or_not_ready(store: &Store, group_id: &str, audience_id: &str) -> DomainError {
+async fn absent_or_not_ready(store: &Store, group_id: &GroupId, audience_id: &str) -> DomainError {
     match store.get_audience(group_id, audience_id).await {
         Ok(Some(a)) if !a.is_ready() => audience_not_ready(),
         Ok(_) => DomainError::not_found("Audience"),
@@ -74,7 +75,7 @@ fn check_description(description: Option<&str>) -> AppResult<()> {
 pub async fn create(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     name: &str,
     description: Option<&str>,
     audience_type: &str,
@@ -104,7 +105,7 @@ pub async fn create(
 pub async fn update(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     audience_id: &str,
     name: Option<&str>,
     description: Option<Option<&str>>,
@@ -123,7 +124,7 @@ pub async fn update(
 /// Deletes an audience: 404 when absent, 409 AUDIENCE_NOT_READY while a job
 /// fills it, and 409 CONFLICT naming the campaigns while active campaigns use
 /// it (deleting it would leave them pointing at nothing).
-pub async fn delete(store: &Store, group_id: &str, audience_id: &str) -> AppResult<()> {
+pub async fn delete(store: &Store, group_id: &GroupId, audience_id: &str) -> AppResult<()> {
     match store.delete_unused_audience(group_id, audience_id).await.or_internal()? {
         AudienceDeletion::Deleted => Ok(()),
         AudienceDeletion::Missing => Err(DomainError::not_found("Audience")),
@@ -149,7 +150,7 @@ pub fn audience_in_use(campaigns: &[String]) -> DomainError {
 pub async fn create_folder(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     name: &str,
     audience_type: &str,
 ) -> AppResult<AudienceFolder> {
@@ -173,7 +174,7 @@ pub async fn create_folder(
 pub async fn rename_folder(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     folder_id: &str,
     name: &str,
 ) -> AppResult<AudienceFolder> {
@@ -188,7 +189,7 @@ pub async fn rename_folder(
 pub async fn move_to_folder(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     audience_id: &str,
     folder_id: &str,
 ) -> AppResult<Audience> {
@@ -215,7 +216,7 @@ pub async fn move_to_folder(
 pub async fn remove_from_folder(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     audience_id: &str,
 ) -> AppResult<Audience> {
     get_ready(store, group_id, audience_id).await?;
@@ -228,7 +229,7 @@ pub async fn remove_from_folder(
 /// Folders with their audiences, and audiences in no folder (ready ones only).
 pub async fn navigation(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
 ) -> AppResult<(Vec<(AudienceFolder, Vec<Audience>)>, Vec<Audience>)> {
     let folders = store.list_folders(group_id).await.or_internal()?;
     let audiences = store.all_ready_audiences(group_id).await.or_internal()?;

@@ -13,6 +13,7 @@
 
 use crate::linkedin::ProviderRegistry;
 use crate::{AppResult, StoreResultExt};
+use sonarly_domain::GroupId;
 use sonarly_domain::campaign::{
     Campaign, CampaignStatus, ContentSlot, InstanceState, SlotChannel, StarterTemplate, StopReason, WorkflowInstance,
     WorkflowStatus, default_content_types, default_style, lead_workflow_status,
@@ -58,7 +59,7 @@ pub struct StarterTemplateInfo {
 async fn accounts_with_credits(
     store: &Store,
     registry: &ProviderRegistry,
-    group_id: &str,
+    group_id: &GroupId,
 ) -> AppResult<Vec<(LinkedInAccount, Option<u32>)>> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut out = Vec::new();
@@ -80,7 +81,7 @@ async fn accounts_with_credits(
 pub async fn starter_templates(
     store: &Store,
     registry: &ProviderRegistry,
-    group_id: &str,
+    group_id: &GroupId,
 ) -> AppResult<Vec<StarterTemplateInfo>> {
     let accounts = accounts_with_credits(store, registry, group_id).await?;
     let summary: Vec<(AccountType, Option<u32>)> = accounts.iter().map(|(a, c)| (a.account_type, *c)).collect();
@@ -158,7 +159,7 @@ fn validate_name(field: &str, name: &str, issues: &mut Vec<FieldIssue>) -> Strin
 /// pages list 400 (not 422) for a request they refuse.
 async fn select_leads(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     audience_id: &str,
     lead_ids: Option<Vec<String>>,
 ) -> AppResult<Vec<String>> {
@@ -171,10 +172,10 @@ async fn select_leads(
         return Err(crate::audiences::audience_not_ready());
     }
     match lead_ids {
-        None => store.audience_prospect_ids(&audience.id).await.or_internal(),
+        None => store.audience_prospect_ids(group_id, &audience.id).await.or_internal(),
         Some(ids) => {
             let found: HashSet<String> =
-                store.audience_members_among(&audience.id, &ids).await.or_internal()?.into_iter().collect();
+                store.audience_members_among(group_id, &audience.id, &ids).await.or_internal()?.into_iter().collect();
             let missing: Vec<(usize, &String)> =
                 ids.iter().enumerate().filter(|(_, id)| !found.contains(*id)).collect();
             if !missing.is_empty() {
@@ -194,7 +195,12 @@ async fn select_leads(
 }
 
 /// A writing style of the group that fits `channel`, creating the default one when none does.
-async fn default_style_for(store: &Store, group_id: &str, channel: SlotChannel, now: Timestamp) -> AppResult<String> {
+async fn default_style_for(
+    store: &Store,
+    group_id: &GroupId,
+    channel: SlotChannel,
+    now: Timestamp,
+) -> AppResult<String> {
     let types: Vec<&str> = default_content_types(channel).iter().map(|t| t.as_str()).collect();
     if let Some(id) = store.first_writing_style_of(group_id, &types).await.or_internal()? {
         return Ok(id);
@@ -227,7 +233,7 @@ async fn default_style_for(store: &Store, group_id: &str, channel: SlotChannel, 
 }
 
 fn new_campaign(
-    group_id: &str,
+    group_id: &GroupId,
     name: String,
     description: Option<String>,
     template: StarterTemplate,
@@ -268,7 +274,7 @@ async fn insert(store: &Store, campaign: &Campaign, slots: &[ContentSlot], leads
 pub async fn create_campaign(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     req: &CreateCampaignRequest,
 ) -> AppResult<Campaign> {
     let mut issues = Vec::new();
@@ -309,7 +315,7 @@ pub async fn create_campaign(
 pub async fn duplicate_campaign(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     source_id: &str,
     req: &DuplicateCampaignRequest,
 ) -> AppResult<Campaign> {
@@ -384,7 +390,7 @@ fn rate_limited_until(campaign: &Campaign, accounts: &[LinkedInAccount], now: Ti
 }
 
 async fn with_state(store: &Store, clock: &dyn Clock, campaigns: Vec<Campaign>) -> AppResult<Vec<CampaignState>> {
-    let mut by_group: HashMap<String, Vec<LinkedInAccount>> = HashMap::new();
+    let mut by_group: HashMap<GroupId, Vec<LinkedInAccount>> = HashMap::new();
     let now = clock.now();
     let mut out = Vec::with_capacity(campaigns.len());
     for campaign in campaigns {
@@ -399,7 +405,7 @@ async fn with_state(store: &Store, clock: &dyn Clock, campaigns: Vec<Campaign>) 
     Ok(out)
 }
 
-pub async fn get_campaign(store: &Store, group_id: &str, id: &str) -> AppResult<Campaign> {
+pub async fn get_campaign(store: &Store, group_id: &GroupId, id: &str) -> AppResult<Campaign> {
     store.get_campaign(group_id, id).await.or_internal()?.ok_or_else(campaign_not_found)
 }
 
@@ -411,7 +417,7 @@ pub async fn campaign_state(store: &Store, clock: &dyn Clock, campaign: Campaign
 pub async fn get_campaign_state(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
 ) -> AppResult<CampaignState> {
     let campaign = get_campaign(store, group_id, id).await?;
@@ -426,7 +432,7 @@ pub async fn list_campaigns(
     store: &Store,
     clock: &dyn Clock,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<CampaignState>> {
@@ -449,7 +455,7 @@ pub async fn list_all_campaigns(
     store: &Store,
     clock: &dyn Clock,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     status_filter: Option<&str>,
     after: Option<CursorPosition>,
 ) -> AppResult<Page<CampaignState>> {
@@ -473,7 +479,7 @@ pub async fn list_all_campaigns(
     Ok(Page { items, next_cursor: page.next_cursor, has_more: page.has_more })
 }
 
-pub async fn content_slots(store: &Store, group_id: &str, campaign_id: &str) -> AppResult<Vec<ContentSlot>> {
+pub async fn content_slots(store: &Store, group_id: &GroupId, campaign_id: &str) -> AppResult<Vec<ContentSlot>> {
     let campaign = get_campaign(store, group_id, campaign_id).await?;
     store.content_slots(group_id, &campaign.id).await.or_internal()
 }
@@ -484,7 +490,7 @@ pub async fn content_slots(store: &Store, group_id: &str, campaign_id: &str) -> 
 pub async fn update_content_slot(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     campaign_id: &str,
     slot_id: &str,
     template_id: &str,
@@ -544,7 +550,7 @@ pub struct Started {
 async fn campaign_account(
     store: &Store,
     registry: &ProviderRegistry,
-    group_id: &str,
+    group_id: &GroupId,
     template: StarterTemplate,
 ) -> AppResult<LinkedInAccount> {
     let accounts = accounts_with_credits(store, registry, group_id).await?;
@@ -573,14 +579,14 @@ pub async fn start_campaign(
     store: &Store,
     registry: &ProviderRegistry,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     campaign_id: &str,
 ) -> AppResult<Started> {
     let campaign = get_campaign(store, group_id, campaign_id).await?;
     if campaign.status != CampaignStatus::Draft {
         return Err(not_startable(campaign.status));
     }
-    let leads = store.campaign_lead_ids(&campaign.id).await.or_internal()?;
+    let leads = store.campaign_lead_ids(&campaign.group_id, &campaign.id).await.or_internal()?;
     if leads.is_empty() {
         return Err(DomainError::conflict("The campaign has no selected leads to start with."));
     }
@@ -655,7 +661,7 @@ fn not_startable(state: CampaignStatus) -> DomainError {
 pub async fn stop_campaign(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     campaign_id: &str,
 ) -> AppResult<(CampaignState, u64)> {
     let campaign = get_campaign(store, group_id, campaign_id).await?;
@@ -730,15 +736,19 @@ pub fn parse_lead_ids(raw: Option<&str>) -> AppResult<Vec<String>> {
 pub async fn lead_status(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     campaign_id: &str,
     lead_ids: &[String],
 ) -> AppResult<Vec<LeadStatus>> {
     let campaign = get_campaign(store, group_id, campaign_id).await?;
-    let selected: HashSet<String> =
-        store.campaign_leads_among(&campaign.id, lead_ids).await.or_internal()?.into_iter().collect();
+    let selected: HashSet<String> = store
+        .campaign_leads_among(&campaign.group_id, &campaign.id, lead_ids)
+        .await
+        .or_internal()?
+        .into_iter()
+        .collect();
     let instances: HashMap<String, WorkflowInstance> = store
-        .instances_for_leads(&campaign.id, lead_ids)
+        .instances_for_leads(&campaign.group_id, &campaign.id, lead_ids)
         .await
         .or_internal()?
         .into_iter()
@@ -787,7 +797,7 @@ impl ApprovalAction {
 pub async fn resolve_approval(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     campaign_id: &str,
     instance_id: &str,
     action: ApprovalAction,

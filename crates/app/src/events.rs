@@ -7,6 +7,7 @@
 //! transaction was stamped earlier but committed later.
 
 use crate::{AppResult, StoreResultExt};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::events::{CATCH_UP_SETTLE_MS, EVENTS_AFTER_LIST, EVENTS_LIST, Event, parse_type_list};
@@ -29,7 +30,7 @@ pub async fn list_events(
     store: &Store,
     codec: &CursorCodec,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     q: &ListEvents<'_>,
 ) -> AppResult<Page<Event>> {
     let limit = PageRequest::parse(codec, EVENTS_LIST, q.limit, None)?.limit;

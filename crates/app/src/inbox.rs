@@ -6,6 +6,7 @@ use crate::linkedin::unipile_account_id;
 use crate::provider_input as bounds;
 use crate::{AppResult, StoreResultExt};
 use serde::{Deserialize, Serialize};
+use sonarly_domain::GroupId;
 use sonarly_domain::apikey::{hash_key, hashes_match};
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
@@ -78,7 +79,7 @@ pub enum EventOutcome {
 /// The group's prospect behind a participant, when exactly one matches (never guesses).
 pub async fn prospect_for_participant(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     provider_id: Option<&str>,
 ) -> AppResult<Option<String>> {
     let Some(provider_id) = provider_id.filter(|p| !p.trim().is_empty()) else { return Ok(None) };
@@ -216,7 +217,7 @@ pub async fn record_chat(
 pub async fn list_messages(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     conversation_id: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<InboxMessage>> {
@@ -234,7 +235,7 @@ pub async fn list_messages(
 
 /// Where message `id` of the group sits in the message list (its `sentAt`),
 /// for a cursor that names it; `None` when the group has no such message.
-pub async fn message_sent_at(store: &Store, group_id: &str, id: &str) -> AppResult<Option<Timestamp>> {
+pub async fn message_sent_at(store: &Store, group_id: &GroupId, id: &str) -> AppResult<Option<Timestamp>> {
     store.message_sent_at(group_id, id).await.or_internal()
 }
 
@@ -251,7 +252,7 @@ pub async fn authenticate_webhook(
     account_id: &str,
     presented_secret: Option<&str>,
 ) -> AppResult<LinkedInAccount> {
-    let account = store.find_linkedin_account(account_id).await.or_internal()?;
+    let account = store.system().linkedin_account(account_id).await.or_internal()?;
     let authorized = match (&account, presented_secret) {
         (Some(account), Some(secret)) => {
             account.webhook_secret_hash.as_deref().is_some_and(|stored| hashes_match(stored, &hash_key(secret)))

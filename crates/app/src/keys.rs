@@ -3,6 +3,7 @@
 use crate::linkedin::{ConnectAccount, ProviderSetup, connect_account};
 use crate::{AppResult, StoreResultExt, accounts, validate_name};
 use sonarly_domain::DomainError;
+use sonarly_domain::GroupId;
 use sonarly_domain::apikey::GeneratedKey;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::id::new_hex_id;
@@ -18,7 +19,7 @@ use sonarly_store::Store;
 #[derive(Debug, Clone)]
 pub struct NewKey {
     pub name: String,
-    pub group_ids: Vec<String>,
+    pub group_ids: Vec<GroupId>,
     pub scopes: ScopeSet,
     pub rate_limit_per_minute: u32,
 }

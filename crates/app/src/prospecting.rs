@@ -4,6 +4,7 @@
 
 use crate::upstream::upstream_error;
 use crate::{AppResult, StoreResultExt, validate_name};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::{new_audience_id, new_hex_id};
@@ -192,7 +193,11 @@ pub struct Started {
 }
 
 /// Picks the connected account that can run `source`.
-pub(crate) async fn account_for(store: &Store, group_id: &str, sales_navigator: bool) -> AppResult<LinkedInAccount> {
+pub(crate) async fn account_for(
+    store: &Store,
+    group_id: &GroupId,
+    sales_navigator: bool,
+) -> AppResult<LinkedInAccount> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let mut connected = accounts.into_iter().filter(|a| a.status.can_act()).peekable();
     if connected.peek().is_none() {
@@ -219,7 +224,7 @@ pub async fn start_job_checked(
     store: &Store,
     registry: &crate::linkedin::ProviderRegistry,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     request: &StartRequest,
     idempotency: Option<(&str, &str)>,
 ) -> AppResult<Started> {
@@ -237,7 +242,7 @@ pub async fn start_job_checked(
 async fn check_sales_navigator_list(
     store: &Store,
     registry: &crate::linkedin::ProviderRegistry,
-    group_id: &str,
+    group_id: &GroupId,
     source: &ProspectingSource,
 ) -> AppResult<()> {
     let (field, id, which) = match source {
@@ -275,7 +280,7 @@ async fn check_sales_navigator_list(
 pub async fn start_job(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     request: &StartRequest,
     idempotency: Option<(&str, &str)>,
 ) -> AppResult<Started> {
@@ -363,7 +368,7 @@ pub async fn start_job(
 
 async fn existing_for_key(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     key: &str,
     now: Timestamp,
 ) -> AppResult<Option<ProspectingJob>> {
@@ -419,7 +424,7 @@ pub fn source_from_job(job: &ProspectingJob) -> Option<ProspectingSource> {
     }
 }
 
-pub async fn get_job(store: &Store, group_id: &str, job_id: &str) -> AppResult<ProspectingJob> {
+pub async fn get_job(store: &Store, group_id: &GroupId, job_id: &str) -> AppResult<ProspectingJob> {
     store
         .get_prospecting_job(group_id, job_id)
         .await
@@ -430,7 +435,7 @@ pub async fn get_job(store: &Store, group_id: &str, job_id: &str) -> AppResult<P
 pub async fn list_jobs(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<ProspectingJob>> {
@@ -439,7 +444,12 @@ pub async fn list_jobs(
     Ok(Page::from_rows(rows, page, codec, JOBS_LIST, |j| (j.created_at, j.id.clone())))
 }
 
-pub async fn cancel_job(store: &Store, clock: &dyn Clock, group_id: &str, job_id: &str) -> AppResult<ProspectingJob> {
+pub async fn cancel_job(
+    store: &Store,
+    clock: &dyn Clock,
+    group_id: &GroupId,
+    job_id: &str,
+) -> AppResult<ProspectingJob> {
     match store.cancel_prospecting_job(group_id, job_id, clock.now()).await.or_internal()? {
         None => Err(DomainError::not_found("Prospecting job")),
         Some((true, job)) => Ok(job),
@@ -461,7 +471,7 @@ pub struct QuotaStatus {
 pub async fn quota(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     list_type: Option<&str>,
 ) -> AppResult<QuotaStatus> {
     let list_type = match list_type {
@@ -486,7 +496,7 @@ pub enum SalesNavigatorList {
 pub async fn sales_navigator_lists(
     store: &Store,
     registry: &crate::linkedin::ProviderRegistry,
-    group_id: &str,
+    group_id: &GroupId,
     which: SalesNavigatorList,
 ) -> AppResult<Vec<NamedList>> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;

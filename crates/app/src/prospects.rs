@@ -2,6 +2,7 @@
 
 use crate::audiences::get_ready;
 use crate::{AppResult, StoreResultExt};
+use sonarly_domain::GroupId;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::prospecting::{Prospect, validate_provider_id};
@@ -31,7 +32,7 @@ impl Resolution {
 /// match, one match, or every match with `ambiguous`.
 pub async fn lookup_by_provider_id(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     provider_id: &str,
 ) -> AppResult<(Resolution, Vec<Prospect>)> {
     validate_provider_id(provider_id)?;
@@ -48,13 +49,13 @@ pub async fn lookup_by_provider_id(
 pub async fn audience_prospects(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     audience_id: &str,
     page: &PageRequest,
 ) -> AppResult<Page<Prospect>> {
     get_ready(store, group_id, audience_id).await?;
     let after = page.after.as_ref().map(|p| (p.created_at, p.id.as_str()));
-    let rows = store.list_audience_prospects(audience_id, after, page.fetch_limit()).await.or_internal()?;
+    let rows = store.list_audience_prospects(group_id, audience_id, after, page.fetch_limit()).await.or_internal()?;
     let page = Page::from_rows(rows, page, codec, AUDIENCE_PROSPECTS_LIST, |(at, p)| (*at, p.id.clone()));
     Ok(page.map(|(_, p)| p))
 }

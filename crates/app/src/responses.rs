@@ -4,6 +4,7 @@
 use crate::prospecting::account_for;
 use crate::upstream::upstream_error;
 use crate::{AppResult, StoreResultExt};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
@@ -101,7 +102,7 @@ pub async fn queue_response(
     store: &Store,
     registry: &crate::linkedin::ProviderRegistry,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     request: &QueueResponseRequest,
     idempotency: Option<(&str, &str)>,
 ) -> AppResult<ScheduledResponse> {
@@ -157,7 +158,7 @@ pub async fn queue_response(
     };
 
     let account = store
-        .find_linkedin_account(&account_id)
+        .get_linkedin_account(group_id, &account_id)
         .await
         .or_internal()?
         .filter(|a| a.status.can_act())
@@ -213,7 +214,7 @@ fn replay(existing: ScheduledResponse, hash: &str) -> AppResult<ScheduledRespons
 async fn connected_account(
     store: &Store,
     registry: &crate::linkedin::ProviderRegistry,
-    group_id: &str,
+    group_id: &GroupId,
     member_id: &str,
     stored_degree: Option<i64>,
 ) -> AppResult<Option<LinkedInAccount>> {
@@ -245,7 +246,7 @@ async fn connected_account(
 async fn inmail_account(
     store: &Store,
     registry: &crate::linkedin::ProviderRegistry,
-    group_id: &str,
+    group_id: &GroupId,
 ) -> AppResult<LinkedInAccount> {
     let accounts = store.group_linkedin_accounts(group_id).await.or_internal()?;
     let connected: Vec<_> = accounts.into_iter().filter(|a| a.status.can_act()).collect();
@@ -261,14 +262,14 @@ async fn inmail_account(
     Err(unprocessable("channel", "no connected LinkedIn account of this group has InMail credits left".into()))
 }
 
-pub async fn get_response(store: &Store, group_id: &str, id: &str) -> AppResult<ScheduledResponse> {
+pub async fn get_response(store: &Store, group_id: &GroupId, id: &str) -> AppResult<ScheduledResponse> {
     store.get_response(group_id, id).await.or_internal()?.ok_or_else(|| DomainError::not_found("Scheduled response"))
 }
 
 pub async fn list_responses(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<ScheduledResponse>> {
@@ -280,7 +281,7 @@ pub async fn list_responses(
 pub async fn cancel_response(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
 ) -> AppResult<ScheduledResponse> {
     match store.cancel_response(group_id, id, clock.now()).await.or_internal()? {

@@ -5,6 +5,7 @@
 use crate::audiences::audience_not_ready;
 use crate::prospecting::account_for;
 use crate::{AppResult, StoreResultExt};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::composer::ProspectSignal;
 use sonarly_domain::cursor::CursorCodec;
@@ -50,7 +51,7 @@ pub fn prospect_not_found() -> DomainError {
 pub async fn start_scan(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     request: &StartScanRequest,
     idempotency: Option<(&str, &str)>,
 ) -> AppResult<StartedScan> {
@@ -140,14 +141,14 @@ fn replay(existing: SignalScan, hash: &str) -> AppResult<StartedScan> {
     Ok(StartedScan { scan: existing, replayed_completed: completed })
 }
 
-pub async fn get_scan(store: &Store, group_id: &str, scan_id: &str) -> AppResult<SignalScan> {
+pub async fn get_scan(store: &Store, group_id: &GroupId, scan_id: &str) -> AppResult<SignalScan> {
     store.get_signal_scan(group_id, scan_id).await.or_internal()?.ok_or_else(scan_not_found)
 }
 
 pub async fn list_scans(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     status_filter: Option<&str>,
     page: &PageRequest,
 ) -> AppResult<Page<SignalScan>> {
@@ -157,7 +158,7 @@ pub async fn list_scans(
 }
 
 /// Cancels a queued or running scan (422 otherwise); completed evaluations stay.
-pub async fn cancel_scan(store: &Store, clock: &dyn Clock, group_id: &str, scan_id: &str) -> AppResult<SignalScan> {
+pub async fn cancel_scan(store: &Store, clock: &dyn Clock, group_id: &GroupId, scan_id: &str) -> AppResult<SignalScan> {
     match store.cancel_signal_scan(group_id, scan_id, clock.now()).await.or_internal()? {
         None => Err(scan_not_found()),
         Some((true, scan)) => Ok(scan),
@@ -196,7 +197,7 @@ impl ProspectSignals {
 /// keeping items scoring at least `min_score` (groups left empty are dropped).
 pub async fn prospect_signals(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     prospect_id: &str,
     min_score: Option<u8>,
 ) -> AppResult<ProspectSignals> {
@@ -220,7 +221,7 @@ pub async fn prospect_signals(
 /// scoring at least `min_score`); empty while pending.
 pub async fn signals_for_composer(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     prospect_id: &str,
     min_score: u8,
 ) -> AppResult<Vec<ProspectSignal>> {

@@ -9,6 +9,7 @@
 use crate::composer::{ComposeRequest, Composition, ContentComposer, HISTORY_LIMIT};
 use crate::signals::signals_for_composer;
 use crate::{AppResult, StoreResultExt};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::composer::{Channel, ProspectProfile, ProspectSignal};
 use sonarly_domain::cursor::CursorCodec;
@@ -104,21 +105,21 @@ fn deleted(outcome: TemplateDelete, what: &str, not_found: fn() -> DomainError) 
 pub async fn list_value_propositions(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     page: &PageRequest,
 ) -> AppResult<Page<ValueProposition>> {
     let rows = store.list_value_propositions(group_id, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, VALUE_PROPOSITIONS_LIST, |v| (v.created_at, v.id.clone())))
 }
 
-pub async fn get_value_proposition(store: &Store, group_id: &str, id: &str) -> AppResult<ValueProposition> {
+pub async fn get_value_proposition(store: &Store, group_id: &GroupId, id: &str) -> AppResult<ValueProposition> {
     store.get_value_proposition(group_id, id).await.or_internal()?.ok_or_else(value_proposition_not_found)
 }
 
 pub async fn create_value_proposition(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     input: ValuePropositionInput,
 ) -> AppResult<ValueProposition> {
     let changes = input.validate(true)?;
@@ -131,7 +132,7 @@ pub async fn create_value_proposition(
 pub async fn update_value_proposition(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
     input: ValuePropositionInput,
 ) -> AppResult<ValueProposition> {
@@ -143,7 +144,7 @@ pub async fn update_value_proposition(
 
 /// Deletes a value proposition; 409 CONFLICT while a writing style or signal
 /// specification uses it.
-pub async fn delete_value_proposition(store: &Store, group_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete_value_proposition(store: &Store, group_id: &GroupId, id: &str) -> AppResult<()> {
     let outcome = store.delete_value_proposition(group_id, id).await.or_internal()?;
     deleted(outcome, "value proposition", value_proposition_not_found)
 }
@@ -153,21 +154,21 @@ pub async fn delete_value_proposition(store: &Store, group_id: &str, id: &str) -
 pub async fn list_writing_styles(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     page: &PageRequest,
 ) -> AppResult<Page<WritingStyle>> {
     let rows = store.list_writing_styles(group_id, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, WRITING_STYLES_LIST, |w| (w.created_at, w.id.clone())))
 }
 
-pub async fn get_writing_style(store: &Store, group_id: &str, id: &str) -> AppResult<WritingStyle> {
+pub async fn get_writing_style(store: &Store, group_id: &GroupId, id: &str) -> AppResult<WritingStyle> {
     store.get_writing_style(group_id, id).await.or_internal()?.ok_or_else(writing_style_not_found)
 }
 
 pub async fn create_writing_style(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     input: WritingStyleInput,
 ) -> AppResult<WritingStyle> {
     let changes = input.validate(true)?;
@@ -181,7 +182,7 @@ pub async fn create_writing_style(
 pub async fn update_writing_style(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
     input: WritingStyleInput,
 ) -> AppResult<WritingStyle> {
@@ -194,12 +195,12 @@ pub async fn update_writing_style(
 }
 
 /// Who uses a writing style (campaign content slots, once they exist).
-pub async fn writing_style_users(store: &Store, group_id: &str, id: &str) -> AppResult<Vec<TemplateReference>> {
+pub async fn writing_style_users(store: &Store, group_id: &GroupId, id: &str) -> AppResult<Vec<TemplateReference>> {
     store.references_to_writing_style(group_id, id).await.or_internal()
 }
 
 /// Deletes a writing style; 409 CONFLICT while something uses it.
-pub async fn delete_writing_style(store: &Store, group_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete_writing_style(store: &Store, group_id: &GroupId, id: &str) -> AppResult<()> {
     let outcome = store.delete_writing_style(group_id, id).await.or_internal()?;
     deleted(outcome, "writing style", writing_style_not_found)
 }
@@ -257,7 +258,7 @@ pub fn parse_channel(text: &str) -> AppResult<Channel> {
 pub async fn preview_writing_style(
     store: &Store,
     composer: &dyn ContentComposer,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
     channel: Channel,
     prospect: PreviewProspect,
@@ -306,14 +307,14 @@ pub async fn preview_writing_style(
 pub async fn list_signal_specifications(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     page: &PageRequest,
 ) -> AppResult<Page<SignalSpecification>> {
     let rows = store.list_signal_specifications(group_id, page).await.or_internal()?;
     Ok(Page::from_rows(rows, page, codec, SIGNAL_SPECIFICATIONS_LIST, |s| (s.created_at, s.id.clone())))
 }
 
-pub async fn get_signal_specification(store: &Store, group_id: &str, id: &str) -> AppResult<SignalSpecification> {
+pub async fn get_signal_specification(store: &Store, group_id: &GroupId, id: &str) -> AppResult<SignalSpecification> {
     store.get_signal_specification(group_id, id).await.or_internal()?.ok_or_else(signal_specification_not_found)
 }
 
@@ -330,7 +331,7 @@ fn check_sources_count(input: &SignalSpecificationInput) -> AppResult<()> {
 pub async fn create_signal_specification(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     input: SignalSpecificationInput,
 ) -> AppResult<SignalSpecification> {
     check_sources_count(&input)?;
@@ -345,7 +346,7 @@ pub async fn create_signal_specification(
 pub async fn update_signal_specification(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
     input: SignalSpecificationInput,
 ) -> AppResult<SignalSpecification> {
@@ -358,7 +359,7 @@ pub async fn update_signal_specification(
     written(outcome, spec, signal_specification_not_found, refs)
 }
 
-pub async fn delete_signal_specification(store: &Store, group_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete_signal_specification(store: &Store, group_id: &GroupId, id: &str) -> AppResult<()> {
     let outcome = store.delete_signal_specification(group_id, id).await.or_internal()?;
     deleted(outcome, "signal specification", signal_specification_not_found)
 }

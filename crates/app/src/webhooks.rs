@@ -11,6 +11,7 @@
 use crate::{AppResult, StoreResultExt};
 use reqwest::Url;
 use serde::Deserialize;
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::{CursorCodec, CursorPosition};
 use sonarly_domain::events::{EventType, webhook_test_data};
@@ -139,7 +140,7 @@ pub async fn create_endpoint(
     store: &Store,
     clock: &dyn Clock,
     policy: UrlPolicy,
-    group_id: &str,
+    group_id: &GroupId,
     body: &CreateEndpoint,
 ) -> AppResult<WebhookEndpoint> {
     let url = validate_url(&body.url, policy)?;
@@ -172,14 +173,14 @@ pub async fn create_endpoint(
     Ok(endpoint)
 }
 
-pub async fn get_endpoint(store: &Store, group_id: &str, id: &str) -> AppResult<WebhookEndpoint> {
+pub async fn get_endpoint(store: &Store, group_id: &GroupId, id: &str) -> AppResult<WebhookEndpoint> {
     store.get_webhook_endpoint(group_id, id).await.or_internal()?.ok_or_else(endpoint_not_found)
 }
 
 pub async fn list_endpoints(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     page: &PageRequest,
 ) -> AppResult<Page<WebhookEndpoint>> {
     let after = page.after.clone().map(|p| (p.created_at, p.id));
@@ -191,7 +192,7 @@ pub async fn update_endpoint(
     store: &Store,
     clock: &dyn Clock,
     policy: UrlPolicy,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
     body: &UpdateEndpoint,
 ) -> AppResult<WebhookEndpoint> {
@@ -223,7 +224,7 @@ pub async fn update_endpoint(
         .ok_or_else(endpoint_not_found)
 }
 
-pub async fn delete_endpoint(store: &Store, group_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete_endpoint(store: &Store, group_id: &GroupId, id: &str) -> AppResult<()> {
     if store.delete_webhook_endpoint(group_id, id).await.or_internal()? { Ok(()) } else { Err(endpoint_not_found()) }
 }
 
@@ -232,7 +233,7 @@ pub async fn delete_endpoint(store: &Store, group_id: &str, id: &str) -> AppResu
 pub async fn rotate_secret(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
     body: &RotateSecret,
 ) -> AppResult<WebhookEndpoint> {
@@ -252,7 +253,7 @@ pub async fn rotate_secret(
 }
 
 /// Logs a `webhook.test` event and queues it to this endpoint alone; returns the event id.
-pub async fn send_test(store: &Store, clock: &dyn Clock, group_id: &str, id: &str) -> AppResult<String> {
+pub async fn send_test(store: &Store, clock: &dyn Clock, group_id: &GroupId, id: &str) -> AppResult<String> {
     let endpoint = get_endpoint(store, group_id, id).await?;
     if !endpoint.enabled {
         return Err(DomainError::conflict("The webhook endpoint is disabled; enable it first."));
@@ -268,7 +269,7 @@ pub async fn send_test(store: &Store, clock: &dyn Clock, group_id: &str, id: &st
 pub async fn redeliver(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     endpoint_id: &str,
     event_id: &str,
 ) -> AppResult<String> {
@@ -289,7 +290,7 @@ pub async fn redeliver(
 pub async fn list_attempts(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     endpoint_id: &str,
     page: &PageRequest,
 ) -> AppResult<Page<WebhookAttempt>> {

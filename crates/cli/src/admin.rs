@@ -8,6 +8,7 @@ use crate::{Database, open_store};
 use anyhow::Context;
 use clap::Subcommand;
 use sonarly_app::keys::NewKey;
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::SystemClock;
 use sonarly_domain::models::DEFAULT_KEY_RATE_LIMIT_PER_MINUTE;
 use sonarly_domain::scope::ScopeSet;
@@ -25,14 +26,14 @@ pub enum GroupsCommand {
     /// Set a group's plan: tester, starter, scale or enterprise.
     SetPlan {
         /// The account group's id (from `groups list`).
-        group_id: String,
+        group_id: GroupId,
         /// tester, starter, scale or enterprise.
         plan: String,
     },
     /// Add prospecting credits to a group; prints the new balance.
     AddCredits {
         /// The account group's id (from `groups list`).
-        group_id: String,
+        group_id: GroupId,
         /// How many credits to add (a positive number).
         credits: i64,
     },
@@ -44,7 +45,7 @@ pub enum KeysCommand {
     Create {
         /// Account group the key may access (repeat for several).
         #[arg(long = "group", value_name = "ID", required = true)]
-        groups: Vec<String>,
+        groups: Vec<GroupId>,
         /// `all`, or a comma-separated list such as `audiences:read,messages:write`.
         #[arg(long, default_value = "all")]
         scopes: String,

@@ -14,6 +14,7 @@ use crate::{Database, open_store};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sonarly_app::events::{ListEvents, list_events};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::{Clock, SystemClock};
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::events::{CATCH_UP_SETTLE_MS, Event};
@@ -31,7 +32,7 @@ pub enum EventsCommand {
 pub struct TailArgs {
     /// The account group's id (from `groups list`).
     #[arg(long, value_name = "ID")]
-    group: String,
+    group: GroupId,
     /// Start after this event (`evt_…`) instead of with the last events.
     #[arg(long, value_name = "EVENT_ID")]
     after: Option<String>,
@@ -127,7 +128,7 @@ fn fail(e: sonarly_domain::DomainError) -> anyhow::Error {
 async fn settled_events(
     store: &Store,
     codec: &CursorCodec,
-    group: &str,
+    group: &GroupId,
     types: Option<&str>,
     newest_only: bool,
 ) -> anyhow::Result<Vec<Event>> {

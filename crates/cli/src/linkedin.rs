@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Subcommand};
 use sonarly_app::linkedin::{ConnectAccount, ProviderSetup, UnipileSetup, onboard};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::SystemClock;
 use sonarly_domain::linkedin_account::{ReadBudgets, RulesChange, SendingRules, WorkingHours};
 use sonarly_domain::secrets::{Keyring, PREVIOUS_SECRET_KEY_ENV, SECRET_KEY_ENV};
@@ -26,7 +27,7 @@ pub enum LinkedInCommand {
     List {
         /// Only this account group (its id).
         #[arg(long, value_name = "ID")]
-        group: Option<String>,
+        group: Option<GroupId>,
     },
     /// Seal every stored Unipile API key with SONARLY_SECRET_KEY (opening it with that key,
     /// SONARLY_SECRET_KEY_PREVIOUS, or as plaintext); prints how many changed.
@@ -79,7 +80,7 @@ pub struct CheckpointArgs {
 pub struct UpdateArgs {
     /// The account group (its id) the LinkedIn account works for.
     #[arg(long, value_name = "ID")]
-    group: String,
+    group: GroupId,
     /// The LinkedIn account (its id, as `linkedin list` shows it).
     #[arg(long, value_name = "ID")]
     account: String,
@@ -146,7 +147,7 @@ pub struct UpdateArgs {
 pub struct ConnectArgs {
     /// The account group (its id) the LinkedIn account works for.
     #[arg(long, value_name = "ID")]
-    group: String,
+    group: GroupId,
     /// Where the account lives.
     #[arg(long, value_parser = PossibleValuesParser::new([
         PossibleValue::new("sandbox").help("the built-in simulated network"),
@@ -310,10 +311,10 @@ async fn update(store: &sonarly_store::Store, a: UpdateArgs) -> anyhow::Result<(
     ))
 }
 
-async fn list(store: &sonarly_store::Store, group: Option<String>) -> anyhow::Result<()> {
+async fn list(store: &sonarly_store::Store, group: Option<GroupId>) -> anyhow::Result<()> {
     let accounts = match group {
         Some(g) => store.group_linkedin_accounts(&g).await,
-        None => store.all_linkedin_accounts().await,
+        None => store.system().all_linkedin_accounts().await,
     }
     .context("cannot list the LinkedIn accounts")?;
     let now = sonarly_domain::clock::Clock::now(&SystemClock);

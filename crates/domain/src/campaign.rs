@@ -10,6 +10,7 @@
 //! direct message or an InMail. Message steps take their content from a
 //! content slot, which links a writing style composed at send time.
 
+use crate::GroupId;
 use crate::Timestamp;
 use crate::composer::Channel;
 use crate::linkedin_account::{AccountType, ActionKind};
@@ -465,7 +466,7 @@ pub fn default_style(channel: SlotChannel) -> (&'static str, ContentType, &'stat
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Campaign {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub description: Option<String>,
     pub starter_template: StarterTemplate,
@@ -488,7 +489,7 @@ pub struct Campaign {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentSlot {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub campaign_id: String,
     pub position: u32,
     pub channel: SlotChannel,
@@ -502,7 +503,7 @@ pub struct ContentSlot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowInstance {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub campaign_id: String,
     pub prospect_id: String,
     pub linkedin_account_id: String,

@@ -11,6 +11,7 @@
 //! documentation's examples; a test of the API (`catalog.rs`) checks that
 //! every type's real payload has exactly the fields of its example.
 
+use crate::GroupId;
 use crate::prospecting::ProspectingJob;
 use crate::signals::SignalScan;
 use crate::{DomainError, Timestamp};
@@ -241,7 +242,7 @@ impl EventType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub event_type: EventType,
     pub data: Value,
     pub created_at: Timestamp,

@@ -1,5 +1,6 @@
 //! Audience folders and the audience kinds they hold.
 
+use crate::GroupId;
 use crate::Timestamp;
 use crate::prospecting::SourceType;
 use crate::state::wire_enum;
@@ -61,7 +62,7 @@ impl From<SourceType> for AudienceType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudienceFolder {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub audience_type: AudienceKind,
     pub is_pinned: bool,

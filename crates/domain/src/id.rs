@@ -39,6 +39,111 @@ pub fn new_trace_id(at: Timestamp) -> String {
     new_prefixed_ulid("trace", at)
 }
 
+/// The id of an account group: the tenant that owns every group-scoped row.
+///
+/// A distinct type so that "the group first" is checked by the compiler: a
+/// store function that takes `&GroupId` cannot be handed an audience or a
+/// campaign id by mistake. One is made from an authenticated request's path
+/// (after the key was checked against it), from a stored row, or by an
+/// operator command; the text itself is not validated here, as an unknown
+/// group simply owns nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct GroupId(String);
+
+impl GroupId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::ops::Deref for GroupId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for GroupId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for GroupId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for GroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for GroupId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl From<&String> for GroupId {
+    fn from(id: &String) -> Self {
+        Self(id.clone())
+    }
+}
+
+impl From<&str> for GroupId {
+    fn from(id: &str) -> Self {
+        Self(id.to_owned())
+    }
+}
+
+impl From<GroupId> for String {
+    fn from(id: GroupId) -> Self {
+        id.0
+    }
+}
+
+impl PartialEq<str> for GroupId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for GroupId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for GroupId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<GroupId> for String {
+    fn eq(&self, other: &GroupId) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<GroupId> for &str {
+    fn eq(&self, other: &GroupId) -> bool {
+        *self == other.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,4 +27,5 @@ pub mod time;
 pub mod webhooks;
 
 pub use error::{DomainError, ErrorCode, FieldIssue};
+pub use id::GroupId;
 pub use time::Timestamp;

@@ -2,6 +2,7 @@
 //! applies to each: working hours in the account's time zone, daily caps per
 //! action type, a weekly invitation cap and randomized spacing.
 
+use crate::GroupId;
 use crate::state::wire_enum;
 use crate::{DomainError, FieldIssue, Timestamp};
 
@@ -401,7 +402,7 @@ impl SendingRules {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkedInAccount {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub provider: ProviderKind,
     pub display_name: String,
     pub account_type: AccountType,

@@ -1,11 +1,12 @@
 //! Resource models as the store returns them. Wire shapes live in the API crate.
 
+use crate::GroupId;
 use crate::Timestamp;
 use crate::scope::ScopeSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountGroup {
-    pub id: String,
+    pub id: GroupId,
     pub name: String,
     pub created_at: Timestamp,
 }
@@ -18,7 +19,7 @@ pub struct ApiKey {
     pub display_prefix: String,
     pub key_hash: String,
     pub scopes: ScopeSet,
-    pub group_ids: Vec<String>,
+    pub group_ids: Vec<GroupId>,
     pub rate_limit_per_minute: u32,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
@@ -43,7 +44,7 @@ pub const DEFAULT_KEY_RATE_LIMIT_PER_MINUTE: u32 = 600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Audience {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub audience_type: crate::folder::AudienceType,
     pub description: Option<String>,

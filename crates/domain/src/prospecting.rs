@@ -1,5 +1,6 @@
 //! Prospects, prospecting jobs, plans, credits and quotas.
 
+use crate::GroupId;
 use crate::state::wire_enum;
 use crate::{DomainError, FieldIssue, Timestamp};
 
@@ -155,7 +156,7 @@ pub fn month_bounds(at: Timestamp) -> (Timestamp, Timestamp) {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Prospect {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     /// The id the prospect was imported under (`ACoAA…`, or a Sales Navigator `ACw…`).
     pub provider_id: String,
     /// The member id (`ACoAA…`) when known and different sources disagree.
@@ -187,7 +188,7 @@ pub struct Prospect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProspectingJob {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub source_type: SourceType,
     /// JSON of the source fields as sent.

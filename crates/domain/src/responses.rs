@@ -1,5 +1,6 @@
 //! Scheduled message responses: replies queued through the outbound scheduler.
 
+use crate::GroupId;
 use crate::Timestamp;
 use crate::state::wire_enum;
 
@@ -38,7 +39,7 @@ pub const INMAIL_BODY_MAX_CHARS: usize = 1_900;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduledResponse {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub prospect_id: String,
     pub linkedin_account_id: String,
     pub channel: ResponseChannel,

@@ -22,6 +22,7 @@
 //! the specification fully scores 100. Everything here is pure: the same
 //! specification, item and clock always give the same score, reasoning and summary.
 
+use crate::GroupId;
 use crate::template::{JsonValue, SignalSource, SignalSpecification};
 use crate::{DomainError, FieldIssue, Timestamp};
 
@@ -44,7 +45,7 @@ const HALF_LIFE_DAYS: f64 = 30.0;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignalScan {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub specification_id: String,
     /// The specification as it was when the scan started ([`specification_snapshot`]).
     pub specification_snapshot: String,
@@ -107,7 +108,7 @@ pub fn specification_snapshot(spec: &SignalSpecification) -> String {
 }
 
 /// Reads a [`specification_snapshot`] back.
-pub fn specification_from_snapshot(group_id: &str, text: &str) -> Result<SignalSpecification, String> {
+pub fn specification_from_snapshot(group_id: &GroupId, text: &str) -> Result<SignalSpecification, String> {
     let value: JsonValue = serde_json::from_str(text).map_err(|e| format!("bad specification snapshot: {e}"))?;
     let text_of = |key: &str| value.get(key).and_then(JsonValue::as_str).map(str::to_owned);
     let sources = value
@@ -117,7 +118,7 @@ pub fn specification_from_snapshot(group_id: &str, text: &str) -> Result<SignalS
         .unwrap_or_default();
     Ok(SignalSpecification {
         id: text_of("id").unwrap_or_default(),
-        group_id: group_id.to_owned(),
+        group_id: group_id.clone(),
         name: text_of("name").unwrap_or_default(),
         description: text_of("description"),
         sources,
@@ -694,10 +695,10 @@ mod tests {
     #[test]
     fn snapshots_round_trip() {
         let original = spec("Hiring", Some("d"), vec![serde_json::json!({"k": ["v"]})]);
-        let back = specification_from_snapshot("g", &specification_snapshot(&original)).unwrap();
+        let back = specification_from_snapshot(&GroupId::new("g"), &specification_snapshot(&original)).unwrap();
         assert_eq!(SpecTerms::new(&back), SpecTerms::new(&original));
         assert_eq!((back.name.as_str(), back.sources.len()), ("Hiring", SignalSource::ALL.len()));
-        assert!(specification_from_snapshot("g", "nope").is_err());
+        assert!(specification_from_snapshot(&GroupId::new("g"), "nope").is_err());
     }
 
     #[test]

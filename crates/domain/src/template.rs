@@ -8,6 +8,7 @@
 //! a 400 whatever the state of the resource; references to other templates are
 //! checked by the store inside the write's transaction (422 when missing).
 
+use crate::GroupId;
 use crate::{DomainError, FieldIssue, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -202,7 +203,7 @@ mod sample_type_text {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WritingStyle {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub description: Option<String>,
     pub content_type: ContentType,
@@ -218,7 +219,7 @@ pub struct WritingStyle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueProposition {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub description: Option<String>,
     pub values: Vec<String>,
@@ -230,7 +231,7 @@ pub struct ValueProposition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalSpecification {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub description: Option<String>,
     pub sources: Vec<SignalSource>,
@@ -443,7 +444,7 @@ fn apply_nullable<T>(target: &mut Option<T>, patch: Patch<T>) {
 
 impl WritingStyleChanges {
     /// A new writing style from a validated create body.
-    pub fn into_new(self, id: String, group_id: String, now: Timestamp) -> WritingStyle {
+    pub fn into_new(self, id: String, group_id: GroupId, now: Timestamp) -> WritingStyle {
         let mut style = WritingStyle {
             id,
             group_id,
@@ -510,7 +511,7 @@ impl ValuePropositionInput {
 }
 
 impl ValuePropositionChanges {
-    pub fn into_new(self, id: String, group_id: String, now: Timestamp) -> ValueProposition {
+    pub fn into_new(self, id: String, group_id: GroupId, now: Timestamp) -> ValueProposition {
         let mut vp = ValueProposition {
             id,
             group_id,
@@ -614,7 +615,7 @@ impl SignalSpecificationInput {
 }
 
 impl SignalSpecificationChanges {
-    pub fn into_new(self, id: String, group_id: String, now: Timestamp) -> SignalSpecification {
+    pub fn into_new(self, id: String, group_id: GroupId, now: Timestamp) -> SignalSpecification {
         let mut spec = SignalSpecification {
             id,
             group_id,

@@ -13,6 +13,7 @@
 //! networks; cloud metadata addresses, unspecified, multicast, broadcast and
 //! reserved addresses are refused always (no receiver can live there).
 
+use crate::GroupId;
 use crate::Timestamp;
 use crate::events::EventType;
 use crate::state::wire_enum;
@@ -211,7 +212,7 @@ wire_enum! {
 #[derive(Clone, PartialEq)]
 pub struct WebhookEndpoint {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub url: String,
     pub description: Option<String>,
     /// `None`: every event type.

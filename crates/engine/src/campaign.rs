@@ -70,7 +70,7 @@ impl Engine {
     /// Runs the current step of a claimed lead's workflow.
     pub(crate) async fn run_campaign_step(&self, item: &WorkItem) -> Result<(), StoreError> {
         let now = self.now();
-        let Some(instance) = self.store.find_instance(&item.ref_id).await? else {
+        let Some(instance) = self.store.system().campaign_instance(&item.ref_id).await? else {
             self.store.finish_work(item).await?;
             return Ok(());
         };
@@ -102,7 +102,7 @@ impl Engine {
             tracing::info!(instance = %instance.id, "reply received: workflow stopped");
             return self.end(item, &instance, InstanceState::Stopped, StopReason::ReplyReceived, None).await;
         }
-        let Some(account) = self.store.find_linkedin_account(&instance.linkedin_account_id).await? else {
+        let Some(account) = self.store.system().linkedin_account(&instance.linkedin_account_id).await? else {
             return self.end(item, &instance, InstanceState::Stopped, StopReason::AccountDisconnected, None).await;
         };
         if !account.status.can_act() {

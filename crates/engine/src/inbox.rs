@@ -103,7 +103,7 @@ impl Engine {
     /// Queues a sync row for each account that has none.
     pub(crate) async fn queue_missing_inbox_syncs(&self) {
         let now = self.now();
-        match self.store.accounts_without_work(INBOX_SYNC_WORK).await {
+        match self.store.system().accounts_without_work(INBOX_SYNC_WORK).await {
             Ok(missing) => {
                 for (account_id, group_id) in missing {
                     if let Err(e) = self.store.ensure_work(INBOX_SYNC_WORK, &account_id, &group_id, now).await {
@@ -118,7 +118,7 @@ impl Engine {
     /// One sync pass of a claimed account.
     pub(crate) async fn sync_account(&self, item: &WorkItem, lease_until: Timestamp) -> Result<(), StoreError> {
         let now = self.now();
-        let Some(account) = self.store.find_linkedin_account(&item.ref_id).await? else {
+        let Some(account) = self.store.system().linkedin_account(&item.ref_id).await? else {
             self.store.finish_work(item).await?; // the account was removed
             return Ok(());
         };

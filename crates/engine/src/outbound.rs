@@ -50,7 +50,7 @@ impl Engine {
             .as_ref()
             .filter(|s| s.state.is_pending())
             .map(|s| Fence { token: s.token.clone(), attempt: s.attempt });
-        let Some(account) = self.store.find_linkedin_account(&response.linkedin_account_id).await? else {
+        let Some(account) = self.store.system().linkedin_account(&response.linkedin_account_id).await? else {
             return self
                 .fail_response(item, &response, "ACCOUNT_MISSING", "The LinkedIn account was removed.", pending)
                 .await;

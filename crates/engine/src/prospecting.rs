@@ -3,6 +3,7 @@
 use crate::Engine;
 use crate::worker::Next;
 use sonarly_app::prospecting::source_from_job;
+use sonarly_domain::GroupId;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::prospecting::{
     JobStatus, Plan, Prospect, ProspectingJob, ProspectingSource, StageStatus, month_bounds, person_id_for,
@@ -16,13 +17,13 @@ const URLS_PER_STEP: usize = 25;
 /// Emails looked up per enrichment step.
 const ENRICHMENT_BATCH: i64 = 25;
 
-fn to_prospect(group_id: &str, person: Person, now: sonarly_domain::Timestamp) -> Prospect {
+fn to_prospect(group_id: &GroupId, person: Person, now: sonarly_domain::Timestamp) -> Prospect {
     let member_id = person.provider_id.starts_with("ACoAA").then(|| person.provider_id.clone());
     let company = person.company.unwrap_or_default();
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     Prospect {
         id: new_hex_id(now),
-        group_id: group_id.to_owned(),
+        group_id: group_id.clone(),
         person_id: person_id_for(member_id.as_deref().unwrap_or(&person.provider_id)),
         name: format!("{} {}", person.first_name, person.last_name).trim().to_owned(),
         provider_id: person.provider_id,
@@ -58,7 +59,7 @@ impl Engine {
             self.store.finish_work(item).await?;
             return Ok(Next::Ended);
         }
-        let Some(account) = self.store.find_linkedin_account(&job.linkedin_account_id).await? else {
+        let Some(account) = self.store.system().linkedin_account(&job.linkedin_account_id).await? else {
             return self
                 .fail(item, &job, "ACCOUNT_MISSING", "The LinkedIn account running this job was removed.")
                 .await;

@@ -20,7 +20,7 @@ impl Engine {
     /// Queues a health row for each seat that has none.
     pub(crate) async fn queue_missing_health_checks(&self) {
         let now = self.now();
-        match self.store.accounts_without_work(SEAT_HEALTH_WORK).await {
+        match self.store.system().accounts_without_work(SEAT_HEALTH_WORK).await {
             Ok(missing) => {
                 for (account_id, group_id) in missing {
                     if let Err(e) = self.store.ensure_work(SEAT_HEALTH_WORK, &account_id, &group_id, now).await {
@@ -35,7 +35,7 @@ impl Engine {
     /// One health check of one seat.
     pub(crate) async fn check_seat(&self, item: &WorkItem) -> Result<(), StoreError> {
         let now = self.now();
-        let Some(account) = self.store.find_linkedin_account(&item.ref_id).await? else {
+        let Some(account) = self.store.system().linkedin_account(&item.ref_id).await? else {
             self.store.finish_work(item).await?; // the seat was removed
             return Ok(());
         };

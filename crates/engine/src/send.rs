@@ -258,7 +258,7 @@ impl Engine {
 
     /// Pauses the seat until `until`, unless a longer pause is in force.
     async fn back_seat_off(&self, account_id: &str, until: sonarly_domain::Timestamp) -> Result<(), StoreError> {
-        let Some(account) = self.store.find_linkedin_account(account_id).await? else { return Ok(()) };
+        let Some(account) = self.store.system().linkedin_account(account_id).await? else { return Ok(()) };
         if account.rate_limited_until.is_none_or(|u| u < until) {
             self.store.set_linkedin_rate_limited_until(account_id, Some(until)).await?;
             tracing::warn!(account = account_id, until = %until, "provider error on a send: the seat backs off");

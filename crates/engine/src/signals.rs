@@ -51,13 +51,13 @@ impl Engine {
                 .await;
         };
         let terms = SpecTerms::new(&spec);
-        let pending = self.store.pending_scan_prospects(&scan.id, SCAN_BATCH).await?;
+        let pending = self.store.system().pending_scan_prospects(&scan.id, SCAN_BATCH).await?;
         if pending.is_empty() {
             self.store.end_signal_scan(item, &scan, JobStatus::Completed, None, self.now()).await?;
             tracing::info!(scan = %scan.id, evaluated = scan.evaluated_count, signals = scan.signal_count, "signal scan completed");
             return Ok(Next::Ended);
         }
-        let account = match self.store.find_linkedin_account(&scan.linkedin_account_id).await? {
+        let account = match self.store.system().linkedin_account(&scan.linkedin_account_id).await? {
             Some(account) if account.status.can_act() => account,
             Some(_) => {
                 return self

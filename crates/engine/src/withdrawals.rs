@@ -33,7 +33,7 @@ impl Engine {
     /// Queues a withdrawal row for each seat that has none.
     pub(crate) async fn queue_missing_withdrawals(&self) {
         let now = self.now();
-        match self.store.accounts_without_work(WITHDRAWAL_WORK).await {
+        match self.store.system().accounts_without_work(WITHDRAWAL_WORK).await {
             Ok(missing) => {
                 for (account_id, group_id) in missing {
                     if let Err(e) = self.store.ensure_work(WITHDRAWAL_WORK, &account_id, &group_id, now).await {
@@ -52,7 +52,7 @@ impl Engine {
         lease_until: sonarly_domain::Timestamp,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let Some(account) = self.store.find_linkedin_account(&item.ref_id).await? else {
+        let Some(account) = self.store.system().linkedin_account(&item.ref_id).await? else {
             self.store.finish_work(item).await?; // the seat was removed
             return Ok(());
         };

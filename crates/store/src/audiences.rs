@@ -4,6 +4,7 @@
 
 use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::CampaignStatus;
 use sonarly_domain::folder::AudienceType;
@@ -15,7 +16,7 @@ use sqlx::{Any, Row, Transaction};
 fn audience_from_row(row: &AnyRow) -> Result<Audience, sqlx::Error> {
     Ok(Audience {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         name: row.try_get("name")?,
         audience_type: crate::sql::one_of(row, "audience_type", AudienceType::parse)?,
         description: row.try_get("description")?,
@@ -33,7 +34,7 @@ pub(crate) async fn insert_audience_in(tx: &mut Transaction<'static, Any>, audie
          filling_job_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&audience.id)
-    .bind(&audience.group_id)
+    .bind(audience.group_id.as_str())
     .bind(&audience.name)
     .bind(audience.audience_type.as_str())
     .bind(&audience.description)
@@ -65,9 +66,13 @@ const ACTIVE_CAMPAIGNS_USING: &str = "SELECT id FROM campaigns WHERE group_id = 
 
 impl Store {
     /// Ids of the active campaigns of the group that use the audience, oldest first.
-    pub async fn active_campaigns_using_audience(&self, group_id: &str, audience_id: &str) -> StoreResult<Vec<String>> {
+    pub async fn active_campaigns_using_audience(
+        &self,
+        group_id: &GroupId,
+        audience_id: &str,
+    ) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(ACTIVE_CAMPAIGNS_USING)
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(audience_id)
             .bind(CampaignStatus::Active.as_str())
             .fetch_all(&self.reader)
@@ -77,11 +82,11 @@ impl Store {
     /// Deletes an audience and its memberships unless a job fills it or an
     /// active campaign uses it; the guard and the delete run in one transaction
     /// (the DELETE itself re-checks both conditions).
-    pub async fn delete_unused_audience(&self, group_id: &str, audience_id: &str) -> StoreResult<AudienceDeletion> {
+    pub async fn delete_unused_audience(&self, group_id: &GroupId, audience_id: &str) -> StoreResult<AudienceDeletion> {
         let mut tx = self.writer.begin().await?;
         let filling: Option<Option<String>> =
             sqlx::query_scalar("SELECT filling_job_id FROM audiences WHERE group_id = $1 AND id = $2")
-                .bind(group_id)
+                .bind(group_id.as_str())
                 .bind(audience_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -90,7 +95,7 @@ impl Store {
             Some(Some(_)) => AudienceDeletion::Filling,
             Some(None) => {
                 let users: Vec<String> = sqlx::query_scalar(ACTIVE_CAMPAIGNS_USING)
-                    .bind(group_id)
+                    .bind(group_id.as_str())
                     .bind(audience_id)
                     .bind(CampaignStatus::Active.as_str())
                     .fetch_all(&mut *tx)
@@ -105,7 +110,7 @@ impl Store {
                          AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.group_id = $1 AND c.audience_id = $2 \
                          AND c.status = $3)",
                     )
-                    .bind(group_id)
+                    .bind(group_id.as_str())
                     .bind(audience_id)
                     .bind(CampaignStatus::Active.as_str())
                     .execute(&mut *tx)
@@ -132,9 +137,9 @@ impl Store {
     }
 
     /// One audience of `group_id`, ready or not (callers decide about AUDIENCE_NOT_READY).
-    pub async fn get_audience(&self, group_id: &str, audience_id: &str) -> StoreResult<Option<Audience>> {
+    pub async fn get_audience(&self, group_id: &GroupId, audience_id: &str) -> StoreResult<Option<Audience>> {
         let row = sqlx::query("SELECT * FROM audiences WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(audience_id)
             .fetch_optional(&self.reader)
             .await?;
@@ -144,7 +149,7 @@ impl Store {
     /// When `prospect_id` was added to audience `audience_id` of `group_id`.
     pub async fn audience_member_added_at(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         audience_id: &str,
         prospect_id: &str,
     ) -> StoreResult<Option<Timestamp>> {
@@ -152,7 +157,7 @@ impl Store {
             "SELECT ap.added_at FROM audience_prospects ap JOIN audiences a ON a.id = ap.audience_id \
              WHERE a.group_id = $1 AND ap.audience_id = $2 AND ap.prospect_id = $3",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(audience_id)
         .bind(prospect_id)
         .fetch_optional(&self.reader)
@@ -161,7 +166,7 @@ impl Store {
     }
 
     /// Ready audiences of `group_id`, newest first, one page (`limit + 1` rows).
-    pub async fn list_ready_audiences(&self, group_id: &str, page: &PageRequest) -> StoreResult<Vec<Audience>> {
+    pub async fn list_ready_audiences(&self, group_id: &GroupId, page: &PageRequest) -> StoreResult<Vec<Audience>> {
         let rows = ListQuery::new("SELECT * FROM audiences WHERE group_id = $1 AND filling_job_id IS NULL")
             .bind(group_id)
             .page(&Keyset::page(page))

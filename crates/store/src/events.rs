@@ -12,6 +12,7 @@
 use crate::page::{Keyset, ListQuery};
 use crate::queue::enqueue_in;
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::{
     Event, EventType, MessageFacts, Value, data_from_storage, data_with_group, json, message_data, new_event_id,
@@ -43,7 +44,7 @@ pub(crate) fn event_from_row(row: &AnyRow) -> Result<Event, sqlx::Error> {
     let data: String = row.try_get("data")?;
     Ok(Event {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         event_type,
         data: data_from_storage(&data),
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
@@ -54,7 +55,7 @@ pub(crate) fn event_from_row(row: &AnyRow) -> Result<Event, sqlx::Error> {
 /// inside the caller's transaction.
 pub(crate) async fn append_in(
     tx: &mut Transaction<'static, Any>,
-    group_id: &str,
+    group_id: &GroupId,
     event_type: EventType,
     data: &Value,
     now: Timestamp,
@@ -67,7 +68,7 @@ pub(crate) async fn append_in(
 /// Inserts the event row only.
 pub(crate) async fn insert_in(
     tx: &mut Transaction<'static, Any>,
-    group_id: &str,
+    group_id: &GroupId,
     event_type: EventType,
     data: &Value,
     now: Timestamp,
@@ -76,7 +77,7 @@ pub(crate) async fn insert_in(
         Event { id: new_event_id(now), group_id: group_id.to_owned(), event_type, data: data.clone(), created_at: now };
     sqlx::query("INSERT INTO events (id, group_id, event_type, data, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&event.id)
-        .bind(&event.group_id)
+        .bind(event.group_id.as_str())
         .bind(event_type.as_str())
         .bind(data.to_string())
         .bind(now.as_millis())
@@ -97,7 +98,7 @@ pub(crate) async fn fan_out_in(
 ) -> StoreResult<Vec<String>> {
     let rows: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT id, event_types FROM webhook_endpoints WHERE group_id = $1 AND enabled = 1")
-            .bind(&event.group_id)
+            .bind(event.group_id.as_str())
             .fetch_all(&mut **tx)
             .await?;
     let mut deliveries = Vec::new();
@@ -118,7 +119,7 @@ pub(crate) async fn fan_out_in(
              manual, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $6, $6)",
         )
         .bind(&delivery_id)
-        .bind(&event.group_id)
+        .bind(event.group_id.as_str())
         .bind(&endpoint_id)
         .bind(&event.id)
         .bind(DeliveryStatus::Pending.as_str())
@@ -140,7 +141,7 @@ pub(crate) async fn fan_out_in(
 pub(crate) async fn append_message_event_in(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
-    group_id: &str,
+    group_id: &GroupId,
     conversation_id: &str,
     message_id: &str,
     chat: &crate::ChatRef,
@@ -204,7 +205,7 @@ pub(crate) async fn append_campaign_event_in(
             .await?;
     if let Some((group_id, name, status)) = row {
         let data = data_with_group(&group_id, json!({"campaignId": id, "name": name, "status": status}));
-        append_in(tx, &group_id, event_type, &data, now).await?;
+        append_in(tx, &GroupId::new(group_id.clone()), event_type, &data, now).await?;
     }
     Ok(())
 }
@@ -242,7 +243,7 @@ pub(crate) async fn append_lead_event_in(
             "stopReason": row.try_get::<Option<String>, _>("stop_reason")?,
         }),
     );
-    append_in(tx, &group_id, event_type, &data, now).await?;
+    append_in(tx, &GroupId::new(group_id), event_type, &data, now).await?;
     Ok(())
 }
 
@@ -251,7 +252,7 @@ impl Store {
     /// made inside the store, e.g. a configuration change).
     pub async fn append_event(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         event_type: EventType,
         data: &Value,
         now: Timestamp,
@@ -262,9 +263,9 @@ impl Store {
         Ok(event)
     }
 
-    pub async fn get_event(&self, group_id: &str, id: &str) -> StoreResult<Option<Event>> {
+    pub async fn get_event(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<Event>> {
         let row = sqlx::query("SELECT * FROM events WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -274,7 +275,7 @@ impl Store {
     /// Up to `limit` events of the group, of `types` when not empty.
     pub async fn list_events(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         types: &[EventType],
         query: &EventsQuery,
         limit: i64,

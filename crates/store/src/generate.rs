@@ -2,6 +2,7 @@
 //! database in one statement, so loading a million rows takes seconds.
 
 use crate::{Backend, Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 
 const CONVERSATIONS_SQLITE: &str = "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < $3) \
@@ -32,7 +33,7 @@ impl Store {
     /// over them, one second apart from `start`) for one account of a group.
     pub async fn generate_messages(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         account_id: &str,
         conversations: i64,
         messages: i64,
@@ -44,14 +45,14 @@ impl Store {
         };
         let mut tx = self.writer.begin().await?;
         sqlx::query(conversations_sql)
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(account_id)
             .bind(conversations)
             .bind(start.as_millis())
             .execute(&mut *tx)
             .await?;
         sqlx::query(messages_sql)
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(account_id)
             .bind(conversations)
             .bind(messages)

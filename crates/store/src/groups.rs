@@ -2,6 +2,7 @@
 
 use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::models::AccountGroup;
 use sonarly_domain::page::PageRequest;
@@ -11,7 +12,7 @@ use sqlx::any::AnyRow;
 
 fn group_from_row(row: &AnyRow) -> Result<AccountGroup, sqlx::Error> {
     Ok(AccountGroup {
-        id: row.try_get("id")?,
+        id: GroupId::new(row.try_get::<String, _>("id")?),
         name: row.try_get("name")?,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
     })
@@ -21,7 +22,7 @@ impl Store {
     /// Inserts a group on `plan` with a starting credit balance.
     pub async fn insert_group(&self, group: &AccountGroup, plan: Plan, credits: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO account_groups (id, name, created_at, plan, credits) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&group.id)
+            .bind(group.id.as_str())
             .bind(&group.name)
             .bind(group.created_at.as_millis())
             .bind(plan.as_str())
@@ -31,9 +32,9 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_group(&self, id: &str) -> StoreResult<Option<AccountGroup>> {
+    pub async fn get_group(&self, id: &GroupId) -> StoreResult<Option<AccountGroup>> {
         let row = sqlx::query("SELECT id, name, created_at FROM account_groups WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(group_from_row).transpose()?)
@@ -65,9 +66,9 @@ impl Store {
     }
 
     /// The group's plan and credit balance.
-    pub async fn group_plan(&self, group_id: &str) -> StoreResult<Option<(Plan, i64)>> {
+    pub async fn group_plan(&self, group_id: &GroupId) -> StoreResult<Option<(Plan, i64)>> {
         let row = sqlx::query("SELECT plan, credits FROM account_groups WHERE id = $1")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .fetch_optional(&self.reader)
             .await?;
         let decode = |row: &AnyRow| -> Result<(Plan, i64), sqlx::Error> {
@@ -76,9 +77,9 @@ impl Store {
         Ok(row.as_ref().map(decode).transpose()?)
     }
 
-    pub async fn set_group_plan(&self, group_id: &str, plan: Plan) -> StoreResult<bool> {
+    pub async fn set_group_plan(&self, group_id: &GroupId, plan: Plan) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE account_groups SET plan = $2 WHERE id = $1")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(plan.as_str())
             .execute(&self.writer)
             .await?;
@@ -86,20 +87,20 @@ impl Store {
     }
 
     /// Adds (or with a negative amount, removes) credits; returns the new balance.
-    pub async fn add_group_credits(&self, group_id: &str, amount: i64) -> StoreResult<Option<i64>> {
+    pub async fn add_group_credits(&self, group_id: &GroupId, amount: i64) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar("UPDATE account_groups SET credits = credits + $2 WHERE id = $1 RETURNING credits")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(amount)
             .fetch_optional(&self.writer)
             .await?)
     }
 
     /// Prospects imported this period for a quota list.
-    pub async fn quota_used(&self, group_id: &str, list_type: &str, period_start: Timestamp) -> StoreResult<i64> {
+    pub async fn quota_used(&self, group_id: &GroupId, list_type: &str, period_start: Timestamp) -> StoreResult<i64> {
         let used: Option<i64> = sqlx::query_scalar(
             "SELECT used FROM quota_usage WHERE group_id = $1 AND list_type = $2 AND period_start = $3",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(list_type)
         .bind(period_start.as_millis())
         .fetch_optional(&self.reader)

@@ -11,6 +11,7 @@
 //! [`StoreError::Contended`] (retryable) rather than guessing.
 
 use crate::{StoreError, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::idempotency::within_window;
 use sqlx::any::AnyRow;
@@ -72,17 +73,17 @@ impl Keyed {
 pub(crate) async fn keyed_in<T>(
     tx: &mut Transaction<'static, Any>,
     keyed: Keyed,
-    group_id: &str,
+    group_id: &GroupId,
     key: &str,
     now: Timestamp,
     from_row: fn(&AnyRow) -> Result<T, sqlx::Error>,
     created_at: fn(&T) -> Timestamp,
 ) -> StoreResult<Option<T>> {
-    let row = sqlx::query(keyed.select_sql()).bind(group_id).bind(key).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query(keyed.select_sql()).bind(group_id.as_str()).bind(key).fetch_optional(&mut **tx).await?;
     let Some(existing) = row.as_ref().map(from_row).transpose()? else { return Ok(None) };
     if within_window(created_at(&existing), now) {
         return Ok(Some(existing));
     }
-    sqlx::query(keyed.release_sql()).bind(group_id).bind(key).execute(&mut **tx).await?;
+    sqlx::query(keyed.release_sql()).bind(group_id.as_str()).bind(key).execute(&mut **tx).await?;
     Ok(None)
 }

@@ -9,6 +9,7 @@
 use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, release_in};
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::id::new_hex_id;
 use sonarly_domain::linkedin_account::AccountType;
@@ -63,7 +64,7 @@ pub struct IngestedMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {
     pub id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub linkedin_account_id: String,
     pub provider_chat_id: String,
     pub name: Option<String>,
@@ -121,7 +122,7 @@ fn millis(row: &AnyRow, name: &str) -> Result<Option<Timestamp>, sqlx::Error> {
 fn conversation_from_row(row: &AnyRow) -> Result<Conversation, sqlx::Error> {
     Ok(Conversation {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         linkedin_account_id: row.try_get("linkedin_account_id")?,
         provider_chat_id: row.try_get("provider_chat_id")?,
         name: row.try_get("name")?,
@@ -185,7 +186,7 @@ const LIST_SELECT: &str = "SELECT m.id, m.body, m.sent_at, m.linkedin_account_id
 async fn fill_conversation_in(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
-    group_id: &str,
+    group_id: &GroupId,
     chat: &ChatRef,
     now: Timestamp,
 ) -> StoreResult<String> {
@@ -202,7 +203,7 @@ async fn fill_conversation_in(
          RETURNING id",
     )
     .bind(new_hex_id(now))
-    .bind(group_id)
+    .bind(group_id.as_str())
     .bind(account_id)
     .bind(&chat.provider_chat_id)
     .bind(&chat.name)
@@ -222,7 +223,7 @@ async fn fill_conversation_in(
 async fn ingest_in(
     tx: &mut Transaction<'static, Any>,
     account_id: &str,
-    group_id: &str,
+    group_id: &GroupId,
     chat: &ChatRef,
     message: &NewMessage,
     now: Timestamp,
@@ -236,7 +237,7 @@ async fn ingest_in(
          ON CONFLICT (linkedin_account_id, provider_message_id) DO NOTHING RETURNING id",
     )
     .bind(new_hex_id(message.sent_at))
-    .bind(group_id)
+    .bind(group_id.as_str())
     .bind(account_id)
     .bind(&conversation_id)
     .bind(&message.provider_message_id)
@@ -288,7 +289,7 @@ impl Store {
     pub async fn upsert_conversation(
         &self,
         account_id: &str,
-        group_id: &str,
+        group_id: &GroupId,
         chat: &ChatRef,
         unread_count: Option<i64>,
         last_activity_at: Option<Timestamp>,
@@ -313,7 +314,7 @@ impl Store {
              RETURNING id",
         )
         .bind(new_hex_id(now))
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(account_id)
         .bind(&chat.provider_chat_id)
         .bind(&chat.name)
@@ -342,7 +343,7 @@ impl Store {
     pub async fn ingest_message(
         &self,
         account_id: &str,
-        group_id: &str,
+        group_id: &GroupId,
         chat: &ChatRef,
         message: &NewMessage,
         now: Timestamp,
@@ -359,7 +360,7 @@ impl Store {
     pub async fn record_outbound_message(
         &self,
         account_id: &str,
-        group_id: &str,
+        group_id: &GroupId,
         chat: &ChatRef,
         message: &NewMessage,
     ) -> StoreResult<(String, String)> {
@@ -368,9 +369,13 @@ impl Store {
     }
 
     /// A conversation of the group by our id.
-    pub async fn get_conversation(&self, group_id: &str, conversation_id: &str) -> StoreResult<Option<Conversation>> {
+    pub async fn get_conversation(
+        &self,
+        group_id: &GroupId,
+        conversation_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
         let row = sqlx::query("SELECT * FROM conversations WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(conversation_id)
             .fetch_optional(&self.reader)
             .await?;
@@ -403,9 +408,9 @@ impl Store {
     }
 
     /// The `sent_at` of message `message_id` of `group_id` (its place in the message list).
-    pub async fn message_sent_at(&self, group_id: &str, message_id: &str) -> StoreResult<Option<Timestamp>> {
+    pub async fn message_sent_at(&self, group_id: &GroupId, message_id: &str) -> StoreResult<Option<Timestamp>> {
         let at: Option<i64> = sqlx::query_scalar("SELECT sent_at FROM messages WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(message_id)
             .fetch_optional(&self.reader)
             .await?;
@@ -417,7 +422,7 @@ impl Store {
     /// walk an index, so a deep page costs what the first does.
     pub async fn list_messages(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         conversation_id: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<InboxMessage>> {
@@ -484,7 +489,13 @@ impl Store {
     }
 
     /// Queues a `kind` row for `ref_id` unless one exists; true when inserted.
-    pub async fn ensure_work(&self, kind: &str, ref_id: &str, group_id: &str, run_at: Timestamp) -> StoreResult<bool> {
+    pub async fn ensure_work(
+        &self,
+        kind: &str,
+        ref_id: &str,
+        group_id: &GroupId,
+        run_at: Timestamp,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO work_items (id, kind, ref_id, group_id, run_at, attempts, created_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $5) ON CONFLICT (kind, ref_id) DO NOTHING",
@@ -492,7 +503,7 @@ impl Store {
         .bind(new_hex_id(run_at))
         .bind(kind)
         .bind(ref_id)
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(run_at.as_millis())
         .execute(&self.writer)
         .await?;
@@ -501,21 +512,22 @@ impl Store {
 
     /// Connected LinkedIn accounts (id, group id) with no `kind` row queued:
     /// one read, so checking on every engine step costs nothing when all are queued.
-    pub async fn accounts_without_work(&self, kind: &str) -> StoreResult<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
+    pub(crate) async fn accounts_without_work(&self, kind: &str) -> StoreResult<Vec<(String, GroupId)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT la.id, la.group_id FROM linkedin_accounts la WHERE NOT EXISTS \
              (SELECT 1 FROM work_items w WHERE w.kind = $1 AND w.ref_id = la.id) ORDER BY la.created_at, la.id",
         )
         .bind(kind)
         .fetch_all(&self.reader)
-        .await?)
+        .await?;
+        Ok(rows.into_iter().map(|(id, group)| (id, GroupId::new(group))).collect())
     }
 
     /// A member became a first-degree connection: the group's prospects known
     /// under that id say so. Returns how many prospects changed.
     pub async fn mark_prospects_connected(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         provider_id: &str,
         now: Timestamp,
     ) -> StoreResult<u64> {
@@ -523,7 +535,7 @@ impl Store {
             "UPDATE prospects SET connection_degree = 1, updated_at = $3 WHERE group_id = $1 \
              AND (provider_id = $2 OR member_id = $2) AND (connection_degree IS NULL OR connection_degree <> 1)",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(provider_id)
         .bind(now.as_millis())
         .execute(&self.writer)

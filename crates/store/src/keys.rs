@@ -7,6 +7,7 @@
 //! own change counter, which caches in this process see at once.
 
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::models::ApiKey;
 use sonarly_domain::scope::ScopeSet;
@@ -32,7 +33,7 @@ fn key_from_row(row: &AnyRow, group_ids: Vec<String>) -> Result<ApiKey, sqlx::Er
         // Stored scopes were validated on write; an unknown one (from a newer
         // version, say) is dropped rather than granted.
         scopes: ScopeSet::parse(&scopes).unwrap_or_default(),
-        group_ids,
+        group_ids: group_ids.into_iter().map(GroupId::new).collect(),
         rate_limit_per_minute: u32::try_from(rate).unwrap_or(u32::MAX),
         revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp::from_millis),
         last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp::from_millis),
@@ -60,7 +61,7 @@ impl Store {
         for group_id in &key.group_ids {
             sqlx::query("INSERT INTO api_key_groups (key_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&key.id)
-                .bind(group_id)
+                .bind(group_id.as_str())
                 .execute(&mut *tx)
                 .await?;
         }

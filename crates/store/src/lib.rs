@@ -31,6 +31,7 @@ mod sends;
 mod settings;
 mod signals;
 mod sql;
+mod system;
 mod templates;
 mod webhooks;
 mod withdrawals;
@@ -50,6 +51,7 @@ pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, Respons
 pub use seat_pauses::SeatPause;
 pub use sends::{Fence, NewSend, OutboundSend, SendAction, SendState, Settle};
 pub use signals::{Evaluation, HistoryMessage, NewScan, ProspectOutcome, SIGNAL_SCAN_WORK, ScanCreation};
+pub use system::System;
 pub use templates::{TemplateDelete, TemplateWrite};
 pub use webhooks::{AttemptEnd, AttemptStart, EndpointChanges, INTERRUPTED};
 pub use withdrawals::{StaleInvitation, WITHDRAWAL_WORK, WithdrawalState};

@@ -2,6 +2,7 @@
 
 use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::linkedin_account::{
     AccountStatus, AccountType, LinkedInAccount, ProviderKind, ReadBudgets, SendingRules, WorkingHours,
@@ -19,7 +20,7 @@ fn account_from_row(row: &AnyRow) -> Result<LinkedInAccount, sqlx::Error> {
     let status = crate::sql::one_of(row, "status", AccountStatus::parse)?;
     Ok(LinkedInAccount {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         provider: crate::sql::one_of(row, "provider", ProviderKind::parse)?,
         display_name: row.try_get("display_name")?,
         account_type: crate::sql::one_of(row, "account_type", AccountType::parse)?,
@@ -107,7 +108,7 @@ impl Store {
              $23, $24, $25, $26, $27, $28, $29, $30, $31)",
         )
         .bind(&a.id)
-        .bind(&a.group_id)
+        .bind(a.group_id.as_str())
         .bind(a.provider.as_str())
         .bind(&a.display_name)
         .bind(a.account_type.as_str())
@@ -145,7 +146,7 @@ impl Store {
     /// Replaces a seat's sending rules (and its display name); false when the group has no such seat.
     pub async fn update_linkedin_rules(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         id: &str,
         name: &str,
         r: &SendingRules,
@@ -160,7 +161,7 @@ impl Store {
              daily_activity_reads = $19, ramp_up_weeks = $20, daily_withdrawals = $21, \
              withdraw_invitations_after_days = $22, updated_at = $23 WHERE group_id = $1 AND id = $2",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .bind(name)
         .bind(&r.timezone)
@@ -188,9 +189,9 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn get_linkedin_account(&self, group_id: &str, id: &str) -> StoreResult<Option<LinkedInAccount>> {
+    pub async fn get_linkedin_account(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<LinkedInAccount>> {
         let row = sqlx::query("SELECT * FROM linkedin_accounts WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -199,23 +200,23 @@ impl Store {
 
     /// An account by id alone: for webhooks, whose URL names the account and
     /// whose secret proves the caller.
-    pub async fn find_linkedin_account(&self, id: &str) -> StoreResult<Option<LinkedInAccount>> {
+    pub(crate) async fn find_linkedin_account(&self, id: &str) -> StoreResult<Option<LinkedInAccount>> {
         let row =
             sqlx::query("SELECT * FROM linkedin_accounts WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
         Ok(row.as_ref().map(account_from_row).transpose()?)
     }
 
     /// Every account of a group, oldest first (for workers and the CLI).
-    pub async fn group_linkedin_accounts(&self, group_id: &str) -> StoreResult<Vec<LinkedInAccount>> {
+    pub async fn group_linkedin_accounts(&self, group_id: &GroupId) -> StoreResult<Vec<LinkedInAccount>> {
         let rows = sqlx::query("SELECT * FROM linkedin_accounts WHERE group_id = $1 ORDER BY created_at, id")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .fetch_all(&self.reader)
             .await?;
         Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Every account of every group (for workers).
-    pub async fn all_linkedin_accounts(&self) -> StoreResult<Vec<LinkedInAccount>> {
+    pub(crate) async fn all_linkedin_accounts(&self) -> StoreResult<Vec<LinkedInAccount>> {
         let rows =
             sqlx::query("SELECT * FROM linkedin_accounts ORDER BY created_at, id").fetch_all(&self.reader).await?;
         Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
@@ -224,7 +225,7 @@ impl Store {
     /// One page of a group's accounts, newest first (`limit + 1` rows).
     pub async fn list_linkedin_accounts(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         page: &PageRequest,
     ) -> StoreResult<Vec<LinkedInAccount>> {
         let rows = ListQuery::new("SELECT * FROM linkedin_accounts WHERE group_id = $1")
@@ -261,7 +262,7 @@ impl Store {
         {
             let data = sonarly_domain::events::account_status_data(&group_id, id, &previous, status.as_str());
             let event_type = sonarly_domain::events::EventType::LinkedinAccountStatusChanged;
-            crate::events::append_in(&mut tx, &group_id, event_type, &data, now).await?;
+            crate::events::append_in(&mut tx, &GroupId::new(group_id), event_type, &data, now).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -83,6 +83,12 @@ impl From<Timestamp> for Arg {
     }
 }
 
+impl From<&sonarly_domain::GroupId> for Arg {
+    fn from(v: &sonarly_domain::GroupId) -> Self {
+        Arg::Text(v.as_str().to_owned())
+    }
+}
+
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
         Arg::Text(v.to_owned())

@@ -9,6 +9,7 @@ use crate::prospects::{add_to_audience_in, upsert_prospect_in};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in, withdraw_in};
 use crate::sql::one_of;
 use crate::{Store, StoreError, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::{EventType, credits_low_data, crosses_credits_low, prospecting_job_data};
 use sonarly_domain::models::Audience;
@@ -21,7 +22,7 @@ pub const PROSPECTING_WORK: &str = "prospecting";
 fn job_from_row(row: &AnyRow) -> Result<ProspectingJob, sqlx::Error> {
     Ok(ProspectingJob {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         name: row.try_get("name")?,
         source_type: one_of(row, "source_type", SourceType::parse)?,
         source: row.try_get("source")?,
@@ -82,9 +83,13 @@ pub struct ImportPage<'a> {
     pub lease_until: Timestamp,
 }
 
-async fn job_in(tx: &mut Transaction<'static, Any>, group_id: &str, id: &str) -> StoreResult<Option<ProspectingJob>> {
+async fn job_in(
+    tx: &mut Transaction<'static, Any>,
+    group_id: &GroupId,
+    id: &str,
+) -> StoreResult<Option<ProspectingJob>> {
     let row = sqlx::query("SELECT * FROM prospecting_jobs WHERE group_id = $1 AND id = $2")
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -92,9 +97,9 @@ async fn job_in(tx: &mut Transaction<'static, Any>, group_id: &str, id: &str) ->
 }
 
 /// The group's credit balance, inside a transaction (0 for a vanished group).
-async fn group_credits_in(tx: &mut Transaction<'static, Any>, group_id: &str) -> StoreResult<i64> {
+async fn group_credits_in(tx: &mut Transaction<'static, Any>, group_id: &GroupId) -> StoreResult<i64> {
     let credits: Option<i64> = sqlx::query_scalar("SELECT credits FROM account_groups WHERE id = $1")
-        .bind(group_id)
+        .bind(group_id.as_str())
         .fetch_optional(&mut **tx)
         .await?;
     Ok(credits.unwrap_or(0))
@@ -170,7 +175,7 @@ impl Store {
              $15, $16, 0, $17, $17)",
         )
         .bind(&job.id)
-        .bind(&job.group_id)
+        .bind(job.group_id.as_str())
         .bind(&job.name)
         .bind(job.source_type.as_str())
         .bind(&job.source)
@@ -191,18 +196,18 @@ impl Store {
         enqueue_in(tx, work_id, PROSPECTING_WORK, &job.id, &job.group_id, now, now).await
     }
 
-    pub async fn prospecting_job_by_key(&self, group_id: &str, key: &str) -> StoreResult<Option<ProspectingJob>> {
+    pub async fn prospecting_job_by_key(&self, group_id: &GroupId, key: &str) -> StoreResult<Option<ProspectingJob>> {
         let row = sqlx::query("SELECT * FROM prospecting_jobs WHERE group_id = $1 AND idempotency_key = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(key)
             .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(job_from_row).transpose()?)
     }
 
-    pub async fn get_prospecting_job(&self, group_id: &str, id: &str) -> StoreResult<Option<ProspectingJob>> {
+    pub async fn get_prospecting_job(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<ProspectingJob>> {
         let row = sqlx::query("SELECT * FROM prospecting_jobs WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -212,7 +217,7 @@ impl Store {
     /// One page of a group's jobs, newest first, optionally of one status.
     pub async fn list_prospecting_jobs(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         status_filter: Option<JobStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<ProspectingJob>> {
@@ -230,7 +235,7 @@ impl Store {
     /// `Ok(Some(job))` with the job as it is otherwise (check its status).
     pub async fn cancel_prospecting_job(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<(bool, ProspectingJob)>> {
@@ -315,7 +320,7 @@ impl Store {
                  WHERE jp.job_id = $1 AND p.group_id = $2 AND p.provider_id = $3",
             )
             .bind(&job.id)
-            .bind(&job.group_id)
+            .bind(job.group_id.as_str())
             .bind(&prospect.provider_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -327,7 +332,7 @@ impl Store {
                  ON CONFLICT (group_id, list_type, period_start) DO UPDATE SET used = quota_usage.used + 1 \
                  WHERE quota_usage.used < $4",
             )
-            .bind(&job.group_id)
+            .bind(job.group_id.as_str())
             .bind(job.list_type.as_str())
             .bind(page.period_start.as_millis())
             .bind(page.quota_limit)
@@ -339,7 +344,7 @@ impl Store {
             }
             let charged =
                 sqlx::query("UPDATE account_groups SET credits = credits - $2 WHERE id = $1 AND credits >= $2")
-                    .bind(&job.group_id)
+                    .bind(job.group_id.as_str())
                     .bind(cost)
                     .execute(&mut *tx)
                     .await?;
@@ -347,7 +352,7 @@ impl Store {
                 sqlx::query(
                     "UPDATE quota_usage SET used = used - 1 WHERE group_id = $1 AND list_type = $2 AND period_start = $3",
                 )
-                .bind(&job.group_id)
+                .bind(job.group_id.as_str())
                 .bind(job.list_type.as_str())
                 .bind(page.period_start.as_millis())
                 .execute(&mut *tx)

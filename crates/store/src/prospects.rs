@@ -2,6 +2,7 @@
 
 use crate::page::{Keyset, ListQuery};
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::prospecting::Prospect;
 use sqlx::any::AnyRow;
@@ -10,7 +11,7 @@ use sqlx::{Any, Row, Transaction};
 pub(crate) fn prospect_from_row(row: &AnyRow) -> Result<Prospect, sqlx::Error> {
     Ok(Prospect {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         provider_id: row.try_get("provider_id")?,
         member_id: row.try_get("member_id")?,
         person_id: row.try_get("person_id")?,
@@ -61,7 +62,7 @@ pub(crate) async fn upsert_prospect_in(tx: &mut Transaction<'static, Any>, p: &P
          RETURNING id",
     )
     .bind(&p.id)
-    .bind(&p.group_id)
+    .bind(p.group_id.as_str())
     .bind(&p.provider_id)
     .bind(&p.member_id)
     .bind(&p.person_id)
@@ -134,9 +135,9 @@ impl Store {
         Ok(ids)
     }
 
-    pub async fn get_prospect(&self, group_id: &str, prospect_id: &str) -> StoreResult<Option<Prospect>> {
+    pub async fn get_prospect(&self, group_id: &GroupId, prospect_id: &str) -> StoreResult<Option<Prospect>> {
         let row = sqlx::query("SELECT * FROM prospects WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(prospect_id)
             .fetch_optional(&self.reader)
             .await?;
@@ -145,12 +146,12 @@ impl Store {
 
     /// Every prospect of `group_id` known under `provider_id`, as import id or
     /// member id (two indexed equality lookups; constant time at any size).
-    pub async fn prospects_by_provider_id(&self, group_id: &str, provider_id: &str) -> StoreResult<Vec<Prospect>> {
+    pub async fn prospects_by_provider_id(&self, group_id: &GroupId, provider_id: &str) -> StoreResult<Vec<Prospect>> {
         let rows = sqlx::query(
             "SELECT * FROM prospects WHERE group_id = $1 AND provider_id = $2 \
              UNION SELECT * FROM prospects WHERE group_id = $1 AND member_id = $2 ORDER BY created_at, id LIMIT 50",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(provider_id)
         .fetch_all(&self.reader)
         .await?;
@@ -161,6 +162,7 @@ impl Store {
     /// (`limit + 1` rows); the cursor position is (added_at, prospect id).
     pub async fn list_audience_prospects(
         &self,
+        group_id: &GroupId,
         audience_id: &str,
         after: Option<(Timestamp, &str)>,
         fetch: i64,
@@ -168,9 +170,10 @@ impl Store {
         let keyset = Keyset::oldest_first(after.map(|(at, id)| (at, id.to_owned())), fetch);
         let rows = ListQuery::new(
             "SELECT ap.added_at AS added_at, p.* FROM audience_prospects ap JOIN prospects p ON p.id = ap.prospect_id \
-             WHERE ap.audience_id = $1",
+             WHERE ap.audience_id = $1 AND p.group_id = $2",
         )
         .bind(audience_id)
+        .bind(group_id.as_str())
         .page(&keyset.by("ap.added_at", "ap.prospect_id"))
         .fetch_all(&self.reader)
         .await?;
@@ -180,9 +183,9 @@ impl Store {
             .map_err(Into::into)
     }
 
-    pub async fn count_prospects(&self, group_id: &str) -> StoreResult<i64> {
+    pub async fn count_prospects(&self, group_id: &GroupId) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM prospects WHERE group_id = $1")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .fetch_one(&self.reader)
             .await?)
     }

@@ -9,6 +9,7 @@
 //! coordinator, and why nothing queued is lost.
 
 use crate::{Backend, Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sqlx::{Any, Row, Transaction};
 
@@ -18,7 +19,7 @@ pub struct WorkItem {
     pub id: String,
     pub kind: String,
     pub ref_id: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub run_at: Timestamp,
     /// Claims so far, including this one.
     pub attempts: i64,
@@ -51,7 +52,7 @@ pub(crate) async fn enqueue_in(
     id: &str,
     kind: &str,
     ref_id: &str,
-    group_id: &str,
+    group_id: &GroupId,
     run_at: Timestamp,
     now: Timestamp,
 ) -> StoreResult<()> {
@@ -62,7 +63,7 @@ pub(crate) async fn enqueue_in(
     .bind(id)
     .bind(kind)
     .bind(ref_id)
-    .bind(group_id)
+    .bind(group_id.as_str())
     .bind(run_at.as_millis())
     .bind(now.as_millis())
     .execute(&mut **tx)
@@ -179,7 +180,7 @@ impl Store {
                 id,
                 kind,
                 ref_id,
-                group_id,
+                group_id: GroupId::new(group_id),
                 run_at: Timestamp::from_millis(run_at),
                 attempts,
                 lease_owner: owner.to_owned(),

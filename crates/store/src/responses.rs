@@ -8,6 +8,7 @@ use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, relea
 use crate::sends::{Settle, begin_finish};
 use crate::sql::one_of;
 use crate::{Store, StoreError, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::EventType;
 use sonarly_domain::page::PageRequest;
@@ -20,7 +21,7 @@ pub const OUTBOUND_WORK: &str = "outbound";
 pub(crate) fn response_from_row(row: &AnyRow) -> Result<ScheduledResponse, sqlx::Error> {
     Ok(ScheduledResponse {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         prospect_id: row.try_get("prospect_id")?,
         linkedin_account_id: row.try_get("linkedin_account_id")?,
         channel: one_of(row, "channel", ResponseChannel::parse)?,
@@ -105,7 +106,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, NULL, NULL, $14, $15, $16, $16)",
             )
             .bind(&r.id)
-            .bind(&r.group_id)
+            .bind(r.group_id.as_str())
             .bind(&r.prospect_id)
             .bind(&r.linkedin_account_id)
             .bind(r.channel.as_str())
@@ -142,14 +143,14 @@ impl Store {
     /// A conversation of the group by our id.
     pub async fn conversation_target(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         conversation_id: &str,
     ) -> StoreResult<Option<ConversationTarget>> {
         let row = sqlx::query(
             "SELECT id, linkedin_account_id, provider_chat_id, participant_provider_id, is_inmail FROM conversations \
              WHERE group_id = $1 AND id = $2",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(conversation_id)
         .fetch_optional(&self.reader)
         .await?;
@@ -159,32 +160,32 @@ impl Store {
     /// The most recent conversation of the group with a member (any account).
     pub async fn conversation_with(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         participant_provider_id: &str,
     ) -> StoreResult<Option<ConversationTarget>> {
         let row = sqlx::query(
             "SELECT id, linkedin_account_id, provider_chat_id, participant_provider_id, is_inmail FROM conversations \
              WHERE group_id = $1 AND participant_provider_id = $2 ORDER BY last_message_at DESC, id DESC LIMIT 1",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(participant_provider_id)
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.as_ref().map(target_from_row).transpose()?)
     }
 
-    pub async fn response_by_key(&self, group_id: &str, key: &str) -> StoreResult<Option<ScheduledResponse>> {
+    pub async fn response_by_key(&self, group_id: &GroupId, key: &str) -> StoreResult<Option<ScheduledResponse>> {
         let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND idempotency_key = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(key)
             .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(response_from_row).transpose()?)
     }
 
-    pub async fn get_response(&self, group_id: &str, id: &str) -> StoreResult<Option<ScheduledResponse>> {
+    pub async fn get_response(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<ScheduledResponse>> {
         let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -194,7 +195,7 @@ impl Store {
     /// One page of a group's responses, newest first, optionally of one status.
     pub async fn list_responses(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         status_filter: Option<ResponseStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<ScheduledResponse>> {
@@ -210,14 +211,14 @@ impl Store {
     /// Cancels a queued response; `Some((false, r))` when it is past queued.
     pub async fn cancel_response(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<(bool, ScheduledResponse)>> {
         let mut tx = self.writer.begin().await?;
         let owned: Option<String> =
             sqlx::query_scalar("SELECT id FROM scheduled_responses WHERE group_id = $1 AND id = $2")
-                .bind(group_id)
+                .bind(group_id.as_str())
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -230,7 +231,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE scheduled_responses SET status = $3, updated_at = $4 WHERE group_id = $1 AND id = $2 AND status = $5",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .bind(ResponseStatus::Cancelled.as_str())
         .bind(now.as_millis())
@@ -241,7 +242,7 @@ impl Store {
             crate::events::append_response_event_in(&mut tx, id, EventType::ResponseCancelled, now).await?;
         }
         let row = sqlx::query("SELECT * FROM scheduled_responses WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -430,9 +431,9 @@ impl Store {
     }
 
     /// Counts responses by status (tests, benchmarks).
-    pub async fn count_responses(&self, group_id: &str, status: ResponseStatus) -> StoreResult<i64> {
+    pub async fn count_responses(&self, group_id: &GroupId, status: ResponseStatus) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM scheduled_responses WHERE group_id = $1 AND status = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(status.as_str())
             .fetch_one(&self.reader)
             .await?)

@@ -8,6 +8,7 @@ use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, enqueue_in, finish_in, hold_lease_in, withdraw_in};
 use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::Prospect;
@@ -24,7 +25,7 @@ const STATE_SKIPPED: &str = "skipped";
 fn scan_from_row(row: &AnyRow) -> Result<SignalScan, sqlx::Error> {
     Ok(SignalScan {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         specification_id: row.try_get("specification_id")?,
         specification_snapshot: row.try_get("specification_snapshot")?,
         audience_id: row.try_get("audience_id")?,
@@ -124,9 +125,9 @@ pub struct HistoryMessage {
     pub sent_at: Timestamp,
 }
 
-async fn scan_in(tx: &mut Transaction<'static, Any>, group_id: &str, id: &str) -> StoreResult<Option<SignalScan>> {
+async fn scan_in(tx: &mut Transaction<'static, Any>, group_id: &GroupId, id: &str) -> StoreResult<Option<SignalScan>> {
     let row = sqlx::query("SELECT * FROM signal_scans WHERE group_id = $1 AND id = $2")
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -173,7 +174,7 @@ impl Store {
             "SELECT name, description, sources, specifications FROM signal_specifications \
              WHERE group_id = $1 AND id = $2",
         )
-        .bind(&scan.group_id)
+        .bind(scan.group_id.as_str())
         .bind(&scan.specification_id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -182,7 +183,7 @@ impl Store {
         };
         let audience: Option<(String, Option<String>)> =
             sqlx::query_as("SELECT name, filling_job_id FROM audiences WHERE group_id = $1 AND id = $2")
-                .bind(&scan.group_id)
+                .bind(scan.group_id.as_str())
                 .bind(&scan.audience_id)
                 .fetch_optional(&mut **tx)
                 .await?;
@@ -228,7 +229,7 @@ impl Store {
              updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, $12)",
         )
         .bind(&scan.id)
-        .bind(&scan.group_id)
+        .bind(scan.group_id.as_str())
         .bind(&scan.specification_id)
         .bind(&snapshot)
         .bind(&scan.audience_id)
@@ -279,18 +280,18 @@ impl Store {
         Ok(ScanCreation::Created(created))
     }
 
-    pub async fn signal_scan_by_key(&self, group_id: &str, key: &str) -> StoreResult<Option<SignalScan>> {
+    pub async fn signal_scan_by_key(&self, group_id: &GroupId, key: &str) -> StoreResult<Option<SignalScan>> {
         let row = sqlx::query("SELECT * FROM signal_scans WHERE group_id = $1 AND idempotency_key = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(key)
             .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(scan_from_row).transpose()?)
     }
 
-    pub async fn get_signal_scan(&self, group_id: &str, id: &str) -> StoreResult<Option<SignalScan>> {
+    pub async fn get_signal_scan(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<SignalScan>> {
         let row = sqlx::query("SELECT * FROM signal_scans WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -300,7 +301,7 @@ impl Store {
     /// One page of a group's scans, newest first, optionally of one status (`limit + 1` rows).
     pub async fn list_signal_scans(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         status_filter: Option<JobStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<SignalScan>> {
@@ -318,7 +319,7 @@ impl Store {
     /// completed stay. `Ok(None)` when absent; `Ok(Some((cancelled, scan)))` otherwise.
     pub async fn cancel_signal_scan(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<(bool, SignalScan)>> {
@@ -367,7 +368,7 @@ impl Store {
     }
 
     /// The next prospects of a scan still waiting for evaluation, in scan order.
-    pub async fn pending_scan_prospects(&self, scan_id: &str, limit: i64) -> StoreResult<Vec<Prospect>> {
+    pub(crate) async fn pending_scan_prospects(&self, scan_id: &str, limit: i64) -> StoreResult<Vec<Prospect>> {
         let rows = sqlx::query(
             "SELECT p.* FROM signal_scan_prospects sp JOIN prospects p ON p.id = sp.prospect_id \
              WHERE sp.scan_id = $1 AND sp.state = $2 ORDER BY sp.position, sp.prospect_id LIMIT $3",
@@ -428,7 +429,7 @@ impl Store {
             )
             .bind(&scan.id)
             .bind(prospect_id)
-            .bind(&scan.group_id)
+            .bind(scan.group_id.as_str())
             .bind(&scan.specification_id)
             .bind(now.as_millis())
             .execute(&mut *tx)
@@ -543,13 +544,17 @@ impl Store {
 
     /// The most recent completed evaluation of a prospect (by any scan of its group), with its items;
     /// between evaluations of the same instant, the later scan's.
-    pub async fn latest_signal_evaluation(&self, group_id: &str, prospect_id: &str) -> StoreResult<Option<Evaluation>> {
+    pub async fn latest_signal_evaluation(
+        &self,
+        group_id: &GroupId,
+        prospect_id: &str,
+    ) -> StoreResult<Option<Evaluation>> {
         let head: Option<(String, String, i64)> = sqlx::query_as(
             "SELECT e.scan_id, e.specification_id, e.evaluated_at FROM signal_evaluations e \
              JOIN signal_scans s ON s.id = e.scan_id WHERE e.group_id = $1 AND e.prospect_id = $2 \
              ORDER BY e.evaluated_at DESC, s.created_at DESC, e.scan_id DESC LIMIT 1",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(prospect_id)
         .fetch_optional(&self.reader)
         .await?;
@@ -585,7 +590,7 @@ impl Store {
     /// The latest messages exchanged with a prospect, newest first (what the composer sees as history).
     pub async fn recent_prospect_messages(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         prospect_id: &str,
         limit: i64,
     ) -> StoreResult<Vec<HistoryMessage>> {
@@ -593,7 +598,7 @@ impl Store {
             "SELECT m.is_sender, m.body, m.sent_at FROM messages m JOIN conversations c ON c.id = m.conversation_id \
              WHERE c.group_id = $1 AND c.prospect_id = $2 ORDER BY m.sent_at DESC, m.id DESC LIMIT $3",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(prospect_id)
         .bind(limit)
         .fetch_all(&self.reader)

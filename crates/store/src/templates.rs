@@ -8,6 +8,7 @@
 use crate::page::{Keyset, ListQuery};
 use crate::sql::placeholders;
 use crate::{Store, StoreError, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::prospecting::JobStatus;
@@ -83,12 +84,12 @@ const SIGNAL_SPECIFICATION_USERS: &[ReferenceQuery] = &[ReferenceQuery {
 async fn references(
     conn: &mut AnyConnection,
     queries: &[ReferenceQuery],
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
 ) -> StoreResult<Vec<TemplateReference>> {
     let mut out = Vec::new();
     for query in queries {
-        let mut select = sqlx::query_as(query.sql).bind(group_id).bind(id);
+        let mut select = sqlx::query_as(query.sql).bind(group_id.as_str()).bind(id);
         for state in query.states {
             select = select.bind(*state);
         }
@@ -113,7 +114,7 @@ fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
 fn value_proposition_from_row(row: &AnyRow) -> Result<ValueProposition, sqlx::Error> {
     Ok(ValueProposition {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         values: decode(codec::decode_strings(&row.try_get::<String, _>("value_items")?))?,
@@ -127,7 +128,7 @@ fn writing_style_from_row(row: &AnyRow) -> Result<WritingStyle, sqlx::Error> {
     let content_type: String = row.try_get("content_type")?;
     Ok(WritingStyle {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         content_type: decode(
@@ -147,7 +148,7 @@ fn writing_style_from_row(row: &AnyRow) -> Result<WritingStyle, sqlx::Error> {
 fn signal_specification_from_row(row: &AnyRow) -> Result<SignalSpecification, sqlx::Error> {
     Ok(SignalSpecification {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         sources: decode(codec::decode_sources(&row.try_get::<String, _>("sources")?))?,
@@ -162,7 +163,7 @@ fn signal_specification_from_row(row: &AnyRow) -> Result<SignalSpecification, sq
 /// The ids among `ids` that name no value proposition of `group_id`.
 async fn missing_value_propositions(
     conn: &mut AnyConnection,
-    group_id: &str,
+    group_id: &GroupId,
     ids: &[String],
 ) -> StoreResult<Vec<String>> {
     if ids.is_empty() {
@@ -170,7 +171,7 @@ async fn missing_value_propositions(
     }
     let sql =
         format!("SELECT id FROM value_propositions WHERE group_id = $1 AND id IN ({})", placeholders(2, ids.len()));
-    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(group_id);
+    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(group_id.as_str());
     for id in ids {
         query = query.bind(id);
     }
@@ -179,7 +180,12 @@ async fn missing_value_propositions(
 }
 
 /// One keyset page (`limit + 1` rows, newest first) of `table` in `group_id`.
-async fn page_rows(store: &Store, table: &'static str, group_id: &str, page: &PageRequest) -> StoreResult<Vec<AnyRow>> {
+async fn page_rows(
+    store: &Store,
+    table: &'static str,
+    group_id: &GroupId,
+    page: &PageRequest,
+) -> StoreResult<Vec<AnyRow>> {
     ListQuery::new(format!("SELECT * FROM {table} WHERE group_id = $1"))
         .bind(group_id)
         .page(&Keyset::page(page))
@@ -187,9 +193,9 @@ async fn page_rows(store: &Store, table: &'static str, group_id: &str, page: &Pa
         .await
 }
 
-async fn get_row(store: &Store, table: &'static str, group_id: &str, id: &str) -> StoreResult<Option<AnyRow>> {
+async fn get_row(store: &Store, table: &'static str, group_id: &GroupId, id: &str) -> StoreResult<Option<AnyRow>> {
     let sql = format!("SELECT * FROM {table} WHERE group_id = $1 AND id = $2");
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id).bind(id).fetch_optional(&store.reader).await?)
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id.as_str()).bind(id).fetch_optional(&store.reader).await?)
 }
 
 /// Deletes one template after checking who uses it, in one transaction. A
@@ -199,7 +205,7 @@ async fn delete_template(
     store: &Store,
     table: &'static str,
     users: &[ReferenceQuery],
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
 ) -> StoreResult<TemplateDelete> {
     match try_delete(store, table, users, group_id, id).await {
@@ -215,7 +221,7 @@ async fn try_delete(
     store: &Store,
     table: &'static str,
     users: &[ReferenceQuery],
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
 ) -> StoreResult<TemplateDelete> {
     let mut tx = store.writer.begin().await?;
@@ -224,7 +230,7 @@ async fn try_delete(
         return Ok(TemplateDelete::InUse(users_now));
     }
     let sql = format!("DELETE FROM {table} WHERE group_id = $1 AND id = $2");
-    let deleted = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id).bind(id).execute(&mut *tx).await?;
+    let deleted = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id.as_str()).bind(id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(if deleted.rows_affected() == 0 { TemplateDelete::NotFound } else { TemplateDelete::Deleted })
 }
@@ -233,7 +239,7 @@ async fn try_delete(
 /// value proposition deleted concurrently) into `MissingValuePropositions`.
 async fn guarded_write(
     store: &Store,
-    group_id: &str,
+    group_id: &GroupId,
     vp_ids: &[String],
     write: impl Future<Output = StoreResult<TemplateWrite>>,
 ) -> StoreResult<TemplateWrite> {
@@ -268,7 +274,7 @@ async fn try_save_writing_style(
          updated_at = $11 WHERE group_id = $1 AND id = $2 AND created_at = $12"
     };
     let done = sqlx::query(sql)
-        .bind(&ws.group_id)
+        .bind(ws.group_id.as_str())
         .bind(&ws.id)
         .bind(&ws.name)
         .bind(&ws.description)
@@ -307,7 +313,7 @@ async fn try_save_signal_specification(
          use_value_proposition = $7, updated_at = $8 WHERE group_id = $1 AND id = $2 AND created_at = $9"
     };
     let done = sqlx::query(sql)
-        .bind(&spec.group_id)
+        .bind(spec.group_id.as_str())
         .bind(&spec.id)
         .bind(&spec.name)
         .bind(&spec.description)
@@ -322,7 +328,7 @@ async fn try_save_signal_specification(
         return Ok(TemplateWrite::NotFound);
     }
     sqlx::query("DELETE FROM signal_specification_value_propositions WHERE group_id = $1 AND specification_id = $2")
-        .bind(&spec.group_id)
+        .bind(spec.group_id.as_str())
         .bind(&spec.id)
         .execute(&mut *tx)
         .await?;
@@ -331,7 +337,7 @@ async fn try_save_signal_specification(
             "INSERT INTO signal_specification_value_propositions \
              (group_id, specification_id, value_proposition_id, position) VALUES ($1, $2, $3, $4)",
         )
-        .bind(&spec.group_id)
+        .bind(spec.group_id.as_str())
         .bind(&spec.id)
         .bind(vp_id)
         .bind(position as i64)
@@ -351,7 +357,7 @@ impl Store {
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&vp.id)
-        .bind(&vp.group_id)
+        .bind(vp.group_id.as_str())
         .bind(&vp.name)
         .bind(&vp.description)
         .bind(codec::encode_strings(&vp.values))
@@ -369,7 +375,7 @@ impl Store {
             "UPDATE value_propositions SET name = $3, description = $4, value_items = $5, challenge_items = $6, \
              updated_at = $7 WHERE group_id = $1 AND id = $2",
         )
-        .bind(&vp.group_id)
+        .bind(vp.group_id.as_str())
         .bind(&vp.id)
         .bind(&vp.name)
         .bind(&vp.description)
@@ -381,7 +387,7 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn get_value_proposition(&self, group_id: &str, id: &str) -> StoreResult<Option<ValueProposition>> {
+    pub async fn get_value_proposition(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<ValueProposition>> {
         let row = get_row(self, "value_propositions", group_id, id).await?;
         Ok(row.as_ref().map(value_proposition_from_row).transpose()?)
     }
@@ -389,7 +395,7 @@ impl Store {
     /// Value propositions of `group_id`, newest first, one page (`limit + 1` rows).
     pub async fn list_value_propositions(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         page: &PageRequest,
     ) -> StoreResult<Vec<ValueProposition>> {
         let rows = page_rows(self, "value_propositions", group_id, page).await?;
@@ -397,7 +403,7 @@ impl Store {
     }
 
     /// Deletes a value proposition unless a writing style or signal specification uses it.
-    pub async fn delete_value_proposition(&self, group_id: &str, id: &str) -> StoreResult<TemplateDelete> {
+    pub async fn delete_value_proposition(&self, group_id: &GroupId, id: &str) -> StoreResult<TemplateDelete> {
         delete_template(self, "value_propositions", VALUE_PROPOSITION_USERS, group_id, id).await
     }
 
@@ -410,13 +416,13 @@ impl Store {
         guarded_write(self, &ws.group_id, &vp_ids, try_save_writing_style(self, ws, &vp_ids, creating)).await
     }
 
-    pub async fn get_writing_style(&self, group_id: &str, id: &str) -> StoreResult<Option<WritingStyle>> {
+    pub async fn get_writing_style(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<WritingStyle>> {
         let row = get_row(self, "writing_styles", group_id, id).await?;
         Ok(row.as_ref().map(writing_style_from_row).transpose()?)
     }
 
     /// Writing styles of `group_id`, newest first, one page (`limit + 1` rows).
-    pub async fn list_writing_styles(&self, group_id: &str, page: &PageRequest) -> StoreResult<Vec<WritingStyle>> {
+    pub async fn list_writing_styles(&self, group_id: &GroupId, page: &PageRequest) -> StoreResult<Vec<WritingStyle>> {
         let rows = page_rows(self, "writing_styles", group_id, page).await?;
         Ok(rows.iter().map(writing_style_from_row).collect::<Result<_, _>>()?)
     }
@@ -425,7 +431,7 @@ impl Store {
     /// None do yet; campaign content slots plug in through `WRITING_STYLE_USERS`.
     pub async fn references_to_writing_style(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         writing_style_id: &str,
     ) -> StoreResult<Vec<TemplateReference>> {
         let mut conn = self.reader.acquire().await?;
@@ -433,7 +439,7 @@ impl Store {
     }
 
     /// Deletes a writing style unless something uses it (see [`Store::references_to_writing_style`]).
-    pub async fn delete_writing_style(&self, group_id: &str, id: &str) -> StoreResult<TemplateDelete> {
+    pub async fn delete_writing_style(&self, group_id: &GroupId, id: &str) -> StoreResult<TemplateDelete> {
         delete_template(self, "writing_styles", WRITING_STYLE_USERS, group_id, id).await
     }
 
@@ -455,7 +461,11 @@ impl Store {
         .await
     }
 
-    pub async fn get_signal_specification(&self, group_id: &str, id: &str) -> StoreResult<Option<SignalSpecification>> {
+    pub async fn get_signal_specification(
+        &self,
+        group_id: &GroupId,
+        id: &str,
+    ) -> StoreResult<Option<SignalSpecification>> {
         let Some(row) = get_row(self, "signal_specifications", group_id, id).await? else {
             return Ok(None);
         };
@@ -467,7 +477,7 @@ impl Store {
     /// Signal specifications of `group_id`, newest first, one page (`limit + 1` rows).
     pub async fn list_signal_specifications(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         page: &PageRequest,
     ) -> StoreResult<Vec<SignalSpecification>> {
         let rows = page_rows(self, "signal_specifications", group_id, page).await?;
@@ -476,7 +486,11 @@ impl Store {
         Ok(specs)
     }
 
-    async fn attach_value_proposition_ids(&self, group_id: &str, specs: &mut [SignalSpecification]) -> StoreResult<()> {
+    async fn attach_value_proposition_ids(
+        &self,
+        group_id: &GroupId,
+        specs: &mut [SignalSpecification],
+    ) -> StoreResult<()> {
         if specs.is_empty() {
             return Ok(());
         }
@@ -485,7 +499,7 @@ impl Store {
              WHERE group_id = $1 AND specification_id IN ({}) ORDER BY specification_id, position",
             placeholders(2, specs.len())
         );
-        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql)).bind(group_id);
+        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql)).bind(group_id.as_str());
         for spec in specs.iter() {
             query = query.bind(&spec.id);
         }
@@ -500,14 +514,14 @@ impl Store {
     /// The resources that use a signal specification (signal scans still queued or running).
     pub async fn references_to_signal_specification(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         specification_id: &str,
     ) -> StoreResult<Vec<TemplateReference>> {
         let mut conn = self.reader.acquire().await?;
         references(&mut conn, SIGNAL_SPECIFICATION_USERS, group_id, specification_id).await
     }
 
-    pub async fn delete_signal_specification(&self, group_id: &str, id: &str) -> StoreResult<TemplateDelete> {
+    pub async fn delete_signal_specification(&self, group_id: &GroupId, id: &str) -> StoreResult<TemplateDelete> {
         delete_template(self, "signal_specifications", SIGNAL_SPECIFICATION_USERS, group_id, id).await
     }
 }
@@ -579,7 +593,7 @@ mod tests {
         let ids = vec!["gone".to_owned()];
         let guarded = guarded_write(
             &store,
-            "g1",
+            &GroupId::from("g1"),
             &ids,
             try_save_writing_style(&store, &style("g1", "ws1", Some("gone")), &[], true),
         )
@@ -589,7 +603,7 @@ mod tests {
         // Another group's value proposition fails the composite key the same way.
         let foreign = try_save_writing_style(&store, &style("g2", "ws2", Some("vp1")), &[], true).await;
         assert!(foreign.as_ref().is_err_and(is_foreign_key_violation), "{foreign:?}");
-        assert!(store.get_writing_style("g2", "ws2").await.unwrap().is_none());
+        assert!(store.get_writing_style(&GroupId::from("g2"), "ws2").await.unwrap().is_none());
     });
 
     both_backends!(a_reference_that_appears_before_the_delete_blocks_it, |backend| async move {
@@ -600,17 +614,21 @@ mod tests {
             TemplateWrite::Written
         );
         // Without the reference check the delete reaches the foreign key, and is refused.
-        let outcome = delete_template(&store, "value_propositions", &[], "g1", "vp1").await.unwrap();
+        let outcome = delete_template(&store, "value_propositions", &[], &GroupId::from("g1"), "vp1").await.unwrap();
         assert_eq!(outcome, TemplateDelete::InUse(vec![]));
-        assert!(store.get_value_proposition("g1", "vp1").await.unwrap().is_some());
+        assert!(store.get_value_proposition(&GroupId::from("g1"), "vp1").await.unwrap().is_some());
         // With it, the users are named.
-        let TemplateDelete::InUse(users) = store.delete_value_proposition("g1", "vp1").await.unwrap() else {
+        let TemplateDelete::InUse(users) = store.delete_value_proposition(&GroupId::from("g1"), "vp1").await.unwrap()
+        else {
             panic!("expected InUse");
         };
         assert_eq!(users, [TemplateReference { kind: "writing style", id: "ws1".into(), name: "ws1".into() }]);
-        assert!(store.references_to_writing_style("g1", "ws1").await.unwrap().is_empty());
-        assert_eq!(store.delete_writing_style("g1", "ws1").await.unwrap(), TemplateDelete::Deleted);
-        assert_eq!(store.delete_value_proposition("g1", "vp1").await.unwrap(), TemplateDelete::Deleted);
-        assert_eq!(store.delete_value_proposition("g1", "vp1").await.unwrap(), TemplateDelete::NotFound);
+        assert!(store.references_to_writing_style(&GroupId::from("g1"), "ws1").await.unwrap().is_empty());
+        assert_eq!(store.delete_writing_style(&GroupId::from("g1"), "ws1").await.unwrap(), TemplateDelete::Deleted);
+        assert_eq!(store.delete_value_proposition(&GroupId::from("g1"), "vp1").await.unwrap(), TemplateDelete::Deleted);
+        assert_eq!(
+            store.delete_value_proposition(&GroupId::from("g1"), "vp1").await.unwrap(),
+            TemplateDelete::NotFound
+        );
     });
 }

@@ -16,6 +16,7 @@ use crate::events::{append_in, event_from_row, fan_out_in, insert_in};
 use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, finish_in, hold_lease_in};
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::{Event, EventType, Value, endpoint_disabled_data};
 use sonarly_domain::id::new_prefixed_ulid;
@@ -74,7 +75,7 @@ fn endpoint_from_row(row: &AnyRow) -> Result<WebhookEndpoint, sqlx::Error> {
     let types: Option<String> = row.try_get("event_types")?;
     Ok(WebhookEndpoint {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         url: row.try_get("url")?,
         description: row.try_get("description")?,
         event_types: event_types_from_storage(types.as_deref()),
@@ -110,11 +111,11 @@ fn attempt_from_row(row: &AnyRow) -> Result<WebhookAttempt, sqlx::Error> {
 
 async fn endpoint_in(
     tx: &mut Transaction<'static, Any>,
-    group_id: &str,
+    group_id: &GroupId,
     id: &str,
 ) -> StoreResult<Option<WebhookEndpoint>> {
     let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE group_id = $1 AND id = $2")
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -148,7 +149,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, NULL, NULL, NULL, $8, $8)",
         )
         .bind(&e.id)
-        .bind(&e.group_id)
+        .bind(e.group_id.as_str())
         .bind(&e.url)
         .bind(&e.description)
         .bind(event_types_to_storage(e.event_types.as_deref()))
@@ -160,9 +161,9 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_webhook_endpoint(&self, group_id: &str, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
+    pub async fn get_webhook_endpoint(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
         let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -172,7 +173,7 @@ impl Store {
     /// Up to `limit` endpoints of the group, newest first, after `(createdAt, id)` when given.
     pub async fn list_webhook_endpoints(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         after: Option<(Timestamp, String)>,
         limit: i64,
     ) -> StoreResult<Vec<WebhookEndpoint>> {
@@ -188,7 +189,7 @@ impl Store {
     /// closes pending deliveries. `None` when the endpoint does not exist.
     pub async fn update_webhook_endpoint(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         id: &str,
         changes: &EndpointChanges,
         now: Timestamp,
@@ -221,7 +222,7 @@ impl Store {
             "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, enabled = $6, \
              disabled_reason = $7, failing_since = $8, updated_at = $9 WHERE group_id = $1 AND id = $2",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .bind(&e.url)
         .bind(&e.description)
@@ -237,19 +238,19 @@ impl Store {
     }
 
     /// Deletes an endpoint with its deliveries, attempts and queued work; false when absent.
-    pub async fn delete_webhook_endpoint(&self, group_id: &str, id: &str) -> StoreResult<bool> {
+    pub async fn delete_webhook_endpoint(&self, group_id: &GroupId, id: &str) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "DELETE FROM work_items WHERE kind = $1 AND ref_id IN \
              (SELECT id FROM webhook_deliveries WHERE group_id = $2 AND endpoint_id = $3)",
         )
         .bind(crate::events::WEBHOOK_DELIVERY_WORK)
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .execute(&mut *tx)
         .await?;
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -261,7 +262,7 @@ impl Store {
     /// until `overlap_until`. `None` when the endpoint does not exist.
     pub async fn rotate_webhook_secret(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         id: &str,
         new_secret: &str,
         overlap_until: Timestamp,
@@ -271,7 +272,7 @@ impl Store {
             "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $4, secret = $3, \
              updated_at = $5 WHERE group_id = $1 AND id = $2",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(id)
         .bind(new_secret)
         .bind(overlap_until.as_millis())
@@ -291,7 +292,7 @@ impl Store {
     /// `None` when the endpoint is missing or disabled.
     pub async fn queue_webhook_test(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         endpoint_id: &str,
         data: &Value,
         now: Timestamp,
@@ -310,12 +311,12 @@ impl Store {
     /// returns the delivery id, `None` when the endpoint is missing or disabled.
     pub async fn redeliver_event(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         endpoint_id: &str,
         event: &Event,
         now: Timestamp,
     ) -> StoreResult<Option<String>> {
-        if event.group_id != group_id {
+        if event.group_id != *group_id {
             return Ok(None);
         }
         let mut tx = self.writer.begin().await?;
@@ -327,7 +328,7 @@ impl Store {
     /// Up to `limit` attempts to an endpoint, newest first, after `(startedAt, id)` when given.
     pub async fn list_webhook_attempts(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         endpoint_id: &str,
         after: Option<(Timestamp, String)>,
         limit: i64,
@@ -424,7 +425,7 @@ impl Store {
              started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&attempt_id)
-        .bind(&item.group_id)
+        .bind(item.group_id.as_str())
         .bind(&endpoint_id)
         .bind(&item.ref_id)
         .bind(&event_id)

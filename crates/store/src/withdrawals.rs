@@ -6,6 +6,7 @@
 use crate::campaigns::CAMPAIGN_WORK;
 use crate::queue::{WorkItem, hold_lease_in};
 use crate::{Store, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 
 /// Queue kind of the per-seat withdrawal worker (one row per seat).
@@ -59,7 +60,7 @@ impl Store {
     pub async fn stale_invitation(
         &self,
         account_id: &str,
-        group_id: &str,
+        group_id: &GroupId,
         sent_before: Timestamp,
     ) -> StoreResult<Option<StaleInvitation>> {
         let row: Option<StaleRow> = sqlx::query_as(
@@ -75,7 +76,7 @@ impl Store {
         )
         .bind(account_id)
         .bind(sent_before.as_millis())
-        .bind(group_id)
+        .bind(group_id.as_str())
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|(send_token, provider_ref, recipient_provider_id, work_kind, ref_id, sent_at, attempts)| {

@@ -1,5 +1,6 @@
 //! Store conformance: the same cases on SQLite and PostgreSQL.
 
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::cursor::CursorPosition;
 use sonarly_domain::models::{AccountGroup, ApiKey, Audience};
@@ -90,7 +91,7 @@ both_backends!(keyset_pages_are_complete_and_disjoint, |backend| async move {
     let mut seen = Vec::new();
     let mut page = PageRequest::first(10);
     loop {
-        let rows = s.list_ready_audiences("g1", &page).await.unwrap();
+        let rows = s.list_ready_audiences(&GroupId::from("g1"), &page).await.unwrap();
         let more = rows.len() > 10;
         let rows: Vec<_> = rows.into_iter().take(10).collect();
         let last = rows.last().cloned();
@@ -105,8 +106,8 @@ both_backends!(keyset_pages_are_complete_and_disjoint, |backend| async move {
     expected.reverse();
     assert_eq!(seen, expected);
 
-    assert!(s.get_audience("g2", "a01").await.unwrap().is_none(), "no cross-group reads");
-    assert!(!s.get_audience("g1", "filling").await.unwrap().unwrap().is_ready());
+    assert!(s.get_audience(&GroupId::from("g2"), "a01").await.unwrap().is_none(), "no cross-group reads");
+    assert!(!s.get_audience(&GroupId::from("g1"), "filling").await.unwrap().unwrap().is_ready());
 });
 
 both_backends!(settings_initialise_once, |backend| async move {
@@ -143,11 +144,50 @@ both_backends!(provider_id_lookups_return_every_match, |backend| async move {
     .await
     .unwrap();
     let ids = |v: Vec<Prospect>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
-    assert_eq!(ids(s.prospects_by_provider_id("g1", "ACoAAmember").await.unwrap()), ["a", "b"]);
-    assert_eq!(ids(s.prospects_by_provider_id("g1", "ACwAAsalesnav").await.unwrap()), ["b"]);
-    assert_eq!(ids(s.prospects_by_provider_id("g1", "ACoAAnobody").await.unwrap()), Vec::<String>::new());
-    assert_eq!(ids(s.prospects_by_provider_id("g2", "ACoAAother").await.unwrap()), Vec::<String>::new());
+    assert_eq!(ids(s.prospects_by_provider_id(&GroupId::from("g1"), "ACoAAmember").await.unwrap()), ["a", "b"]);
+    assert_eq!(ids(s.prospects_by_provider_id(&GroupId::from("g1"), "ACwAAsalesnav").await.unwrap()), ["b"]);
+    assert_eq!(
+        ids(s.prospects_by_provider_id(&GroupId::from("g1"), "ACoAAnobody").await.unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(s.prospects_by_provider_id(&GroupId::from("g2"), "ACoAAother").await.unwrap()),
+        Vec::<String>::new()
+    );
     // Upserting the same provider id again refreshes, never duplicates.
     s.upsert_prospects(&[prospect("zzz", "g1", "ACoAAother", None)], None).await.unwrap();
-    assert_eq!(s.count_prospects("g1").await.unwrap(), 3);
+    assert_eq!(s.count_prospects(&GroupId::from("g1")).await.unwrap(), 3);
+});
+
+both_backends!(reads_by_a_child_id_see_nothing_of_another_group, |backend| async move {
+    use sonarly_domain::prospecting::Prospect;
+    let db = TestDb::new(backend).await.unwrap();
+    let s = &db.store;
+    let (g1, g2) = (GroupId::from("g1"), GroupId::from("g2"));
+    s.insert_group(&group("g1", 1), Plan::Tester, 0).await.unwrap();
+    s.insert_group(&group("g2", 1), Plan::Tester, 0).await.unwrap();
+    s.insert_audience(&audience("aud", "g1", 10, None)).await.unwrap();
+    let prospect = |id: &str| Prospect {
+        id: id.into(),
+        group_id: g1.clone(),
+        provider_id: format!("ACoAA{id}"),
+        person_id: id.into(),
+        name: id.into(),
+        ..Prospect::default()
+    };
+    s.upsert_prospects(&[prospect("p1"), prospect("p2")], Some("aud")).await.unwrap();
+    let ids = vec!["p1".to_owned(), "p2".to_owned(), "p3".to_owned()];
+
+    // The owner group sees its audience's members.
+    assert_eq!(s.audience_prospect_ids(&g1, "aud").await.unwrap(), ["p1", "p2"]);
+    assert_eq!(s.audience_members_among(&g1, "aud", &ids).await.unwrap().len(), 2);
+    assert_eq!(s.list_audience_prospects(&g1, "aud", None, 10).await.unwrap().len(), 2);
+    // Another group naming the same audience id finds nothing at all.
+    assert!(s.audience_prospect_ids(&g2, "aud").await.unwrap().is_empty());
+    assert!(s.audience_members_among(&g2, "aud", &ids).await.unwrap().is_empty());
+    assert!(s.list_audience_prospects(&g2, "aud", None, 10).await.unwrap().is_empty());
+    // The same holds for a campaign's leads and instances: no campaign of g2 has this id.
+    assert!(s.campaign_lead_ids(&g2, "aud").await.unwrap().is_empty());
+    assert!(s.campaign_leads_among(&g2, "aud", &ids).await.unwrap().is_empty());
+    assert!(s.instances_for_leads(&g2, "aud", &ids).await.unwrap().is_empty());
 });

@@ -97,14 +97,14 @@ macro_rules! both_backends {
 /// A prospect of `group_id` for one of a seat's first-degree connections
 /// (an item of the provider's `relations()`), stored under `id`.
 pub fn connection_prospect(
-    group_id: &str,
+    group_id: &sonarly_domain::GroupId,
     id: String,
     relation: &sonarly_linkedin::Relation,
     now: sonarly_domain::Timestamp,
 ) -> sonarly_domain::prospecting::Prospect {
     sonarly_domain::prospecting::Prospect {
         id,
-        group_id: group_id.to_owned(),
+        group_id: group_id.clone(),
         provider_id: relation.provider_id.clone(),
         member_id: Some(relation.provider_id.clone()),
         person_id: sonarly_domain::prospecting::person_id_for(&relation.provider_id),

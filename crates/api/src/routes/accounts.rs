@@ -7,6 +7,7 @@ use crate::extract::ApiQuery;
 use axum::extract::State;
 use serde::Serialize;
 use sonarly_app::accounts::{ACCOUNTS_LIST, get_accessible, list_accessible};
+use sonarly_domain::GroupId;
 use sonarly_domain::models::AccountGroup;
 use utoipa::ToSchema;
 
@@ -23,7 +24,7 @@ pub struct AccountView {
 
 impl From<AccountGroup> for AccountView {
     fn from(g: AccountGroup) -> Self {
-        Self { id: g.id, name: g.name, created_at: g.created_at.to_rfc3339() }
+        Self { id: g.id.into_string(), name: g.name, created_at: g.created_at.to_rfc3339() }
     }
 }
 
@@ -47,7 +48,7 @@ pub async fn list_accounts(
 ) -> ApiResult {
     let (store, caller) = (&state.store, &key);
     let page = page_request(&state.cursors, ACCOUNTS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
-        item_key(get_accessible(store, caller, &id).await, |g| g.created_at)
+        item_key(get_accessible(store, caller, &GroupId::new(id)).await, |g| g.created_at)
     })
     .await?;
     let groups = list_accessible(&state.store, &state.cursors, &key, &page).await?;

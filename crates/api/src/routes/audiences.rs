@@ -74,7 +74,7 @@ pub async fn list_audiences(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page = page_request(&state.cursors, AUDIENCES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
         item_key(get_ready(store, group, &id).await, |a| a.created_at)
     })

@@ -341,7 +341,7 @@ pub async fn list_campaigns(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<CampaignListParams>,
 ) -> ApiResult {
-    let (store, clock, codec, group) = (&state.store, state.clock.as_ref(), &state.cursors, access.group_id.as_str());
+    let (store, clock, codec, group) = (&state.store, state.clock.as_ref(), &state.cursors, &access.group_id);
     let page = page_request(codec, CAMPAIGNS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
         item_key(uc::get_campaign(store, group, &id).await, |c| c.created_at)
     })

@@ -38,7 +38,7 @@ impl From<Event> for EventView {
             id: e.id,
             event_type: e.event_type.as_str().to_owned(),
             created_at: e.created_at.to_rfc3339(),
-            account_group_id: e.group_id,
+            account_group_id: e.group_id.into_string(),
             data: e.data,
         }
     }

@@ -186,7 +186,7 @@ pub async fn list_linkedin_accounts(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let (limit, cursor) = (q.limit.as_deref(), q.cursor.as_deref());
     let page = page_request(&state.cursors, LINKEDIN_ACCOUNTS_LIST, limit, cursor, |id| async move {
         account_created_at(store, group, &id).await
@@ -200,7 +200,7 @@ pub async fn list_linkedin_accounts(
 /// The sort key of one of the group's connected accounts, for a cursor that names it.
 async fn account_created_at(
     store: &sonarly_store::Store,
-    group_id: &str,
+    group_id: &sonarly_domain::GroupId,
     id: &str,
 ) -> sonarly_app::AppResult<Option<sonarly_domain::Timestamp>> {
     match store.get_linkedin_account(group_id, id).await {
@@ -554,7 +554,7 @@ pub async fn solve_checkpoint(
     checked(issues)?;
     let keyring = state.registry.keyring();
     let now = state.clock.now();
-    let group = access.group_id.as_str();
+    let group = &access.group_id;
     let solved =
         onboard_api::solve_seat_checkpoint(&state.store, keyring, group, &path.linkedin_account_id, &body.code, now)
             .await?;
@@ -599,7 +599,7 @@ pub async fn register_webhooks(
     checked(issues)?;
     let keyring = state.registry.keyring();
     let now = state.clock.now();
-    let group = access.group_id.as_str();
+    let group = &access.group_id;
     let (account, outcome) = onboard_api::register_seat_webhooks(
         &state.store,
         keyring,

@@ -127,7 +127,7 @@ pub async fn list_messages(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<MessageListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page = page_request(&state.cursors, MESSAGES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
         message_sent_at(store, group, &id).await
     })

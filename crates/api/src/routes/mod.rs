@@ -24,6 +24,7 @@ use crate::middleware::Principal;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use sonarly_domain::GroupId;
 use sonarly_domain::models::ApiKey;
 use sonarly_domain::page::Page;
 use std::sync::Arc;
@@ -34,7 +35,9 @@ use utoipa::{IntoParams, ToSchema};
 /// that does not exist (404 NOT_FOUND).
 pub struct GroupAccess {
     pub key: Arc<ApiKey>,
-    pub group_id: String,
+    /// The group of the path, checked against the key: the only way a handler
+    /// gets a [`GroupId`] to hand to a use case.
+    pub group_id: GroupId,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for GroupAccess {
@@ -46,7 +49,7 @@ impl<S: Send + Sync> FromRequestParts<S> for GroupAccess {
         let group_id = params
             .iter()
             .find(|(name, _)| *name == "accountGroupId")
-            .map(|(_, value)| value.to_owned())
+            .map(|(_, value)| GroupId::new(value))
             .ok_or_else(|| ApiError::invalid("accountGroupId", "is required"))?;
         if !key.can_access_group(&group_id) {
             return Err(sonarly_app::accounts::account_not_found().into());

@@ -276,7 +276,7 @@ pub async fn list_jobs(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<JobListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page = page_request(&state.cursors, JOBS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
         item_key(uc::get_job(store, group, &id).await, |j| j.created_at)
     })
@@ -389,7 +389,7 @@ pub struct NamedListView {
     pub name: String,
 }
 
-async fn lists(state: &AppState, group_id: &str, which: SalesNavigatorList) -> ApiResult {
+async fn lists(state: &AppState, group_id: &sonarly_domain::GroupId, which: SalesNavigatorList) -> ApiResult {
     let lists = uc::sales_navigator_lists(&state.store, &state.registry, group_id, which).await?;
     Ok(ok(ListData {
         items: lists.into_iter().map(|l| NamedListView { id: l.id, name: l.name }).collect(),

@@ -161,7 +161,7 @@ pub async fn list_audience_prospects(
     ApiPath(path): ApiPath<AudiencePath>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let (store, group, audience) = (&state.store, access.group_id.as_str(), path.audience_id.as_str());
+    let (store, group, audience) = (&state.store, &access.group_id, path.audience_id.as_str());
     let (limit, cursor) = (q.limit.as_deref(), q.cursor.as_deref());
     let page = page_request(&state.cursors, AUDIENCE_PROSPECTS_LIST, limit, cursor, |id| async move {
         member_added_at(store, group, audience, &id).await

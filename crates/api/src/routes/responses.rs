@@ -192,7 +192,7 @@ pub async fn list_responses(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ResponseListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page = page_request(&state.cursors, RESPONSES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
         item_key(uc::get_response(store, group, &id).await, |r| r.created_at)
     })

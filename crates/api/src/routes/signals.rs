@@ -246,7 +246,7 @@ pub async fn list_scans(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ScanListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page = page_request(&state.cursors, SCANS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
         item_key(uc::get_scan(store, group, &id).await, |s| s.created_at)
     })

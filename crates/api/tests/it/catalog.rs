@@ -259,7 +259,7 @@ both_backends!(every_event_type_comes_from_a_real_flow_to_the_log_and_a_subscrib
     let doomed = app.post_json(&format!("{base}/messages/responses"), &key, &[], &reply(2, "Too late")).await;
     assert_eq!(doomed.status, 202, "{}", doomed.body);
     let lost = ProviderEvent::AccountStatus { status: "CREDENTIALS".into(), message: None };
-    let account = app.db.store.find_linkedin_account(&account.id).await.unwrap().unwrap();
+    let account = app.db.store.system().linkedin_account(&account.id).await.unwrap().unwrap();
     sonarly_app::inbox::handle_event(&app.db.store, &app.clock, &account, &lost).await.unwrap();
     engine.run_until_idle().await;
     engine.run_webhooks_until_idle().await;

@@ -36,7 +36,7 @@ both_backends!(real_flows_append_events_readable_newest_first_and_by_catch_up, |
     let lost = ProviderEvent::AccountStatus { status: "CREDENTIALS".into(), message: None };
     sonarly_app::inbox::handle_event(&app.db.store, &app.clock, &account, &lost).await.unwrap();
     // The same status again is no change and logs nothing.
-    let account = app.db.store.find_linkedin_account(&account.id).await.unwrap().unwrap();
+    let account = app.db.store.system().linkedin_account(&account.id).await.unwrap().unwrap();
     sonarly_app::inbox::handle_event(&app.db.store, &app.clock, &account, &lost).await.unwrap();
 
     let all = app.get(&format!("{base}/events"), &key).await;

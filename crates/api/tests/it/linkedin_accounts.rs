@@ -225,12 +225,12 @@ both_backends!(a_checkpoint_solved_through_the_api_brings_the_seat_back, |backen
     let group = app.group("G").await;
     let key = app.key_with(&[&group], SCOPE, 1_000).await;
     let id = connect(&app, &group, &key, &server).await;
-    let seat = app.db.store.find_linkedin_account(&id).await.unwrap().unwrap();
+    let seat = app.db.store.system().linkedin_account(&id).await.unwrap().unwrap();
     sonarly_app::linkedin::seat::set_status(&app.db.store, &seat, AccountStatus::NeedsAction, "2FA", seat.created_at)
         .await
         .unwrap();
     let checkpoint = format!("/v1/accounts/{}/linkedin-accounts/{id}/checkpoint", group.id);
-    let status = || async { app.db.store.find_linkedin_account(&id).await.unwrap().unwrap().status };
+    let status = || async { app.db.store.system().linkedin_account(&id).await.unwrap().unwrap().status };
 
     // A wrong code: 400 on `code`, the seat unchanged.
     let reply = app.post_json(&checkpoint, &key, &[], r#"{"code": "000000"}"#).await;

@@ -283,7 +283,7 @@ both_backends!(webhooks_need_the_accounts_secret, |backend| async move {
         json!({"AccountStatus": {"account_id": UNIPILE_ACCOUNT, "account_type": "LINKEDIN", "message": "CREDENTIALS"}});
     let both = json!([relation, status]).to_string();
     assert_eq!(webhook(&app, &account.id, Some(SECRET), &both).await.body["data"], json!({"received": 2}));
-    let account = app.db.store.find_linkedin_account(&account.id).await.unwrap().unwrap();
+    let account = app.db.store.system().linkedin_account(&account.id).await.unwrap().unwrap();
     assert_eq!(account.status.as_str(), "needs_action", "credentials are for the owner to fix");
     let get = app.send(Method::GET, &path, None, &[], Body::empty()).await;
     assert_error(&get, 405, "METHOD_NOT_ALLOWED");

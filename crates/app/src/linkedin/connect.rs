@@ -3,6 +3,7 @@
 use super::registry::UnipileSettings;
 use crate::{AppResult, StoreResultExt, validate_name};
 use sonarly_domain::DomainError;
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
@@ -44,7 +45,7 @@ pub enum ProviderSetup {
 
 #[derive(Debug, Clone)]
 pub struct ConnectAccount {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub account_type: AccountType,
     pub rules: SendingRules,
@@ -138,7 +139,7 @@ pub async fn connect_account_with(
 pub async fn list_accounts(
     store: &Store,
     codec: &CursorCodec,
-    group_id: &str,
+    group_id: &GroupId,
     page: &PageRequest,
     now: sonarly_domain::Timestamp,
 ) -> AppResult<Page<(LinkedInAccount, super::seat::SeatReport)>> {
@@ -159,7 +160,7 @@ pub async fn list_accounts(
 pub async fn update_seat(
     store: &Store,
     clock: &dyn Clock,
-    group_id: &str,
+    group_id: &GroupId,
     account_id: &str,
     name: Option<&str>,
     change: &RulesChange,

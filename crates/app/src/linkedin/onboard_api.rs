@@ -12,6 +12,7 @@ use super::onboard::{self, ConnectedSeat, HOSTED_LINK_TTL_MS, RegisteredWebhook}
 use super::registry::UnipileSettings;
 use super::seat::{set_status, status_for_provider_word};
 use crate::{AppResult, StoreResultExt};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::linkedin_account::{LinkedInAccount, ProviderKind, SendingRules};
 use sonarly_domain::secrets::{Keyring, SECRET_KEY_ENV};
@@ -32,7 +33,7 @@ pub struct HostedLink {
 /// A Unipile seat to connect (`POST …/linkedin-accounts`). Its `Debug` leaves the secrets out.
 #[derive(Clone)]
 pub struct NewUnipileSeat {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub dsn: String,
     pub api_key: String,
@@ -140,7 +141,7 @@ pub async fn connect_link(
 pub async fn reconnect_link(
     store: &Store,
     keyring: &Keyring,
-    group_id: &str,
+    group_id: &GroupId,
     seat_id: &str,
     now: Timestamp,
 ) -> AppResult<HostedLink> {
@@ -158,7 +159,7 @@ pub async fn reconnect_link(
 pub async fn solve_seat_checkpoint(
     store: &Store,
     keyring: &Keyring,
-    group_id: &str,
+    group_id: &GroupId,
     seat_id: &str,
     code: &str,
     now: Timestamp,
@@ -258,7 +259,7 @@ pub async fn connect_unipile_seat(
 pub async fn register_seat_webhooks(
     store: &Store,
     keyring: &Keyring,
-    group_id: &str,
+    group_id: &GroupId,
     seat_id: &str,
     public_url: &str,
     now: Timestamp,
@@ -293,7 +294,7 @@ async fn register(
 }
 
 /// The group's seat; another group's seat is not found, like one that does not exist.
-pub async fn group_seat(store: &Store, group_id: &str, seat_id: &str) -> AppResult<LinkedInAccount> {
+pub async fn group_seat(store: &Store, group_id: &GroupId, seat_id: &str) -> AppResult<LinkedInAccount> {
     store
         .get_linkedin_account(group_id, seat_id)
         .await

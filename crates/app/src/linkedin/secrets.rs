@@ -25,7 +25,7 @@ pub struct ResealReport {
 /// counted as failed (run again). Needs a keyring that can seal.
 pub async fn reseal_provider_secrets(store: &Store, clock: &dyn Clock, keyring: &Keyring) -> AppResult<ResealReport> {
     let mut report = ResealReport::default();
-    for account in store.all_linkedin_accounts().await.or_internal()? {
+    for account in store.system().all_linkedin_accounts().await.or_internal()? {
         if account.provider != ProviderKind::Unipile {
             continue;
         }

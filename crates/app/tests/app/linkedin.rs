@@ -140,7 +140,7 @@ fn unipile_input(group_id: &str, api_key: &str) -> ConnectAccount {
 
 /// The row as the database holds it.
 async fn stored(db: &TestDb, account: &LinkedInAccount) -> LinkedInAccount {
-    db.store.find_linkedin_account(&account.id).await.unwrap().unwrap()
+    db.store.system().linkedin_account(&account.id).await.unwrap().unwrap()
 }
 
 /// A row written before sealing existed: the Unipile API key in plaintext.

@@ -9,6 +9,7 @@
 //! bounded.
 
 use serde_json::{Value, json};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::ManualClock;
 use sonarly_domain::events::{Event, EventType, account_status_data, credits_low_data};
@@ -39,7 +40,7 @@ async fn append(store: &Store, group: &str, k: i64) -> Event {
     } else {
         (EventType::LinkedinAccountStatusChanged, account_status_data(group, "acc", "connected", "disconnected"))
     };
-    store.append_event(group, event_type, &data, at).await.unwrap()
+    store.append_event(&GroupId::from(group), event_type, &data, at).await.unwrap()
 }
 
 fn tail_command(url: &str, args: &[&str]) -> Command {

@@ -11,6 +11,7 @@ use sonarly_app::linkedin::{
     ConnectAccount, ProviderRegistry, ProviderSetup, UnipileSetup, connect_account, connect_account_with,
 };
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
+use sonarly_domain::GroupId;
 use sonarly_domain::clock::{SharedClock, SystemClock};
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
 use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
@@ -95,7 +96,7 @@ async fn queued_world(store: &Store, responses: usize) -> (String, LinkedInAccou
         };
         ids.push(queue_response(store, &registry, &SystemClock, &group.id, &request, None).await.unwrap().id);
     }
-    (group.id, account, ids)
+    (group.id.into_string(), account, ids)
 }
 
 /// How long the sends may make no progress at all before a test calls it a hang. Only a stall
@@ -113,7 +114,7 @@ async fn wait_for_sent(store: &Store, group_id: &str, done: impl Fn(i64) -> bool
     let mut last = -1;
     let mut moved = Instant::now();
     loop {
-        let sent = store.count_responses(group_id, ResponseStatus::Sent).await.unwrap();
+        let sent = store.count_responses(&GroupId::from(group_id), ResponseStatus::Sent).await.unwrap();
         if done(sent) {
             return;
         }
@@ -146,7 +147,7 @@ both_backends!(a_killed_server_never_sends_twice_or_loses_anything, |backend: Te
     wait_for_sent(&store, &group_id, |sent| sent >= 300).await;
     Command::new("kill").args(["-KILL", &first.id().to_string()]).status().unwrap();
     first.wait().unwrap();
-    let at_kill = store.count_responses(&group_id, ResponseStatus::Sent).await.unwrap();
+    let at_kill = store.count_responses(&GroupId::from(&group_id), ResponseStatus::Sent).await.unwrap();
     assert!(at_kill < 2_000, "killed mid-dispatch ({at_kill} sent)");
 
     let mut second = start_server(&url);
@@ -236,7 +237,7 @@ async fn unipile_world(
         };
         queue_response(store, &registry, &SystemClock, &group.id, &request, None).await.unwrap();
     }
-    (group.id, account)
+    (group.id.into_string(), account)
 }
 
 /// Each queued text reached the mock exactly as many times as it was queued,

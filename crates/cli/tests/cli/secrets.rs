@@ -48,7 +48,7 @@ fn unipile_connect<'a>(group: &'a str, dsn: &'a str) -> Vec<&'a str> {
 
 async fn stored_settings(url: &str, id: &str) -> String {
     let store = Store::connect(url).await.unwrap();
-    let settings = store.find_linkedin_account(id).await.unwrap().unwrap().provider_settings;
+    let settings = store.system().linkedin_account(id).await.unwrap().unwrap().provider_settings;
     store.close().await;
     settings
 }

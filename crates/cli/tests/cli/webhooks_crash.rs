@@ -12,6 +12,7 @@
 //! polls, never by reading the clock.
 
 use axum::http::{HeaderMap, StatusCode};
+use sonarly_domain::GroupId;
 use sonarly_domain::webhooks::AttemptStatus;
 use sonarly_store::Store;
 use sonarly_testkit::{TestBackend, TestDb, both_backends};
@@ -236,7 +237,7 @@ both_backends!(
         assert!(held.iter().all(|id| acknowledged.contains_key(id)), "the held ones were delivered again");
 
         // The attempts: one success per event, each one the receiver answered 2xx; the cut ones interrupted.
-        let attempts = store.list_webhook_attempts(&group, &endpoint, None, 100).await.unwrap();
+        let attempts = store.list_webhook_attempts(&GroupId::from(&group), &endpoint, None, 100).await.unwrap();
         let mut successes: BTreeMap<String, usize> = BTreeMap::new();
         for a in &attempts {
             assert_ne!(a.status, AttemptStatus::InFlight, "no attempt left open: {a:?}");

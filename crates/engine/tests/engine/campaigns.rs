@@ -2,30 +2,30 @@
 //! sandbox: weeks of a 200-lead campaign, exactly-once steps across a crash,
 //! replies stopping workflows, and daily caps shared by campaigns of one account.
 
+use crate::world::Setup;
 use sonarly_app::campaigns::{
     ApprovalAction, CreateCampaignRequest, content_slots, create_campaign, get_campaign_state, lead_status,
     resolve_approval, start_campaign, update_content_slot,
 };
 use sonarly_app::composer::{BuiltinComposer, ComposeRequest, Composition, ContentComposer};
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_app::signals::{StartScanRequest, signals_for_composer, start_scan};
 use sonarly_app::templates::{create_signal_specification, create_writing_style};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
     Campaign, CampaignStatus, InstanceState, StopReason, WorkflowInstance, WorkflowStatus, step_token,
 };
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
+use sonarly_domain::clock::Clock;
 use sonarly_domain::composer::ProspectSignal;
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules, WorkingHours};
-use sonarly_domain::models::{AccountGroup, Audience};
-use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_domain::linkedin_account::{ActionKind, SendingRules, WorkingHours};
+use sonarly_domain::models::Audience;
+use sonarly_domain::prospecting::{Prospect, person_id_for};
 use sonarly_domain::signals::DEFAULT_COMPOSE_MIN_SCORE;
 use sonarly_domain::template::{Patch, SampleInput, SignalSpecificationInput, WritingStyleInput};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::{EnforcementConfig, SandboxConfig};
 use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
-use sonarly_store::{CAMPAIGN_WORK, NewSend, SendAction, SendState, Store};
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use sonarly_store::{CAMPAIGN_WORK, NewSend, SendAction, SendState};
+use sonarly_testkit::{TestBackend, both_backends};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -34,12 +34,13 @@ use std::sync::{Arc, Mutex};
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    account: LinkedInAccount,
-    registry: ProviderRegistry,
+struct World(crate::world::World);
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 fn rules(daily_invitations: u32) -> SendingRules {
@@ -87,32 +88,12 @@ impl World {
         account_type: AccountType,
         sandbox: SandboxConfig,
     ) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::parse_rfc3339("2026-06-01T08:00:00Z").unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Sandbox".into(),
-            account_type,
-            rules,
-            provider: ProviderSetup::Sandbox(sandbox),
-        };
-        let account = connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared);
-        Self { db, clock, group, account, registry }
-    }
-
-    fn store(&self) -> &Store {
-        &self.db.store
+        let setup = Setup { rules, account_type, sandbox, ..Setup::default() };
+        Self(crate::world::World::new(backend, setup.at("2026-06-01T08:00:00Z")).await)
     }
 
     fn engine_with(&self, owner: &str, composer: Arc<dyn ContentComposer>) -> Engine {
         self.engine(owner).with_composer(composer)
-    }
-
-    fn engine(&self, owner: &str) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
     }
 
     /// An audience of `n` people found by a sandbox search.
@@ -495,7 +476,7 @@ both_backends!(a_linkedin_rate_limit_pauses_the_campaign_and_it_resumes, |backen
         ledger.iter().filter(|a| a.kind == "invitation").map(|a| a.token.clone()).collect::<Vec<_>>()
     };
     assert_eq!(invitations(&w.ledger().await).len(), 2);
-    let account = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
+    let account = w.store().system().linkedin_account(&w.account.id).await.unwrap().unwrap();
     let until = account.rate_limited_until.expect("the account is paused");
     assert!(until > start, "{until}");
     let state = get_campaign_state(w.store(), &w.clock, &w.group.id, &campaign.id).await.unwrap();

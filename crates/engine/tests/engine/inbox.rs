@@ -1,58 +1,41 @@
 //! The inbox sync on both backends, with a manual clock and a sandbox account.
 
+use crate::world::Setup;
 use sonarly_app::inbox::{EventOutcome, handle_event};
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, SendingRules, WorkingHours};
-use sonarly_domain::models::AccountGroup;
+use sonarly_domain::clock::Clock;
+use sonarly_domain::linkedin_account::AccountStatus;
 use sonarly_domain::page::PageRequest;
-use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_domain::prospecting::{Prospect, person_id_for};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{
-    AccountType, Chat, ChatMessage, LinkedInError, LinkedInResult, OutboundToken, ProviderEvent, ProviderPage,
-    SentMessage, SharedLinkedIn,
+    Chat, ChatMessage, LinkedInError, LinkedInResult, OutboundToken, ProviderEvent, ProviderPage, SentMessage,
+    SharedLinkedIn,
 };
-use sonarly_store::{ChatRef, INBOX_SYNC_WORK, NewMessage, Store};
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use sonarly_store::{ChatRef, INBOX_SYNC_WORK, NewMessage};
+use sonarly_testkit::{TestBackend, both_backends};
 use std::sync::Arc;
 
 const HOUR_MS: i64 = 3_600_000;
 
-struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    account: LinkedInAccount,
-    registry: ProviderRegistry,
+struct World(crate::world::World);
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl World {
     async fn new(backend: TestBackend, config: SandboxConfig) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Sandbox".into(),
-            account_type: AccountType::Classic,
-            // Around the clock: background reads would otherwise wait for working hours.
-            rules: SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() },
-            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(config)),
-        };
-        let account = connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared);
-        Self { db, clock, group, account, registry }
-    }
-
-    fn store(&self) -> &Store {
-        &self.db.store
+        let setup = Setup { sandbox: sonarly_testkit::pinned_sandbox(config), ..Setup::default() };
+        Self(crate::world::World::new(backend, setup).await)
     }
 
     fn engine(&self) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), "test")
+        self.0.engine("test")
     }
 
     fn provider(&self) -> SharedLinkedIn {
@@ -295,7 +278,7 @@ both_backends!(status_faults_and_leases, |backend| async move {
     let event = ProviderEvent::AccountStatus { status: "CREDENTIALS".into(), message: None };
     let outcome = handle_event(w.store(), &w.clock, &w.account, &event).await.unwrap();
     assert_eq!(outcome, EventOutcome::AccountStatus { status: AccountStatus::NeedsAction });
-    let account = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
+    let account = w.store().system().linkedin_account(&w.account.id).await.unwrap().unwrap();
     assert_eq!(account.status, AccountStatus::NeedsAction);
     w.clock.advance_millis(61_000);
     assert!(w.engine().step().await, "the expired lease is claimed again");
@@ -421,5 +404,8 @@ both_backends!(a_chat_the_provider_no_longer_has_is_skipped_and_the_pass_goes_on
     assert_eq!(w.messages().await, expected, "every other chat's messages are stored");
     let state = w.store().inbox_sync_state(&w.account.id).await.unwrap().unwrap();
     assert!(state.backfilled, "the pass completed");
-    assert_eq!(w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap().status, AccountStatus::Connected);
+    assert_eq!(
+        w.store().system().linkedin_account(&w.account.id).await.unwrap().unwrap().status,
+        AccountStatus::Connected
+    );
 });

@@ -12,3 +12,4 @@ mod seat_safety;
 mod signals;
 mod webhooks;
 mod withdrawals;
+mod world;

@@ -2,28 +2,29 @@
 //! rules, retries, rate limits, and exactly-once sends across a crash (the
 //! sandbox; `exactly_once` has the fault-injecting provider).
 
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use crate::world::Setup;
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
 use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
-use sonarly_domain::models::AccountGroup;
-use sonarly_domain::prospecting::{Plan, Prospect};
+use sonarly_domain::clock::Clock;
+use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
+use sonarly_domain::prospecting::Prospect;
 use sonarly_domain::responses::{ResponseStatus, ScheduledResponse};
-use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
 use sonarly_linkedin::{AccountType, OutboundToken};
-use sonarly_store::{NewSend, OUTBOUND_WORK, SendAction, SendState, Store};
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
-use std::sync::Arc;
+use sonarly_store::{NewSend, OUTBOUND_WORK, SendAction, SendState};
+use sonarly_testkit::{TestBackend, both_backends};
 
+/// The engine tests' World with the seat's connections as prospects.
 struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    account: LinkedInAccount,
-    registry: ProviderRegistry,
+    base: crate::world::World,
     prospects: Vec<Prospect>,
+}
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+    fn deref(&self) -> &Self::Target {
+        &self.base
+    }
 }
 
 fn around_the_clock() -> SendingRules {
@@ -39,49 +40,15 @@ fn around_the_clock() -> SendingRules {
 impl World {
     /// A group with one sandbox account and prospects who are its connections.
     async fn new(backend: TestBackend, start: &str, rules: SendingRules, sandbox: SandboxConfig) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::parse_rfc3339(start).unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Sandbox".into(),
+        let setup = Setup {
             account_type: AccountType::SalesNavigator,
             rules,
-            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(SandboxConfig {
-                messages_per_day: 100_000,
-                ..sandbox
-            })),
+            sandbox: sonarly_testkit::pinned_sandbox(SandboxConfig { messages_per_day: 100_000, ..sandbox }),
+            ..Setup::default()
         };
-        let account = connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared);
-        // (Interactive: the setup is no background work and may run outside the seat's hours.)
-        let provider = registry.interactive(&account).unwrap();
-        // The setup itself may meet the simulated faults: retry it.
-        let mut relations = Vec::new();
-        for _ in 0..100 {
-            if let Ok(page) = provider.relations(None).await {
-                relations = page.items;
-                break;
-            }
-        }
-        let now = clock.now();
-        let prospects: Vec<Prospect> = relations
-            .iter()
-            .take(20)
-            .enumerate()
-            .map(|(k, r)| sonarly_testkit::connection_prospect(&group.id, format!("{k:024x}"), r, now))
-            .collect();
-        db.store.upsert_prospects(&prospects, None).await.unwrap();
-        Self { db, clock, group, account, registry, prospects }
-    }
-
-    fn store(&self) -> &Store {
-        &self.db.store
-    }
-
-    fn engine(&self, owner: &str) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
+        let base = crate::world::World::new(backend, setup.at(start)).await;
+        let prospects = base.connection_prospects(20).await;
+        Self { base, prospects }
     }
 
     async fn queue(&self, prospect: usize, text: &str) -> ScheduledResponse {
@@ -224,7 +191,7 @@ both_backends!(a_linkedin_rate_limit_pauses_the_account, |backend| async move {
         ids.push(w.queue(k, "Hi").await.id);
     }
     w.engine("a").run_until_idle().await;
-    let account = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
+    let account = w.store().system().linkedin_account(&w.account.id).await.unwrap().unwrap();
     let until = account.rate_limited_until.expect("the account is paused");
     assert!(until > w.clock.now());
     // Two went out; the one LinkedIn refused waits for the pause to end.

@@ -1,53 +1,29 @@
 //! The prospecting runner on both backends, with a manual clock.
 
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use crate::world::Setup;
 use sonarly_app::prospecting::{StartRequest, cancel_job, get_job, start_job};
-use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
-use sonarly_domain::models::AccountGroup;
+use sonarly_domain::clock::Clock;
 use sonarly_domain::prospecting::{JobStatus, Plan, StageStatus};
-use sonarly_engine::Engine;
 use sonarly_linkedin::AccountType;
-use sonarly_linkedin::sandbox::SandboxConfig;
-use sonarly_store::{PROSPECTING_WORK, Store};
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use sonarly_store::PROSPECTING_WORK;
+use sonarly_testkit::{TestBackend, both_backends};
 use std::sync::Arc;
 
 const ENGINEERS: &str = "https://www.linkedin.com/search/results/people/?keywords=software%20engineer";
 
-struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    registry: ProviderRegistry,
+struct World(crate::world::World);
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl World {
     async fn new(backend: TestBackend, plan: Plan, credits: i64) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", plan, credits).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Sandbox".into(),
-            account_type: AccountType::SalesNavigator,
-            // Around the clock: background reads would otherwise wait for working hours.
-            rules: SendingRules { working_hours: WorkingHours::AROUND_THE_CLOCK, ..SendingRules::default() },
-            provider: ProviderSetup::Sandbox(SandboxConfig::default()),
-        };
-        connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared);
-        Self { db, clock, group, registry }
-    }
-
-    fn store(&self) -> &Store {
-        &self.db.store
-    }
-
-    fn engine(&self, owner: &str) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
+        let setup = Setup { plan, credits, account_type: AccountType::SalesNavigator, ..Setup::default() };
+        Self(crate::world::World::new(backend, setup).await)
     }
 
     async fn start(&self, request: StartRequest) -> String {
@@ -193,7 +169,7 @@ both_backends!(uploads_and_enrichment_and_sales_navigator_sources, |backend| asy
     let probe = get_job(w.store(), &w.group.id, &probe).await.unwrap();
     let known: Vec<String> = w
         .store()
-        .list_audience_prospects(&probe.audience_id, None, 10)
+        .list_audience_prospects(&w.group.id, &probe.audience_id, None, 10)
         .await
         .unwrap()
         .into_iter()

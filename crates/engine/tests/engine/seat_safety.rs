@@ -1,34 +1,33 @@
 //! Seat safety: the governor's read budgets, limit refusals that pause one
 //! kind for one seat, and seat health that recovers on its own.
 
+use crate::world::Setup;
 use sonarly_app::inbox::handle_event;
 use sonarly_app::linkedin::seat::seat_report;
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
 use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{
-    AccountStatus, LinkedInAccount, ReadBudgets, SeatState, SendingRules, WorkingHours,
-};
-use sonarly_domain::models::AccountGroup;
-use sonarly_domain::prospecting::{Plan, Prospect};
+use sonarly_domain::clock::Clock;
+use sonarly_domain::linkedin_account::{AccountStatus, ReadBudgets, SeatState, SendingRules, WorkingHours};
+use sonarly_domain::prospecting::Prospect;
 use sonarly_domain::responses::ResponseStatus;
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::SandboxConfig;
-use sonarly_linkedin::{AccountType, LinkedInError, ProviderEvent};
-use sonarly_store::Store;
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
-use std::sync::Arc;
+use sonarly_linkedin::{LinkedInError, ProviderEvent};
+use sonarly_testkit::{TestBackend, both_backends};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The engine tests' World with ten of the seat's connections as prospects.
 struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    account: LinkedInAccount,
-    registry: ProviderRegistry,
+    base: crate::world::World,
     prospects: Vec<Prospect>,
+}
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+    fn deref(&self) -> &Self::Target {
+        &self.base
+    }
 }
 
 fn around_the_clock() -> SendingRules {
@@ -43,42 +42,14 @@ fn around_the_clock() -> SendingRules {
 
 impl World {
     async fn new(backend: TestBackend, rules: SendingRules, sandbox: SandboxConfig) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::parse_rfc3339("2026-06-01T10:00:00Z").unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Sandbox".into(),
-            account_type: AccountType::Classic,
-            rules,
-            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(sandbox)),
-        };
-        let account = connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared);
-        let provider = registry.provider(&account).unwrap();
-        let relations = provider.relations(None).await.unwrap().items;
-        let now = clock.now();
-        let prospects: Vec<Prospect> = relations
-            .iter()
-            .take(10)
-            .enumerate()
-            .map(|(k, r)| sonarly_testkit::connection_prospect(&group.id, format!("{k:024x}"), r, now))
-            .collect();
-        db.store.upsert_prospects(&prospects, None).await.unwrap();
-        Self { db, clock, group, account, registry, prospects }
-    }
-
-    fn store(&self) -> &Store {
-        &self.db.store
+        let setup = Setup { rules, sandbox: sonarly_testkit::pinned_sandbox(sandbox), ..Setup::default() };
+        let base = crate::world::World::new(backend, setup.at("2026-06-01T10:00:00Z")).await;
+        let prospects = base.connection_prospects(10).await;
+        Self { base, prospects }
     }
 
     fn engine(&self) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), "a")
-    }
-
-    async fn seat(&self) -> LinkedInAccount {
-        self.store().find_linkedin_account(&self.account.id).await.unwrap().unwrap()
+        self.base.engine("a")
     }
 
     async fn queue(&self, prospect: usize) -> String {

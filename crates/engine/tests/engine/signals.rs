@@ -2,59 +2,52 @@
 //! scans, a scan killed mid-way and resumed, a stale worker, cancellation,
 //! upstream faults and unreachable profiles.
 
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
+use crate::world::Setup;
 use sonarly_app::prospecting::{StartRequest, get_job, start_job};
 use sonarly_app::signals::{StartScanRequest, cancel_scan, get_scan, prospect_signals, start_scan};
 use sonarly_app::templates::create_signal_specification;
-use sonarly_domain::Timestamp;
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
+use sonarly_domain::clock::Clock;
 use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
-use sonarly_domain::models::AccountGroup;
-use sonarly_domain::prospecting::{JobStatus, Plan, Prospect, person_id_for};
+use sonarly_domain::prospecting::{JobStatus, Prospect, person_id_for};
 use sonarly_domain::signals::SignalScan;
 use sonarly_domain::template::{Patch, SignalSpecificationInput};
 use sonarly_engine::Engine;
-use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::{EnforcementConfig, SandboxConfig};
-use sonarly_store::{ProspectOutcome, SIGNAL_SCAN_WORK, Store};
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
+use sonarly_store::{ProspectOutcome, SIGNAL_SCAN_WORK};
+use sonarly_testkit::{TestBackend, both_backends};
 use std::collections::HashSet;
-use std::sync::Arc;
 
 const ENGINEERS: &str = "https://www.linkedin.com/search/results/people/?keywords=software%20engineer";
 
+/// The engine tests' World with an audience and a signal specification.
 struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    registry: ProviderRegistry,
+    base: crate::world::World,
     audience_id: String,
     spec_id: String,
+}
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+    fn deref(&self) -> &Self::Target {
+        &self.base
+    }
 }
 
 impl World {
     /// A group with a sandbox account, an audience of `size` engineers and a specification.
     async fn new(backend: TestBackend, size: i64, sandbox: SandboxConfig) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::from_millis(1_780_000_000_000));
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group =
-            sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 10_000).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Sandbox".into(),
-            account_type: AccountType::Classic,
-            // Around the clock: background reads would otherwise wait for working hours.
+        let setup = Setup {
+            credits: 10_000,
             // Around the clock and roomy activity reads: these tests are about scans, not budgets.
             rules: SendingRules {
                 working_hours: WorkingHours::AROUND_THE_CLOCK,
                 reads: ReadBudgets { activity_reads: 10_000, ..ReadBudgets::default() },
                 ..SendingRules::default()
             },
-            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(sandbox)),
+            sandbox: sonarly_testkit::pinned_sandbox(sandbox),
+            ..Setup::default()
         };
-        connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared);
+        let base = crate::world::World::new(backend, setup).await;
         let request = StartRequest {
             source_type: Some("linkedin_search".into()),
             name: Some("Engineers".into()),
@@ -62,8 +55,8 @@ impl World {
             max_results: Some(size),
             ..Default::default()
         };
-        let job = start_job(&db.store, &clock, &group.id, &request, None).await.unwrap().job;
-        let mut world = Self { db, clock, group, registry, audience_id: String::new(), spec_id: String::new() };
+        let job = start_job(base.store(), &base.clock, &base.group.id, &request, None).await.unwrap().job;
+        let mut world = Self { base, audience_id: String::new(), spec_id: String::new() };
         world.drain(&world.engine("setup")).await;
         let job = get_job(world.store(), &world.group.id, &job.id).await.unwrap();
         assert_eq!(job.status, JobStatus::Completed);
@@ -99,14 +92,6 @@ impl World {
         panic!("the queue never drained");
     }
 
-    fn store(&self) -> &Store {
-        &self.db.store
-    }
-
-    fn engine(&self, owner: &str) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
-    }
-
     fn request(&self, prospect_ids: Option<Vec<String>>) -> StartScanRequest {
         StartScanRequest {
             signal_specification_id: Some(self.spec_id.clone()),
@@ -124,7 +109,7 @@ impl World {
     }
 
     async fn prospect_ids(&self) -> Vec<String> {
-        let rows = self.store().list_audience_prospects(&self.audience_id, None, 10_000).await.unwrap();
+        let rows = self.store().list_audience_prospects(&self.group.id, &self.audience_id, None, 10_000).await.unwrap();
         rows.into_iter().map(|(_, p)| p.id).collect()
     }
 }
@@ -224,7 +209,7 @@ both_backends!(a_scan_killed_mid_way_resumes_without_duplicates, |backend| async
     let stale =
         w.store().claim_work(SIGNAL_SCAN_WORK, "stale", now, now.plus_millis(1_000), 1).await.unwrap().remove(0);
     w.clock.advance_millis(2_000);
-    let pending = w.store().pending_scan_prospects(&stale_scan.id, 10).await.unwrap();
+    let pending = w.store().system().pending_scan_prospects(&stale_scan.id, 10).await.unwrap();
     w.engine("fresh").run_until_idle().await;
     let outcomes: Vec<(String, ProspectOutcome)> =
         pending.iter().map(|p| (p.id.clone(), ProspectOutcome::Evaluated(vec![]))).collect();

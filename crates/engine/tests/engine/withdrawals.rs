@@ -2,30 +2,30 @@
 //! sandbox: what is withdrawn when, within the seat's daily budget and working
 //! hours, what a LinkedIn limit pauses, and that no invitation is withdrawn twice.
 
+use crate::world::Setup;
 use sonarly_app::campaigns::{CreateCampaignRequest, create_campaign, start_campaign};
-use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{Campaign, InstanceState, StopReason, WorkflowInstance};
-use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
-use sonarly_domain::linkedin_account::{AccountStatus, LinkedInAccount, SendingRules, WorkingHours};
-use sonarly_domain::models::{AccountGroup, Audience};
-use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
+use sonarly_domain::clock::Clock;
+use sonarly_domain::linkedin_account::{AccountStatus, SendingRules, WorkingHours};
+use sonarly_domain::models::Audience;
+use sonarly_domain::prospecting::{Prospect, person_id_for};
 use sonarly_engine::Engine;
+use sonarly_linkedin::PeopleSource;
 use sonarly_linkedin::sandbox::{CallKind, EnforcementConfig, SandboxConfig};
-use sonarly_linkedin::{AccountType, PeopleSource};
-use sonarly_store::{Store, WithdrawalState};
-use sonarly_testkit::{TestBackend, TestDb, both_backends};
-use std::sync::Arc;
+use sonarly_store::WithdrawalState;
+use sonarly_testkit::{TestBackend, both_backends};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-struct World {
-    db: TestDb,
-    clock: ManualClock,
-    group: AccountGroup,
-    account: LinkedInAccount,
-    registry: ProviderRegistry,
+struct World(crate::world::World);
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 /// Around the clock, no spacing, room for every invitation the tests send.
@@ -54,28 +54,8 @@ fn sandbox() -> SandboxConfig {
 
 impl World {
     async fn new(backend: TestBackend, rules: SendingRules, sandbox: SandboxConfig) -> Self {
-        let db = TestDb::new(backend).await.unwrap();
-        let clock = ManualClock::new(Timestamp::parse_rfc3339("2026-06-01T08:00:00Z").unwrap());
-        let shared: SharedClock = Arc::new(clock.clone());
-        let group = sonarly_app::accounts::create_group_on(&db.store, &clock, "G", Plan::Starter, 1_000).await.unwrap();
-        let input = ConnectAccount {
-            group_id: group.id.clone(),
-            name: "Sandbox".into(),
-            account_type: AccountType::Classic,
-            rules,
-            provider: ProviderSetup::Sandbox(sonarly_testkit::pinned_sandbox(sandbox)),
-        };
-        let account = connect_account(&db.store, &clock, input).await.unwrap();
-        let registry = ProviderRegistry::new(db.store.clone(), shared);
-        Self { db, clock, group, account, registry }
-    }
-
-    fn store(&self) -> &Store {
-        &self.db.store
-    }
-
-    fn engine(&self, owner: &str) -> Engine {
-        Engine::new(self.db.store.clone(), self.registry.clone(), Arc::new(self.clock.clone()), owner)
+        let setup = Setup { rules, sandbox: sonarly_testkit::pinned_sandbox(sandbox), ..Setup::default() };
+        Self(crate::world::World::new(backend, setup.at("2026-06-01T08:00:00Z")).await)
     }
 
     /// `n` people, not connections of the seat, from a sandbox search (skipping the first `skip`).
@@ -282,7 +262,7 @@ both_backends!(
         assert_eq!(pauses.len(), 1, "{pauses:?}");
         assert_eq!((pauses[0].kind.as_str(), pauses[0].reason.as_str()), ("withdrawal", "DAILY_LIMIT_REACHED"));
         assert_eq!(pauses[0].until, at("2026-06-24T00:00:00Z"));
-        let seat = w.store().find_linkedin_account(&w.account.id).await.unwrap().unwrap();
+        let seat = w.store().system().linkedin_account(&w.account.id).await.unwrap().unwrap();
         assert_eq!((seat.status, seat.rate_limited_until), (AccountStatus::Connected, None), "the seat itself acts on");
         // The refused one is not counted, given up, nor tried again while paused.
         assert_eq!(w.withdrawn_since(at("2026-06-23T00:00:00Z")).await.len(), 3);

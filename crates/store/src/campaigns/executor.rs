@@ -3,10 +3,11 @@
 //! its lease or fenced by the attempt that performed the step.
 
 use super::*;
+use sonarly_domain::GroupId;
 
 impl Store {
     /// An instance by id (the engine's lookup from a work row).
-    pub async fn find_instance(&self, instance_id: &str) -> StoreResult<Option<WorkflowInstance>> {
+    pub(crate) async fn find_instance(&self, instance_id: &str) -> StoreResult<Option<WorkflowInstance>> {
         let row = sqlx::query("SELECT * FROM campaign_instances WHERE id = $1")
             .bind(instance_id)
             .fetch_optional(&self.reader)
@@ -198,7 +199,7 @@ impl Store {
     /// True when someone in `provider_ids` wrote to the group (any account) at or after `since`.
     pub async fn reply_received_since(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         provider_ids: &[&str],
         since: Timestamp,
     ) -> StoreResult<bool> {
@@ -211,7 +212,8 @@ impl Store {
              LIMIT 1",
             placeholders(3, provider_ids.len())
         );
-        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(group_id).bind(since.as_millis());
+        let mut q =
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(group_id.as_str()).bind(since.as_millis());
         for p in provider_ids {
             q = q.bind(*p);
         }
@@ -222,7 +224,7 @@ impl Store {
     /// most recent messages): `(is_sender, text)`.
     pub async fn conversation_history(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         provider_ids: &[&str],
         limit: i64,
     ) -> StoreResult<Vec<(bool, String)>> {
@@ -234,7 +236,7 @@ impl Store {
              WHERE c.group_id = $1 AND c.participant_provider_id IN ({}) ORDER BY m.sent_at DESC, m.id DESC LIMIT $2",
             placeholders(3, provider_ids.len())
         );
-        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).bind(group_id).bind(limit);
+        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).bind(group_id.as_str()).bind(limit);
         for p in provider_ids {
             q = q.bind(*p);
         }

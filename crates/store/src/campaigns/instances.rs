@@ -2,17 +2,23 @@
 //! approved or discarded.
 
 use super::*;
+use sonarly_domain::GroupId;
 
 impl Store {
     /// The instances of `ids` in a campaign.
-    pub async fn instances_for_leads(&self, campaign_id: &str, ids: &[String]) -> StoreResult<Vec<WorkflowInstance>> {
+    pub async fn instances_for_leads(
+        &self,
+        group_id: &GroupId,
+        campaign_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<WorkflowInstance>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT * FROM campaign_instances WHERE campaign_id = $1 AND prospect_id IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT * FROM campaign_instances WHERE campaign_id = $1 AND group_id = $2 AND prospect_id IN ({})",
+                placeholders(3, chunk.len())
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(campaign_id);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(campaign_id).bind(group_id.as_str());
             for id in chunk {
                 q = q.bind(id);
             }
@@ -33,12 +39,12 @@ impl Store {
 
     pub async fn get_instance(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         campaign_id: &str,
         instance_id: &str,
     ) -> StoreResult<Option<WorkflowInstance>> {
         let row = sqlx::query("SELECT * FROM campaign_instances WHERE group_id = $1 AND campaign_id = $2 AND id = $3")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(campaign_id)
             .bind(instance_id)
             .fetch_optional(&self.reader)
@@ -50,7 +56,7 @@ impl Store {
     /// (the approved content is sent as composed).
     pub async fn approve_instance(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         campaign_id: &str,
         instance_id: &str,
         now: Timestamp,
@@ -60,7 +66,7 @@ impl Store {
             "UPDATE campaign_instances SET pending_approval = 0, approved = 1, next_run_at = $4, updated_at = $4 \
              WHERE group_id = $1 AND campaign_id = $2 AND id = $3 AND state = $5 AND pending_approval = 1",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(instance_id)
         .bind(now.as_millis())
@@ -80,7 +86,7 @@ impl Store {
     /// (nothing was sent) and the campaign completes if it was the last live one.
     pub async fn discard_instance(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         campaign_id: &str,
         instance_id: &str,
         now: Timestamp,
@@ -94,7 +100,7 @@ impl Store {
              state = $5, stop_reason = $6, updated_at = $4 \
              WHERE group_id = $1 AND campaign_id = $2 AND id = $3 AND state = $7 AND pending_approval = 1",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(instance_id)
         .bind(now.as_millis())
@@ -117,13 +123,13 @@ impl Store {
 
 async fn approval_outcome(
     tx: &mut Transaction<'static, Any>,
-    group_id: &str,
+    group_id: &GroupId,
     campaign_id: &str,
     instance_id: &str,
     done: bool,
 ) -> StoreResult<ApprovalOutcome> {
     let row = sqlx::query("SELECT * FROM campaign_instances WHERE group_id = $1 AND campaign_id = $2 AND id = $3")
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(instance_id)
         .fetch_optional(&mut **tx)

@@ -16,6 +16,7 @@ use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, finish_in, release_i
 use crate::sends::{Settle, begin_finish};
 use crate::sql::{one_of, opt_one_of, placeholders};
 use crate::{Store, StoreError, StoreResult};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{
     Campaign, CampaignStatus, ContentSlot, InstanceState, SlotChannel, StarterTemplate, StopReason, WorkflowInstance,
@@ -32,20 +33,25 @@ const CHUNK: usize = 500;
 
 /// Which of `ids` stand as `prospect_id` in `table` beside `owner_column = owner`
 /// (an audience's prospects, a campaign's leads), read `CHUNK` ids at a time.
+/// Which of `ids` are rows of `table` under `owner`, where the owner (an
+/// audience or a campaign, in `owner_table`) belongs to `group`: another
+/// group's owner matches nothing.
 async fn prospects_among(
     pool: &Pool<Any>,
-    table: &'static str,
-    owner_column: &'static str,
+    group: &GroupId,
+    (table, owner_column, owner_table): (&'static str, &'static str, &'static str),
     owner: &str,
     ids: &[String],
 ) -> StoreResult<Vec<String>> {
     let mut found = Vec::new();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "SELECT prospect_id FROM {table} WHERE {owner_column} = $1 AND prospect_id IN ({})",
-            placeholders(2, chunk.len())
+            "SELECT prospect_id FROM {table} WHERE {owner_column} = $1 \
+             AND EXISTS (SELECT 1 FROM {owner_table} o WHERE o.id = $1 AND o.group_id = $2) \
+             AND prospect_id IN ({})",
+            placeholders(3, chunk.len())
         );
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(owner);
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(owner).bind(group.as_str());
         for id in chunk {
             q = q.bind(id);
         }
@@ -58,7 +64,7 @@ fn campaign_from_row(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
     let template: String = row.try_get("starter_template_id")?;
     Ok(Campaign {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         starter_template: StarterTemplate::parse(&template)
@@ -82,7 +88,7 @@ fn slot_from_row(row: &AnyRow) -> Result<ContentSlot, sqlx::Error> {
     let channel: String = row.try_get("channel")?;
     Ok(ContentSlot {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         campaign_id: row.try_get("campaign_id")?,
         position: row.try_get::<i64, _>("position")? as u32,
         channel: SlotChannel::parse(&channel)
@@ -96,7 +102,7 @@ fn slot_from_row(row: &AnyRow) -> Result<ContentSlot, sqlx::Error> {
 fn instance_from_row(row: &AnyRow) -> Result<WorkflowInstance, sqlx::Error> {
     Ok(WorkflowInstance {
         id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
+        group_id: GroupId::new(row.try_get::<String, _>("group_id")?),
         campaign_id: row.try_get("campaign_id")?,
         prospect_id: row.try_get("prospect_id")?,
         linkedin_account_id: row.try_get("linkedin_account_id")?,
@@ -195,7 +201,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&c.id)
-        .bind(&c.group_id)
+        .bind(c.group_id.as_str())
         .bind(&c.name)
         .bind(&c.description)
         .bind(c.starter_template.id())
@@ -219,7 +225,7 @@ impl Store {
                  label, template_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&s.id)
-            .bind(&c.group_id)
+            .bind(c.group_id.as_str())
             .bind(&c.id)
             .bind(i64::from(s.position))
             .bind(s.channel.as_str())
@@ -241,9 +247,9 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_campaign(&self, group_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
+    pub async fn get_campaign(&self, group_id: &GroupId, id: &str) -> StoreResult<Option<Campaign>> {
         let row = sqlx::query("SELECT * FROM campaigns WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
@@ -253,7 +259,7 @@ impl Store {
     /// One page of a group's campaigns, newest first, optionally of one status.
     pub async fn list_campaigns(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         status_filter: Option<CampaignStatus>,
         page: &PageRequest,
     ) -> StoreResult<Vec<Campaign>> {
@@ -267,11 +273,11 @@ impl Store {
     }
 
     /// A campaign's content slots in workflow order.
-    pub async fn content_slots(&self, group_id: &str, campaign_id: &str) -> StoreResult<Vec<ContentSlot>> {
+    pub async fn content_slots(&self, group_id: &GroupId, campaign_id: &str) -> StoreResult<Vec<ContentSlot>> {
         let rows = sqlx::query(
             "SELECT * FROM campaign_content_slots WHERE group_id = $1 AND campaign_id = $2 ORDER BY position",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .fetch_all(&self.reader)
         .await?;
@@ -282,7 +288,7 @@ impl Store {
     /// status and the style's existence are checked in the same transaction.
     pub async fn set_slot_template(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         campaign_id: &str,
         slot_id: &str,
         template_id: &str,
@@ -296,7 +302,7 @@ impl Store {
 
     async fn try_set_slot_template(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         campaign_id: &str,
         slot_id: &str,
         template_id: &str,
@@ -305,7 +311,7 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         // Serializes with start: the draft check and the link commit together.
         let touched = sqlx::query("UPDATE campaigns SET updated_at = $3 WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(campaign_id)
             .bind(now.as_millis())
             .execute(&mut *tx)
@@ -317,7 +323,7 @@ impl Store {
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM campaign_content_slots WHERE group_id = $1 AND campaign_id = $2 AND id = $3",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(slot_id)
         .fetch_optional(&mut *tx)
@@ -330,7 +336,7 @@ impl Store {
             return Ok(SlotUpdate::NotEditable(state));
         }
         let style: Option<i64> = sqlx::query_scalar("SELECT 1 FROM writing_styles WHERE group_id = $1 AND id = $2")
-            .bind(group_id)
+            .bind(group_id.as_str())
             .bind(template_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -340,7 +346,7 @@ impl Store {
         sqlx::query(
             "UPDATE campaign_content_slots SET template_id = $4 WHERE group_id = $1 AND campaign_id = $2 AND id = $3",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(slot_id)
         .bind(template_id)
@@ -354,7 +360,11 @@ impl Store {
     }
 
     /// The oldest writing style of the group with one of `content_types`, for a default link.
-    pub async fn first_writing_style_of(&self, group_id: &str, content_types: &[&str]) -> StoreResult<Option<String>> {
+    pub async fn first_writing_style_of(
+        &self,
+        group_id: &GroupId,
+        content_types: &[&str],
+    ) -> StoreResult<Option<String>> {
         if content_types.is_empty() {
             return Ok(None);
         }
@@ -363,7 +373,7 @@ impl Store {
              ORDER BY created_at, id LIMIT 1",
             placeholders(2, content_types.len())
         );
-        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(group_id);
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(group_id.as_str());
         for t in content_types {
             q = q.bind(*t);
         }
@@ -373,35 +383,52 @@ impl Store {
     // --- leads -----------------------------------------------------------------
 
     /// Every prospect id of an audience, in the order they were added.
-    pub async fn audience_prospect_ids(&self, audience_id: &str) -> StoreResult<Vec<String>> {
+    pub async fn audience_prospect_ids(&self, group_id: &GroupId, audience_id: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT prospect_id FROM audience_prospects WHERE audience_id = $1 ORDER BY added_at, prospect_id",
+            "SELECT ap.prospect_id FROM audience_prospects ap JOIN audiences a ON a.id = ap.audience_id \
+             WHERE ap.audience_id = $1 AND a.group_id = $2 ORDER BY ap.added_at, ap.prospect_id",
         )
         .bind(audience_id)
+        .bind(group_id.as_str())
         .fetch_all(&self.reader)
         .await?)
     }
 
     /// Which of `ids` are prospects of the audience.
-    pub async fn audience_members_among(&self, audience_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
-        prospects_among(&self.reader, "audience_prospects", "audience_id", audience_id, ids).await
+    pub async fn audience_members_among(
+        &self,
+        group_id: &GroupId,
+        audience_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<String>> {
+        let owner = ("audience_prospects", "audience_id", "audiences");
+        prospects_among(&self.reader, group_id, owner, audience_id, ids).await
     }
 
     /// A campaign's selected lead ids, in selection order.
-    pub async fn campaign_lead_ids(&self, campaign_id: &str) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT prospect_id FROM campaign_leads WHERE campaign_id = $1 ORDER BY position")
-            .bind(campaign_id)
-            .fetch_all(&self.reader)
-            .await?)
+    pub async fn campaign_lead_ids(&self, group_id: &GroupId, campaign_id: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT l.prospect_id FROM campaign_leads l JOIN campaigns c ON c.id = l.campaign_id \
+             WHERE l.campaign_id = $1 AND c.group_id = $2 ORDER BY l.position",
+        )
+        .bind(campaign_id)
+        .bind(group_id.as_str())
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     /// Which of `ids` are selected leads of the campaign.
-    pub async fn campaign_leads_among(&self, campaign_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
-        prospects_among(&self.reader, "campaign_leads", "campaign_id", campaign_id, ids).await
+    pub async fn campaign_leads_among(
+        &self,
+        group_id: &GroupId,
+        campaign_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<String>> {
+        prospects_among(&self.reader, group_id, ("campaign_leads", "campaign_id", "campaigns"), campaign_id, ids).await
     }
 
     /// Which of `ids` have a live workflow instance in an active campaign of the group.
-    pub async fn leads_in_active_workflows(&self, group_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
+    pub async fn leads_in_active_workflows(&self, group_id: &GroupId, ids: &[String]) -> StoreResult<Vec<String>> {
         let mut found = Vec::new();
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
@@ -410,7 +437,7 @@ impl Store {
                 placeholders(4, chunk.len())
             );
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-                .bind(group_id)
+                .bind(group_id.as_str())
                 .bind(InstanceState::Active.as_str())
                 .bind(CampaignStatus::Active.as_str());
             for id in chunk {
@@ -427,7 +454,7 @@ impl Store {
     /// work rows, all in one transaction; refused unless the campaign is a draft.
     pub async fn start_campaign(
         &self,
-        group_id: &str,
+        group_id: &GroupId,
         campaign_id: &str,
         account_id: &str,
         instances: &[WorkflowInstance],
@@ -438,7 +465,7 @@ impl Store {
             "UPDATE campaigns SET status = $3, linkedin_account_id = $4, started_at = $5, updated_at = $5 \
              WHERE group_id = $1 AND id = $2 AND status = $6",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(CampaignStatus::Active.as_str())
         .bind(account_id)
@@ -461,7 +488,12 @@ impl Store {
 
     /// Stops an active campaign and every live instance (with
     /// `CAMPAIGN_STOPPED`), removing their queued steps, in one transaction.
-    pub async fn stop_campaign(&self, group_id: &str, campaign_id: &str, now: Timestamp) -> StoreResult<StopOutcome> {
+    pub async fn stop_campaign(
+        &self,
+        group_id: &GroupId,
+        campaign_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<StopOutcome> {
         let mut tx = self.writer.begin().await?;
         // The queued steps first, as workers lock them before the instance and
         // the campaign (see `queue::withdraw_in`); rolled back if not active.
@@ -470,7 +502,7 @@ impl Store {
              (SELECT id FROM campaign_instances WHERE group_id = $2 AND campaign_id = $3 AND state = $4)",
         )
         .bind(CAMPAIGN_WORK)
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(InstanceState::Active.as_str())
         .execute(&mut *tx)
@@ -479,7 +511,7 @@ impl Store {
             "UPDATE campaigns SET status = $3, stopped_at = $4, updated_at = $4 \
              WHERE group_id = $1 AND id = $2 AND status = $5",
         )
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .bind(CampaignStatus::Stopped.as_str())
         .bind(now.as_millis())
@@ -514,7 +546,7 @@ pub(super) async fn insert_instance_in(tx: &mut Transaction<'static, Any>, i: &W
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&i.id)
-    .bind(&i.group_id)
+    .bind(i.group_id.as_str())
     .bind(&i.campaign_id)
     .bind(&i.prospect_id)
     .bind(&i.linkedin_account_id)
@@ -539,11 +571,11 @@ pub(super) async fn insert_instance_in(tx: &mut Transaction<'static, Any>, i: &W
 /// A campaign's status inside a transaction; `None` when it is gone.
 async fn campaign_status_in(
     tx: &mut Transaction<'static, Any>,
-    group_id: &str,
+    group_id: &GroupId,
     campaign_id: &str,
 ) -> StoreResult<Option<CampaignStatus>> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM campaigns WHERE group_id = $1 AND id = $2")
-        .bind(group_id)
+        .bind(group_id.as_str())
         .bind(campaign_id)
         .fetch_optional(&mut **tx)
         .await?;

@@ -156,7 +156,7 @@ pub async fn list_signal_specifications(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page = page_request(
         &state.cursors,
         SIGNAL_SPECIFICATIONS_LIST,

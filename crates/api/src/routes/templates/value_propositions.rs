@@ -125,7 +125,7 @@ pub async fn list_value_propositions(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page = page_request(
         &state.cursors,
         VALUE_PROPOSITIONS_LIST,

@@ -325,7 +325,7 @@ pub async fn list_writing_styles(
     access: GroupAccess,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let (store, group) = (&state.store, access.group_id.as_str());
+    let (store, group) = (&state.store, &access.group_id);
     let page =
         page_request(&state.cursors, WRITING_STYLES_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
             item_key(uc::get_writing_style(store, group, &id).await, |t| t.created_at)

@@ -6,6 +6,7 @@ use sonarly_app::campaigns::{CreateCampaignRequest, create_campaign, start_campa
 use sonarly_app::composer::{BuiltinComposer, ComposeRequest, Composition, ContentComposer};
 use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, connect_account};
 use sonarly_app::responses::{QueueResponseRequest, queue_response};
+use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::campaign::{Campaign, WorkflowInstance};
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
@@ -66,7 +67,7 @@ fn prospects_of(group_id: &str, members: &[Member], offset: usize, now: Timestam
         .enumerate()
         .map(|(k, m)| Prospect {
             id: format!("{:024x}", offset + k),
-            group_id: group_id.to_owned(),
+            group_id: GroupId::from(group_id),
             provider_id: m.provider_id.clone(),
             member_id: Some(m.provider_id.clone()),
             person_id: person_id_for(&m.provider_id),
