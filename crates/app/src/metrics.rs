@@ -92,7 +92,12 @@ pub fn describe() {
 }
 
 /// One HTTP request answered; `route` is the matched template (or a fixed word), never the path.
+/// A method outside the usual ones counts as `other` (a client could invent any number).
 pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let method = match method {
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+        _ => "other",
+    };
     let (route, method) = (route.to_owned(), method.to_owned());
     metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status.to_string())
         .increment(1);
