@@ -90,6 +90,8 @@ async fn walk_through(app: &mut TestApp) -> (String, Vec<String>) {
     let slow = app.key_with(&[&group], "all", 1).await;
     assert_eq!(app.get(&format!("{base}/linkedin-accounts"), &slow).await.status, 200);
     assert_error(&app.get(&format!("{base}/linkedin-accounts"), &slow).await, 429, "RATE_LIMIT_EXCEEDED");
+    // A path no route matches is counted as `unmatched`, never by its text.
+    assert_error(&app.get(&format!("/v1/nowhere/{}", group.id), &key).await, 404, "NOT_FOUND");
 
     // An import.
     let started = app.post_json(&format!("{base}/prospecting"), &key, &[], SEARCH).await;
@@ -212,6 +214,7 @@ async fn families_after_a_walk_through(backend: TestBackend) {
         "sonarly_http_requests_total",
         &[("route", "/v1/accounts/{accountGroupId}/prospecting"), ("method", "POST"), ("status", "202")],
     );
+    has("sonarly_http_requests_total", &[("route", "unmatched"), ("method", "GET"), ("status", "404")]);
     has("sonarly_rate_limit_refusals_total", &[("limit", "api_key")]);
     has("sonarly_provider_calls_total", &[("provider", "sandbox"), ("kind", "search"), ("outcome", "ok")]);
     has("sonarly_outbound_actions_total", &[("kind", "start_chat"), ("outcome", "delivered")]);
