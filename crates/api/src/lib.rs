@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod extract;
 pub mod idempotency;
 pub mod keepalive;
+pub mod metrics;
 pub mod middleware;
 pub mod ratelimit;
 pub mod routes;

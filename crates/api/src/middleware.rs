@@ -37,6 +37,7 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
     let trace_id = new_trace_id(state.clock.now());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let matched = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let started = Instant::now();
     // Every log line written while the request runs (use cases, the store) carries its trace id.
     let span = tracing::info_span!("request", trace_id = %trace_id);
@@ -44,8 +45,16 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(TRACE_HEADER, value);
     }
-    let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
+    let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone()).or(matched);
     let status = response.status().as_u16();
+    // The template, never the raw path (ids would make a series each): a request no route
+    // matched (404, or refused before routing) counts as `unmatched`.
+    sonarly_app::metrics::http_request(
+        route.as_deref().unwrap_or("unmatched"),
+        method.as_str(),
+        status,
+        started.elapsed(),
+    );
     // Milliseconds with at most two decimals (e.g. 0.24, 12.5).
     let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     let route = route.as_deref().unwrap_or(path.as_str());
@@ -100,6 +109,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         next.run(req).await
     } else {
         let retry_after = decision.retry_after_secs.unwrap_or(1);
+        sonarly_app::metrics::rate_limited("api_key");
         ApiError::new(ErrorCode::RateLimitExceeded, "The API key exceeded its request limit; retry later.")
             .with_header("retry-after", retry_after.to_string())
             .into_response()
@@ -121,6 +131,7 @@ fn client_bucket(req: &Request) -> ClientBucket {
 }
 
 fn too_many_failures(retry_after: u64) -> Response {
+    sonarly_app::metrics::rate_limited("auth_failures");
     ApiError::new(
         ErrorCode::RateLimitExceeded,
         "Too many failed authentications from this address; retry after the time in Retry-After.",

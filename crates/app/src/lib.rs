@@ -11,6 +11,7 @@ pub mod events;
 pub mod inbox;
 pub mod keys;
 pub mod linkedin;
+pub mod metrics;
 pub mod prospecting;
 pub mod prospects;
 pub mod provider_input;

@@ -18,6 +18,11 @@ pub struct ServeArgs {
     /// Address to listen on, HOST:PORT (0.0.0.0:8080 accepts other machines; port 0 picks a free port).
     #[arg(long, value_name = "ADDR", env = "SONARLY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Serve Prometheus metrics at http://ADDR/metrics, on this separate address (HOST:PORT),
+    /// never on the API's; off unless set. The metrics carry no group data, but bind it where
+    /// only your monitoring reaches (e.g. 127.0.0.1:9464). See docs/operations.md.
+    #[arg(long, value_name = "ADDR", env = "SONARLY_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     /// Do not create the "Demo" account group and key on an empty database.
     #[arg(long)]
     no_demo: bool,
@@ -156,7 +161,11 @@ fn lock_database(db: &Database) -> anyhow::Result<Option<ServeLock>> {
 
 /// Binds the listening socket, explaining the usual failures.
 async fn bind(listen: &str, matches: &ArgMatches) -> anyhow::Result<tokio::net::TcpListener> {
-    let name = Origin::of(matches, "listen").name("--listen", "SONARLY_LISTEN");
+    bind_named(listen, Origin::of(matches, "listen").name("--listen", "SONARLY_LISTEN")).await
+}
+
+/// Binds `listen`, the value of the setting `name`, explaining the usual failures.
+async fn bind_named(listen: &str, name: &str) -> anyhow::Result<tokio::net::TcpListener> {
     match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => Ok(listener),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(hinted(
@@ -194,6 +203,13 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     // Held until the process ends.
     let _lock = lock_database(db)?;
     let listener = bind(&args.listen, matches).await?;
+    let metrics_listener = match args.metrics_listen.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(addr) => {
+            let name = Origin::of(matches, "metrics_listen").name("--metrics-listen", "SONARLY_METRICS_LISTEN");
+            Some(bind_named(addr, name).await?)
+        }
+        None => None,
+    };
     let store = open_store(db).await?;
     let clock: SharedClock = Arc::new(SystemClock);
     let state = match AppState::new(store.clone(), clock.clone()).await {
@@ -224,6 +240,7 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
     eprintln!("Sonarly API on http://{local}  (docs: http://{local}/docs)");
 
     let purge = tokio::spawn(purge_loop(store.clone(), clock.clone(), args.events_retention_days));
+    let metrics = metrics_listener.map(|listener| serve_metrics(listener, store.clone(), clock.clone()));
     // Each instance leases queue rows under its own name, so several can share one database.
     let owner = format!("{}-{}", std::process::id(), ulid::Ulid::generate());
     let webhooks = sonarly_engine::WebhookConfig { policy: webhook_policy(&args), ..Default::default() };
@@ -260,6 +277,9 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
         );
     }
     purge.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     store.close().await;
     tracing::info!("sonarly stopped");
     Ok(())
@@ -306,6 +326,20 @@ fn webhook_policy(args: &ServeArgs) -> sonarly_domain::webhooks::UrlPolicy {
         allow_http: args.webhooks_allow_http,
         allow_private: args.webhooks_allow_private,
     }
+}
+
+/// Installs the Prometheus recorder and serves `GET /metrics` on `listener`
+/// until the process stops (see `sonarly_api::metrics`).
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    store: sonarly_store::Store,
+    clock: SharedClock,
+) -> tokio::task::JoinHandle<()> {
+    if let Ok(local) = listener.local_addr() {
+        tracing::info!(address = %local, "metrics are served");
+        eprintln!("Metrics on http://{local}/metrics");
+    }
+    tokio::spawn(sonarly_api::metrics::serve(listener, store, clock))
 }
 
 async fn purge_loop(store: sonarly_store::Store, clock: SharedClock, events_retention_days: u32) {

@@ -276,7 +276,7 @@ impl Engine {
             next_slot_at: now.plus_millis(spacing_ms(&account.rules)),
         };
         match self.store.reserve_action_slot(item, &slot, self.lease_until()).await? {
-            SlotClaim::Granted => {}
+            SlotClaim::Granted => sonarly_app::metrics::budget_used(&account.id, kind.as_str()),
             SlotClaim::Busy(until) => {
                 self.store.release_work(item, self.slot_queue.behind(account, until), Some("SPACING"), true).await?;
                 return Ok(());

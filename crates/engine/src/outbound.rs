@@ -83,7 +83,7 @@ impl Engine {
             .claim_send_slot(item, &response, kind.as_str(), now, now.plus_millis(spacing_ms), self.lease_until())
             .await?
         {
-            SlotClaim::Granted => {}
+            SlotClaim::Granted => sonarly_app::metrics::budget_used(&account.id, kind.as_str()),
             SlotClaim::Busy(until) => {
                 self.store.defer_response(item, &response.id, until, "SPACING", now).await?;
                 return Ok(());

@@ -149,6 +149,8 @@ impl Engine {
         let Some(outcome) = self.store.import_page(item, page).await? else {
             return Ok(Next::Ended); // cancelled or lease lost; the page was rolled back
         };
+        let credits = outcome.added * job.credit_cost_per_prospect();
+        sonarly_app::metrics::prospects_imported(job.list_type.as_str(), outcome.added, credits);
         match outcome.stop {
             Some(ImportStop::InsufficientCredits) => {
                 return self

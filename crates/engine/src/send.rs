@@ -136,6 +136,15 @@ async fn call(provider: &SharedLinkedIn, token: &OutboundToken, send: &OutboundS
     })
 }
 
+/// How an attempt's call ended, as the `outcome` label of `sonarly_outbound_actions_total`.
+fn attempt_outcome<T>(answer: Option<&LinkedInResult<T>>) -> &'static str {
+    match answer {
+        Some(Ok(_)) | Some(Err(LinkedInError::AlreadyDone(_))) => "delivered",
+        Some(Err(LinkedInError::Transient(_))) | None => "unknown",
+        Some(Err(_)) => "refused",
+    }
+}
+
 impl Engine {
     /// A send whose last attempt is in flight or unknown: waits until it
     /// settles, then reconciles by attribution.
@@ -183,6 +192,7 @@ impl Engine {
         let taken = self.store.attributed_refs(&send.linkedin_account_id, &refs).await?;
         if let Some(trace) = traces.into_iter().find(|t| t.provider_ref().is_none_or(|r| !taken.contains(&r))) {
             tracing::info!(token = %send.token, attempt = send.attempt, "reconciled: the attempt was delivered");
+            sonarly_app::metrics::outbound_action(send.action.as_str(), "reconciled_delivered");
             return Ok(Resumed::Outcome(Outcome::Delivered { fence, trace: Some(trace) }));
         }
         if send.attempt >= MAX_ATTEMPTS {
@@ -232,6 +242,7 @@ impl Engine {
         }
         let token = OutboundToken::new(send.token.clone());
         let answer = self.within_lease(item, budget, call(provider, &token, &send)).await;
+        sonarly_app::metrics::outbound_action(send.action.as_str(), attempt_outcome(answer.as_ref()));
         let now = self.now();
         let answer_was_an_error = answer.is_some();
         let error = match answer {

@@ -217,6 +217,15 @@ impl Engine {
         let outcome = self.post(client, &event, &endpoint).await;
         let jitter = rand::random::<f64>() * 2.0 - 1.0;
         let end = self.store.finish_webhook_attempt(item, &attempt_id, attempt, &outcome, jitter, self.now()).await?;
+        let label = match end {
+            AttemptEnd::Delivered => Some("delivered"),
+            AttemptEnd::RetryAt(_) => Some("retrying"),
+            AttemptEnd::GaveUp { .. } => Some("gave_up"),
+            AttemptEnd::Stale => None,
+        };
+        if let Some(label) = label {
+            sonarly_app::metrics::webhook_delivery(label, outcome.latency_ms);
+        }
         match end {
             AttemptEnd::RetryAt(at) => {
                 tracing::info!(endpoint = %endpoint.id, event = %event.id, attempt, retry_at = %at,

@@ -94,7 +94,7 @@ impl Engine {
             next_slot_at: now.plus_millis(spacing_ms(&account.rules)),
         };
         match self.store.reserve_action_slot(item, &slot, lease_until).await? {
-            SlotClaim::Granted => {}
+            SlotClaim::Granted => sonarly_app::metrics::budget_used(&account.id, slot.kind),
             SlotClaim::Busy(until) => {
                 self.store.release_work(item, until, Some("SPACING"), true).await?;
                 return Ok(());

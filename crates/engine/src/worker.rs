@@ -95,7 +95,17 @@ impl Engine {
     }
 
     /// One step of `worker`: claims its due rows and runs each; true when any was claimed.
+    /// A step that claimed rows is timed (`sonarly_engine_step_duration_seconds`).
     pub(crate) async fn step_worker(&self, worker: Worker) -> bool {
+        let started = std::time::Instant::now();
+        let worked = self.claim_and_run(worker).await;
+        if worked {
+            sonarly_app::metrics::engine_step(worker.kind(), started.elapsed());
+        }
+        worked
+    }
+
+    async fn claim_and_run(&self, worker: Worker) -> bool {
         if worker == Worker::Inbox {
             self.queue_missing_inbox_syncs().await;
         }

@@ -61,6 +61,18 @@ impl Backend {
     }
 }
 
+/// One connection pool's use at a moment (see [`Store::pool_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStat {
+    pub pool: &'static str,
+    /// Connections lent out to a query or transaction.
+    pub in_use: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// The handle every layer uses to reach the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -115,6 +127,26 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many times a query of this process waited for a pooled connection
+    /// past the acquire timeout and gave up (every store in the process counts).
+    pub fn pool_timeouts(&self) -> u64 {
+        crate::error::pool_timeouts()
+    }
+
+    /// Each connection pool's use now, for metrics: SQLite's `writer` and `reader`, or
+    /// PostgreSQL's one `shared` pool.
+    pub fn pool_stats(&self) -> Vec<PoolStat> {
+        let stat = |name: &'static str, pool: &AnyPool| {
+            let open = pool.size();
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(open).min(open);
+            PoolStat { pool: name, in_use: open - idle, idle, max: pool.options().get_max_connections() }
+        };
+        match self.backend {
+            Backend::Sqlite => vec![stat("writer", &self.writer), stat("reader", &self.reader)],
+            Backend::Postgres => vec![stat("shared", &self.writer)],
+        }
     }
 
     /// Applies pending migrations for this backend.

@@ -52,6 +52,15 @@ impl std::error::Error for StoreError {
     }
 }
 
+/// Queries of this process that waited for a pooled connection past the pool's
+/// acquire timeout (see [`crate::Store::pool_timeouts`]).
+static POOL_TIMEOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times a query of this process found no free connection in time.
+pub(crate) fn pool_timeouts() -> u64 {
+    POOL_TIMEOUTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e
@@ -63,6 +72,9 @@ impl From<sqlx::Error> for StoreError {
             && db.code().as_deref().is_some_and(gave_way)
         {
             return Self::Contended(db.message().to_owned());
+        }
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            POOL_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::Unavailable(e),

@@ -38,7 +38,7 @@ mod withdrawals;
 
 pub use audiences::AudienceDeletion;
 pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, StepRecord, StopOutcome};
-pub use db::{Backend, LockError, ServeLock, Store};
+pub use db::{Backend, LockError, PoolStat, ServeLock, Store};
 pub use error::StoreError;
 pub use events::{EventsQuery, WEBHOOK_DELIVERY_WORK};
 pub use inbox::{ChatRef, Conversation, INBOX_SYNC_WORK, InboxMessage, InboxSyncState, IngestedMessage, NewMessage};
@@ -46,7 +46,7 @@ pub use ledger::{SlotClaim, SlotRequest};
 pub use linkedin_accounts::{SEAT_HEALTH_WORK, SandboxActionRow};
 pub use profile_cache::CachedRead;
 pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};
-pub use queue::{QueuedWork, WorkItem};
+pub use queue::{QueueStat, QueuedWork, WorkItem};
 pub use responses::{ConversationTarget, OUTBOUND_WORK, ResponseCreation, ResponseSent};
 pub use seat_pauses::SeatPause;
 pub use sends::{Fence, NewSend, OutboundSend, SendAction, SendState, Settle};

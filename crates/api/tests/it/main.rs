@@ -12,6 +12,7 @@ mod input;
 mod instances;
 mod linkedin_accounts;
 mod messages;
+mod metrics;
 mod openapi;
 mod prospecting;
 mod ratelimit;

@@ -89,6 +89,7 @@ impl Governed {
         if !charged {
             return Err(spent(rules.next_working_moment(rules.next_local_day_start(now))));
         }
+        crate::metrics::budget_used(&self.account.id, kind.as_str());
         Ok(())
     }
 
@@ -167,6 +168,7 @@ impl Governed {
             .charge_call(&self.account.id, kind.as_str(), &[], day_start, None, now)
             .await
             .map_err(|e| LinkedInError::Transient(format!("the action ledger failed: {e}")))?;
+        crate::metrics::budget_used(&self.account.id, kind.as_str());
         Ok(())
     }
 }

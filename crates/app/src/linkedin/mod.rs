@@ -4,6 +4,7 @@
 mod connect;
 mod governor;
 mod journal;
+mod metered;
 pub mod onboard;
 pub mod onboard_api;
 mod registry;

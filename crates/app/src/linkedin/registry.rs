@@ -92,7 +92,7 @@ impl ProviderRegistry {
     }
 
     fn governed(&self, account: &LinkedInAccount, urgency: Urgency) -> Result<SharedLinkedIn, LinkedInError> {
-        let inner = self.connector(account)?;
+        let inner = super::metered::Metered::wrap(self.connector(account)?, account.provider);
         if !self.governed {
             return Ok(inner);
         }

@@ -152,7 +152,34 @@ fn the_readme_quick_start_walk_through_and_admin_cli_work_as_written() {
     for section in sections {
         assert!(walk.requests.get(section).is_some_and(|n| *n > 0), "README section \"{section}\" ran no request");
     }
+    metrics_after_the_walk_through(&server.scrape_metrics());
     walk.admin_cli(&blocks, &server);
+}
+
+/// What `curl /metrics` shows on the server that ran the walk-through: every
+/// family with a non-zero sample, but those the README does not exercise (it
+/// runs no webhook receiver and stays within its key's rate limit; a healthy
+/// pool never times out; the walk-through leaves no work waiting, so nothing is
+/// due). The API's test covers those, names and labels included.
+fn metrics_after_the_walk_through(text: &str) {
+    const NOT_EXERCISED: [&str; 6] = [
+        sonarly_app::metrics::QUEUE_DUE,
+        sonarly_app::metrics::QUEUE_OLDEST_DUE_AGE,
+        sonarly_app::metrics::RATE_LIMIT_REFUSALS,
+        sonarly_app::metrics::WEBHOOK_DELIVERIES,
+        sonarly_app::metrics::WEBHOOK_DURATION,
+        sonarly_app::metrics::DB_POOL_TIMEOUTS,
+    ];
+    for (family, _, _) in sonarly_app::metrics::FAMILIES {
+        if NOT_EXERCISED.contains(&family) {
+            continue;
+        }
+        let nonzero = text
+            .lines()
+            .filter(|l| l.starts_with(family) && !l.starts_with('#'))
+            .any(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0));
+        assert!(nonzero, "GET /metrics after the README walk-through has no non-zero {family}:\n{text}");
+    }
 }
 
 /// Matches the server's first stdout lines with the quick start's ```text

@@ -34,6 +34,8 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub database: String,
+    /// Where the server serves its metrics (`--metrics-listen`): HOST:PORT.
+    pub metrics: String,
     stdout: mpsc::Receiver<String>,
     log: PathBuf,
 }
@@ -41,10 +43,12 @@ pub struct Server {
 impl Server {
     pub fn start(dir: &Path) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let metrics = format!("127.0.0.1:{}", TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
         let database = format!("sqlite://{}", dir.join("readme.db").display());
         let log = dir.join("server.log");
         let mut child = clean_env(&mut Command::new(BIN))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &database])
+            .args(["--metrics-listen", &metrics])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -60,7 +64,21 @@ impl Server {
                 }
             }
         });
-        Self { child, base: format!("http://127.0.0.1:{port}"), database, stdout, log }
+        Self { child, base: format!("http://127.0.0.1:{port}"), database, metrics, stdout, log }
+    }
+
+    /// `GET /metrics` on the metrics listener: the body in the Prometheus text format.
+    pub fn scrape_metrics(&self) -> String {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(&self.metrics).expect("the metrics listener accepts");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.metrics).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("a metrics answer");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+        assert!(head.starts_with("HTTP/1.1 200"), "GET /metrics answered:\n{head}");
+        assert!(!head.contains("transfer-encoding: chunked"), "a chunked answer is not read here:\n{head}");
+        body.to_owned()
     }
 
     /// The end of what the server wrote on stderr, for failure messages.
