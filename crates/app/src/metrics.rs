@@ -168,7 +168,7 @@ const WORK_KINDS: [&str; 8] = [
 /// `now`: called on each scrape. Fails only when the database does.
 pub async fn sample(store: &Store, now: Timestamp) -> Result<(), sonarly_store::StoreError> {
     let queues = store.queue_stats(now).await?;
-    let seats = store.seat_states(now).await?;
+    let seats = store.system().seat_states(now).await?;
     let mut sampled = SAMPLED.lock().unwrap_or_else(|p| p.into_inner());
     sampled.kinds.extend(WORK_KINDS.iter().map(|k| (*k).to_owned()));
     let mut empty: BTreeSet<String> = sampled.kinds.clone();

@@ -97,7 +97,7 @@ impl Store {
     /// Every seat's stored status and whether a pause or LinkedIn's slow-down holds it at
     /// `now` (what makes a connected seat `limited`): (seat id, status, limited). No group
     /// data: what a metrics scrape reads.
-    pub async fn seat_states(&self, now: Timestamp) -> StoreResult<Vec<(String, String, bool)>> {
+    pub(crate) async fn seat_states(&self, now: Timestamp) -> StoreResult<Vec<(String, String, bool)>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT a.id, a.status, CASE WHEN a.rate_limited_until > $1 OR EXISTS (SELECT 1 FROM account_pauses p \
              WHERE p.linkedin_account_id = a.id AND p.until > $1) THEN 1 ELSE 0 END \

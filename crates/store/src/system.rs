@@ -10,8 +10,9 @@
 //! Those callers, and only those, use `store.system()`: the name makes every
 //! such read visible at the call site (as svix separates `secure_find(org_id)`
 //! from plain finds), and a reviewer can grep for it. The operator's keyring
-//! rotation (every seat's secrets) is the one other caller. The rows are owned by
-//! their modules; this view only names the cross-group entry points.
+//! rotation (every seat's secrets) and the metrics scrape (seat states) are the
+//! other callers. The rows are owned by their modules; this view only names
+//! the cross-group entry points.
 
 use crate::{Store, StoreResult};
 use sonarly_domain::GroupId;
@@ -45,6 +46,12 @@ impl System<'_> {
     /// Connected seats (id, group) with no `kind` row queued.
     pub async fn accounts_without_work(&self, kind: &str) -> StoreResult<Vec<(String, GroupId)>> {
         self.0.accounts_without_work(kind).await
+    }
+
+    /// Every seat's stored status and whether a pause or LinkedIn's slow-down holds
+    /// it at `now`: (seat id, status, limited), for the metrics scrape.
+    pub async fn seat_states(&self, now: sonarly_domain::Timestamp) -> StoreResult<Vec<(String, String, bool)>> {
+        self.0.seat_states(now).await
     }
 
     /// A campaign's workflow instance by id (the executor's lookup from a work row).

@@ -83,7 +83,7 @@ async fn walk_through(app: &mut TestApp) -> (String, Vec<String>) {
     let group = app.prospecting_group(Plan::Starter, 10_000).await;
     let key = app.key(&[&group]).await;
     let base = format!("/v1/accounts/{}", group.id);
-    let mut private = vec![group.id.clone(), key.clone()];
+    let mut private = vec![group.id.to_string(), key.clone()];
 
     // The seats, and a key over its limit (a rate-limit refusal).
     assert_eq!(app.get(&format!("{base}/linkedin-accounts"), &key).await.status, 200);
