@@ -1,0 +1,192 @@
+//! `sonarly api …` against a real `sonarly serve` (SQLite, with its Demo group and key): the
+//! `--json` output of each command parses, `prospecting start` draws its progress bar and ends
+//! with the audience id, errors name the code and trace id, and the key is never printed.
+//! The server runs on the system clock; the Demo accounts work around the clock, so nothing
+//! depends on the hour, and every wait is bounded.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sonarly");
+const BOUND: Duration = Duration::from_secs(60);
+const SEARCH: &str = "https://www.linkedin.com/search/results/people/?keywords=software%20engineer";
+
+struct Served {
+    child: Child,
+    url: String,
+    group: String,
+    key: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `sonarly serve` on a fresh SQLite file and a free port: its URL, Demo group and key.
+fn serve() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("api.db").display());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .env_remove("SONARLY_DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (send, lines) = mpsc::channel::<String>();
+    let out = send.clone();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(|l| drop(out.send(format!("out {l}")))));
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || stderr.lines().map_while(Result::ok).for_each(|l| drop(send.send(format!("err {l}")))));
+    let (mut url, mut group, mut key) = (None, None, None);
+    let mut seen = Vec::new();
+    while url.is_none() || group.is_none() || key.is_none() {
+        let line = lines.recv_timeout(BOUND).unwrap_or_else(|_| panic!("serve did not start:\n{}", seen.join("\n")));
+        if let Some(rest) = line.split("Sonarly API on http://").nth(1) {
+            url = Some(format!("http://{}", rest.split_whitespace().next().unwrap()));
+        }
+        if let Some(rest) = line.strip_prefix("out Created the \"Demo\" account group (") {
+            group = Some(rest.trim_end_matches(").").to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("out sk_") {
+            key = Some(format!("sk_{rest}"));
+        }
+        seen.push(line);
+    }
+    Served { child, url: url.unwrap(), group: group.unwrap(), key: key.unwrap(), _dir: dir }
+}
+
+impl Served {
+    fn api(&self, args: &[&str]) -> Output {
+        let out = Command::new(BIN)
+            .arg("api")
+            .args(args)
+            .env("SONARLY_URL", &self.url)
+            .env("SONARLY_API_KEY", &self.key)
+            .env_remove("SONARLY_GROUP")
+            .output()
+            .unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!all.contains(&self.key), "the key is never printed: {all}");
+        out
+    }
+
+    /// A successful command's stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.api(args);
+        assert!(out.status.success(), "sonarly api {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
+    }
+}
+
+#[test]
+fn api_commands_drive_a_running_server() {
+    let s = serve();
+    let g = s.group.as_str();
+
+    let accounts = s.json(&["accounts", "list"]);
+    assert_eq!(accounts["items"][0]["id"], g, "{accounts}");
+    assert_eq!(accounts["hasMore"], false);
+    let table = s.ok(&["accounts", "list"]);
+    assert!(table.starts_with("ID ") && table.contains(g), "{table}");
+    let seats = s.json(&["linkedin-accounts", "list", "--group", g]);
+    assert_eq!(seats["items"].as_array().unwrap().len(), 2, "{seats}");
+
+    // Start a job: a progress bar on stderr, the audience id last on stdout.
+    let out = s.api(&[
+        "prospecting",
+        "start",
+        "--group",
+        g,
+        "--name",
+        "Berlin",
+        "--search-url",
+        SEARCH,
+        "--max-results",
+        "12",
+        "--progress",
+        "--poll-ms",
+        "100",
+    ]);
+    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("100%") && stderr.contains("completed"), "{stderr}");
+    let audience = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(audience.starts_with("aud_"), "{stdout}");
+
+    // With --json and a key: the job, and the same job again for the same key.
+    let args = [
+        "prospecting",
+        "start",
+        "--group",
+        g,
+        "--name",
+        "Paris",
+        "--search-url",
+        SEARCH,
+        "--max-results",
+        "5",
+        "--idempotency-key",
+        "paris-1",
+        "--poll-ms",
+        "100",
+    ];
+    let job = s.json(&args);
+    assert_eq!((job["status"].as_str(), job["importedCount"].as_i64()), (Some("completed"), Some(5)), "{job}");
+    let again = s.json(&args);
+    assert_eq!(again["jobId"], job["jobId"]);
+    let status = s.json(&["prospecting", "status", "--group", g, job["jobId"].as_str().unwrap()]);
+    assert_eq!(status["audienceId"], job["audienceId"]);
+    assert_eq!(s.json(&["prospecting", "list", "--group", g])["items"].as_array().unwrap().len(), 2);
+
+    let prospects = s.json(&["audiences", "prospects", "--group", g, &audience, "--limit", "5", "--all"]);
+    assert_eq!(prospects["items"].as_array().unwrap().len(), 12, "{prospects}");
+    let page = s.json(&["audiences", "prospects", "--group", g, &audience, "--limit", "5"]);
+    assert_eq!((page["items"].as_array().unwrap().len(), page["hasMore"].as_bool()), (5, Some(true)));
+    assert_eq!(s.json(&["audiences", "get", "--group", g, &audience])["prospectCount"], 12);
+    assert_eq!(s.json(&["audiences", "list", "--group", g])["items"].as_array().unwrap().len(), 2);
+
+    for args in [["messages", "list"], ["responses", "list"], ["campaigns", "list"]] {
+        let listed = s.json(&[args[0], args[1], "--group", g]);
+        assert!(listed["items"].is_array(), "{args:?}: {listed}");
+    }
+    let missing = s.api(&["responses", "cancel", "--group", g, "nope"]);
+    assert!(!missing.status.success());
+    let stop = s.api(&["campaigns", "stop", "--group", g, "nope"]);
+    assert!(String::from_utf8_lossy(&stop.stderr).contains("NOT_FOUND"), "{stop:?}");
+
+    // The event log, as JSON lines.
+    let events = s.ok(&["events", "tail", "--group", g, "--no-follow", "--json"]);
+    let events: Vec<Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.iter().filter(|e| e["type"] == "prospecting.job.completed").count() == 2, "{events:?}");
+
+    // Errors: the code and trace id; a missing key says what to set.
+    let out = s.api(&["accounts", "get", "nope"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("404 NOT_FOUND") && stderr.contains("trace_"), "{stderr}");
+    let out = Command::new(BIN)
+        .args(["api", "accounts", "list"])
+        .env_remove("SONARLY_API_KEY")
+        .env("SONARLY_URL", &s.url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("SONARLY_API_KEY"));
+    let out = s.api(&["--key", "sk_live_wrong", "accounts", "list"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"), "{out:?}");
+}
