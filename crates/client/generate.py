@@ -189,7 +189,7 @@ def gen_struct(name, schema):
         inner = p
         if "oneOf" in p:
             inner = next(x for x in p["oneOf"] if x.get("type") != "null")
-        d = p.get("description") or inner.get("description") or f"`{field}`."
+        d = p.get("description") or inner.get("description") or auto_doc(field)
         ty = rust_type(name, field, p)
         rname = snake(field)
         attrs = []
@@ -232,6 +232,20 @@ def gen_struct(name, schema):
         out.append(f"impl {name} {{\n    /// A body with its required fields; set the optional ones with struct update syntax.\n")
         out.append(f"    pub fn new({', '.join(args)}) -> Self {{\n        Self {{ {', '.join(inits)} }}\n    }}\n}}\n\n")
     return "".join(out)
+
+
+def auto_doc(field):
+    """A sentence for a field the document does not describe, from its name."""
+    words = snake_plain(field).replace("_", " ")
+    if field == "id":
+        return "Its id (`id`)."
+    if field.endswith("At"):
+        return f"{words[:-3].capitalize()} at: an RFC 3339 timestamp, UTC (`{field}`)."
+    if field.endswith("Id") or field.endswith("Ids"):
+        return f"The {words.replace(' ids', ' ids').replace(' id', ' id')} (`{field}`)."
+    if field.startswith("is") and field[2:3].isupper():
+        return f"Whether it is {words[3:]} (`{field}`)."
+    return f"The {words} (`{field}`)."
 
 
 def snake_plain(name):

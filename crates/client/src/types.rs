@@ -170,11 +170,11 @@ string_enum! {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AccountView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
 }
 
@@ -185,9 +185,9 @@ pub struct AccountView {
 pub struct ApprovalResultView {
     /// `approved` or `discarded`.
     pub action: String,
-    /// `leadStatus`.
+    /// The lead status (`leadStatus`).
     pub lead_status: LeadStatusView,
-    /// `workflowInstanceId`.
+    /// The workflow instance id (`workflowInstanceId`).
     pub workflow_instance_id: String,
 }
 
@@ -196,18 +196,18 @@ pub struct ApprovalResultView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AttachmentView {
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
     /// `img`, `video`, `audio`, `file`, `linkedin_post`…
     #[serde(rename = "type")]
     pub kind: String,
-    /// `fileName`.
+    /// The file name (`fileName`).
     #[serde(default)]
     pub file_name: Option<String>,
-    /// `mimeType`.
+    /// The mime type (`mimeType`).
     #[serde(default)]
     pub mime_type: Option<String>,
-    /// `url`.
+    /// The url (`url`).
     #[serde(default)]
     pub url: Option<String>,
 }
@@ -219,29 +219,29 @@ pub struct AttachmentView {
 pub struct AttemptView {
     /// 1-based number within its delivery.
     pub attempt: i64,
-    /// `deliveryId`.
+    /// The delivery id (`deliveryId`).
     pub delivery_id: String,
-    /// `eventId`.
+    /// The event id (`eventId`).
     pub event_id: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `startedAt`.
+    /// Started at: an RFC 3339 timestamp, UTC (`startedAt`).
     pub started_at: String,
     /// `in_flight`, `succeeded` or `failed`.
     pub status: String,
     /// Why it failed (network error, refusal, interruption), when not an HTTP answer.
     #[serde(default)]
     pub error: Option<String>,
-    /// `finishedAt`.
+    /// Finished at: an RFC 3339 timestamp, UTC (`finishedAt`).
     #[serde(default)]
     pub finished_at: Option<String>,
-    /// `latencyMs`.
+    /// The latency ms (`latencyMs`).
     #[serde(default)]
     pub latency_ms: Option<i64>,
     /// The first 1 KiB of the answer.
     #[serde(default)]
     pub response_body: Option<String>,
-    /// `responseStatus`.
+    /// The response status (`responseStatus`).
     #[serde(default)]
     pub response_status: Option<i64>,
 }
@@ -251,45 +251,45 @@ pub struct AttemptView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AudienceProspectView {
-    /// `company`.
+    /// The company (`company`).
     pub company: CompanyView,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
-    /// `providerId`.
+    /// The provider id (`providerId`).
     pub provider_id: String,
-    /// `about`.
+    /// The about (`about`).
     #[serde(default)]
     pub about: Option<String>,
-    /// `connectionDegree`.
+    /// The connection degree (`connectionDegree`).
     #[serde(default)]
     pub connection_degree: Option<i64>,
-    /// `email`.
+    /// The email (`email`).
     #[serde(default)]
     pub email: Option<String>,
-    /// `firstName`.
+    /// The first name (`firstName`).
     #[serde(default)]
     pub first_name: Option<String>,
-    /// `headline`.
+    /// The headline (`headline`).
     #[serde(default)]
     pub headline: Option<String>,
-    /// `lastName`.
+    /// The last name (`lastName`).
     #[serde(default)]
     pub last_name: Option<String>,
-    /// `linkedinUrl`.
+    /// The linkedin url (`linkedinUrl`).
     #[serde(default)]
     pub linkedin_url: Option<String>,
-    /// `location`.
+    /// The location (`location`).
     #[serde(default)]
     pub location: Option<String>,
-    /// `photoUrl`.
+    /// The photo url (`photoUrl`).
     #[serde(default)]
     pub photo_url: Option<String>,
-    /// `publicIdentifier`.
+    /// The public identifier (`publicIdentifier`).
     #[serde(default)]
     pub public_identifier: Option<String>,
-    /// `title`.
+    /// The title (`title`).
     #[serde(default)]
     pub title: Option<String>,
 }
@@ -299,22 +299,22 @@ pub struct AudienceProspectView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AudienceView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
-    /// `prospectCount`.
+    /// The prospect count (`prospectCount`).
     pub prospect_count: i64,
     /// `on_demand` or `monitoring` for audiences created directly, else the
     /// prospecting source that filled it (`linkedin_search`, …).
     #[serde(rename = "type")]
     pub kind: String,
-    /// `description`.
+    /// The description (`description`).
     #[serde(default)]
     pub description: Option<String>,
-    /// `folderId`.
+    /// The folder id (`folderId`).
     #[serde(default)]
     pub folder_id: Option<String>,
 }
@@ -326,33 +326,33 @@ pub struct AudienceView {
 pub struct CampaignView {
     /// The audience its leads were selected from (an addition).
     pub audience_id: String,
-    /// `autoCancelOnMessageReceived`.
+    /// The auto cancel on message received (`autoCancelOnMessageReceived`).
     pub auto_cancel_on_message_received: bool,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `includeConversationHistory`.
+    /// The include conversation history (`includeConversationHistory`).
     pub include_conversation_history: bool,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
-    /// `outreachLanguage`.
+    /// The outreach language (`outreachLanguage`).
     pub outreach_language: String,
-    /// `selectedLeadCount`.
+    /// The selected lead count (`selectedLeadCount`).
     pub selected_lead_count: i64,
     /// The starter template it was created from (an addition).
     pub starter_template_id: String,
     /// `draft`, `active`, `stopped` or `completed`.
     pub status: CampaignStatus,
-    /// `updatedAt`.
+    /// Updated at: an RFC 3339 timestamp, UTC (`updatedAt`).
     pub updated_at: String,
-    /// `description`.
+    /// The description (`description`).
     #[serde(default)]
     pub description: Option<String>,
     /// While LinkedIn asks the campaign's account to pause: until when.
     #[serde(default)]
     pub rate_limited_until: Option<String>,
-    /// `startedAt`.
+    /// Started at: an RFC 3339 timestamp, UTC (`startedAt`).
     #[serde(default)]
     pub started_at: Option<String>,
 }
@@ -392,19 +392,19 @@ pub struct CheckpointView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CompanyView {
-    /// `industry`.
+    /// The industry (`industry`).
     #[serde(default)]
     pub industry: Option<String>,
-    /// `linkedinIdentifier`.
+    /// The linkedin identifier (`linkedinIdentifier`).
     #[serde(default)]
     pub linkedin_identifier: Option<String>,
-    /// `linkedinUrl`.
+    /// The linkedin url (`linkedinUrl`).
     #[serde(default)]
     pub linkedin_url: Option<String>,
-    /// `name`.
+    /// The name (`name`).
     #[serde(default)]
     pub name: Option<String>,
-    /// `website`.
+    /// The website (`website`).
     #[serde(default)]
     pub website: Option<String>,
 }
@@ -499,7 +499,7 @@ pub struct ConnectedSeatView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ContentSlotList {
-    /// `items`.
+    /// The items (`items`).
     pub items: Vec<ContentSlotView>,
 }
 
@@ -510,13 +510,13 @@ pub struct ContentSlotList {
 pub struct ContentSlotView {
     /// `direct_message`, `inmail` or `connection_request`.
     pub channel: String,
-    /// `channelPosition`.
+    /// The channel position (`channelPosition`).
     pub channel_position: i64,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `label`.
+    /// The label (`label`).
     pub label: String,
-    /// `position`.
+    /// The position (`position`).
     pub position: i64,
     /// The linked writing style.
     #[serde(default)]
@@ -720,22 +720,22 @@ impl CreateWritingStyleBody {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct DailyCapsBody {
-    /// `engagements`.
+    /// The engagements (`engagements`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engagements: Option<i64>,
-    /// `inmails`.
+    /// The inmails (`inmails`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inmails: Option<i64>,
-    /// `invitations`.
+    /// The invitations (`invitations`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitations: Option<i64>,
-    /// `messages`.
+    /// The messages (`messages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<i64>,
-    /// `profileVisits`.
+    /// The profile visits (`profileVisits`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_visits: Option<i64>,
-    /// `withdrawals`.
+    /// The withdrawals (`withdrawals`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawals: Option<i64>,
 }
@@ -745,15 +745,15 @@ pub struct DailyCapsBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DailyCapsView {
-    /// `engagements`.
+    /// The engagements (`engagements`).
     pub engagements: i64,
-    /// `inmails`.
+    /// The inmails (`inmails`).
     pub inmails: i64,
-    /// `invitations`.
+    /// The invitations (`invitations`).
     pub invitations: i64,
-    /// `messages`.
+    /// The messages (`messages`).
     pub messages: i64,
-    /// `profileVisits`.
+    /// The profile visits (`profileVisits`).
     pub profile_visits: i64,
     /// Stale invitations withdrawn per day, at most.
     pub withdrawals: i64,
@@ -804,17 +804,17 @@ pub struct EndpointDeletedView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct EndpointView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `enabled`.
+    /// The enabled (`enabled`).
     pub enabled: bool,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `updatedAt`.
+    /// Updated at: an RFC 3339 timestamp, UTC (`updatedAt`).
     pub updated_at: String,
-    /// `url`.
+    /// The url (`url`).
     pub url: String,
-    /// `description`.
+    /// The description (`description`).
     #[serde(default)]
     pub description: Option<String>,
     /// `failing` when the server disabled it after 5 days of failures; null otherwise.
@@ -839,11 +839,11 @@ pub struct EndpointView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct EventListView {
-    /// `hasMore`.
+    /// The has more (`hasMore`).
     pub has_more: bool,
-    /// `items`.
+    /// The items (`items`).
     pub items: Vec<EventView>,
-    /// `nextCursor`.
+    /// The next cursor (`nextCursor`).
     #[serde(default)]
     pub next_cursor: Option<String>,
 }
@@ -853,9 +853,9 @@ pub struct EventListView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct EventView {
-    /// `accountGroupId`.
+    /// The account group id (`accountGroupId`).
     pub account_group_id: String,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
     /// Ids and fields a consumer needs to act without a second call; never secrets.
     pub data: serde_json::Value,
@@ -871,9 +871,9 @@ pub struct EventView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct FailureView {
-    /// `code`.
+    /// The code (`code`).
     pub code: String,
-    /// `message`.
+    /// The message (`message`).
     pub message: String,
 }
 
@@ -882,19 +882,19 @@ pub struct FailureView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct FolderView {
-    /// `audienceType`.
+    /// The audience type (`audienceType`).
     pub audience_type: String,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `isPinned`.
+    /// Whether it is pinned (`isPinned`).
     pub is_pinned: bool,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
-    /// `position`.
+    /// The position (`position`).
     pub position: i64,
-    /// `updatedAt`.
+    /// Updated at: an RFC 3339 timestamp, UTC (`updatedAt`).
     pub updated_at: String,
 }
 
@@ -905,7 +905,7 @@ pub struct FolderView {
 pub struct HostedLinkView {
     /// An hour from now (Unipile also ends every link at its daily restart).
     pub expires_at: String,
-    /// `url`.
+    /// The url (`url`).
     pub url: String,
 }
 
@@ -914,9 +914,9 @@ pub struct HostedLinkView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct JobCancelView {
-    /// `jobId`.
+    /// The job id (`jobId`).
     pub job_id: String,
-    /// `status`.
+    /// The status (`status`).
     pub status: JobStatus,
 }
 
@@ -925,9 +925,9 @@ pub struct JobCancelView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct JobErrorView {
-    /// `code`.
+    /// The code (`code`).
     pub code: String,
-    /// `message`.
+    /// The message (`message`).
     pub message: String,
 }
 
@@ -936,16 +936,16 @@ pub struct JobErrorView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct JobListItemView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `jobId`.
+    /// The job id (`jobId`).
     pub job_id: String,
-    /// `status`.
+    /// The status (`status`).
     pub status: JobStatus,
-    /// `type`.
+    /// The type (`type`).
     #[serde(rename = "type")]
     pub kind: String,
-    /// `updatedAt`.
+    /// Updated at: an RFC 3339 timestamp, UTC (`updatedAt`).
     pub updated_at: String,
 }
 
@@ -954,11 +954,11 @@ pub struct JobListItemView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct JobStartView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `jobId`.
+    /// The job id (`jobId`).
     pub job_id: String,
-    /// `status`.
+    /// The status (`status`).
     pub status: JobStatus,
 }
 
@@ -969,28 +969,28 @@ pub struct JobStartView {
 pub struct JobStatusView {
     /// The audience this job fills (an addition to the documented payload).
     pub audience_id: String,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `creditsCharged`.
+    /// The credits charged (`creditsCharged`).
     pub credits_charged: i64,
-    /// `importedCount`.
+    /// The imported count (`importedCount`).
     pub imported_count: i64,
-    /// `jobId`.
+    /// The job id (`jobId`).
     pub job_id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
     /// The source type (`linkedin_search`, …).
     pub source_type: String,
-    /// `stages`.
+    /// The stages (`stages`).
     pub stages: StagesView,
     /// `queued`, `running`, `completed`, `failed` or `cancelled`.
     pub status: JobStatus,
-    /// `type`.
+    /// The type (`type`).
     #[serde(rename = "type")]
     pub kind: String,
-    /// `updatedAt`.
+    /// Updated at: an RFC 3339 timestamp, UTC (`updatedAt`).
     pub updated_at: String,
-    /// `error`.
+    /// The error (`error`).
     #[serde(default)]
     pub error: Option<JobErrorView>,
 }
@@ -1000,7 +1000,7 @@ pub struct JobStatusView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct LeadStatusList {
-    /// `items`.
+    /// The items (`items`).
     pub items: Vec<LeadStatusView>,
 }
 
@@ -1009,16 +1009,16 @@ pub struct LeadStatusList {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct LeadStatusView {
-    /// `hasPendingApproval`.
+    /// The has pending approval (`hasPendingApproval`).
     pub has_pending_approval: bool,
-    /// `leadId`.
+    /// The lead id (`leadId`).
     pub lead_id: String,
     /// `pending`, `waiting`, `completed`, `stopped`, `not_started`, `not_in_campaign` or `not_eligible`.
     pub workflow_status: String,
-    /// `latestStep`.
+    /// The latest step (`latestStep`).
     #[serde(default)]
     pub latest_step: Option<String>,
-    /// `workflowInstanceId`.
+    /// The workflow instance id (`workflowInstanceId`).
     #[serde(default)]
     pub workflow_instance_id: Option<String>,
     /// e.g. `CONTENT_DISCARDED`, `REPLY_RECEIVED`, `INVITATION_NOT_ACCEPTED`, `CAMPAIGN_STOPPED`, `NO_INMAIL_CREDITS`.
@@ -1033,15 +1033,15 @@ pub struct LeadStatusView {
 pub struct LinkedInAccountView {
     /// `classic`, `sales_navigator` or `recruiter`.
     pub account_type: String,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `dailyCaps`.
+    /// The daily caps (`dailyCaps`).
     pub daily_caps: DailyCapsView,
     /// Daily budgets of provider reads.
     pub daily_read_budgets: ReadBudgetsView,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
     /// Kinds paused now, and when each resumes.
     pub pauses: Vec<PauseView>,
@@ -1056,15 +1056,15 @@ pub struct LinkedInAccountView {
     /// `needs_action` (its owner must act on LinkedIn), `disconnected` (checked every few
     /// minutes; resumes on its own), `recovering` (back, at half its caps for a day).
     pub status: String,
-    /// `timezone`.
+    /// The timezone (`timezone`).
     pub timezone: String,
     /// Today's use per kind of action and read.
     pub usage_today: Vec<UsageView>,
-    /// `weeklyInvitationCap`.
+    /// The weekly invitation cap (`weeklyInvitationCap`).
     pub weekly_invitation_cap: i64,
     /// Invitations still pending this many days after they were sent are withdrawn; 0: never.
     pub withdraw_invitations_after_days: i64,
-    /// `workingHours`.
+    /// The working hours (`workingHours`).
     pub working_hours: WorkingHoursView,
     /// When the ramp-up ends and the full caps apply; absent without a ramp-up.
     #[serde(default)]
@@ -1083,25 +1083,25 @@ pub struct MessageView {
     pub account_id: String,
     /// `classic`, `sales_navigator` or `recruiter`.
     pub account_type: String,
-    /// `attachments`.
+    /// The attachments (`attachments`).
     pub attachments: Vec<AttachmentView>,
-    /// `conversationId`.
+    /// The conversation id (`conversationId`).
     pub conversation_id: String,
     /// The LinkedIn thread id (`2-…`).
     pub conversation_provider_id: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
     /// True when the connected account sent it.
     pub is_sender: bool,
     /// The sender's member id.
     pub sender_id: String,
-    /// `sentAt`.
+    /// Sent at: an RFC 3339 timestamp, UTC (`sentAt`).
     pub sent_at: String,
-    /// `text`.
+    /// The text (`text`).
     pub text: String,
     /// Unread messages in the conversation.
     pub unread_count: i64,
-    /// `conversationName`.
+    /// The conversation name (`conversationName`).
     #[serde(default)]
     pub conversation_name: Option<String>,
     /// The `id` of the message this one answers, when it is in the inbox.
@@ -1135,9 +1135,9 @@ impl MoveToFolderBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct NamedListView {
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
 }
 
@@ -1149,7 +1149,7 @@ pub struct NavigationFolderView {
     /// The fields of [`FolderView`].
     #[serde(flatten)]
     pub folder: FolderView,
-    /// `audiences`.
+    /// The audiences (`audiences`).
     pub audiences: Vec<AudienceView>,
 }
 
@@ -1158,9 +1158,9 @@ pub struct NavigationFolderView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct NavigationView {
-    /// `folders`.
+    /// The folders (`folders`).
     pub folders: Vec<NavigationFolderView>,
-    /// `ungroupedAudiences`.
+    /// The ungrouped audiences (`ungroupedAudiences`).
     pub ungrouped_audiences: Vec<AudienceView>,
 }
 
@@ -1169,7 +1169,7 @@ pub struct NavigationView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PauseView {
-    /// `kind`.
+    /// The kind (`kind`).
     pub kind: String,
     /// The refusal, e.g. `INVITATION_LIMIT_REACHED`.
     pub reason: String,
@@ -1215,19 +1215,19 @@ impl PreviewBody {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewProfileBody {
-    /// `company`.
+    /// The company (`company`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
-    /// `firstName`.
+    /// The first name (`firstName`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `lastName`.
+    /// The last name (`lastName`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `location`.
+    /// The location (`location`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// `title`.
+    /// The title (`title`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
@@ -1255,7 +1255,7 @@ impl PreviewSignalBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PreviewView {
-    /// `body`.
+    /// The body (`body`).
     pub body: String,
     /// Who wrote it: `builtin` (the deterministic composer) or `openai` (the
     /// configured model, for styles with `useStrictTemplate: false`).
@@ -1272,9 +1272,9 @@ pub struct PreviewView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ProspectSignalsView {
-    /// `prospectId`.
+    /// The prospect id (`prospectId`).
     pub prospect_id: String,
-    /// `results`.
+    /// The results (`results`).
     pub results: Vec<SignalGroupView>,
     /// `pending` until a completed evaluation exists, then `evaluated` (even with `results: []`).
     pub status: String,
@@ -1294,9 +1294,9 @@ pub struct ProspectSignalsView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ProviderLookupView {
-    /// `matches`.
+    /// The matches (`matches`).
     pub matches: Vec<ProviderMatchView>,
-    /// `providerId`.
+    /// The provider id (`providerId`).
     pub provider_id: String,
     /// `none`, `unique` or `ambiguous` (several matches, none picked).
     pub resolution: String,
@@ -1307,22 +1307,22 @@ pub struct ProviderLookupView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ProviderMatchView {
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
-    /// `personId`.
+    /// The person id (`personId`).
     pub person_id: String,
-    /// `prospectId`.
+    /// The prospect id (`prospectId`).
     pub prospect_id: String,
-    /// `companyName`.
+    /// The company name (`companyName`).
     #[serde(default)]
     pub company_name: Option<String>,
-    /// `linkedinUrl`.
+    /// The linkedin url (`linkedinUrl`).
     #[serde(default)]
     pub linkedin_url: Option<String>,
-    /// `publicIdentifier`.
+    /// The public identifier (`publicIdentifier`).
     #[serde(default)]
     pub public_identifier: Option<String>,
-    /// `title`.
+    /// The title (`title`).
     #[serde(default)]
     pub title: Option<String>,
 }
@@ -1368,19 +1368,19 @@ impl QueueResponseBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct QuotaView {
-    /// `exhausted`.
+    /// The exhausted (`exhausted`).
     pub exhausted: bool,
-    /// `limit`.
+    /// The limit (`limit`).
     pub limit: i64,
-    /// `listType`.
+    /// The list type (`listType`).
     pub list_type: String,
-    /// `quotaType`.
+    /// The quota type (`quotaType`).
     pub quota_type: String,
-    /// `remaining`.
+    /// The remaining (`remaining`).
     pub remaining: i64,
-    /// `resetAt`.
+    /// Reset at: an RFC 3339 timestamp, UTC (`resetAt`).
     pub reset_at: String,
-    /// `used`.
+    /// The used (`used`).
     pub used: i64,
 }
 
@@ -1388,19 +1388,19 @@ pub struct QuotaView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadBudgetsBody {
-    /// `activityReads`.
+    /// The activity reads (`activityReads`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_reads: Option<i64>,
-    /// `inboxReads`.
+    /// The inbox reads (`inboxReads`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbox_reads: Option<i64>,
-    /// `profileFetches`.
+    /// The profile fetches (`profileFetches`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_fetches: Option<i64>,
-    /// `relationReads`.
+    /// The relation reads (`relationReads`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relation_reads: Option<i64>,
-    /// `searchPages`.
+    /// The search pages (`searchPages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_pages: Option<i64>,
 }
@@ -1410,15 +1410,15 @@ pub struct ReadBudgetsBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReadBudgetsView {
-    /// `activityReads`.
+    /// The activity reads (`activityReads`).
     pub activity_reads: i64,
-    /// `inboxReads`.
+    /// The inbox reads (`inboxReads`).
     pub inbox_reads: i64,
-    /// `profileFetches`.
+    /// The profile fetches (`profileFetches`).
     pub profile_fetches: i64,
-    /// `relationReads`.
+    /// The relation reads (`relationReads`).
     pub relation_reads: i64,
-    /// `searchPages`.
+    /// The search pages (`searchPages`).
     pub search_pages: i64,
 }
 
@@ -1427,11 +1427,11 @@ pub struct ReadBudgetsView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct RedeliveryView {
-    /// `deliveryId`.
+    /// The delivery id (`deliveryId`).
     pub delivery_id: String,
-    /// `endpointId`.
+    /// The endpoint id (`endpointId`).
     pub endpoint_id: String,
-    /// `eventId`.
+    /// The event id (`eventId`).
     pub event_id: String,
 }
 
@@ -1500,15 +1500,15 @@ impl SampleBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SampleView {
-    /// `message`.
+    /// The message (`message`).
     pub message: String,
     /// Which situation the sample is written for.
     #[serde(rename = "type")]
     pub kind: SampleType,
-    /// `signalTag`.
+    /// The signal tag (`signalTag`).
     #[serde(default)]
     pub signal_tag: Option<String>,
-    /// `subject`.
+    /// The subject (`subject`).
     #[serde(default)]
     pub subject: Option<String>,
 }
@@ -1518,9 +1518,9 @@ pub struct SampleView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScanCancelView {
-    /// `scanId`.
+    /// The scan id (`scanId`).
     pub scan_id: String,
-    /// `status`.
+    /// The status (`status`).
     pub status: ScanStatus,
 }
 
@@ -1548,9 +1548,9 @@ pub struct ScanCountsView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScanErrorView {
-    /// `code`.
+    /// The code (`code`).
     pub code: String,
-    /// `message`.
+    /// The message (`message`).
     pub message: String,
 }
 
@@ -1559,16 +1559,16 @@ pub struct ScanErrorView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScanListItemView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `scanId`.
+    /// The scan id (`scanId`).
     pub scan_id: String,
     /// `queued`, `running`, `completed`, `failed` or `cancelled`.
     pub status: ScanStatus,
     /// Always `signal_scan`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// `updatedAt`.
+    /// Updated at: an RFC 3339 timestamp, UTC (`updatedAt`).
     pub updated_at: String,
 }
 
@@ -1577,9 +1577,9 @@ pub struct ScanListItemView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScanStartView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `scanId`.
+    /// The scan id (`scanId`).
     pub scan_id: String,
     /// `queued` for a new scan; the scan's current status on a replay.
     pub status: ScanStatus,
@@ -1590,24 +1590,24 @@ pub struct ScanStartView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScanStatusView {
-    /// `audienceId`.
+    /// The audience id (`audienceId`).
     pub audience_id: String,
-    /// `counts`.
+    /// The counts (`counts`).
     pub counts: ScanCountsView,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
     /// Share of prospects done, from 0 to 1 (an addition).
     pub progress: f64,
-    /// `scanId`.
+    /// The scan id (`scanId`).
     pub scan_id: String,
-    /// `signalSpecificationId`.
+    /// The signal specification id (`signalSpecificationId`).
     pub signal_specification_id: String,
-    /// `status`.
+    /// The status (`status`).
     pub status: ScanStatus,
     /// Always `signal_scan`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// `updatedAt`.
+    /// Updated at: an RFC 3339 timestamp, UTC (`updatedAt`).
     pub updated_at: String,
     /// Why the scan failed; null otherwise.
     #[serde(default)]
@@ -1619,35 +1619,35 @@ pub struct ScanStatusView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScheduledResponseView {
-    /// `accountId`.
+    /// The account id (`accountId`).
     pub account_id: String,
-    /// `channel`.
+    /// The channel (`channel`).
     pub channel: ResponseChannel,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
     /// True when a safety rule (working hours, caps, spacing, a LinkedIn rate limit) moved `scheduledAt`.
     pub deferred: bool,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `prospectId`.
+    /// The prospect id (`prospectId`).
     pub prospect_id: String,
-    /// `scheduledAt`.
+    /// Scheduled at: an RFC 3339 timestamp, UTC (`scheduledAt`).
     pub scheduled_at: String,
     /// `queued`, `sending`, `sent`, `failed` or `cancelled`.
     pub status: ResponseStatus,
-    /// `conversationId`.
+    /// The conversation id (`conversationId`).
     #[serde(default)]
     pub conversation_id: Option<String>,
-    /// `failure`.
+    /// The failure (`failure`).
     #[serde(default)]
     pub failure: Option<FailureView>,
-    /// `idempotencyKey`.
+    /// The idempotency key (`idempotencyKey`).
     #[serde(default)]
     pub idempotency_key: Option<String>,
-    /// `messageId`.
+    /// The message id (`messageId`).
     #[serde(default)]
     pub message_id: Option<String>,
-    /// `sentAt`.
+    /// Sent at: an RFC 3339 timestamp, UTC (`sentAt`).
     #[serde(default)]
     pub sent_at: Option<String>,
 }
@@ -1658,10 +1658,10 @@ pub struct ScheduledResponseView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatSettingsBody {
-    /// `dailyCaps`.
+    /// The daily caps (`dailyCaps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_caps: Option<DailyCapsBody>,
-    /// `dailyReadBudgets`.
+    /// The daily read budgets (`dailyReadBudgets`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_read_budgets: Option<ReadBudgetsBody>,
     /// A display name for the seat.
@@ -1670,7 +1670,7 @@ pub struct SeatSettingsBody {
     /// Weeks the seat warms up over, counted from its connection (0 to 12; 0: full caps now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ramp_up_weeks: Option<i64>,
-    /// `spacingSecs`.
+    /// The spacing secs (`spacingSecs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spacing_secs: Option<SpacingBody>,
     /// IANA time zone of the seat's working hours and of its days (caps count from local midnight).
@@ -1692,7 +1692,7 @@ pub struct SeatSettingsBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SeatWebhooksView {
-    /// `registered`.
+    /// The registered (`registered`).
     pub registered: Vec<RegisteredWebhookView>,
     /// The receiver Unipile calls.
     pub request_url: String,
@@ -1707,7 +1707,7 @@ pub struct SeatWebhooksView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SignalGroupView {
-    /// `items`.
+    /// The items (`items`).
     pub items: Vec<SignalItemView>,
     /// The source: `linkedin_posts`, `linkedin_comments`, `job_changes`, `company_news`, `hiring` or `funding`.
     #[serde(rename = "type")]
@@ -1726,34 +1726,34 @@ pub struct SignalItemView {
     pub score: i64,
     /// A short phrase for `{{ Signal }}`.
     pub summary: String,
-    /// `commentLink`.
+    /// The comment link (`commentLink`).
     #[serde(default)]
     pub comment_link: Option<String>,
     /// When a comment was written.
     #[serde(default)]
     pub commented_at: Option<String>,
-    /// `companyName`.
+    /// The company name (`companyName`).
     #[serde(default)]
     pub company_name: Option<String>,
-    /// `jobUrl`.
+    /// The job url (`jobUrl`).
     #[serde(default)]
     pub job_url: Option<String>,
-    /// `postLink`.
+    /// The post link (`postLink`).
     #[serde(default)]
     pub post_link: Option<String>,
     /// When a post, job change, job posting or news item was published.
     #[serde(default)]
     pub posted_at: Option<String>,
-    /// `replySummary`.
+    /// The reply summary (`replySummary`).
     #[serde(default)]
     pub reply_summary: Option<String>,
-    /// `title`.
+    /// The title (`title`).
     #[serde(default)]
     pub title: Option<String>,
-    /// `totalComments`.
+    /// The total comments (`totalComments`).
     #[serde(default)]
     pub total_comments: Option<i64>,
-    /// `totalLikes`.
+    /// The total likes (`totalLikes`).
     #[serde(default)]
     pub total_likes: Option<i64>,
 }
@@ -1763,11 +1763,11 @@ pub struct SignalItemView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SignalSpecificationView {
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
     /// The sources the specification watches (1 to 50 entries; a source named twice counts once).
     pub sources: Vec<SignalSource>,
@@ -1775,11 +1775,11 @@ pub struct SignalSpecificationView {
     pub specifications: Vec<serde_json::Value>,
     /// When the specification last changed (an addition to the documented shape).
     pub updated_at: String,
-    /// `useValueProposition`.
+    /// The use value proposition (`useValueProposition`).
     pub use_value_proposition: bool,
-    /// `valuePropositionIds`.
+    /// The value proposition ids (`valuePropositionIds`).
     pub value_proposition_ids: Vec<String>,
-    /// `description`.
+    /// The description (`description`).
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -1788,10 +1788,10 @@ pub struct SignalSpecificationView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SpacingBody {
-    /// `max`.
+    /// The max (`max`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
-    /// `min`.
+    /// The min (`min`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<i64>,
 }
@@ -1801,9 +1801,9 @@ pub struct SpacingBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SpacingView {
-    /// `max`.
+    /// The max (`max`).
     pub max: i64,
-    /// `min`.
+    /// The min (`min`).
     pub min: i64,
 }
 
@@ -1814,7 +1814,7 @@ pub struct SpacingView {
 pub struct StageView {
     /// Between 0 and 1.
     pub progress: f64,
-    /// `status`.
+    /// The status (`status`).
     pub status: String,
 }
 
@@ -1823,9 +1823,9 @@ pub struct StageView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StagesView {
-    /// `enrichment`.
+    /// The enrichment (`enrichment`).
     pub enrichment: StageView,
-    /// `import`.
+    /// The import (`import`).
     pub import: StageView,
 }
 
@@ -1920,11 +1920,11 @@ impl StartScanBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StartedCampaignView {
-    /// `campaign`.
+    /// The campaign (`campaign`).
     pub campaign: CampaignView,
-    /// `instancesCreated`.
+    /// The instances created (`instancesCreated`).
     pub instances_created: i64,
-    /// `triggered`.
+    /// The triggered (`triggered`).
     pub triggered: bool,
 }
 
@@ -1933,7 +1933,7 @@ pub struct StartedCampaignView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StarterTemplateList {
-    /// `items`.
+    /// The items (`items`).
     pub items: Vec<StarterTemplateView>,
 }
 
@@ -1944,11 +1944,11 @@ pub struct StarterTemplateList {
 pub struct StarterTemplateView {
     /// Whether the group's connected accounts (and InMail credits) can run it.
     pub available: bool,
-    /// `description`.
+    /// The description (`description`).
     pub description: String,
     /// `engage-inmail`, `engage-connect-dm`, `connect-engage-dm` or `connect`.
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
 }
 
@@ -1957,9 +1957,9 @@ pub struct StarterTemplateView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StoppedCampaignView {
-    /// `campaign`.
+    /// The campaign (`campaign`).
     pub campaign: CampaignView,
-    /// `instancesStopped`.
+    /// The instances stopped (`instancesStopped`).
     pub instances_stopped: i64,
 }
 
@@ -2045,7 +2045,7 @@ pub struct UpdateSignalSpecificationBody {
     /// Free-form entries (up to 100, 64 KiB of JSON in all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specifications: Option<Vec<serde_json::Value>>,
-    /// `useValueProposition`.
+    /// The use value proposition (`useValueProposition`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_value_proposition: Option<bool>,
     /// Value propositions of the same account group (up to 50 ids of 1 to 100 characters; repeats counted once; one that names nothing here is 400).
@@ -2100,7 +2100,7 @@ pub struct UpdateWritingStyleBody {
     /// 1 to 50 samples; replaces the whole list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<Vec<SampleBody>>,
-    /// `useStrictTemplate`.
+    /// The use strict template (`useStrictTemplate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_strict_template: Option<bool>,
     /// 1 to 100 characters; `null` unlinks it.
@@ -2118,7 +2118,7 @@ pub struct UsageView {
     /// `message`, `inmail`, `invitation`, `profile_visit`, `engagement` (actions), or
     /// `profile_fetch`, `search_page`, `relation_read`, `inbox_read`, `activity_read` (reads).
     pub kind: String,
-    /// `used`.
+    /// The used (`used`).
     pub used: i64,
     /// Today's cap (halved while recovering); absent: no cap.
     #[serde(default)]
@@ -2130,19 +2130,19 @@ pub struct UsageView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ValuePropositionView {
-    /// `challenges`.
+    /// The challenges (`challenges`).
     pub challenges: Vec<String>,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
     /// When the value proposition last changed (an addition to the documented shape).
     pub updated_at: String,
-    /// `values`.
+    /// The values (`values`).
     pub values: Vec<String>,
-    /// `description`.
+    /// The description (`description`).
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -2167,9 +2167,9 @@ impl WebhooksBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct WorkingHoursView {
-    /// `end`.
+    /// The end (`end`).
     pub end: String,
-    /// `start`.
+    /// The start (`start`).
     pub start: String,
 }
 
@@ -2180,23 +2180,23 @@ pub struct WorkingHoursView {
 pub struct WritingStyleView {
     /// What the writing style writes.
     pub content_type: ContentType,
-    /// `createdAt`.
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
     pub created_at: String,
-    /// `excludeRules`.
+    /// The exclude rules (`excludeRules`).
     pub exclude_rules: Vec<String>,
-    /// `id`.
+    /// Its id (`id`).
     pub id: String,
-    /// `includeRules`.
+    /// The include rules (`includeRules`).
     pub include_rules: Vec<String>,
-    /// `name`.
+    /// The name (`name`).
     pub name: String,
-    /// `samples`.
+    /// The samples (`samples`).
     pub samples: Vec<SampleView>,
     /// When the writing style last changed (an addition to the documented shape).
     pub updated_at: String,
     /// Whether the writing style uses template fill-in instead of AI free text.
     pub use_strict_template: bool,
-    /// `description`.
+    /// The description (`description`).
     #[serde(default)]
     pub description: Option<String>,
     /// The value proposition used for campaign messaging, if any.

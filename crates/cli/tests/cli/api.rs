@@ -22,6 +22,16 @@ struct Served {
     _dir: tempfile::TempDir,
 }
 
+/// A child process (`events tail` follows forever) ended with the test, even a failed one.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -175,6 +185,47 @@ fn api_commands_drive_a_running_server() {
     let events = s.ok(&["events", "tail", "--group", g, "--no-follow", "--json"]);
     let events: Vec<Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(events.iter().filter(|e| e["type"] == "prospecting.job.completed").count() == 2, "{events:?}");
+
+    // Following: the last event first, then a new one once the server's catch-up returns it, once.
+    let mut tail = KillOnDrop(
+        Command::new(BIN)
+            .args(["api", "events", "tail", "--group", g, "--last", "1", "--poll-ms", "100", "--json"])
+            .env("SONARLY_URL", &s.url)
+            .env("SONARLY_API_KEY", &s.key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (send, lines) = mpsc::channel::<String>();
+    let stdout = BufReader::new(tail.0.stdout.take().unwrap());
+    std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(|l| drop(send.send(l))));
+    let first: Value = serde_json::from_str(&lines.recv_timeout(BOUND).expect("the last event")).unwrap();
+    assert_eq!(first["type"], "prospecting.job.completed");
+    let newer = s.json(&[
+        "prospecting",
+        "start",
+        "--group",
+        g,
+        "--name",
+        "Rome",
+        "--search-url",
+        SEARCH,
+        "--max-results",
+        "3",
+        "--poll-ms",
+        "100",
+    ]);
+    let followed = loop {
+        let line = lines.recv_timeout(BOUND).expect("the new job's event is followed");
+        let event: Value = serde_json::from_str(&line).unwrap();
+        assert_ne!(event["id"], first["id"], "printed twice");
+        if event["data"]["jobId"] == newer["jobId"] {
+            break event;
+        }
+    };
+    assert_eq!(followed["type"], "prospecting.job.completed");
+    drop(tail);
 
     // Errors: the code and trace id; a missing key says what to set.
     let out = s.api(&["accounts", "get", "nope"]);
