@@ -340,6 +340,11 @@ impl Client {
         body: Option<serde_json::Value>,
         idempotency_key: Option<String>,
     ) -> Result<T, Error> {
+        if let Some(key) = &idempotency_key
+            && (key.is_empty() || key.len() > 256 || !key.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(Error::InvalidInput("an Idempotency-Key is 1 to 256 visible ASCII characters".into()));
+        }
         let url = format!("{}{}", self.base, path);
         // A POST changes something: only one the server recognises as a repeat may be sent twice.
         let repeatable = method != Method::POST || idempotency_key.is_some();

@@ -111,6 +111,14 @@ async fn two_calls_get_two_keys_and_a_chosen_key_is_sent_as_is() {
 }
 
 #[tokio::test]
+async fn an_invalid_idempotency_key_is_refused_before_sending() {
+    let (stub, base) = start(vec![(202, vec![], OK_JOB)]).await;
+    let err = client(&base, fast(4)).start_job_with_idempotency_key("grp_1", &job(), "has space").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(stub.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_post_without_idempotency_key_is_not_retried() {
     let (stub, base) = start(vec![(503, vec![("retry-after", "0")], BUSY), (201, vec![], OK_JOB)]).await;
     let err = client(&base, fast(4)).start_campaign("grp_1", "cmp_1").await.unwrap_err();
