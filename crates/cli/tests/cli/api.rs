@@ -186,6 +186,87 @@ fn api_commands_drive_a_running_server() {
     let events: Vec<Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(events.iter().filter(|e| e["type"] == "prospecting.job.completed").count() == 2, "{events:?}");
 
+    // Replies: the Demo inbox's first contact becomes a prospect (a url_upload job), a reply is
+    // queued, listed and cancelled (or, if the scheduler was quicker, refused as no longer queued).
+    let contact = {
+        let mut waited = 0;
+        loop {
+            let inbox = s.json(&["messages", "list", "--group", g, "--limit", "100"]);
+            let found = inbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find_map(|m| m["participantProviderId"].as_str().map(str::to_owned));
+            if let Some(found) = found {
+                break found;
+            }
+            waited += 1;
+            assert!(waited < 120, "the inbox sync brought no conversation: {inbox}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    let profile = format!("https://www.linkedin.com/in/{contact}");
+    let imported = s.json(&[
+        "prospecting",
+        "start",
+        "--group",
+        g,
+        "--name",
+        "Inbox",
+        "--profile-url",
+        &profile,
+        "--poll-ms",
+        "100",
+    ]);
+    let audience_id = imported["audienceId"].as_str().unwrap();
+    let prospect =
+        s.json(&["audiences", "prospects", "--group", g, audience_id])["items"][0]["id"].as_str().unwrap().to_owned();
+    let queued = s.json(&[
+        "responses",
+        "queue",
+        "--group",
+        g,
+        "--prospect",
+        &prospect,
+        "--message",
+        "Thanks for connecting!",
+        "--idempotency-key",
+        "reply-1",
+    ]);
+    assert_eq!(queued["prospectId"], prospect.as_str(), "{queued}");
+    assert_eq!(queued["idempotencyKey"], "reply-1");
+    let id = queued["id"].as_str().unwrap();
+    let listed = s.json(&["responses", "list", "--group", g, "--all"]);
+    assert!(listed["items"].as_array().unwrap().iter().any(|r| r["id"] == id), "{listed}");
+    let cancel = s.api(&["responses", "cancel", "--group", g, id, "--json"]);
+    if cancel.status.success() {
+        let cancelled: Value = serde_json::from_slice(&cancel.stdout).unwrap();
+        assert_eq!(cancelled["status"], "cancelled");
+    } else {
+        assert!(String::from_utf8_lossy(&cancel.stderr).contains("VALIDATION_ERROR"), "{cancel:?}");
+    }
+
+    // Campaigns: one made through the client, started and stopped from the terminal.
+    let campaign = {
+        let client = sonarly_client::Client::new(&s.url, &s.key).unwrap();
+        let body =
+            sonarly_client::CreateCampaignBody::new(sonarly_client::StarterTemplateId::Connect, "Run", &audience);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(client.create_campaign(g, &body)).unwrap().id
+    };
+    let drafts = s.json(&["campaigns", "list", "--group", g, "--status", "draft"]);
+    assert_eq!(drafts["items"][0]["id"], campaign.as_str(), "{drafts}");
+    let started = s.json(&["campaigns", "start", "--group", g, &campaign]);
+    assert_eq!(
+        (started["campaign"]["status"].as_str(), started["triggered"].as_bool()),
+        (Some("active"), Some(true)),
+        "{started}"
+    );
+    let table = s.ok(&["campaigns", "list", "--group", g]);
+    assert!(table.lines().any(|l| l.starts_with(&campaign) && l.contains("active")), "{table}");
+    let stopped = s.json(&["campaigns", "stop", "--group", g, &campaign]);
+    assert_eq!(stopped["campaign"]["status"], "stopped", "{stopped}");
+
     // Following: the last event first, then a new one once the server's catch-up returns it, once.
     let mut tail = KillOnDrop(
         Command::new(BIN)
@@ -201,7 +282,7 @@ fn api_commands_drive_a_running_server() {
     let stdout = BufReader::new(tail.0.stdout.take().unwrap());
     std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(|l| drop(send.send(l))));
     let first: Value = serde_json::from_str(&lines.recv_timeout(BOUND).expect("the last event")).unwrap();
-    assert_eq!(first["type"], "prospecting.job.completed");
+    assert!(first["id"].as_str().is_some_and(|id| id.starts_with("evt_")), "{first}");
     let newer = s.json(&[
         "prospecting",
         "start",
