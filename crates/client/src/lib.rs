@@ -1,4 +1,4 @@
-//! A typed Rust client of the [Sonarly API v1](https://github.com/) as served by Sonarly Server.
+//! A typed Rust client of the Sonarly API v1, as served by Sonarly Server (`docs/openapi.json`).
 //!
 //! - One method per route ([`ROUTES`] lists them; a test checks it against `docs/openapi.json`),
 //!   with typed requests and responses ([`types`]).
