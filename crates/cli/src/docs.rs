@@ -50,6 +50,13 @@ fn command(out: &mut String, cmd: &Command, parent: &str) {
             table(out, &args);
         }
         after_help(out, cmd);
+    } else if !args.is_empty() {
+        // Options of a command that go with each of its subcommands (e.g. `sonarly api --json`).
+        let _ = writeln!(out, "\n### `{path}` (options of every `{path} …` command)\n");
+        if let Some(about) = cmd.get_long_about().or(cmd.get_about()) {
+            let _ = writeln!(out, "{}\n", sentence(&about.to_string()));
+        }
+        table(out, &args);
     }
     for sub in cmd.get_subcommands() {
         command(out, sub, &path);

@@ -1,6 +1,7 @@
 //! `sonarly`: the server and its administration commands.
 
 mod admin;
+mod api;
 #[cfg(test)]
 mod docs;
 mod errors;
@@ -83,6 +84,8 @@ enum Command {
     /// Read the event log.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Call a running server's API with a key (SONARLY_URL, SONARLY_API_KEY): tables, or JSON with --json.
+    Api(api::ApiArgs),
 }
 
 /// The database URL and how the user gave it.
@@ -163,6 +166,7 @@ async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Linkedin(cmd) => linkedin::run(&db, cmd).await,
         Command::Openapi => openapi(),
         Command::Events(cmd) => events::run(&db, cmd).await,
+        Command::Api(args) => api::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! test is named after it, e.g. `cargo test -p sonarly-cli --test cli readme::`.
 //! Every module runs the binary built by Cargo (`CARGO_BIN_EXE_sonarly`).
 
+mod api;
 mod cli;
 mod edge;
 mod events_tail;
