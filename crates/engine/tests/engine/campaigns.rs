@@ -18,12 +18,12 @@ use sonarly_domain::clock::Clock;
 use sonarly_domain::composer::ProspectSignal;
 use sonarly_domain::linkedin_account::{ActionKind, SendingRules, WorkingHours};
 use sonarly_domain::models::Audience;
-use sonarly_domain::prospecting::{Prospect, person_id_for};
+use sonarly_domain::prospecting::Prospect;
 use sonarly_domain::signals::DEFAULT_COMPOSE_MIN_SCORE;
 use sonarly_domain::template::{Patch, SampleInput, SignalSpecificationInput, WritingStyleInput};
 use sonarly_engine::Engine;
 use sonarly_linkedin::sandbox::{EnforcementConfig, SandboxConfig};
-use sonarly_linkedin::{AccountType, OutboundToken, PeopleSource};
+use sonarly_linkedin::{AccountType, OutboundToken};
 use sonarly_store::{CAMPAIGN_WORK, NewSend, SendAction, SendState};
 use sonarly_testkit::{TestBackend, both_backends};
 use std::collections::{HashMap, HashSet};
@@ -113,55 +113,7 @@ impl World {
         n: usize,
         keep: impl Fn(&sonarly_linkedin::Person) -> bool,
     ) -> Audience {
-        let provider = self.registry.provider(&self.account).unwrap();
-        let source =
-            PeopleSource::SearchUrl(format!("https://www.linkedin.com/search/results/people/?keywords={keywords}"));
-        let (mut people, mut cursor) = (Vec::new(), None::<String>);
-        while people.len() < n {
-            let page = provider.search_people(&source, cursor.as_deref(), 50).await.unwrap();
-            people.extend(page.items.into_iter().filter(|p| keep(p)));
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        people.truncate(n);
-        assert_eq!(people.len(), n, "the sandbox search finds enough people");
-        let now = self.clock.now();
-        let audience = Audience {
-            id: sonarly_domain::id::new_audience_id(now),
-            group_id: self.group.id.clone(),
-            name: keywords.into(),
-            audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
-            description: None,
-            folder_id: None,
-            prospect_count: 0,
-            filling_job_id: None,
-            created_at: now,
-            updated_at: now,
-        };
-        self.store().insert_audience(&audience).await.unwrap();
-        let prospects: Vec<Prospect> = people
-            .iter()
-            .map(|p| Prospect {
-                id: sonarly_domain::id::new_hex_id(now),
-                group_id: self.group.id.clone(),
-                provider_id: p.provider_id.clone(),
-                member_id: Some(p.provider_id.clone()),
-                person_id: person_id_for(&p.provider_id),
-                first_name: Some(p.first_name.clone()),
-                last_name: Some(p.last_name.clone()),
-                name: p.full_name(),
-                title: p.title.clone(),
-                company_name: p.company.as_ref().map(|c| c.name.clone()),
-                connection_degree: p.connection_degree.map(i64::from),
-                created_at: now,
-                updated_at: now,
-                ..Prospect::default()
-            })
-            .collect();
-        self.store().upsert_prospects(&prospects, Some(&audience.id)).await.unwrap();
-        audience
+        self.search_audience(keywords, keywords, (0, n), keep).await
     }
 
     async fn draft(&self, template: &str, audience: &Audience) -> Campaign {

@@ -9,9 +9,7 @@ use sonarly_domain::campaign::{Campaign, InstanceState, StopReason, WorkflowInst
 use sonarly_domain::clock::Clock;
 use sonarly_domain::linkedin_account::{AccountStatus, SendingRules, WorkingHours};
 use sonarly_domain::models::Audience;
-use sonarly_domain::prospecting::{Prospect, person_id_for};
 use sonarly_engine::Engine;
-use sonarly_linkedin::PeopleSource;
 use sonarly_linkedin::sandbox::{CallKind, EnforcementConfig, SandboxConfig};
 use sonarly_store::WithdrawalState;
 use sonarly_testkit::{TestBackend, both_backends};
@@ -60,55 +58,8 @@ impl World {
 
     /// `n` people, not connections of the seat, from a sandbox search (skipping the first `skip`).
     async fn audience(&self, keywords: &str, skip: usize, n: usize) -> Audience {
-        let provider = self.registry.interactive(&self.account).unwrap();
-        let source =
-            PeopleSource::SearchUrl(format!("https://www.linkedin.com/search/results/people/?keywords={keywords}"));
-        let (mut people, mut cursor) = (Vec::new(), None::<String>);
-        while people.len() < skip + n {
-            let page = provider.search_people(&source, cursor.as_deref(), 50).await.unwrap();
-            people.extend(page.items.into_iter().filter(|p| p.connection_degree != Some(1)));
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        let people: Vec<_> = people.into_iter().skip(skip).take(n).collect();
-        assert_eq!(people.len(), n, "the sandbox search finds enough people");
-        let now = self.clock.now();
-        let audience = Audience {
-            id: sonarly_domain::id::new_audience_id(now),
-            group_id: self.group.id.clone(),
-            name: format!("{keywords} {skip}"),
-            audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
-            description: None,
-            folder_id: None,
-            prospect_count: 0,
-            filling_job_id: None,
-            created_at: now,
-            updated_at: now,
-        };
-        self.store().insert_audience(&audience).await.unwrap();
-        let prospects: Vec<Prospect> = people
-            .iter()
-            .map(|p| Prospect {
-                id: sonarly_domain::id::new_hex_id(now),
-                group_id: self.group.id.clone(),
-                provider_id: p.provider_id.clone(),
-                member_id: Some(p.provider_id.clone()),
-                person_id: person_id_for(&p.provider_id),
-                first_name: Some(p.first_name.clone()),
-                last_name: Some(p.last_name.clone()),
-                name: p.full_name(),
-                title: p.title.clone(),
-                company_name: p.company.as_ref().map(|c| c.name.clone()),
-                connection_degree: p.connection_degree.map(i64::from),
-                created_at: now,
-                updated_at: now,
-                ..Prospect::default()
-            })
-            .collect();
-        self.store().upsert_prospects(&prospects, Some(&audience.id)).await.unwrap();
-        audience
+        let name = format!("{keywords} {skip}");
+        self.search_audience(&name, keywords, (skip, n), |p| p.connection_degree != Some(1)).await
     }
 
     /// A started "connect" campaign (invite, then wait for acceptance) for `audience`.

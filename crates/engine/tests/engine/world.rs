@@ -13,11 +13,11 @@ use sonarly_app::linkedin::{ConnectAccount, ProviderRegistry, ProviderSetup, con
 use sonarly_domain::Timestamp;
 use sonarly_domain::clock::{Clock, ManualClock, SharedClock};
 use sonarly_domain::linkedin_account::{LinkedInAccount, SendingRules, WorkingHours};
-use sonarly_domain::models::AccountGroup;
-use sonarly_domain::prospecting::{Plan, Prospect};
+use sonarly_domain::models::{AccountGroup, Audience};
+use sonarly_domain::prospecting::{Plan, Prospect, person_id_for};
 use sonarly_engine::Engine;
-use sonarly_linkedin::AccountType;
 use sonarly_linkedin::sandbox::SandboxConfig;
+use sonarly_linkedin::{AccountType, PeopleSource, Person};
 use sonarly_store::Store;
 use sonarly_testkit::{TestBackend, TestDb};
 use std::sync::Arc;
@@ -124,5 +124,66 @@ impl World {
             .collect();
         self.store().upsert_prospects(&prospects, None).await.unwrap();
         prospects
+    }
+
+    /// An audience `name` of `n` people that a sandbox search for `keywords`
+    /// finds and `keep` accepts, skipping the first `skip` of those, stored as
+    /// the group's prospects. The search is interactive (charged, at any hour).
+    pub async fn search_audience(
+        &self,
+        name: &str,
+        keywords: &str,
+        (skip, n): (usize, usize),
+        keep: impl Fn(&Person) -> bool,
+    ) -> Audience {
+        let provider = self.registry.interactive(&self.account).unwrap();
+        let source =
+            PeopleSource::SearchUrl(format!("https://www.linkedin.com/search/results/people/?keywords={keywords}"));
+        let (mut people, mut cursor) = (Vec::new(), None::<String>);
+        while people.len() < skip + n {
+            let page = provider.search_people(&source, cursor.as_deref(), 50).await.unwrap();
+            people.extend(page.items.into_iter().filter(|p| keep(p)));
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let people: Vec<Person> = people.into_iter().skip(skip).take(n).collect();
+        assert_eq!(people.len(), n, "the sandbox search finds enough people");
+        let now = self.clock.now();
+        let audience = Audience {
+            id: sonarly_domain::id::new_audience_id(now),
+            group_id: self.group.id.clone(),
+            name: name.into(),
+            audience_type: sonarly_domain::folder::AudienceType::LinkedInSearch,
+            description: None,
+            folder_id: None,
+            prospect_count: 0,
+            filling_job_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store().insert_audience(&audience).await.unwrap();
+        let prospects: Vec<Prospect> = people
+            .iter()
+            .map(|p| Prospect {
+                id: sonarly_domain::id::new_hex_id(now),
+                group_id: self.group.id.clone(),
+                provider_id: p.provider_id.clone(),
+                member_id: Some(p.provider_id.clone()),
+                person_id: person_id_for(&p.provider_id),
+                first_name: Some(p.first_name.clone()),
+                last_name: Some(p.last_name.clone()),
+                name: p.full_name(),
+                title: p.title.clone(),
+                company_name: p.company.as_ref().map(|c| c.name.clone()),
+                connection_degree: p.connection_degree.map(i64::from),
+                created_at: now,
+                updated_at: now,
+                ..Prospect::default()
+            })
+            .collect();
+        self.store().upsert_prospects(&prospects, Some(&audience.id)).await.unwrap();
+        audience
     }
 }
