@@ -14,6 +14,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sonarly_domain::clock::SharedClock;
 use sonarly_store::Store;
+use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -75,18 +76,24 @@ struct Scrape {
     handle: PrometheusHandle,
     store: Store,
     clock: SharedClock,
+    /// Held while the database gauges are read: concurrent scrapes never stack
+    /// queries on the pool the API uses; they serve the values as last read.
+    sampling: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The metrics listener's router: `GET /metrics` and nothing else (404).
 pub fn router(handle: PrometheusHandle, store: Store, clock: SharedClock) -> Router {
-    Router::new().route("/metrics", get(metrics)).with_state(Scrape { handle, store, clock })
+    let sampling = Arc::new(tokio::sync::Mutex::new(()));
+    Router::new().route("/metrics", get(metrics)).with_state(Scrape { handle, store, clock, sampling })
 }
 
 /// Samples the database gauges, then renders every family. A database that
 /// does not answer leaves its gauges at their last value (logged); the rest
 /// is still served.
 async fn metrics(State(scrape): State<Scrape>) -> Response {
-    if let Err(e) = sonarly_app::metrics::sample(&scrape.store, scrape.clock.now()).await {
+    if let Ok(_sampling) = scrape.sampling.try_lock()
+        && let Err(e) = sonarly_app::metrics::sample(&scrape.store, scrape.clock.now()).await
+    {
         tracing::warn!(error = %e, "metrics: the database gauges could not be read");
     }
     scrape.handle.run_upkeep();

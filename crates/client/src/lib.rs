@@ -265,7 +265,11 @@ impl ClientBuilder {
             http = http.timeout(timeout);
         }
         let http = http.build().map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client { http, base, auth: format!("Bearer {}", self.api_key), retry: self.retry })
+        // Marked sensitive: a debug print of a request or its headers shows no key.
+        let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.api_key))
+            .map_err(|_| Error::InvalidInput("the API key holds characters a header cannot carry".into()))?;
+        auth.set_sensitive(true);
+        Ok(Client { http, base, auth, retry: self.retry })
     }
 }
 
@@ -274,7 +278,7 @@ impl ClientBuilder {
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    auth: String,
+    auth: reqwest::header::HeaderValue,
     retry: RetryPolicy,
 }
 
@@ -353,7 +357,7 @@ impl Client {
             let mut request = self
                 .http
                 .request(method.clone(), &url)
-                .header("authorization", &self.auth)
+                .header(reqwest::header::AUTHORIZATION, self.auth.clone())
                 .header("accept", "application/json");
             if !query.is_empty() {
                 request = request.query(&query);
@@ -372,7 +376,10 @@ impl Client {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
-            let may_retry = error.is_retryable() && (repeatable || error.nothing_sent());
+            // With an Idempotency-Key a repeat is answered with the first result, so a timeout or a
+            // broken connection (the request may have arrived) is retried too, with the same key.
+            let keyed_failure = idempotency_key.is_some() && matches!(error, Error::Timeout(_) | Error::Transport(_));
+            let may_retry = (error.is_retryable() || keyed_failure) && (repeatable || error.nothing_sent());
             if !may_retry || attempt >= self.retry.max_attempts {
                 return Err(error);
             }
