@@ -10,6 +10,7 @@
 #   CONNECTIONS (32), THREADS (1), PROSPECTS (10000), MESSAGES (100000),
 #   CAMPAIGNS (100), NO_BUILD=1 (use the binaries as they are), PROFILE
 #   (release; debug only to try the script itself),
+#   CARGO_TARGET_DIR (where the binaries are built and found; target),
 #   RUST_LOG (the server's log filter; its default when unset), PERF=DIR
 #   (after the rounds, profile the server with `perf record` during one more
 #   DURATION of each route; flat profiles land in DIR/<route>.txt).
@@ -44,8 +45,9 @@ if [ "${NO_BUILD:-}" != 1 ]; then
   if [ "$PROFILE" = release ]; then flag=--release; else flag=""; fi
   cargo build $flag -q -p sonarly-cli -p sonarly-bench
 fi
-BIN=target/$PROFILE/sonarly
-GEN=target/$PROFILE/sonarly-bench
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET_DIR/$PROFILE/sonarly
+GEN=$TARGET_DIR/$PROFILE/sonarly-bench
 DIR=$(mktemp -d /tmp/sonarly-http-load.XXXXXX)
 SERVER=""
 PGDATA_DIR=""

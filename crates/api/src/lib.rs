@@ -31,9 +31,32 @@ use utoipa_axum::routes;
 /// Request bodies above this are refused with 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
 
-/// Everything a request handler may need. Cheap to clone.
+/// Everything a request handler may need ([`AppShared`], read through `Deref`).
+/// Cheap to clone: one reference count. Every middleware layer and handler
+/// takes its own clone per request, so a deep copy here (the cursor secret,
+/// the pools, the provider registry) was paid several times per request.
+/// Changing a field (`state.registry = …`, setup and tests) copies the shared
+/// part first when another clone still holds it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppShared>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppShared;
+
+    fn deref(&self) -> &AppShared {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut AppShared {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Clone)]
+pub struct AppShared {
     pub store: Store,
     pub clock: SharedClock,
     pub cursors: CursorCodec,
@@ -81,7 +104,7 @@ impl AppState {
         let initial = sonarly_domain::apikey::random_secret_hex();
         let secret = store.setting_or_init("cursor_secret", &initial).await?;
         let rate_limits = Arc::new(ratelimit::RateLimits::for_store(&store, &clock));
-        Ok(Self {
+        Ok(Self(Arc::new(AppShared {
             registry: ProviderRegistry::new(store.clone(), clock.clone()),
             composer: Arc::new(sonarly_app::composer::BuiltinComposer),
             webhook_policy: Default::default(),
@@ -93,7 +116,7 @@ impl AppState {
             keys: Arc::new(sonarly_app::auth::KeyCache::new()),
             openapi_json: Arc::new(String::new()),
             extra_route_access: Arc::new(Vec::new()),
-        })
+        })))
     }
 }
 

@@ -217,7 +217,7 @@ pub async fn run(db: &Database, args: ServeArgs, matches: &ArgMatches) -> anyhow
             let limits = sonarly_api::ratelimit::RateLimits::for_store(&store, &clock)
                 .with_auth_failures_per_minute(args.auth_failures_per_minute);
             state.rate_limits = Arc::new(limits);
-            state.registry = state.registry.with_keyring(keyring);
+            state.registry = state.registry.clone().with_keyring(keyring);
             let state = state.with_composer(composer).with_webhook_policy(webhook_policy(&args));
             match cors {
                 Some(policy) => state.with_cors(policy),
