@@ -71,7 +71,9 @@ pub struct KeyCache {
     /// One epoch check at a time; the others go on with what is cached.
     checking: AtomicBool,
     uses: Mutex<Uses>,
-    flushing: AtomicBool,
+    /// Held while a batch of uses is written: one batch at a time, and a
+    /// writer that comes during one waits for it to be committed.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -186,22 +188,20 @@ impl KeyCache {
         let mut uses = lock(&self.uses);
         uses.pending.insert(key_id.to_owned(), now);
         let due = uses.written_at.is_none_or(|at| now.as_millis() - at >= RECORD_USE_EVERY_MS);
-        due && !self.flushing.load(Ordering::Acquire)
+        due && self.flushing.try_lock().is_ok()
     }
 
-    /// Writes the uses noted so far in one batch (at most one batch at a time).
+    /// Writes the uses noted so far in one batch (at most one batch at a time:
+    /// a call during another's batch waits for it, so on return every use
+    /// noted before the call is stored).
     pub async fn write_uses(&self, store: &Store, now: Timestamp) -> AppResult<()> {
-        if self.flushing.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
+        let _flushing = self.flushing.lock().await;
         let batch: Vec<(String, Timestamp)> = {
             let mut uses = lock(&self.uses);
             uses.written_at = Some(now.as_millis());
             uses.pending.drain().collect()
         };
-        let written = store.touch_api_keys(&batch).await.or_internal();
-        self.flushing.store(false, Ordering::Release);
-        written
+        store.touch_api_keys(&batch).await.or_internal()
     }
 
     /// Keys held (tests and diagnostics).
