@@ -31,7 +31,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -85,6 +85,10 @@ struct Shared {
     http: hyper::server::conn::http1::Builder,
     /// Requests handed to the application whose answer is not written yet.
     requests: Arc<AtomicUsize>,
+    /// Set when shutdown begins: an answer written from then on says
+    /// `connection: close`, whichever of its connection's task and the stop
+    /// signal is polled first.
+    stopping: AtomicBool,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then shuts down
@@ -103,7 +107,7 @@ pub async fn serve(
         .max_buf_size(MAX_HEAD_BYTES)
         // Our connections time heads themselves (hyper's timer would also cut idle keep-alives).
         .header_read_timeout(None);
-    let shared = Arc::new(Shared { app, config, http, requests: Arc::default() });
+    let shared = Arc::new(Shared { app, config, http, requests: Arc::default(), stopping: AtomicBool::new(false) });
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -120,6 +124,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    shared.stopping.store(true, Ordering::SeqCst);
     let _ = stop.send(true);
     let deadline = tokio::time::sleep(config.shutdown_timeout);
     tokio::pin!(deadline);
@@ -204,6 +209,10 @@ async fn handle(
         Ok(response) => response,
         Err(never) => match never {},
     };
-    let response = if expired.is_set() { body::timed_out(response, timeout) } else { response };
+    let mut response = if expired.is_set() { body::timed_out(response, timeout) } else { response };
+    if shared.stopping.load(Ordering::SeqCst) {
+        // hyper closes the connection after an answer that says so.
+        response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    }
     Ok(response.map(|inner| body::Tracked::new(inner, guard)))
 }
