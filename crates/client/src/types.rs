@@ -1078,6 +1078,8 @@ pub struct LinkedInAccountView {
     pub status: String,
     /// The timezone (`timezone`).
     pub timezone: String,
+    /// Use per kind of action over the rolling seven days the weekly cap counts in.
+    pub usage_this_week: Vec<WeeklyUsageView>,
     /// Today's use per kind of action and read.
     pub usage_today: Vec<UsageView>,
     /// The weekly invitation cap (`weeklyInvitationCap`).
@@ -2180,6 +2182,22 @@ impl WebhooksBody {
     pub fn new(public_url: impl Into<String>) -> Self {
         Self { public_url: public_url.into() }
     }
+}
+
+/// This week's use of one kind of action: over the rolling seven days the weekly invitation
+/// cap counts in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WeeklyUsageView {
+    /// `message`, `inmail`, `invitation`, `profile_visit`, `engagement` or `withdrawal`.
+    pub kind: String,
+    /// The used (`used`).
+    pub used: i64,
+    /// The weekly cap as it applies now (`invitation` only: `weeklyInvitationCap`, warmed up
+    /// and halved while recovering like the daily caps); absent: no weekly cap.
+    #[serde(default)]
+    pub cap: Option<i64>,
 }
 
 /// `WorkingHoursView` of the API.

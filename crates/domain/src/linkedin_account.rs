@@ -35,6 +35,12 @@ wire_enum! {
 /// The rolling window of the weekly invitation cap (LinkedIn's week is rolling too).
 pub const WEEK_MS: i64 = 7 * 86_400_000;
 
+/// Where the rolling week of the weekly caps starts, seen at `now`: actions performed at or
+/// after it count against the week (the scheduler's check and the seat's report alike).
+pub fn rolling_week_start(now: Timestamp) -> Timestamp {
+    now.plus_millis(-WEEK_MS)
+}
+
 /// How long a seat stays `recovering` (at half budgets) before it is `connected` again.
 pub const RECOVERY_MS: i64 = 86_400_000;
 
@@ -324,6 +330,15 @@ impl SendingRules {
         }
     }
 
+    /// The cap on actions of `kind` over the rolling week ([`rolling_week_start`]); `u32::MAX`:
+    /// none (only invitations have one).
+    pub fn weekly_cap(&self, kind: ActionKind) -> u32 {
+        match kind {
+            ActionKind::Invitation => self.weekly_invitations,
+            _ => u32::MAX,
+        }
+    }
+
     /// How old a pending invitation gets before it is withdrawn; `None`: never.
     pub fn withdraw_after_ms(&self) -> Option<i64> {
         (self.withdraw_invitations_after_days > 0)
@@ -379,6 +394,22 @@ impl SendingRules {
             .and_then(|z| z.start_of_day().ok())
             .map(|z| Timestamp::from_millis(z.timestamp().as_millisecond()))
             .unwrap_or(at.plus_millis(86_400_000))
+    }
+
+    /// The seat's last `days` local days, up to and including the one containing `now`, oldest
+    /// first: each day's date (`2026-11-30`) and its start (local midnight).
+    pub fn last_local_days(&self, now: Timestamp, days: u32) -> Vec<(String, Timestamp)> {
+        let Some(mut day) = self.zoned(now).and_then(|z| z.start_of_day().ok()) else { return Vec::new() };
+        let mut out = Vec::with_capacity(days as usize);
+        for _ in 0..days {
+            out.push((day.date().to_string(), Timestamp::from_millis(day.timestamp().as_millisecond())));
+            match day.yesterday().and_then(|z| z.start_of_day()) {
+                Ok(previous) => day = previous,
+                Err(_) => break,
+            }
+        }
+        out.reverse();
+        out
     }
 
     /// The earliest moment at or after `at` inside working hours.

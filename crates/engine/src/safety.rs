@@ -16,7 +16,7 @@ use crate::Engine;
 use rand::RngExt;
 use sonarly_app::linkedin::seat::{self, Refused};
 use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules, WEEK_MS};
+use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules, WEEK_MS, rolling_week_start};
 use sonarly_linkedin::LinkedInError;
 use sonarly_store::StoreError;
 
@@ -98,9 +98,11 @@ impl Engine {
                 return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
             }
         }
-        if kind == ActionKind::Invitation && rules.weekly_invitations != u32::MAX {
-            let week_ago = now.plus_millis(-WEEK_MS);
-            let weekly = i64::from(account.effective_cap(rules.weekly_invitations, now));
+        let weekly_cap = rules.weekly_cap(kind);
+        if weekly_cap != u32::MAX {
+            // The seat's report counts the same window (`usageThisWeek`).
+            let week_ago = rolling_week_start(now);
+            let weekly = i64::from(account.effective_cap(weekly_cap, now));
             let this_week = self.store.count_actions_up_to(&account.id, kind.as_str(), week_ago, weekly).await?;
             if this_week >= weekly {
                 // The window frees up when its oldest invitation leaves it.

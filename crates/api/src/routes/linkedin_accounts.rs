@@ -50,6 +50,19 @@ pub struct UsageView {
     pub cap: Option<u32>,
 }
 
+/// This week's use of one kind of action: over the rolling seven days the weekly invitation
+/// cap counts in.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WeeklyUsageView {
+    /// `message`, `inmail`, `invitation`, `profile_visit`, `engagement` or `withdrawal`.
+    pub kind: String,
+    pub used: i64,
+    /// The weekly cap as it applies now (`invitation` only: `weeklyInvitationCap`, warmed up
+    /// and halved while recovering like the daily caps); absent: no weekly cap.
+    pub cap: Option<u32>,
+}
+
 /// One kind of action or read paused for the seat after a LinkedIn limit refusal.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -90,6 +103,8 @@ pub struct LinkedInAccountView {
     pub daily_read_budgets: ReadBudgetsView,
     /// Today's use per kind of action and read.
     pub usage_today: Vec<UsageView>,
+    /// Use per kind of action over the rolling seven days the weekly cap counts in.
+    pub usage_this_week: Vec<WeeklyUsageView>,
     /// Kinds paused now, and when each resumes.
     pub pauses: Vec<PauseView>,
     /// Weeks a new seat warms up over after it is connected (its caps and budgets start at
@@ -154,6 +169,11 @@ impl From<(LinkedInAccount, SeatReport)> for LinkedInAccountView {
                 .usage
                 .into_iter()
                 .map(|u| UsageView { kind: u.kind.to_owned(), used: u.used, cap: u.cap })
+                .collect(),
+            usage_this_week: report
+                .usage_this_week
+                .into_iter()
+                .map(|u| WeeklyUsageView { kind: u.kind.to_owned(), used: u.used, cap: u.cap })
                 .collect(),
             pauses: report
                 .pauses

@@ -17,7 +17,9 @@
 //! the provider reports broken, stops the seat.
 
 use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, CallKind, LinkedInAccount, SeatState, WEEK_MS};
+use sonarly_domain::linkedin_account::{
+    AccountStatus, ActionKind, CallKind, LinkedInAccount, SeatState, WEEK_MS, rolling_week_start,
+};
 use sonarly_linkedin::{LimitKind, LinkedInError, SeatHealth};
 use sonarly_store::{SeatPause, Store, StoreError};
 
@@ -62,7 +64,7 @@ pub async fn seat_refused(
         }
         LinkedInError::LimitReached(LimitKind::WeeklyInvitations) => {
             // The rolling week frees a place when its oldest invitation leaves it.
-            let week_ago = now.plus_millis(-WEEK_MS);
+            let week_ago = rolling_week_start(now);
             let oldest = store.oldest_action_since(&account.id, "invitation", week_ago).await?;
             let freed = oldest.map_or(next_day, |t| rules.next_working_moment(t.plus_millis(WEEK_MS + 1)));
             pause("invitation", freed.max(next_day)).await?
@@ -155,11 +157,15 @@ pub struct KindUse {
     pub cap: Option<u32>,
 }
 
-/// What a seat's owner needs to see: its health, today's use per kind, and what is paused until when.
+/// What a seat's owner needs to see: its health, today's and this week's use per kind, and
+/// what is paused until when.
 #[derive(Debug, Clone)]
 pub struct SeatReport {
     pub state: SeatState,
     pub usage: Vec<KindUse>,
+    /// Use of each action kind over the rolling week the weekly caps count in; `cap` is the
+    /// weekly cap as it applies now (invitations only).
+    pub usage_this_week: Vec<KindUse>,
     pub pauses: Vec<SeatPause>,
     /// Set while LinkedIn asked the whole seat to slow down.
     pub rate_limited_until: Option<Timestamp>,
@@ -180,6 +186,13 @@ pub async fn seat_report(store: &Store, account: &LinkedInAccount, now: Timestam
         used: used(k.as_str()),
         cap: cap(rules.reads.daily(*k)),
     }));
+    // The window and cap the scheduler's weekly check uses (`engine::safety`), counted in the same ledger.
+    let week = store.ledger_counts_since(&account.id, rolling_week_start(now)).await?;
+    let used_in_week = |kind: &str| week.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
+    let usage_this_week = ActionKind::ALL
+        .iter()
+        .map(|k| KindUse { kind: k.as_str(), used: used_in_week(k.as_str()), cap: cap(rules.weekly_cap(*k)) })
+        .collect();
     let pauses = store.seat_pauses(&account.id, now).await?;
     let rate_limited_until = account.rate_limited_until.filter(|u| *u > now);
     let state = match account.status {
@@ -189,7 +202,7 @@ pub async fn seat_report(store: &Store, account: &LinkedInAccount, now: Timestam
         AccountStatus::NeedsAction => SeatState::NeedsAction,
         AccountStatus::Disconnected => SeatState::Disconnected,
     };
-    Ok(SeatReport { state, usage, pauses, rate_limited_until })
+    Ok(SeatReport { state, usage, usage_this_week, pauses, rate_limited_until })
 }
 
 #[cfg(test)]
