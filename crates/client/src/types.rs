@@ -178,6 +178,36 @@ pub struct AccountView {
     pub name: String,
 }
 
+/// Actions of each kind on one local day; every kind is present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ActivityCountsView {
+    /// The engagement (`engagement`).
+    pub engagement: i64,
+    /// The inmail (`inmail`).
+    pub inmail: i64,
+    /// The invitation (`invitation`).
+    pub invitation: i64,
+    /// The message (`message`).
+    pub message: i64,
+    /// The profile visit (`profile_visit`).
+    pub profile_visit: i64,
+    /// The withdrawal (`withdrawal`).
+    pub withdrawal: i64,
+}
+
+/// One local day of a seat's actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ActivityDayView {
+    /// The counts (`counts`).
+    pub counts: ActivityCountsView,
+    /// The date in the seat's time zone.
+    pub date: String,
+}
+
 /// `ApprovalResultView` of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1672,6 +1702,17 @@ pub struct ScheduledResponseView {
     /// Sent at: an RFC 3339 timestamp, UTC (`sentAt`).
     #[serde(default)]
     pub sent_at: Option<String>,
+}
+
+/// A seat's actions per local day, oldest first, every day present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SeatActivityView {
+    /// The days (`days`).
+    pub days: Vec<ActivityDayView>,
+    /// The seat's time zone, which the days are in.
+    pub timezone: String,
 }
 
 /// Body of `PATCH …/linkedin-accounts/{linkedinAccountId}`: the settings to change. Every field

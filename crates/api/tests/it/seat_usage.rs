@@ -63,3 +63,92 @@ both_backends!(
         assert_eq!(usage(&patched.body["data"], "usageThisWeek", "invitation")["cap"], 90);
     }
 );
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(text).unwrap()
+}
+
+both_backends!(actions_show_on_the_seat_s_local_days_they_were_made, |backend: TestBackend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(sonarly_domain::prospecting::Plan::Starter, 10).await;
+    let seat = app.db.store.group_linkedin_accounts(&group.id).await.unwrap().remove(0);
+    let path = format!("/v1/accounts/{}/linkedin-accounts/{}", group.id, seat.id);
+    // Kolkata is UTC+05:30: its midnight is 18:30 UTC the day before.
+    let write = app.key_with(&[&group], "linkedin-accounts:write", 1_000).await;
+    let headers = [("content-type", "application/json")];
+    let body = Body::from(json!({ "timezone": "Asia/Kolkata" }).to_string());
+    assert_eq!(app.send(Method::PATCH, &path, Some(&write), &headers, body).await.status, 200);
+    // Now (the clock): 2026-06-03 10:00 UTC, 15:30 in Kolkata.
+    record(&app, &seat.id, "message", at("2026-06-01T05:00:00Z")).await;
+    record(&app, &seat.id, "message", at("2026-06-01T06:00:00Z")).await;
+    record(&app, &seat.id, "invitation", at("2026-06-02T18:20:00Z")).await; // 23:50 on June 2nd
+    record(&app, &seat.id, "invitation", at("2026-06-02T18:40:00Z")).await; // 00:10 on June 3rd
+    record(&app, &seat.id, "profile_fetch", at("2026-06-02T18:40:00Z")).await; // a read, not an action
+    record(&app, &seat.id, "message", at("2026-05-31T12:00:00Z")).await; // before the window
+
+    let key = app.key_with(&[&group], "audiences:read", 1_000).await;
+    let reply = app.get(&format!("{path}/activity?days=3"), &key).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let zero =
+        json!({ "message": 0, "inmail": 0, "invitation": 0, "profile_visit": 0, "engagement": 0, "withdrawal": 0 });
+    let with = |changes: &[(&str, i64)]| {
+        let mut counts = zero.clone();
+        for (kind, n) in changes {
+            counts[*kind] = json!(n);
+        }
+        counts
+    };
+    assert_eq!(
+        reply.body["data"],
+        json!({
+            "timezone": "Asia/Kolkata",
+            "days": [
+                { "date": "2026-06-01", "counts": with(&[("message", 2)]) },
+                { "date": "2026-06-02", "counts": with(&[("invitation", 1)]) },
+                { "date": "2026-06-03", "counts": with(&[("invitation", 1)]) },
+            ]
+        })
+    );
+
+    // A day later (the clock moves), an action recorded now shows on the new day, and the window moves.
+    app.clock.advance_millis(DAY_MS);
+    record(&app, &seat.id, "engagement", app.clock.now()).await;
+    let later = app.get(&format!("{path}/activity?days=2"), &key).await;
+    let days = later.body["data"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[0], json!({ "date": "2026-06-03", "counts": with(&[("invitation", 1)]) }));
+    assert_eq!(days[1], json!({ "date": "2026-06-04", "counts": with(&[("engagement", 1)]) }));
+
+    // By default the last 30 days, every one present, oldest first.
+    let month = app.get(&format!("{path}/activity"), &key).await;
+    let days = month.body["data"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    assert_eq!((days[0]["date"].as_str(), days[29]["date"].as_str()), (Some("2026-05-06"), Some("2026-06-04")));
+    assert_eq!(days[25]["date"], "2026-05-31");
+    assert_eq!(days[25]["counts"], with(&[("message", 1)]));
+});
+
+both_backends!(
+    activity_days_are_from_1_to_90_and_another_group_s_seat_is_not_found,
+    |backend: TestBackend| async move {
+        let app = TestApp::new(backend).await;
+        let group = app.prospecting_group(sonarly_domain::prospecting::Plan::Starter, 10).await;
+        let other = app.prospecting_group(sonarly_domain::prospecting::Plan::Starter, 10).await;
+        let seat = app.db.store.group_linkedin_accounts(&group.id).await.unwrap().remove(0);
+        let path = format!("/v1/accounts/{}/linkedin-accounts/{}/activity", group.id, seat.id);
+        let key = app.key_with(&[&group], "audiences:read", 1_000).await;
+        for days in ["0", "91", "abc", "-1", "2.5", ""] {
+            let reply = app.get(&format!("{path}?days={days}"), &key).await;
+            assert_error(&reply, 400, "VALIDATION_ERROR");
+            assert_eq!(reply.body["error"]["fields"][0]["field"], "days", "{days}: {}", reply.body);
+        }
+        let most = app.get(&format!("{path}?days=90"), &key).await;
+        assert_eq!(most.body["data"]["days"].as_array().unwrap().len(), 90);
+        assert_eq!(app.get(&format!("{path}?days=1"), &key).await.body["data"]["days"].as_array().unwrap().len(), 1);
+
+        let other_key = app.key_with(&[&other], "all", 1_000).await;
+        assert_error(&app.get(&path, &other_key).await, 404, "NOT_FOUND");
+        let through_other = format!("/v1/accounts/{}/linkedin-accounts/{}/activity", other.id, seat.id);
+        assert_error(&app.get(&through_other, &other_key).await, 404, "NOT_FOUND");
+    }
+);

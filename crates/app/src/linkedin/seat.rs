@@ -16,10 +16,11 @@
 //! refusal pauses that kind for a day. Only what the owner must fix, or a seat
 //! the provider reports broken, stops the seat.
 
-use sonarly_domain::Timestamp;
+use crate::{AppResult, StoreResultExt};
 use sonarly_domain::linkedin_account::{
     AccountStatus, ActionKind, CallKind, LinkedInAccount, SeatState, WEEK_MS, rolling_week_start,
 };
+use sonarly_domain::{DomainError, GroupId, Timestamp};
 use sonarly_linkedin::{LimitKind, LinkedInError, SeatHealth};
 use sonarly_store::{SeatPause, Store, StoreError};
 
@@ -203,6 +204,70 @@ pub async fn seat_report(store: &Store, account: &LinkedInAccount, now: Timestam
         AccountStatus::Disconnected => SeatState::Disconnected,
     };
     Ok(SeatReport { state, usage, usage_this_week, pauses, rate_limited_until })
+}
+
+/// Days of activity shown when none are asked for, and the most that may be.
+pub const ACTIVITY_DAYS_DEFAULT: u32 = 30;
+pub const ACTIVITY_DAYS_MAX: u32 = 90;
+
+/// A seat's actions on one of its local days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayActivity {
+    /// The local date, `2026-11-30`.
+    pub date: String,
+    /// Actions per kind, every action kind present (in [`ActionKind::ALL`] order).
+    pub counts: Vec<(ActionKind, i64)>,
+}
+
+/// A seat's actions per local day (its time zone), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatActivity {
+    pub timezone: String,
+    pub days: Vec<DayActivity>,
+}
+
+/// The seat's actions per local day over its last `days` days (today included), counted from
+/// the action ledger the caps count in; every day is present, zeros included. `days` is the
+/// query text: a whole number from 1 to [`ACTIVITY_DAYS_MAX`], [`ACTIVITY_DAYS_DEFAULT`] when absent.
+pub async fn seat_activity(
+    store: &Store,
+    group_id: &GroupId,
+    account_id: &str,
+    days: Option<&str>,
+    now: Timestamp,
+) -> AppResult<SeatActivity> {
+    let days = match days.map(str::trim) {
+        None => ACTIVITY_DAYS_DEFAULT,
+        Some(text) => text.parse::<u32>().ok().filter(|d| (1..=ACTIVITY_DAYS_MAX).contains(d)).ok_or_else(|| {
+            DomainError::invalid_field("days", format!("must be a whole number from 1 to {ACTIVITY_DAYS_MAX}"))
+        })?,
+    };
+    let account = store
+        .get_linkedin_account(group_id, account_id)
+        .await
+        .or_internal()?
+        .ok_or_else(|| DomainError::not_found("LinkedIn account"))?;
+    let rules = &account.rules;
+    let local_days = rules.last_local_days(now, days);
+    let Some(since) = local_days.first().map(|(_, start)| *start) else {
+        return Ok(SeatActivity { timezone: rules.timezone.clone(), days: Vec::new() });
+    };
+    let until = rules.next_local_day_start(now);
+    let kinds = ActionKind::ALL.map(ActionKind::as_str);
+    let rows = store.ledger_counts_by_quarter_hour(group_id, &account.id, &kinds, since, until).await.or_internal()?;
+    let mut out: Vec<DayActivity> = local_days
+        .iter()
+        .map(|(date, _)| DayActivity { date: date.clone(), counts: ActionKind::ALL.map(|k| (k, 0)).to_vec() })
+        .collect();
+    for (kind, quarter, n) in rows {
+        let at = Timestamp::from_millis(quarter * sonarly_store::QUARTER_HOUR_MS);
+        // The last day that starts at or before the quarter hour holds it.
+        let Some(day) = local_days.iter().rposition(|(_, start)| *start <= at) else { continue };
+        if let Some(count) = out[day].counts.iter_mut().find(|(k, _)| k.as_str() == kind) {
+            count.1 += n;
+        }
+    }
+    Ok(SeatActivity { timezone: rules.timezone.clone(), days: out })
 }
 
 #[cfg(test)]
