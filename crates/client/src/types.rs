@@ -38,6 +38,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// Why a scheduled response waits (the safety rule that last moved it).
+    DeferredReason {
+    WorkingHours => "working_hours",
+    DailyCap => "daily_cap",
+    WeeklyCap => "weekly_cap",
+    Spacing => "spacing",
+    RateLimited => "rate_limited",
+    SeatPaused => "seat_paused",
+    }
+}
+
+string_enum! {
     /// An event type (of the event log and of webhook deliveries).
     EventType {
     MessageReceived => "message.received",
@@ -1690,6 +1702,9 @@ pub struct ScheduledResponseView {
     /// The conversation id (`conversationId`).
     #[serde(default)]
     pub conversation_id: Option<String>,
+    /// Why the response waits: the safety rule that last moved `scheduledAt`; null when none did.
+    #[serde(default)]
+    pub deferred_reason: Option<DeferredReason>,
     /// The failure (`failure`).
     #[serde(default)]
     pub failure: Option<FailureView>,

@@ -32,6 +32,25 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Why a safety rule holds a seat's action back (a scheduled response shows it as
+    /// `deferredReason`).
+    pub enum DeferredReason ("deferred reason") {
+        /// Outside the seat's working hours (its time zone).
+        WorkingHours = "working_hours",
+        /// The seat's daily cap for the kind is reached (or its shared profile budget).
+        DailyCap = "daily_cap",
+        /// The weekly invitation cap (a rolling seven days) is reached.
+        WeeklyCap = "weekly_cap",
+        /// The seat's last action was too recent: the random spacing between two actions.
+        Spacing = "spacing",
+        /// LinkedIn asked the seat to slow down (a rate limit).
+        RateLimited = "rate_limited",
+        /// This kind of action is paused for the seat after LinkedIn refused it for a limit.
+        SeatPaused = "seat_paused",
+    }
+}
+
 /// The rolling window of the weekly invitation cap (LinkedIn's week is rolling too).
 pub const WEEK_MS: i64 = 7 * 86_400_000;
 
