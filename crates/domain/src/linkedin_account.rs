@@ -525,6 +525,21 @@ mod tests {
     }
 
     #[test]
+    fn the_last_local_days_are_whole_local_days_across_a_clock_change() {
+        let rules = SendingRules { timezone: "Europe/Berlin".into(), ..SendingRules::default() };
+        // Berlin leaves summer time on 2026-10-25: that day is 25 hours long.
+        let now = Timestamp::parse_rfc3339("2026-10-26T09:00:00Z").unwrap();
+        let days = rules.last_local_days(now, 3);
+        let dates: Vec<&str> = days.iter().map(|(d, _)| d.as_str()).collect();
+        assert_eq!(dates, ["2026-10-24", "2026-10-25", "2026-10-26"]);
+        let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+        assert_eq!(days[0].1, at("2026-10-23T22:00:00Z"));
+        assert_eq!(days[1].1, at("2026-10-24T22:00:00Z"));
+        assert_eq!(days[2].1, at("2026-10-25T23:00:00Z"));
+        assert!(rules.last_local_days(now, 0).is_empty());
+    }
+
+    #[test]
     fn next_working_moment_respects_the_time_zone() {
         let rules = SendingRules { timezone: "Europe/Berlin".into(), ..SendingRules::default() };
         // 2026-06-01 05:00 UTC = 07:00 in Berlin (CEST): wait until 09:00 local = 07:00 UTC.
