@@ -43,6 +43,7 @@ ENUM_NAMES = {
     ("list_jobs", "status"): "JobStatus",
     ("list_scans", "status"): "ScanStatus",
     ("get_quota", "listType"): "ListType",
+    ("ScheduledResponseView", "deferredReason"): "DeferredReason",
 }
 # String fields of responses typed with one of those enums (an unknown value
 # decodes as `Other`).
@@ -74,6 +75,7 @@ ENUM_DOCS = {
     "JobStatus": "A prospecting job status.",
     "ScanStatus": "A signal scan status.",
     "ListType": "Which search quota.",
+    "DeferredReason": "Why a scheduled response waits (the safety rule that last moved it).",
 }
 
 KEYWORDS = {"type": "kind", "ref": "r#ref", "match": "r#match", "move": "r#move", "use": "r#use", "where": "r#where"}

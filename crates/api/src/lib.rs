@@ -182,6 +182,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::linkedin_accounts::reconnect_link))
         .routes(routes!(routes::linkedin_accounts::solve_checkpoint))
         .routes(routes!(routes::linkedin_accounts::register_webhooks))
+        .routes(routes!(routes::linkedin_accounts::seat_activity))
         .routes(routes!(routes::seats::get_linkedin_account, routes::seats::update_linkedin_account))
         .routes(routes!(routes::messages::list_messages))
         .routes(routes!(routes::prospecting::start_job, routes::prospecting::list_jobs))

@@ -8,7 +8,7 @@ use sonarly_domain::GroupId;
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::CursorCodec;
 use sonarly_domain::id::new_hex_id;
-use sonarly_domain::linkedin_account::LinkedInAccount;
+use sonarly_domain::linkedin_account::{DeferredReason, LinkedInAccount};
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::responses::*;
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue};
@@ -164,10 +164,12 @@ pub async fn queue_response(
         .filter(|a| a.status.can_act())
         .ok_or_else(|| DomainError::conflict("The LinkedIn account of this conversation is not connected."))?;
     let mut scheduled_at = account.rules.next_working_moment(now);
+    let mut deferred_reason = (scheduled_at > now).then_some(DeferredReason::WorkingHours);
     if let Some(until) = account.rate_limited_until
         && until > scheduled_at
     {
         scheduled_at = account.rules.next_working_moment(until);
+        deferred_reason = Some(DeferredReason::RateLimited);
     }
     let response = ScheduledResponse {
         id: new_hex_id(now),
@@ -182,7 +184,8 @@ pub async fn queue_response(
         provider_chat_id,
         status: ResponseStatus::Queued,
         scheduled_at,
-        deferred: scheduled_at > now,
+        deferred: deferred_reason.is_some(),
+        deferred_reason,
         sent_at: None,
         message_id: None,
         failure_code: None,

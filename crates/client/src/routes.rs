@@ -42,6 +42,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts/connect-link"),
     ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}"),
     ("PATCH", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}"),
+    ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/activity"),
     ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/checkpoint"),
     ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/reconnect-link"),
     ("POST", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/webhooks"),
@@ -236,6 +237,25 @@ impl Paged for ListEventsParams {
     }
     fn query(&self) -> Vec<(&'static str, String)> {
         self.to_query()
+    }
+}
+
+/// Query parameters of [`Client::seat_activity`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeatActivityParams {
+    /// How many local days to show, today included (1 to 90, default 30).
+    pub days: Option<u32>,
+}
+
+impl SeatActivityParams {
+    #[allow(clippy::vec_init_then_push)]
+    pub(crate) fn to_query(&self) -> Vec<(&'static str, String)> {
+        #[allow(unused_mut)]
+        let mut q = Vec::new();
+        if let Some(v) = &self.days {
+            q.push(("days", v.to_string()));
+        }
+        q
     }
 }
 
@@ -1086,6 +1106,26 @@ impl Client {
             format!("/v1/accounts/{}/linkedin-accounts/{}", seg(account_group_id), seg(linkedin_account_id)),
             Vec::new(),
             Some(serde_json::to_value(body).map_err(Error::encode)?),
+            None,
+        )
+        .await
+    }
+
+    /// The seat's actions per local day (its time zone) and kind over the last `days` days, today
+    /// included, counted in the action ledger its caps count in (any key of the group).
+    ///
+    /// `GET /v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/activity`.
+    pub async fn seat_activity(
+        &self,
+        account_group_id: &str,
+        linkedin_account_id: &str,
+        params: &SeatActivityParams,
+    ) -> Result<SeatActivityView, Error> {
+        self.call(
+            Method::GET,
+            format!("/v1/accounts/{}/linkedin-accounts/{}/activity", seg(account_group_id), seg(linkedin_account_id)),
+            params.to_query(),
+            None,
             None,
         )
         .await

@@ -38,6 +38,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// Why a scheduled response waits (the safety rule that last moved it).
+    DeferredReason {
+    WorkingHours => "working_hours",
+    DailyCap => "daily_cap",
+    WeeklyCap => "weekly_cap",
+    Spacing => "spacing",
+    RateLimited => "rate_limited",
+    SeatPaused => "seat_paused",
+    }
+}
+
+string_enum! {
     /// An event type (of the event log and of webhook deliveries).
     EventType {
     MessageReceived => "message.received",
@@ -176,6 +188,36 @@ pub struct AccountView {
     pub id: String,
     /// The name (`name`).
     pub name: String,
+}
+
+/// Actions of each kind on one local day; every kind is present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ActivityCountsView {
+    /// The engagement (`engagement`).
+    pub engagement: i64,
+    /// The inmail (`inmail`).
+    pub inmail: i64,
+    /// The invitation (`invitation`).
+    pub invitation: i64,
+    /// The message (`message`).
+    pub message: i64,
+    /// The profile visit (`profile_visit`).
+    pub profile_visit: i64,
+    /// The withdrawal (`withdrawal`).
+    pub withdrawal: i64,
+}
+
+/// One local day of a seat's actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ActivityDayView {
+    /// The counts (`counts`).
+    pub counts: ActivityCountsView,
+    /// The date in the seat's time zone.
+    pub date: String,
 }
 
 /// `ApprovalResultView` of the API.
@@ -1153,6 +1195,8 @@ pub struct LinkedInAccountView {
     pub status: String,
     /// The timezone (`timezone`).
     pub timezone: String,
+    /// Use per kind of action over the rolling seven days the weekly cap counts in.
+    pub usage_this_week: Vec<WeeklyUsageView>,
     /// Today's use per kind of action and read.
     pub usage_today: Vec<UsageView>,
     /// The weekly invitation cap (`weeklyInvitationCap`).
@@ -1759,6 +1803,9 @@ pub struct ScheduledResponseView {
     /// The conversation id (`conversationId`).
     #[serde(default)]
     pub conversation_id: Option<String>,
+    /// Why the response waits: the safety rule that last moved `scheduledAt`; null when none did.
+    #[serde(default)]
+    pub deferred_reason: Option<DeferredReason>,
     /// The failure (`failure`).
     #[serde(default)]
     pub failure: Option<FailureView>,
@@ -1771,6 +1818,17 @@ pub struct ScheduledResponseView {
     /// Sent at: an RFC 3339 timestamp, UTC (`sentAt`).
     #[serde(default)]
     pub sent_at: Option<String>,
+}
+
+/// A seat's actions per local day, oldest first, every day present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SeatActivityView {
+    /// The days (`days`).
+    pub days: Vec<ActivityDayView>,
+    /// The seat's time zone, which the days are in.
+    pub timezone: String,
 }
 
 /// Body of `PATCH …/linkedin-accounts/{linkedinAccountId}`: the settings to change. Every field
@@ -2281,6 +2339,22 @@ impl WebhooksBody {
     pub fn new(public_url: impl Into<String>) -> Self {
         Self { public_url: public_url.into() }
     }
+}
+
+/// This week's use of one kind of action: over the rolling seven days the weekly invitation
+/// cap counts in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WeeklyUsageView {
+    /// `message`, `inmail`, `invitation`, `profile_visit`, `engagement` or `withdrawal`.
+    pub kind: String,
+    /// The used (`used`).
+    pub used: i64,
+    /// The weekly cap as it applies now (`invitation` only: `weeklyInvitationCap`, warmed up
+    /// and halved while recovering like the daily caps); absent: no weekly cap.
+    #[serde(default)]
+    pub cap: Option<i64>,
 }
 
 /// `WorkingHoursView` of the API.

@@ -32,8 +32,33 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Why a safety rule holds a seat's action back (a scheduled response shows it as
+    /// `deferredReason`).
+    pub enum DeferredReason ("deferred reason") {
+        /// Outside the seat's working hours (its time zone).
+        WorkingHours = "working_hours",
+        /// The seat's daily cap for the kind is reached (or its shared profile budget).
+        DailyCap = "daily_cap",
+        /// The weekly invitation cap (a rolling seven days) is reached.
+        WeeklyCap = "weekly_cap",
+        /// The seat's last action was too recent: the random spacing between two actions.
+        Spacing = "spacing",
+        /// LinkedIn asked the seat to slow down (a rate limit).
+        RateLimited = "rate_limited",
+        /// This kind of action is paused for the seat after LinkedIn refused it for a limit.
+        SeatPaused = "seat_paused",
+    }
+}
+
 /// The rolling window of the weekly invitation cap (LinkedIn's week is rolling too).
 pub const WEEK_MS: i64 = 7 * 86_400_000;
+
+/// Where the rolling week of the weekly caps starts, seen at `now`: actions performed at or
+/// after it count against the week (the scheduler's check and the seat's report alike).
+pub fn rolling_week_start(now: Timestamp) -> Timestamp {
+    now.plus_millis(-WEEK_MS)
+}
 
 /// How long a seat stays `recovering` (at half budgets) before it is `connected` again.
 pub const RECOVERY_MS: i64 = 86_400_000;
@@ -324,6 +349,15 @@ impl SendingRules {
         }
     }
 
+    /// The cap on actions of `kind` over the rolling week ([`rolling_week_start`]); `u32::MAX`:
+    /// none (only invitations have one).
+    pub fn weekly_cap(&self, kind: ActionKind) -> u32 {
+        match kind {
+            ActionKind::Invitation => self.weekly_invitations,
+            _ => u32::MAX,
+        }
+    }
+
     /// How old a pending invitation gets before it is withdrawn; `None`: never.
     pub fn withdraw_after_ms(&self) -> Option<i64> {
         (self.withdraw_invitations_after_days > 0)
@@ -379,6 +413,22 @@ impl SendingRules {
             .and_then(|z| z.start_of_day().ok())
             .map(|z| Timestamp::from_millis(z.timestamp().as_millisecond()))
             .unwrap_or(at.plus_millis(86_400_000))
+    }
+
+    /// The seat's last `days` local days, up to and including the one containing `now`, oldest
+    /// first: each day's date (`2026-11-30`) and its start (local midnight).
+    pub fn last_local_days(&self, now: Timestamp, days: u32) -> Vec<(String, Timestamp)> {
+        let Some(mut day) = self.zoned(now).and_then(|z| z.start_of_day().ok()) else { return Vec::new() };
+        let mut out = Vec::with_capacity(days as usize);
+        for _ in 0..days {
+            out.push((day.date().to_string(), Timestamp::from_millis(day.timestamp().as_millisecond())));
+            match day.yesterday().and_then(|z| z.start_of_day()) {
+                Ok(previous) => day = previous,
+                Err(_) => break,
+            }
+        }
+        out.reverse();
+        out
     }
 
     /// The earliest moment at or after `at` inside working hours.
@@ -472,6 +522,21 @@ mod tests {
         for bad in ["9-18", "18:00-09:00", "09:00-25:00", "09:60-10:00", ""] {
             assert!(WorkingHours::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_last_local_days_are_whole_local_days_across_a_clock_change() {
+        let rules = SendingRules { timezone: "Europe/Berlin".into(), ..SendingRules::default() };
+        // Berlin leaves summer time on 2026-10-25: that day is 25 hours long.
+        let now = Timestamp::parse_rfc3339("2026-10-26T09:00:00Z").unwrap();
+        let days = rules.last_local_days(now, 3);
+        let dates: Vec<&str> = days.iter().map(|(d, _)| d.as_str()).collect();
+        assert_eq!(dates, ["2026-10-24", "2026-10-25", "2026-10-26"]);
+        let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+        assert_eq!(days[0].1, at("2026-10-23T22:00:00Z"));
+        assert_eq!(days[1].1, at("2026-10-24T22:00:00Z"));
+        assert_eq!(days[2].1, at("2026-10-25T23:00:00Z"));
+        assert!(rules.last_local_days(now, 0).is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::GroupId;
 use crate::Timestamp;
+use crate::linkedin_account::DeferredReason;
 use crate::state::wire_enum;
 
 wire_enum! {
@@ -53,6 +54,8 @@ pub struct ScheduledResponse {
     pub scheduled_at: Timestamp,
     /// True once a safety rule moved `scheduled_at` later.
     pub deferred: bool,
+    /// The rule that last moved `scheduled_at` (set with `deferred`).
+    pub deferred_reason: Option<DeferredReason>,
     pub sent_at: Option<Timestamp>,
     /// Our inbox message id once sent.
     pub message_id: Option<String>,

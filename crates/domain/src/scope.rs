@@ -151,6 +151,8 @@ pub const ROUTE_ACCESS: &[(&str, &str, RouteAccess)] = {
         // Connected LinkedIn accounts (not in the spec; any key of the group may read them).
         ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts", AnyKey),
         ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}", AnyKey),
+        // A seat's actions per day (docs/decisions.md "Additions for the console"): like reading the seat.
+        ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/activity", AnyKey),
         // Changing a seat's settings (docs/decisions.md "Seat settings").
         ("PATCH", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}", S(LinkedInAccountsWrite)),
         // Connecting seats through Unipile (issue 13.4; docs/decisions.md "Seat onboarding through the API")

@@ -17,7 +17,7 @@ use crate::Engine;
 use crate::safety::spacing_ms;
 use crate::send::{NextAttempt, Outcome, Resumed};
 use sonarly_app::linkedin::seat::Refused;
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount};
+use sonarly_domain::linkedin_account::{ActionKind, DeferredReason, LinkedInAccount};
 use sonarly_domain::responses::{ResponseChannel, ResponseStatus, ScheduledResponse};
 use sonarly_linkedin::{LinkedInError, Trace};
 use sonarly_store::{
@@ -72,9 +72,9 @@ impl Engine {
         }
         let kind = action_kind(&response);
         if response.status == ResponseStatus::Queued
-            && let Some(until) = self.hold_back(&account, kind, now).await?
+            && let Some((until, why)) = self.hold_back_why(&account, kind, now).await?
         {
-            self.store.defer_response(item, &response.id, until, "SAFETY_RULE", now).await?;
+            self.store.defer_response(item, &response.id, until, why, now).await?;
             return Ok(());
         }
         let spacing_ms = spacing_ms(&account.rules);
@@ -85,7 +85,7 @@ impl Engine {
         {
             SlotClaim::Granted => sonarly_app::metrics::budget_used(&account.id, kind.as_str()),
             SlotClaim::Busy(until) => {
-                self.store.defer_response(item, &response.id, until, "SPACING", now).await?;
+                self.store.defer_response(item, &response.id, until, DeferredReason::Spacing, now).await?;
                 return Ok(());
             }
             SlotClaim::Lost => return Ok(()),
@@ -224,7 +224,13 @@ impl Engine {
         let retry = Settle { fence: &fence, state: SendState::Ready, provider_ref: None, error: Some(&message) };
         match self.seat_refused(account, kind, &e, now).await? {
             Refused::RetryAt(until) => {
-                self.store.requeue_response(item, &response.id, until, e.reason_code(), Some(&retry), now).await?;
+                // A rate limit holds the whole seat; a limit refusal pauses this kind for it.
+                let why = match e {
+                    LinkedInError::RateLimited { .. } => DeferredReason::RateLimited,
+                    _ => DeferredReason::SeatPaused,
+                };
+                let code = e.reason_code();
+                self.store.requeue_response(item, &response.id, until, code, why, Some(&retry), now).await?;
                 Ok(())
             }
             Refused::SeatStopped => {

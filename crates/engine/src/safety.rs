@@ -16,7 +16,9 @@ use crate::Engine;
 use rand::RngExt;
 use sonarly_app::linkedin::seat::{self, Refused};
 use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount, SendingRules, WEEK_MS};
+use sonarly_domain::linkedin_account::{
+    ActionKind, DeferredReason, LinkedInAccount, SendingRules, WEEK_MS, rolling_week_start,
+};
 use sonarly_linkedin::LinkedInError;
 use sonarly_store::StoreError;
 
@@ -65,18 +67,28 @@ impl Engine {
         kind: ActionKind,
         now: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.hold_back_why(account, kind, now).await?.map(|(until, _)| until))
+    }
+
+    /// [`Self::hold_back`], with the rule that holds the action back.
+    pub(crate) async fn hold_back_why(
+        &self,
+        account: &LinkedInAccount,
+        kind: ActionKind,
+        now: Timestamp,
+    ) -> Result<Option<(Timestamp, DeferredReason)>, StoreError> {
         let rules = &account.rules;
         if let Some(until) = account.rate_limited_until
             && until > now
         {
-            return Ok(Some(rules.next_working_moment(until)));
+            return Ok(Some((rules.next_working_moment(until), DeferredReason::RateLimited)));
         }
         if let Some(until) = self.store.seat_paused_until(&account.id, kind.as_str(), now).await? {
-            return Ok(Some(rules.next_working_moment(until)));
+            return Ok(Some((rules.next_working_moment(until), DeferredReason::SeatPaused)));
         }
         let working = rules.next_working_moment(now);
         if working > now {
-            return Ok(Some(working));
+            return Ok(Some((working, DeferredReason::WorkingHours)));
         }
         // `u32::MAX` means no cap: nothing to count. A recovering seat acts at half its caps.
         let cap = account.effective_cap(rules.daily_cap(kind), now);
@@ -85,7 +97,10 @@ impl Engine {
             let done_today =
                 self.store.count_actions_up_to(&account.id, kind.as_str(), day_start, i64::from(cap)).await?;
             if done_today >= i64::from(cap) {
-                return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
+                return Ok(Some((
+                    rules.next_working_moment(rules.next_local_day_start(now)),
+                    DeferredReason::DailyCap,
+                )));
             }
         }
         // A visit is a profile retrieval too: visits and fetches share the seat's profile budget.
@@ -95,18 +110,23 @@ impl Engine {
             let retrieved =
                 self.store.count_kinds_up_to(&account.id, kind.as_str(), &["profile_fetch"], day_start, budget).await?;
             if retrieved >= i64::from(budget) {
-                return Ok(Some(rules.next_working_moment(rules.next_local_day_start(now))));
+                return Ok(Some((
+                    rules.next_working_moment(rules.next_local_day_start(now)),
+                    DeferredReason::DailyCap,
+                )));
             }
         }
-        if kind == ActionKind::Invitation && rules.weekly_invitations != u32::MAX {
-            let week_ago = now.plus_millis(-WEEK_MS);
-            let weekly = i64::from(account.effective_cap(rules.weekly_invitations, now));
+        let weekly_cap = rules.weekly_cap(kind);
+        if weekly_cap != u32::MAX {
+            // The seat's report counts the same window (`usageThisWeek`).
+            let week_ago = rolling_week_start(now);
+            let weekly = i64::from(account.effective_cap(weekly_cap, now));
             let this_week = self.store.count_actions_up_to(&account.id, kind.as_str(), week_ago, weekly).await?;
             if this_week >= weekly {
                 // The window frees up when its oldest invitation leaves it.
                 let oldest = self.store.oldest_action_since(&account.id, kind.as_str(), week_ago).await?;
                 let free_at = oldest.map_or(now.plus_millis(86_400_000), |t| t.plus_millis(WEEK_MS + 1));
-                return Ok(Some(rules.next_working_moment(free_at)));
+                return Ok(Some((rules.next_working_moment(free_at), DeferredReason::WeeklyCap)));
             }
         }
         Ok(None)

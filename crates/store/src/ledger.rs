@@ -17,8 +17,11 @@
 
 use crate::queue::{WorkItem, hold_lease_in};
 use crate::{Store, StoreResult};
-use sonarly_domain::Timestamp;
+use sonarly_domain::{GroupId, Timestamp};
 use sqlx::{Any, Transaction};
+
+/// The bucket [`Store::ledger_counts_by_quarter_hour`] counts in.
+pub const QUARTER_HOUR_MS: i64 = 15 * 60_000;
 
 /// The result of asking for an action slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,6 +286,39 @@ impl Store {
         let n = count_kinds_in(&mut tx, account_id, kind, shared_with, since, cap).await?;
         tx.rollback().await?;
         Ok(n)
+    }
+
+    /// How many actions of `kinds` the group's seat `account_id` performed in `[since, until)`,
+    /// per kind and quarter hour (`performed_at / 900000`): every time zone's midnight falls on
+    /// a quarter hour, so the caller sums them into the seat's local days without reading each
+    /// row. Another group's seat has none.
+    pub async fn ledger_counts_by_quarter_hour(
+        &self,
+        group_id: &GroupId,
+        account_id: &str,
+        kinds: &[&str],
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<(String, i64, i64)>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT o.kind, o.performed_at / {QUARTER_HOUR_MS} AS quarter, COUNT(*) FROM outbound_actions o \
+             JOIN linkedin_accounts a ON a.id = o.linkedin_account_id \
+             WHERE a.group_id = $1 AND o.linkedin_account_id = $2 AND o.performed_at >= $3 AND o.performed_at < $4 \
+             AND o.kind IN ({}) GROUP BY o.kind, o.performed_at / {QUARTER_HOUR_MS}",
+            crate::sql::placeholders(5, kinds.len())
+        );
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(group_id.as_str())
+            .bind(account_id)
+            .bind(since.as_millis())
+            .bind(until.as_millis());
+        for kind in kinds {
+            query = query.bind(*kind);
+        }
+        Ok(query.fetch_all(&self.reader).await?)
     }
 
     /// How many actions and reads of each kind the account made since `since`, by kind.

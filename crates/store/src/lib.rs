@@ -45,7 +45,7 @@ pub use db::{Backend, LockError, PoolStat, ServeLock, Store};
 pub use error::StoreError;
 pub use events::{EventsQuery, WEBHOOK_DELIVERY_WORK};
 pub use inbox::{ChatRef, Conversation, INBOX_SYNC_WORK, InboxMessage, InboxSyncState, IngestedMessage, NewMessage};
-pub use ledger::{SlotClaim, SlotRequest};
+pub use ledger::{QUARTER_HOUR_MS, SlotClaim, SlotRequest};
 pub use linkedin_accounts::{SEAT_HEALTH_WORK, SandboxActionRow};
 pub use profile_cache::CachedRead;
 pub use prospecting_jobs::{ImportPage, ImportStop, JobCreation, PROSPECTING_WORK, PageOutcome};

@@ -6,11 +6,12 @@ use crate::ledger::{SlotClaim, SlotRequest, forget_in, reserve_slot_in};
 use crate::page::{Keyset, ListQuery};
 use crate::queue::{WorkItem, enqueue_in, finish_guarded_in, hold_lease_in, release_in, withdraw_in};
 use crate::sends::{Settle, begin_finish};
-use crate::sql::one_of;
+use crate::sql::{one_of, opt_one_of};
 use crate::{Store, StoreError, StoreResult};
 use sonarly_domain::GroupId;
 use sonarly_domain::Timestamp;
 use sonarly_domain::events::EventType;
+use sonarly_domain::linkedin_account::DeferredReason;
 use sonarly_domain::page::PageRequest;
 use sonarly_domain::responses::{ResponseChannel, ResponseStatus, ScheduledResponse};
 use sqlx::Row;
@@ -33,6 +34,7 @@ pub(crate) fn response_from_row(row: &AnyRow) -> Result<ScheduledResponse, sqlx:
         status: one_of(row, "status", ResponseStatus::parse)?,
         scheduled_at: Timestamp::from_millis(row.try_get("scheduled_at")?),
         deferred: row.try_get::<i64, _>("deferred")? != 0,
+        deferred_reason: opt_one_of(row, "deferred_reason", DeferredReason::parse)?,
         sent_at: row.try_get::<Option<i64>, _>("sent_at")?.map(Timestamp::from_millis),
         message_id: row.try_get("message_id")?,
         failure_code: row.try_get("failure_code")?,
@@ -102,8 +104,9 @@ impl Store {
             let inserted = sqlx::query(
                 "INSERT INTO scheduled_responses (id, group_id, prospect_id, linkedin_account_id, channel, body, subject, \
                  conversation_id, recipient_provider_id, provider_chat_id, status, scheduled_at, deferred, sent_at, \
-                 message_id, failure_code, failure_message, idempotency_key, request_hash, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, NULL, NULL, $14, $15, $16, $16)",
+                 message_id, failure_code, failure_message, idempotency_key, request_hash, created_at, updated_at, \
+                 deferred_reason) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, NULL, NULL, $14, $15, $16, $16, $17)",
             )
             .bind(&r.id)
             .bind(r.group_id.as_str())
@@ -121,6 +124,7 @@ impl Store {
             .bind(&r.idempotency_key)
             .bind(&r.request_hash)
             .bind(r.created_at.as_millis())
+            .bind(r.deferred_reason.map(DeferredReason::as_str))
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from);
@@ -296,27 +300,31 @@ impl Store {
         Ok(SlotClaim::Granted)
     }
 
-    /// Moves a response later (a safety rule held it back) and releases its
-    /// row; the claim is not counted: deferring is no attempt.
+    /// Moves a response later (the safety rule `why` held it back) and releases
+    /// its row; the claim is not counted: deferring is no attempt.
     pub async fn defer_response(
         &self,
         item: &WorkItem,
         response_id: &str,
         until: Timestamp,
-        reason: &str,
+        why: DeferredReason,
         now: Timestamp,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
-        if !release_in(&mut tx, item, false, until, Some(reason)).await? {
+        // The work row keeps the queue's own words, like a campaign step's.
+        let queue_reason = if why == DeferredReason::Spacing { "SPACING" } else { "SAFETY_RULE" };
+        if !release_in(&mut tx, item, false, until, Some(queue_reason)).await? {
             return Ok(false);
         }
         sqlx::query(
-            "UPDATE scheduled_responses SET scheduled_at = $2, deferred = 1, updated_at = $3 WHERE id = $1 AND status = $4",
+            "UPDATE scheduled_responses SET scheduled_at = $2, deferred = 1, deferred_reason = $5, updated_at = $3 \
+             WHERE id = $1 AND status = $4",
         )
         .bind(response_id)
         .bind(until.as_millis())
         .bind(now.as_millis())
         .bind(ResponseStatus::Queued.as_str())
+        .bind(why.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -324,14 +332,17 @@ impl Store {
     }
 
     /// Puts a `sending` response back to `queued` at `until` (a LinkedIn limit
-    /// answered; nothing was sent) and releases its row. With `settle`, fenced
-    /// by the attempt that was refused (it ends `ready`).
+    /// answered, `reason` its code; nothing was sent; `why` what holds it back
+    /// now) and releases its row. With `settle`, fenced by the attempt that
+    /// was refused (it ends `ready`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn requeue_response(
         &self,
         item: &WorkItem,
         response_id: &str,
         until: Timestamp,
         reason: &str,
+        why: DeferredReason,
         settle: Option<&Settle<'_>>,
         now: Timestamp,
     ) -> StoreResult<bool> {
@@ -342,14 +353,15 @@ impl Store {
         // The reserved action did not happen: un-count it so caps stay honest.
         forget_in(&mut tx, response_id).await?;
         sqlx::query(
-            "UPDATE scheduled_responses SET status = $4, scheduled_at = $2, deferred = 1, updated_at = $3 \
-             WHERE id = $1 AND status IN ($4, $5)",
+            "UPDATE scheduled_responses SET status = $4, scheduled_at = $2, deferred = 1, deferred_reason = $6, \
+             updated_at = $3 WHERE id = $1 AND status IN ($4, $5)",
         )
         .bind(response_id)
         .bind(until.as_millis())
         .bind(now.as_millis())
         .bind(ResponseStatus::Queued.as_str())
         .bind(ResponseStatus::Sending.as_str())
+        .bind(why.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -10,12 +10,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sonarly_app::linkedin::onboard_api::{self, NewUnipileSeat, SeatCheckpoint, WebhooksOutcome};
-use sonarly_app::linkedin::seat::{SeatReport, seat_report};
+use sonarly_app::linkedin::seat::{self, SeatActivity, SeatReport, seat_report};
 use sonarly_app::linkedin::{LINKEDIN_ACCOUNTS_LIST, list_accounts};
-use sonarly_domain::linkedin_account::LinkedInAccount;
+use sonarly_domain::linkedin_account::{ActionKind, LinkedInAccount};
 use sonarly_domain::linkedin_account::{SendingRules, WorkingHours};
 use sonarly_domain::{DomainError, FieldIssue};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -47,6 +47,19 @@ pub struct UsageView {
     pub kind: String,
     pub used: i64,
     /// Today's cap (halved while recovering); absent: no cap.
+    pub cap: Option<u32>,
+}
+
+/// This week's use of one kind of action: over the rolling seven days the weekly invitation
+/// cap counts in.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WeeklyUsageView {
+    /// `message`, `inmail`, `invitation`, `profile_visit`, `engagement` or `withdrawal`.
+    pub kind: String,
+    pub used: i64,
+    /// The weekly cap as it applies now (`invitation` only: `weeklyInvitationCap`, warmed up
+    /// and halved while recovering like the daily caps); absent: no weekly cap.
     pub cap: Option<u32>,
 }
 
@@ -90,6 +103,8 @@ pub struct LinkedInAccountView {
     pub daily_read_budgets: ReadBudgetsView,
     /// Today's use per kind of action and read.
     pub usage_today: Vec<UsageView>,
+    /// Use per kind of action over the rolling seven days the weekly cap counts in.
+    pub usage_this_week: Vec<WeeklyUsageView>,
     /// Kinds paused now, and when each resumes.
     pub pauses: Vec<PauseView>,
     /// Weeks a new seat warms up over after it is connected (its caps and budgets start at
@@ -155,6 +170,11 @@ impl From<(LinkedInAccount, SeatReport)> for LinkedInAccountView {
                 .into_iter()
                 .map(|u| UsageView { kind: u.kind.to_owned(), used: u.used, cap: u.cap })
                 .collect(),
+            usage_this_week: report
+                .usage_this_week
+                .into_iter()
+                .map(|u| WeeklyUsageView { kind: u.kind.to_owned(), used: u.used, cap: u.cap })
+                .collect(),
             pauses: report
                 .pauses
                 .into_iter()
@@ -210,6 +230,97 @@ async fn account_created_at(
             Err(sonarly_domain::DomainError::internal())
         }
     }
+}
+
+// --- Activity per day (docs/decisions.md, "Additions for the console") ---
+
+/// Query of `GET …/linkedin-accounts/{linkedinAccountId}/activity`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityParams {
+    /// How many local days to show, today included (1 to 90, default 30).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 90)]
+    pub days: Option<String>,
+}
+
+/// Actions of each kind on one local day; every kind is present.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityCountsView {
+    pub message: i64,
+    pub inmail: i64,
+    pub invitation: i64,
+    pub profile_visit: i64,
+    pub engagement: i64,
+    pub withdrawal: i64,
+}
+
+/// One local day of a seat's actions.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityDayView {
+    /// The date in the seat's time zone.
+    #[schema(example = "2026-11-30")]
+    pub date: String,
+    pub counts: ActivityCountsView,
+}
+
+/// A seat's actions per local day, oldest first, every day present.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatActivityView {
+    /// The seat's time zone, which the days are in.
+    #[schema(example = "Europe/Berlin")]
+    pub timezone: String,
+    pub days: Vec<ActivityDayView>,
+}
+
+impl From<SeatActivity> for SeatActivityView {
+    fn from(a: SeatActivity) -> Self {
+        let days = a
+            .days
+            .into_iter()
+            .map(|d| {
+                let count = |kind: ActionKind| d.counts.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n);
+                ActivityDayView {
+                    counts: ActivityCountsView {
+                        message: count(ActionKind::Message),
+                        inmail: count(ActionKind::InMail),
+                        invitation: count(ActionKind::Invitation),
+                        profile_visit: count(ActionKind::ProfileVisit),
+                        engagement: count(ActionKind::Engagement),
+                        withdrawal: count(ActionKind::Withdrawal),
+                    },
+                    date: d.date,
+                }
+            })
+            .collect();
+        Self { timezone: a.timezone, days }
+    }
+}
+
+/// The seat's actions per local day (its time zone) and kind over the last `days` days, today
+/// included, counted in the action ledger its caps count in (any key of the group).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}/activity", tag = "LinkedIn accounts",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("linkedinAccountId" = String, Path, description = "LinkedIn account (seat) ID."),
+           ActivityParams),
+    responses(
+        (status = 200, description = "Actions per day, oldest first", body = Envelope<SeatActivityView>),
+        (status = 404, description = "No such seat in this group", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn seat_activity(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<SeatPath>,
+    ApiQuery(q): ApiQuery<ActivityParams>,
+) -> ApiResult {
+    let now = state.clock.now();
+    let activity =
+        seat::seat_activity(&state.store, &access.group_id, &path.linkedin_account_id, q.days.as_deref(), now).await?;
+    Ok(ok(SeatActivityView::from(activity)))
 }
 
 // --- Connecting seats through Unipile (docs/decisions.md, "Seat onboarding through the API") ---

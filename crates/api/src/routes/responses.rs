@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::responses::{self as uc, QueueResponseRequest, RESPONSES_LIST};
+use sonarly_domain::linkedin_account::DeferredReason;
 use sonarly_domain::responses::{ResponseChannel, ResponseStatus, ScheduledResponse};
 use utoipa::{IntoParams, ToSchema};
 
@@ -53,6 +54,22 @@ fn response_channel() -> utoipa::openapi::Object {
     )
 }
 
+fn deferred_reason() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let either = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(one_of(
+            &DeferredReason::ALL.map(DeferredReason::as_str),
+            "`working_hours` (outside the seat's working hours), `daily_cap` (the day's cap for the kind), \
+             `weekly_cap` (the rolling week's invitation cap), `spacing` (the random gap between two actions of \
+             the seat), `rate_limited` (LinkedIn asked the seat to slow down) or `seat_paused` (the kind is \
+             paused for the seat after a LinkedIn limit).",
+        ))
+        .description(Some("Why the response waits: the safety rule that last moved `scheduledAt`; null when none did."))
+        .build();
+    Schema::OneOf(either)
+}
+
 fn response_status() -> utoipa::openapi::Object {
     one_of(&ResponseStatus::ALL.map(ResponseStatus::as_str), "A scheduled response status.")
 }
@@ -92,6 +109,9 @@ pub struct ScheduledResponseView {
     pub idempotency_key: Option<String>,
     /// True when a safety rule (working hours, caps, spacing, a LinkedIn rate limit) moved `scheduledAt`.
     pub deferred: bool,
+    /// Why it waits: the safety rule that last moved `scheduledAt`; null when none did.
+    #[schema(schema_with = deferred_reason)]
+    pub deferred_reason: Option<DeferredReason>,
     pub prospect_id: String,
     pub account_id: String,
     pub failure: Option<FailureView>,
@@ -110,6 +130,7 @@ impl From<ScheduledResponse> for ScheduledResponseView {
             message_id: r.message_id,
             idempotency_key: r.idempotency_key,
             deferred: r.deferred,
+            deferred_reason: r.deferred_reason,
             prospect_id: r.prospect_id,
             account_id: r.linkedin_account_id,
             failure: match (r.failure_code, r.failure_message) {

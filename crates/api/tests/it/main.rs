@@ -19,6 +19,7 @@ mod openapi;
 mod prospecting;
 mod ratelimit;
 mod responses;
+mod seat_usage;
 mod seats;
 mod server;
 mod signals;

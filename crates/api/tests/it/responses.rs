@@ -287,3 +287,64 @@ both_backends!(a_reply_goes_through_the_account_the_prospect_is_connected_to, |b
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(reply.body["data"]["accountId"], second.id.as_str());
 });
+
+/// Changes the group's seat's settings through the API.
+async fn set_seat(app: &TestApp, group: &sonarly_domain::models::AccountGroup, change: serde_json::Value) {
+    let seat = app.db.store.group_linkedin_accounts(&group.id).await.unwrap().remove(0);
+    let path = format!("/v1/accounts/{}/linkedin-accounts/{}", group.id, seat.id);
+    let key = app.key_with(&[group], "linkedin-accounts:write", 1_000).await;
+    let headers = [("content-type", "application/json")];
+    let reply = app.send(axum::http::Method::PATCH, &path, Some(&key), &headers, change.to_string().into()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+both_backends!(a_reply_queued_outside_working_hours_says_it_waits_for_working_hours, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let prospects = seed_prospects(&app, &group).await;
+    // The clock says 10:00 UTC; the seat works from 14:00.
+    set_seat(&app, &group, serde_json::json!({ "workingHours": "14:00-18:00" })).await;
+    let base = format!("/v1/accounts/{}/messages/responses", group.id);
+    let body = format!(r#"{{"prospectId":"{}","message":"Thanks!"}}"#, prospects[0].id);
+    let queued = app.post_json(&base, &key, &[], &body).await;
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    let data = &queued.body["data"];
+    assert_eq!((data["deferred"].as_bool(), data["deferredReason"].as_str()), (Some(true), Some("working_hours")));
+    assert!(data["scheduledAt"].as_str().unwrap().contains("T14:00:00"), "{data}");
+    let id = data["id"].as_str().unwrap();
+    let read = app.get(&format!("{base}/{id}"), &key).await;
+    assert_eq!(read.body["data"]["deferredReason"], "working_hours");
+});
+
+both_backends!(a_reply_held_back_by_the_daily_cap_says_daily_cap_and_one_not_held_says_nothing, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let prospects = seed_prospects(&app, &group).await;
+    set_seat(&app, &group, serde_json::json!({ "dailyCaps": { "messages": 1 } })).await;
+    let base = format!("/v1/accounts/{}/messages/responses", group.id);
+    let mut ids = Vec::new();
+    for prospect in &prospects[..2] {
+        let body = format!(r#"{{"prospectId":"{}","message":"Thanks!"}}"#, prospect.id);
+        let queued = app.post_json(&base, &key, &[], &body).await;
+        assert_eq!(queued.status, 202, "{}", queued.body);
+        // Queued inside working hours with room under the caps: nothing holds it back yet.
+        assert_eq!(queued.body["data"]["deferred"], false);
+        assert!(queued.body["data"]["deferredReason"].is_null(), "{}", queued.body);
+        ids.push(queued.body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    app.engine().run_until_idle().await;
+    let mut replies = Vec::new();
+    for id in &ids {
+        replies.push(app.get(&format!("{base}/{id}"), &key).await.body["data"].clone());
+    }
+    let sent: Vec<_> = replies.iter().filter(|r| r["status"] == "sent").collect();
+    let waiting: Vec<_> = replies.iter().filter(|r| r["status"] == "queued").collect();
+    assert_eq!((sent.len(), waiting.len()), (1, 1), "{replies:?}");
+    assert!(sent[0]["deferredReason"].is_null(), "{}", sent[0]);
+    assert_eq!(
+        (waiting[0]["deferred"].as_bool(), waiting[0]["deferredReason"].as_str()),
+        (Some(true), Some("daily_cap"))
+    );
+});

@@ -16,8 +16,11 @@
 //! refusal pauses that kind for a day. Only what the owner must fix, or a seat
 //! the provider reports broken, stops the seat.
 
-use sonarly_domain::Timestamp;
-use sonarly_domain::linkedin_account::{AccountStatus, ActionKind, CallKind, LinkedInAccount, SeatState, WEEK_MS};
+use crate::{AppResult, StoreResultExt};
+use sonarly_domain::linkedin_account::{
+    AccountStatus, ActionKind, CallKind, LinkedInAccount, SeatState, WEEK_MS, rolling_week_start,
+};
+use sonarly_domain::{DomainError, GroupId, Timestamp};
 use sonarly_linkedin::{LimitKind, LinkedInError, SeatHealth};
 use sonarly_store::{SeatPause, Store, StoreError};
 
@@ -62,7 +65,7 @@ pub async fn seat_refused(
         }
         LinkedInError::LimitReached(LimitKind::WeeklyInvitations) => {
             // The rolling week frees a place when its oldest invitation leaves it.
-            let week_ago = now.plus_millis(-WEEK_MS);
+            let week_ago = rolling_week_start(now);
             let oldest = store.oldest_action_since(&account.id, "invitation", week_ago).await?;
             let freed = oldest.map_or(next_day, |t| rules.next_working_moment(t.plus_millis(WEEK_MS + 1)));
             pause("invitation", freed.max(next_day)).await?
@@ -155,11 +158,15 @@ pub struct KindUse {
     pub cap: Option<u32>,
 }
 
-/// What a seat's owner needs to see: its health, today's use per kind, and what is paused until when.
+/// What a seat's owner needs to see: its health, today's and this week's use per kind, and
+/// what is paused until when.
 #[derive(Debug, Clone)]
 pub struct SeatReport {
     pub state: SeatState,
     pub usage: Vec<KindUse>,
+    /// Use of each action kind over the rolling week the weekly caps count in; `cap` is the
+    /// weekly cap as it applies now (invitations only).
+    pub usage_this_week: Vec<KindUse>,
     pub pauses: Vec<SeatPause>,
     /// Set while LinkedIn asked the whole seat to slow down.
     pub rate_limited_until: Option<Timestamp>,
@@ -180,6 +187,13 @@ pub async fn seat_report(store: &Store, account: &LinkedInAccount, now: Timestam
         used: used(k.as_str()),
         cap: cap(rules.reads.daily(*k)),
     }));
+    // The window and cap the scheduler's weekly check uses (`engine::safety`), counted in the same ledger.
+    let week = store.ledger_counts_since(&account.id, rolling_week_start(now)).await?;
+    let used_in_week = |kind: &str| week.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
+    let usage_this_week = ActionKind::ALL
+        .iter()
+        .map(|k| KindUse { kind: k.as_str(), used: used_in_week(k.as_str()), cap: cap(rules.weekly_cap(*k)) })
+        .collect();
     let pauses = store.seat_pauses(&account.id, now).await?;
     let rate_limited_until = account.rate_limited_until.filter(|u| *u > now);
     let state = match account.status {
@@ -189,7 +203,71 @@ pub async fn seat_report(store: &Store, account: &LinkedInAccount, now: Timestam
         AccountStatus::NeedsAction => SeatState::NeedsAction,
         AccountStatus::Disconnected => SeatState::Disconnected,
     };
-    Ok(SeatReport { state, usage, pauses, rate_limited_until })
+    Ok(SeatReport { state, usage, usage_this_week, pauses, rate_limited_until })
+}
+
+/// Days of activity shown when none are asked for, and the most that may be.
+pub const ACTIVITY_DAYS_DEFAULT: u32 = 30;
+pub const ACTIVITY_DAYS_MAX: u32 = 90;
+
+/// A seat's actions on one of its local days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayActivity {
+    /// The local date, `2026-11-30`.
+    pub date: String,
+    /// Actions per kind, every action kind present (in [`ActionKind::ALL`] order).
+    pub counts: Vec<(ActionKind, i64)>,
+}
+
+/// A seat's actions per local day (its time zone), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatActivity {
+    pub timezone: String,
+    pub days: Vec<DayActivity>,
+}
+
+/// The seat's actions per local day over its last `days` days (today included), counted from
+/// the action ledger the caps count in; every day is present, zeros included. `days` is the
+/// query text: a whole number from 1 to [`ACTIVITY_DAYS_MAX`], [`ACTIVITY_DAYS_DEFAULT`] when absent.
+pub async fn seat_activity(
+    store: &Store,
+    group_id: &GroupId,
+    account_id: &str,
+    days: Option<&str>,
+    now: Timestamp,
+) -> AppResult<SeatActivity> {
+    let days = match days.map(str::trim) {
+        None => ACTIVITY_DAYS_DEFAULT,
+        Some(text) => text.parse::<u32>().ok().filter(|d| (1..=ACTIVITY_DAYS_MAX).contains(d)).ok_or_else(|| {
+            DomainError::invalid_field("days", format!("must be a whole number from 1 to {ACTIVITY_DAYS_MAX}"))
+        })?,
+    };
+    let account = store
+        .get_linkedin_account(group_id, account_id)
+        .await
+        .or_internal()?
+        .ok_or_else(|| DomainError::not_found("LinkedIn account"))?;
+    let rules = &account.rules;
+    let local_days = rules.last_local_days(now, days);
+    let Some(since) = local_days.first().map(|(_, start)| *start) else {
+        return Ok(SeatActivity { timezone: rules.timezone.clone(), days: Vec::new() });
+    };
+    let until = rules.next_local_day_start(now);
+    let kinds = ActionKind::ALL.map(ActionKind::as_str);
+    let rows = store.ledger_counts_by_quarter_hour(group_id, &account.id, &kinds, since, until).await.or_internal()?;
+    let mut out: Vec<DayActivity> = local_days
+        .iter()
+        .map(|(date, _)| DayActivity { date: date.clone(), counts: ActionKind::ALL.map(|k| (k, 0)).to_vec() })
+        .collect();
+    for (kind, quarter, n) in rows {
+        let at = Timestamp::from_millis(quarter * sonarly_store::QUARTER_HOUR_MS);
+        // The last day that starts at or before the quarter hour holds it.
+        let Some(day) = local_days.iter().rposition(|(_, start)| *start <= at) else { continue };
+        if let Some(count) = out[day].counts.iter_mut().find(|(k, _)| k.as_str() == kind) {
+            count.1 += n;
+        }
+    }
+    Ok(SeatActivity { timezone: rules.timezone.clone(), days: out })
 }
 
 #[cfg(test)]
