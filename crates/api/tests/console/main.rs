@@ -397,7 +397,7 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     c.nav("prospecting").await;
     c.fill("input#job-url", "https://www.linkedin.com/search/results/people/?keywords=founder").await;
     c.fill("input#job-audience", "Founders").await;
-    c.fill("input#job-max", "20").await;
+    c.fill("input#job-max", "40").await;
     let estimate = c.text_of("#job-estimate").await;
     assert!(!estimate.trim().is_empty(), "the plan cap, credit cost and quota show before starting");
     c.snap("prospecting").await;
@@ -500,13 +500,15 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
         c.text_of(".campaign-status").await.contains("active")
     });
     // Invitations go out a minute or two apart (the seat's spacing); the sandbox accepts
-    // hours later, and the first message follows two days after an acceptance.
+    // hours later, the first message follows two days after an acceptance, and a reply
+    // up to two days after a message (with these seeds: 13 of 40 accept, 4 reply
+    // within a week).
     let leads = before["leads"];
     until!(c, "every lead invited", within Duration::from_secs(60), tick 2 * MINUTE, every 10, {
         c.funnel().await.get("invited").is_some_and(|n| *n >= leads)
     });
     until!(c, "invitations accepted and messages waiting for approval", within Duration::from_secs(90),
-        tick 30 * MINUTE, every 6, {
+        tick 60 * MINUTE, every 4, {
         let f = c.funnel().await;
         f.get("accepted").is_some_and(|n| *n > 0) && c.browser.find_all("li.approval").await.unwrap().len() >= 2
     });
@@ -518,7 +520,7 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     decide(&c, 'a').await;
     decide(&c, 'd').await;
     // The rest approved too, as more arrive, until a lead replies to one.
-    until!(c, "a reply in the funnel", within Duration::from_secs(90), tick 30 * MINUTE, every 6, {
+    until!(c, "a reply in the funnel", within Duration::from_secs(120), tick 60 * MINUTE, every 6, {
         while !c.browser.find_all("li.approval").await.unwrap().is_empty() {
             decide(&c, 'a').await;
         }
