@@ -1,5 +1,6 @@
 //! The Sonarly HTTP API: router, middleware, envelope and OpenAPI document.
 
+pub mod console;
 pub mod cors;
 pub mod envelope;
 pub mod extract;
@@ -268,6 +269,7 @@ pub fn router_with(mut state: AppState, extra: Router<AppState>, extra_access: V
         .route("/v1/webhooks/unipile/{linkedinAccountId}", post(routes::webhooks::unipile))
         .route("/v1/openapi.json", get(routes::ops::openapi_json))
         .route("/docs", get(routes::ops::docs))
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))

@@ -12,7 +12,7 @@ use sonarly_domain::linkedin_account::{AccountType, LinkedInAccount};
 use sonarly_domain::models::Audience;
 use sonarly_domain::page::{Page, PageRequest};
 use sonarly_domain::prospecting::{
-    JobStatus, ListType, ProspectingJob, ProspectingSource, SourceType, StageStatus, month_bounds,
+    JobStatus, ListType, Plan, ProspectingJob, ProspectingSource, SourceType, StageStatus, month_bounds,
     profile_url_identifier,
 };
 use sonarly_domain::{DomainError, ErrorCode, FieldIssue, Timestamp};
@@ -311,7 +311,7 @@ pub async fn start_job(
         _ => valid.max_results.unwrap_or(i64::from(plan.max_results_cap())).min(i64::from(plan.max_results_cap())),
     };
     let target = requested.min(remaining);
-    let cost = if valid.search_emails { 2 } else { 1 };
+    let cost = sonarly_domain::prospecting::credits_per_prospect(valid.search_emails);
     if credits < target * cost {
         return Err(DomainError::new(
             ErrorCode::InsufficientCredits,
@@ -463,6 +463,9 @@ pub async fn cancel_job(
 /// The quota of one list type.
 pub struct QuotaStatus {
     pub list_type: ListType,
+    /// The group's plan (it caps one job's size) and its credit balance.
+    pub plan: Plan,
+    pub credits: i64,
     pub used: i64,
     pub limit: i64,
     pub reset_at: Timestamp,
@@ -479,10 +482,11 @@ pub async fn quota(
         Some(text) => ListType::parse(text)
             .map_err(|_| DomainError::invalid_field("listType", "must be LINKEDIN_CLASSIC or SALES_NAVIGATOR"))?,
     };
-    let (plan, _) = store.group_plan(group_id).await.or_internal()?.ok_or_else(crate::accounts::account_not_found)?;
+    let (plan, credits) =
+        store.group_plan(group_id).await.or_internal()?.ok_or_else(crate::accounts::account_not_found)?;
     let (period_start, reset_at) = month_bounds(clock.now());
     let used = store.quota_used(group_id, list_type.as_str(), period_start).await.or_internal()?;
-    Ok(QuotaStatus { list_type, used, limit: i64::from(plan.monthly_quota()), reset_at })
+    Ok(QuotaStatus { list_type, plan, credits, used, limit: i64::from(plan.monthly_quota()), reset_at })
 }
 
 /// Which Sales Navigator list to read.

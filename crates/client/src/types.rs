@@ -1368,12 +1368,22 @@ impl QueueResponseBody {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct QuotaView {
+    /// The account group's credit balance (an addition).
+    pub credits_available: i64,
+    /// Credits one imported prospect costs, without and with `searchEmails` (an addition).
+    pub credits_per_prospect: i64,
+    /// The credits per prospect with emails (`creditsPerProspectWithEmails`).
+    pub credits_per_prospect_with_emails: i64,
     /// The exhausted (`exhausted`).
     pub exhausted: bool,
     /// The limit (`limit`).
     pub limit: i64,
     /// The list type (`listType`).
     pub list_type: String,
+    /// The most prospects one job imports on this plan (an addition).
+    pub max_results_per_job: i64,
+    /// The account group's plan: `tester`, `starter`, `scale` or `enterprise` (an addition).
+    pub plan: String,
     /// The quota type (`quotaType`).
     pub quota_type: String,
     /// The remaining (`remaining`).

@@ -35,6 +35,11 @@ impl Plan {
     }
 }
 
+/// Credits one imported prospect costs: one, or two when emails are also searched for.
+pub const fn credits_per_prospect(search_emails: bool) -> i64 {
+    if search_emails { 2 } else { 1 }
+}
+
 /// Credits a new group starts with, and what the Demo group gets.
 pub const NEW_GROUP_CREDITS: i64 = 200;
 pub const DEMO_GROUP_CREDITS: i64 = 20_000;

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sonarly_app::prospecting::{self as uc, JOBS_LIST, SalesNavigatorList, StartRequest};
+use sonarly_domain::prospecting::credits_per_prospect;
 use sonarly_domain::prospecting::{JobStatus, ListType, ProspectingJob, SourceType, StageStatus};
 use utoipa::{IntoParams, ToSchema};
 
@@ -353,6 +354,15 @@ pub struct QuotaView {
     pub remaining: i64,
     pub reset_at: String,
     pub exhausted: bool,
+    /// The account group's plan: `tester`, `starter`, `scale` or `enterprise` (an addition).
+    pub plan: String,
+    /// The most prospects one job imports on this plan (an addition).
+    pub max_results_per_job: u32,
+    /// The account group's credit balance (an addition).
+    pub credits_available: i64,
+    /// Credits one imported prospect costs, without and with `searchEmails` (an addition).
+    pub credits_per_prospect: i64,
+    pub credits_per_prospect_with_emails: i64,
 }
 
 /// Prospecting quota of this calendar month.
@@ -380,6 +390,11 @@ pub async fn get_quota(
         remaining,
         reset_at: quota.reset_at.to_rfc3339(),
         exhausted: remaining == 0,
+        plan: quota.plan.as_str().into(),
+        max_results_per_job: quota.plan.max_results_cap(),
+        credits_available: quota.credits,
+        credits_per_prospect: credits_per_prospect(false),
+        credits_per_prospect_with_emails: credits_per_prospect(true),
     }))
 }
 

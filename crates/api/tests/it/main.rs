@@ -5,6 +5,7 @@ mod audiences;
 mod campaigns;
 mod catalog;
 mod clients;
+mod console;
 mod cursors;
 mod edge;
 mod events;

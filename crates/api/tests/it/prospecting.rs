@@ -94,6 +94,18 @@ both_backends!(start_poll_list_and_look_up, |backend| async move {
     assert_eq!(quota.body["data"]["listType"], "LINKEDIN_CLASSIC");
     assert_eq!(quota.body["data"]["used"], 30);
     assert_eq!(quota.body["data"]["exhausted"], false);
+    // What a job would cost, shown before starting one: the plan's cap, the balance, the price.
+    let charged = app.get(&format!("{base}/prospecting/{job_id}"), &key).await.body["data"]["creditsCharged"].as_i64();
+    assert_eq!(quota.body["data"]["plan"], "starter");
+    assert_eq!(quota.body["data"]["maxResultsPerJob"], 1000);
+    assert_eq!(quota.body["data"]["creditsAvailable"].as_i64(), Some(10_000 - charged.unwrap()));
+    assert_eq!(
+        (
+            quota.body["data"]["creditsPerProspect"].as_i64(),
+            quota.body["data"]["creditsPerProspectWithEmails"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
     assert_error(&app.get(&format!("{base}/prospecting/quota?listType=NOPE"), &key).await, 400, "VALIDATION_ERROR");
 
     let saved = app.get(&format!("{base}/sales-navigator/saved-searches"), &key).await;
