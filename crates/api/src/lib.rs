@@ -148,6 +148,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::accounts::list_accounts))
         .routes(routes!(routes::accounts::get_account))
+        .routes(routes!(routes::api_keys::current_key))
         .routes(routes!(routes::audiences::list_audiences, routes::audiences::create_audience))
         .routes(routes!(routes::audiences::navigation))
         .routes(routes!(

@@ -86,6 +86,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}"),
     ("PATCH", "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}"),
     ("POST", "/v1/accounts/{accountGroupId}/writing-styles/{writingStyleId}/preview"),
+    ("GET", "/v1/api-keys/current"),
 ];
 
 /// Query parameters of [`Client::list_campaigns`].
@@ -1962,5 +1963,12 @@ impl Client {
             None,
         )
         .await
+    }
+
+    /// The calling API key: its id, name, prefix, scopes and account groups (any valid key).
+    ///
+    /// `GET /v1/api-keys/current`.
+    pub async fn current_key(&self) -> Result<CurrentKeyView, Error> {
+        self.call(Method::GET, "/v1/api-keys/current".to_owned(), Vec::new(), None, None).await
     }
 }

@@ -716,6 +716,26 @@ impl CreateWritingStyleBody {
     }
 }
 
+/// The calling API key: what it may do and where. Never its secret or its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CurrentKeyView {
+    /// The account groups the key can access.
+    pub account_group_ids: Vec<String>,
+    /// Created at: an RFC 3339 timestamp, UTC (`createdAt`).
+    pub created_at: String,
+    /// Its id (`id`).
+    pub id: String,
+    /// The name (`name`).
+    pub name: String,
+    /// The key's permissions, e.g. `audiences:read`, sorted.
+    pub scopes: Vec<String>,
+    /// The first characters of the key, to tell keys apart; absent when none is stored.
+    #[serde(default)]
+    pub key_prefix: Option<String>,
+}
+
 /// Daily caps to change; a field left out keeps the seat's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -131,7 +131,8 @@ impl ScopeSet {
 /// What a route needs from the caller's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteAccess {
-    /// Any valid key (only `GET /v1/accounts` and `GET /v1/accounts/{accountGroupId}`).
+    /// Any valid key (`GET /v1/accounts`, `GET /v1/accounts/{accountGroupId}`, `GET /v1/api-keys/current`
+    /// and reading the group's seats).
     AnyKey,
     Scope(Scope),
 }
@@ -145,6 +146,8 @@ pub const ROUTE_ACCESS: &[(&str, &str, RouteAccess)] = {
     &[
         ("GET", "/v1/accounts", AnyKey),
         ("GET", "/v1/accounts/{accountGroupId}", AnyKey),
+        // The calling key itself (docs/decisions.md "Additions for the console").
+        ("GET", "/v1/api-keys/current", AnyKey),
         // Connected LinkedIn accounts (not in the spec; any key of the group may read them).
         ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts", AnyKey),
         ("GET", "/v1/accounts/{accountGroupId}/linkedin-accounts/{linkedinAccountId}", AnyKey),

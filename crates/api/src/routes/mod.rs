@@ -2,6 +2,7 @@
 //! case, wrap the envelope.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audiences;
 pub mod campaigns;
 pub mod contract;

@@ -1,6 +1,7 @@
 //! HTTP black-box tests of the edge. Every case runs on SQLite and PostgreSQL.
 
 mod accounts;
+mod api_keys;
 mod audiences;
 mod campaigns;
 mod catalog;
