@@ -120,7 +120,9 @@ impl Console {
     async fn toast(&self) -> Option<(String, String)> {
         let toast = self.browser.find("#toast").await.ok()??;
         let kind = self.browser.attr(&toast, "data-kind").await.ok()?.unwrap_or_default();
-        Some((kind, self.browser.text(&toast).await.ok()?))
+        // Its text even once it hid itself (WebDriver's text is the visible text).
+        let text = self.browser.prop(&toast, "textContent").await.ok()?;
+        Some((kind, text.as_str().unwrap_or_default().to_owned()))
     }
 
     /// The element for `css`, which must appear within [`READY`].
@@ -128,9 +130,17 @@ impl Console {
         self.browser.wait_for(css, READY).await.unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The text of `css`, which must appear within [`READY`] (read in one script: pages
+    /// that refresh themselves replace their elements).
     async fn text_of(&self, css: &str) -> String {
-        let e = self.must(css).await;
-        self.browser.text(&e).await.unwrap()
+        let deadline = Instant::now() + READY;
+        loop {
+            if let Some(text) = self.text_now(css).await {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no element matches {css} at {}", self.route().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn fill(&self, css: &str, text: &str) {
@@ -139,8 +149,10 @@ impl Console {
         self.browser.type_into(&e, text).await.unwrap();
     }
 
+    /// Clicks `css`, scrolled to the middle of the viewport first (the header sticks to the top).
     async fn click(&self, css: &str) {
         let e = self.must(css).await;
+        self.browser.script("arguments[0].scrollIntoView({ block: 'center' });", vec![e.arg()]).await.unwrap();
         self.browser.click(&e).await.unwrap();
     }
 
@@ -155,7 +167,22 @@ impl Console {
                 let v = self.browser.prop(o, "value").await.unwrap();
                 let t = self.browser.text(o).await.unwrap();
                 if (pass == 0 && v.as_str() == Some(value)) || (pass == 1 && t.contains(value)) {
+                    // A change event is watched for: headless Chromium may select a
+                    // dropdown's option on a click without firing one, which a person's
+                    // choice always does; then it is fired as the browser would.
+                    let watch = "const s = arguments[0].closest('select'); s.__changed = false;
+                                 s.addEventListener('change', () => { s.__changed = true; }, { once: true });";
+                    self.browser.script(watch, vec![o.arg()]).await.unwrap();
                     self.browser.click(o).await.unwrap();
+                    let fire = "const o = arguments[0], s = o.closest('select');
+                                if (!o.selected) return false;
+                                if (!s.__changed) {
+                                  s.dispatchEvent(new Event('input', { bubbles: true }));
+                                  s.dispatchEvent(new Event('change', { bubbles: true }));
+                                }
+                                return true;";
+                    let chosen = self.browser.script(fire, vec![o.arg()]).await.unwrap();
+                    assert_eq!(chosen, json!(true), "{select}: clicking {t:?} chose it");
                     return;
                 }
                 if pass == 0 {
@@ -238,15 +265,41 @@ impl Console {
         assert_eq!(stored, Value::Null, "signing out forgets the key");
     }
 
-    /// The funnel's count per stage, as the page shows it.
+    /// The funnel's count per stage, as the page shows it (read in one script: the
+    /// page re-renders itself while a campaign runs).
     async fn funnel(&self) -> std::collections::BTreeMap<String, i64> {
-        let mut out = std::collections::BTreeMap::new();
-        for stage in self.browser.find_all(".funnel-stage[data-stage]").await.unwrap() {
-            let name = self.browser.attr(&stage, "data-stage").await.unwrap().unwrap_or_default();
-            let count = self.browser.attr(&stage, "data-count").await.unwrap().unwrap_or_default();
-            out.insert(name, count.parse().unwrap_or(-1));
+        let read = "const out = {};
+                    for (const e of document.querySelectorAll('.funnel-stage[data-stage]')) {
+                      out[e.dataset.stage] = Number(e.dataset.count);
+                    }
+                    return out;";
+        serde_json::from_value(self.browser.script(read, vec![]).await.unwrap()).unwrap()
+    }
+
+    /// The text of the first element matching `css` now, if any (one script, never stale).
+    async fn text_now(&self, css: &str) -> Option<String> {
+        let read = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
+        self.browser.script(read, vec![json!(css)]).await.unwrap().as_str().map(str::to_owned)
+    }
+
+    /// Attribute `name` of the first element matching `css`, waiting up to [`READY`] for one.
+    async fn attr_of(&self, css: &str, name: &str) -> String {
+        let read = "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;";
+        let deadline = Instant::now() + READY;
+        loop {
+            if let Some(v) = self.browser.script(read, vec![json!(css), json!(name)]).await.unwrap().as_str() {
+                return v.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no {css} with {name} at {}", self.route().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        out
+    }
+
+    /// The `data-instance-id`s of the approval queue, in order.
+    async fn approvals(&self) -> Vec<String> {
+        let read =
+            "return [...document.querySelectorAll('li.approval[data-instance-id]')].map(e => e.dataset.instanceId);";
+        serde_json::from_value(self.browser.script(read, vec![]).await.unwrap()).unwrap()
     }
 
     /// Forges `POST path` (on the group) from the page with `key`: the status and the body.
@@ -402,13 +455,13 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     assert!(!estimate.trim().is_empty(), "the plan cap, credit cost and quota show before starting");
     c.snap("prospecting").await;
     c.click("button#job-start").await;
-    let job = c.must("tr.job[data-job-id]").await;
-    let job_id = c.browser.attr(&job, "data-job-id").await.unwrap().unwrap();
+    let job_id = c.attr_of("tr.job[data-job-id]", "data-job-id").await;
     let row = format!("tr.job[data-job-id='{job_id}']");
     let mut seen = Vec::new();
     until!(c, "the import reaching 100 %", within Duration::from_secs(60), tick MINUTE, every 5, {
-        let progress = c.must(&format!("{row} progress.job-progress")).await;
-        let value = c.browser.prop(&progress, "value").await.unwrap().as_f64().unwrap_or(-1.0);
+        let read = "const e = document.querySelector(arguments[0]); return e ? e.value : null;";
+        let css = format!("{row} progress.job-progress");
+        let value = c.browser.script(read, vec![json!(css)]).await.unwrap().as_f64().unwrap_or(-1.0);
         if seen.last() != Some(&value) {
             seen.push(value);
         }
@@ -420,8 +473,7 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     c.snap("prospecting").await;
 
     // The new audience and its prospects.
-    let audience = c.must("tr.audience[data-audience-id]").await;
-    let audience_id = c.browser.attr(&audience, "data-audience-id").await.unwrap().unwrap();
+    let audience_id = c.attr_of("tr.audience[data-audience-id]", "data-audience-id").await;
     c.click(&format!("tr.audience[data-audience-id='{audience_id}'] a.audience-open")).await;
     c.ready("audience").await;
     c.must("tr.prospect[data-prospect-id]").await;
@@ -435,7 +487,29 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
         c.browser.find("li.conversation a.conversation-open").await.unwrap().is_some()
     });
     c.snap("inbox").await;
-    c.click("li.conversation a.conversation-open").await;
+    // The Demo inbox's contacts are not prospects yet, and a reply needs one: the newest
+    // conversation's participant is imported by its profile URL (through the API, as the
+    // README does; the console imports searches).
+    let newest = c.world.api_get("/messages?limit=1").await["items"][0].clone();
+    let conversation = newest["conversationId"].as_str().unwrap().to_owned();
+    let participant = newest["participantProviderId"].as_str().unwrap();
+    let contact = c
+        .world
+        .api_send(
+            reqwest::Method::POST,
+            "/prospecting",
+            json!({"type": "url_upload", "name": "Inbox contacts",
+                   "profileUrls": [format!("https://www.linkedin.com/in/{participant}")]}),
+        )
+        .await;
+    let contact_job = contact["jobId"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        if c.world.api_get(&format!("/prospecting/{contact_job}")).await["status"] == "completed" {
+            break;
+        }
+        c.world.tick(MINUTE).await;
+    }
+    c.click(&format!("li.conversation[data-conversation-id='{conversation}'] a.conversation-open")).await;
     c.ready("thread").await;
     c.must(".message").await;
     c.fill("textarea#reply-text", "Thanks, glad to hear from you. Talk on Thursday?").await;
@@ -451,7 +525,17 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     c.nav("inbox").await;
     c.must("tr.response[data-response-id]").await;
 
-    // Campaigns: one from a starter template on the imported audience.
+    // Campaigns: one from a starter template on the imported audience. Its first message
+    // will be written from a style with only a fallback sample (made through the API), so
+    // that each one waits for a person's approval.
+    c.world
+        .api_send(
+            reqwest::Method::POST,
+            "/writing-styles",
+            json!({"name": "Careful", "contentType": "direct_message",
+                   "samples": [{"type": "fallback", "message": "Hi, thanks for connecting. Worth a short call?"}]}),
+        )
+        .await;
     c.nav("campaigns").await;
     c.fill("input#campaign-name", "Founders Q3").await;
     c.choose("select#campaign-template", "connect-engage-dm").await;
@@ -466,38 +550,26 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     let campaign_id = route.strip_prefix("/campaigns/").unwrap_or_else(|| panic!("at {route}")).to_owned();
     assert!(c.text_of(".campaign-status").await.contains("draft"));
     c.must(".slot[data-slot-id] .slot-preview").await;
-
-    // The first message is written from a style with only a fallback sample, so
-    // each one waits for a person's approval (set up through the API).
-    let style = c
-        .world
-        .api_send(
-            reqwest::Method::POST,
-            "/writing-styles",
-            json!({"name": "Careful", "contentType": "direct_message",
-                   "samples": [{"type": "fallback", "message": "Hi, thanks for connecting. Worth a short call?"}]}),
-        )
-        .await;
-    let slots = c.world.api_get(&format!("/campaigns/{campaign_id}/content-slots")).await;
-    let slot = slots["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["channel"] == "direct_message")
-        .unwrap_or_else(|| panic!("a direct message slot: {slots}"));
-    c.world
-        .api_send(
-            reqwest::Method::PATCH,
-            &format!("/campaigns/{campaign_id}/content-slots/{}", slot["id"].as_str().unwrap()),
-            json!({"templateId": style["id"]}),
-        )
-        .await;
+    let mut linked = false;
+    for slot in c.browser.find_all(".slot[data-slot-id]").await.unwrap() {
+        if c.browser.text(&slot).await.unwrap().contains("First message") {
+            let id = c.browser.attr(&slot, "data-slot-id").await.unwrap().unwrap();
+            c.choose(&format!(".slot[data-slot-id='{id}'] select"), "Careful").await;
+            linked = true;
+        }
+    }
+    assert!(linked, "a First message slot");
+    let linked_toast = Instant::now() + READY;
+    while c.toast().await.is_none_or(|(kind, text)| kind != "ok" || !text.contains("linked")) {
+        assert!(Instant::now() < linked_toast, "linking the style: {:?}", c.toast().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let before = c.funnel().await;
     assert!(before.get("leads").is_some_and(|n| *n > 0), "the funnel counts the leads: {before:?}");
     c.click("button#campaign-start").await;
     until!(c, "the campaign active", within READY, tick MINUTE, every 1, {
-        c.text_of(".campaign-status").await.contains("active")
+        c.text_now(".campaign-status").await.is_some_and(|s| s.contains("active"))
     });
     // Invitations go out a minute or two apart (the seat's spacing); the sandbox accepts
     // hours later, the first message follows two days after an acceptance, and a reply
@@ -510,7 +582,7 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     until!(c, "invitations accepted and messages waiting for approval", within Duration::from_secs(90),
         tick 60 * MINUTE, every 4, {
         let f = c.funnel().await;
-        f.get("accepted").is_some_and(|n| *n > 0) && c.browser.find_all("li.approval").await.unwrap().len() >= 2
+        f.get("accepted").is_some_and(|n| *n > 0) && c.approvals().await.len() >= 2
     });
     let moved = c.funnel().await;
     assert!(moved["invited"] > before.get("invited").copied().unwrap_or(0), "{before:?} -> {moved:?}");
@@ -521,7 +593,7 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     decide(&c, 'd').await;
     // The rest approved too, as more arrive, until a lead replies to one.
     until!(c, "a reply in the funnel", within Duration::from_secs(120), tick 60 * MINUTE, every 6, {
-        while !c.browser.find_all("li.approval").await.unwrap().is_empty() {
+        while !c.approvals().await.is_empty() {
             decide(&c, 'a').await;
         }
         c.funnel().await.get("replied").is_some_and(|n| *n > 0)
@@ -562,13 +634,14 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
 
 /// Focuses the first pending approval and presses `key` (`a` or `d`); the item leaves the queue.
 async fn decide(c: &Console, key: char) {
-    let item = c.must("li.approval[data-instance-id]").await;
-    let id = c.browser.attr(&item, "data-instance-id").await.unwrap().unwrap();
-    c.browser.script("arguments[0].focus();", vec![item.arg()]).await.unwrap();
-    c.browser.press(&key.to_string()).await.unwrap();
+    let Some(id) = c.approvals().await.into_iter().next() else { panic!("no pending approval") };
     let css = format!("li.approval[data-instance-id='{id}']");
+    let focus =
+        "const e = document.querySelector(arguments[0]); if (e) e.focus(); return document.activeElement === e;";
+    assert_eq!(c.browser.script(focus, vec![json!(css)]).await.unwrap(), json!(true), "{css} takes the focus");
+    c.browser.press(&key.to_string()).await.unwrap();
     let deadline = Instant::now() + READY;
-    while c.browser.find(&css).await.unwrap().is_some() {
+    while c.approvals().await.contains(&id) {
         assert!(Instant::now() < deadline, "pressing {key} left {id} in the queue; toast: {:?}", c.toast().await);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
