@@ -401,7 +401,7 @@ async function pageProspecting() {
     const jobs = await api('GET', g('/prospecting?limit=20'));
     const details = await Promise.all(jobs.items.map((j) => api('GET', g(`/prospecting/${encodeURIComponent(j.jobId)}`)).catch(() => j)));
     if (gen !== generation) return;
-    main.append(h('h2', {}, 'Imports'), table(['Name', 'Source', 'Status', 'Progress', 'Imported', 'Credits', 'Started', ''],
+    main.append(h('h2', {}, 'Imports'), !details.length ? h('p', { class: 'muted' }, 'No import yet.') : table(['Name', 'Source', 'Status', 'Progress', 'Imported', 'Credits', 'Started', ''],
       details.map((j) => {
         const pct = jobProgress(j);
         const running = ['queued', 'running'].includes(j.status);
@@ -572,12 +572,32 @@ async function pageThread(conversationId) {
   main.append(h('div', { class: 'thread' }, messages.map((m) => h('div', { class: `message${m.isSender ? ' mine' : ''}`, dataset: { messageId: m.id } },
     h('div', { class: 'meta' }, `${m.isSender ? 'You' : (m.conversationName || m.senderId)} · ${when(m.sentAt)}`), h('div', {}, m.text)))));
   const prospectId = (page.items.find((m) => m.prospectId) || {}).prospectId;
+  const participant = (page.items.find((m) => m.participantProviderId) || {}).participantProviderId;
+  if (!prospectId && participant && can('prospecting:write')) {
+    // A reply goes to a prospect; one the inbox met first becomes one through a URL import of its member id.
+    main.append(h('div', { class: 'panel', id: 'import-participant' },
+      h('p', {}, 'This person is not a prospect of the group yet, and a reply is addressed to a prospect. '),
+      h('button', { type: 'button', id: 'import-participant-start', class: 'secondary', onclick: async (ev) => {
+        ev.target.disabled = true;
+        const job = await act(() => api('POST', g('/prospecting'), { type: 'url_upload', name: 'Inbox contacts',
+          profileUrls: [`https://www.linkedin.com/in/${encodeURIComponent(participant)}`] }, { 'Idempotency-Key': idempotencyKey() }));
+        if (!job) { ev.target.disabled = false; return; }
+        const gen2 = generation;
+        every(1500, async () => {
+          const j = await api('GET', g(`/prospecting/${encodeURIComponent(job.jobId)}`)).catch(() => null);
+          if (j && gen2 === generation && !['queued', 'running'].includes(j.status)) {
+            toast(j.status === 'completed' ? 'Imported into the audience "Inbox contacts".' : `Import ${j.status}.`, j.status === 'completed' ? 'ok' : 'error');
+            route();
+          }
+        });
+      } }, 'Import as a prospect (audience "Inbox contacts")')));
+  }
   if (can('messages:write')) {
     const text = h('textarea', { id: 'reply-text', required: true, maxlength: 8000, placeholder: 'Write a reply…' });
     const status = h('div', { id: 'reply-status', 'aria-live': 'polite' });
     main.append(h('form', { class: 'panel', onsubmit: async (ev) => {
       ev.preventDefault();
-      if (!prospectId) return toast('No prospect matches this conversation\'s participant; a reply needs one.', 'error');
+      if (!prospectId) return toast('No prospect matches this conversation\'s participant: import it first.', 'error');
       const r = await act(() => api('POST', g('/messages/responses'), { prospectId, conversationId, message: text.value, channel: 'direct_message' },
         { 'Idempotency-Key': idempotencyKey() }), 'Reply queued.');
       if (!r) return;
@@ -790,7 +810,7 @@ async function pageTemplates() {
       h('h3', {}, 'Live preview'), h('div', { class: 'row' }, field('Writing style', pStyle), field('First name', pFirst), field('Company', pCompany), field('Title', pTitle)), pOut,
       write ? h('form', { id: 'style-form', onsubmit: async (ev) => {
         ev.preventDefault();
-        const r = await act(() => api('POST', g('/writing-styles'), { name: sName.value.trim(), contentType: sType.value, samples: [{ text: sText.value }] }), 'Writing style created.');
+        const r = await act(() => api('POST', g('/writing-styles'), { name: sName.value.trim(), contentType: sType.value, samples: [{ type: 'basic', message: sText.value }] }), 'Writing style created.');
         if (r) route();
       } }, h('h3', {}, 'New writing style'), h('div', { class: 'row' }, field('Name', sName), field('Writes', sType)),
       field('Sample', sText), h('p', {}, h('button', { id: 'style-create', type: 'submit' }, 'Create writing style'))) : null));
@@ -812,7 +832,8 @@ async function pageTemplates() {
       specs.items.length ? table(['Name', 'Sources', 'Specifications'], specs.items.map((x) => h('tr', { class: 'template', dataset: { templateId: x.id } },
         h('td', {}, x.name), h('td', {}, x.sources.map((s) => (typeof s === 'string' ? s : s.type || JSON.stringify(s))).join(', ')),
         h('td', {}, x.specifications.map((s) => (typeof s === 'string' ? s : JSON.stringify(s))).join('; ')))))
-        : h('p', { class: 'muted' }, 'No signal specification yet.')));
+        : h('p', { class: 'muted' }, 'No signal specification yet.'),
+      write ? specForm() : null));
 
     if (can('signals:read')) {
       const scans = await api('GET', g('/signals/scans?limit=20'));
@@ -855,6 +876,23 @@ async function pageTemplates() {
     } }, h('h2', {}, 'A prospect\'s signals'), h('div', { class: 'row' }, field('Prospect id', pid, 'grow'), h('button', { type: 'submit' }, 'Show signals')), out));
   }
   if (gen === generation) ready();
+}
+
+const SIGNAL_SOURCES = ['linkedin_posts', 'linkedin_comments', 'job_changes', 'company_news', 'hiring', 'funding'];
+
+function specForm() {
+  const name = h('input', { id: 'spec-name', required: true, maxlength: 200 });
+  const boxes = SIGNAL_SOURCES.map((src) => h('input', { type: 'checkbox', value: src, checked: src === 'linkedin_posts' }));
+  const entries = h('textarea', { id: 'spec-entries', placeholder: 'What to look for, one per line (e.g. "talks about hiring SDRs")' });
+  return h('form', { id: 'spec-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const sources = boxes.filter((b) => b.checked).map((b) => b.value);
+    const specifications = entries.value.split('\n').map((v) => v.trim()).filter(Boolean);
+    const r = await act(() => api('POST', g('/signal-specifications'), { name: name.value.trim(), sources, specifications }), 'Signal specification created.');
+    if (r) route();
+  } }, h('h3', {}, 'New signal specification'), h('div', { class: 'row' }, field('Name', name)),
+  h('fieldset', {}, h('legend', {}, 'Sources'), boxes.map((b) => h('label', { class: 'check' }, b, ` ${b.value.replace(/_/g, ' ')}`))),
+  field('Specifications', entries), h('p', {}, h('button', { id: 'spec-create', type: 'submit' }, 'Create signal specification')));
 }
 
 // ---------------------------------------------------------------------------------------

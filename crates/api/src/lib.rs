@@ -169,6 +169,8 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::campaigns::start_campaign))
         .routes(routes!(routes::campaigns::stop_campaign))
         .routes(routes!(routes::campaigns::lead_status))
+        .routes(routes!(routes::campaigns::campaign_funnel))
+        .routes(routes!(routes::campaigns::campaign_leads))
         .routes(routes!(routes::campaigns::approve))
         .routes(routes!(routes::campaigns::discard))
         .routes(routes!(routes::events::list_events))

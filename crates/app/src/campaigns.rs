@@ -15,8 +15,8 @@ use crate::linkedin::ProviderRegistry;
 use crate::{AppResult, StoreResultExt};
 use sonarly_domain::GroupId;
 use sonarly_domain::campaign::{
-    Campaign, CampaignStatus, ContentSlot, InstanceState, SlotChannel, StarterTemplate, StopReason, WorkflowInstance,
-    WorkflowStatus, default_content_types, default_style, lead_workflow_status,
+    Campaign, CampaignStatus, ContentSlot, InstanceState, SlotChannel, StarterTemplate, StepAction, StopReason,
+    WorkflowInstance, WorkflowStatus, default_content_types, default_style, lead_workflow_status,
 };
 use sonarly_domain::clock::Clock;
 use sonarly_domain::cursor::{CursorCodec, CursorPosition};
@@ -25,7 +25,7 @@ use sonarly_domain::linkedin_account::{AccountType, LinkedInAccount};
 use sonarly_domain::page::{MAX_PAGE_LIMIT, Page, PageRequest};
 use sonarly_domain::template::{Sample, WritingStyle};
 use sonarly_domain::{DomainError, FieldIssue, Timestamp};
-use sonarly_store::{ApprovalOutcome, SlotUpdate, StartOutcome, StopOutcome, Store};
+use sonarly_store::{ApprovalOutcome, FunnelSteps, SlotUpdate, StartOutcome, StopOutcome, Store};
 use std::collections::{HashMap, HashSet};
 
 pub const CAMPAIGNS_LIST: &str = "campaigns";
@@ -818,6 +818,242 @@ pub async fn resolve_approval(
     }
 }
 
+// --- the funnel and the lead list (console additions) -------------------------
+
+pub const CAMPAIGN_LEADS_LIST: &str = "campaign-leads";
+
+/// A stage of the funnel: how far a lead's workflow got with the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelStage {
+    /// An invitation was delivered.
+    Invited,
+    /// The delivered invitation was accepted (the workflow went past its acceptance wait).
+    Accepted,
+    /// A direct message or an InMail was delivered.
+    Messaged,
+    /// The lead wrote back since the workflow started (or was stopped for it).
+    Replied,
+}
+
+impl FunnelStage {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Accepted => "accepted",
+            Self::Messaged => "messaged",
+            Self::Replied => "replied",
+        }
+    }
+}
+
+/// How a lead stands at the end (or not yet at the end) of its workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FunnelOutcome {
+    /// A selected lead of a campaign not started yet (a draft).
+    NotStarted,
+    /// The workflow runs (waiting for time, an acceptance, an approval, or its turn).
+    Active,
+    Completed,
+    Stopped,
+    NotEligible,
+}
+
+impl FunnelOutcome {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "not_started",
+            Self::Active => "active",
+            Self::Completed => "completed",
+            Self::Stopped => "stopped",
+            Self::NotEligible => "not_eligible",
+        }
+    }
+
+    fn of(state: InstanceState) -> Self {
+        match state {
+            InstanceState::Active => Self::Active,
+            InstanceState::Completed => Self::Completed,
+            InstanceState::Stopped => Self::Stopped,
+            InstanceState::NotEligible => Self::NotEligible,
+        }
+    }
+}
+
+/// A campaign's funnel: its selected leads, how many reached each stage its
+/// workflow has (in workflow order), how many ended each way (per stop reason),
+/// and how many wait for approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignFunnel {
+    pub leads: i64,
+    pub stages: Vec<(FunnelStage, i64)>,
+    /// Non-empty outcomes in [`FunnelOutcome`] order, then by reason.
+    pub outcomes: Vec<(FunnelOutcome, Option<StopReason>, i64)>,
+    pub pending_approval: i64,
+}
+
+/// The steps of a workflow the funnel counts.
+fn funnel_steps(template: StarterTemplate) -> FunnelSteps {
+    let indexes = |wanted: &[StepAction]| -> Vec<usize> {
+        template.steps().iter().enumerate().filter(|(_, s)| wanted.contains(&s.action)).map(|(i, _)| i).collect()
+    };
+    FunnelSteps {
+        invitations: indexes(&[StepAction::Invite]),
+        acceptance: indexes(&[StepAction::AwaitAcceptance]).first().copied(),
+        messages: indexes(&[StepAction::DirectMessage, StepAction::InMail]),
+    }
+}
+
+/// The funnel of a campaign of the group (404 otherwise). Stages are those
+/// its workflow has: `invited` and `accepted` when it sends an invitation,
+/// `messaged` when it sends a message or an InMail, `replied` always. A lead
+/// already connected skips the invitation, so it can be messaged without
+/// being invited.
+pub async fn campaign_funnel(store: &Store, group_id: &GroupId, campaign_id: &str) -> AppResult<CampaignFunnel> {
+    let campaign = get_campaign(store, group_id, campaign_id).await?;
+    let steps = funnel_steps(campaign.starter_template);
+    let counts = store.campaign_funnel(group_id, &campaign.id, &steps).await.or_internal()?;
+    let sum = |f: fn(&sonarly_store::FunnelGroup) -> i64| counts.groups.iter().map(f).sum::<i64>();
+    let mut stages = Vec::new();
+    if !steps.invitations.is_empty() {
+        stages.push((FunnelStage::Invited, sum(|g| g.invited)));
+        stages.push((FunnelStage::Accepted, sum(|g| g.accepted)));
+    }
+    if !steps.messages.is_empty() {
+        stages.push((FunnelStage::Messaged, sum(|g| g.messaged)));
+    }
+    stages.push((FunnelStage::Replied, sum(|g| g.replied)));
+    let mut outcomes: Vec<(FunnelOutcome, Option<StopReason>, i64)> = Vec::new();
+    let not_started = counts.selected_leads - sum(|g| g.leads);
+    if not_started > 0 {
+        outcomes.push((FunnelOutcome::NotStarted, None, not_started));
+    }
+    for group in &counts.groups {
+        let outcome = FunnelOutcome::of(group.state);
+        // The reason only tells apart ways of ending; a running workflow has none.
+        let reason = if matches!(outcome, FunnelOutcome::Stopped | FunnelOutcome::NotEligible) {
+            group.stop_reason
+        } else {
+            None
+        };
+        match outcomes.iter_mut().find(|(o, r, _)| *o == outcome && *r == reason) {
+            Some(row) => row.2 += group.leads,
+            None => outcomes.push((outcome, reason, group.leads)),
+        }
+    }
+    outcomes.sort_by_key(|(o, r, _)| (*o, r.map(StopReason::as_str)));
+    Ok(CampaignFunnel {
+        leads: counts.selected_leads.max(sum(|g| g.leads)),
+        stages,
+        outcomes,
+        pending_approval: sum(|g| g.pending_approval),
+    })
+}
+
+/// Content composed for a lead and held for approval: what `approve` sends and `discard` drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingContent {
+    /// The step that will send it (e.g. `send_invitation`, `direct_message_1`).
+    pub step: &'static str,
+    pub channel: SlotChannel,
+    /// The InMail subject, when there is one.
+    pub subject: Option<String>,
+    pub text: String,
+}
+
+/// One lead of a campaign as the lead list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignLeadRow {
+    pub status: LeadStatus,
+    pub name: Option<String>,
+    pub headline: Option<String>,
+    pub pending_content: Option<PendingContent>,
+    /// The list's key (the lead's place in the selection).
+    pub position: i64,
+}
+
+fn pending_content(campaign: &Campaign, instance: &WorkflowInstance) -> Option<PendingContent> {
+    if !instance.pending_approval {
+        return None;
+    }
+    let template = campaign.starter_template;
+    let step = template.step(instance.step_index)?;
+    let slot = template.slots().iter().find(|s| Some(s.position) == step.slot)?;
+    Some(PendingContent {
+        step: step.key,
+        channel: slot.channel,
+        subject: instance.pending_subject.clone(),
+        text: instance.pending_body.clone().unwrap_or_default(),
+    })
+}
+
+/// `pendingApproval`: `true` or `false` (400 otherwise); absent lists every lead.
+pub fn parse_pending_approval(raw: Option<&str>) -> AppResult<Option<bool>> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(DomainError::invalid_field("pendingApproval", "must be true or false")),
+    }
+}
+
+/// The list key of a selected lead (a cursor may name it); 404 when it is not one.
+pub async fn campaign_lead_key(
+    store: &Store,
+    group_id: &GroupId,
+    campaign_id: &str,
+    lead_id: &str,
+) -> AppResult<Timestamp> {
+    let position = store.campaign_lead_position(group_id, campaign_id, lead_id).await.or_internal()?;
+    position.map(Timestamp::from_millis).ok_or_else(|| DomainError::not_found("Lead"))
+}
+
+/// One page of a campaign's selected leads, in selection order, each with its
+/// prospect's name and headline, its workflow status and, while it waits for
+/// approval, the pending content. `pending_approval` (`true`) is the approval
+/// queue; `false`, every other lead. 404 for a campaign not of the group.
+pub async fn list_campaign_leads(
+    store: &Store,
+    clock: &dyn Clock,
+    codec: &CursorCodec,
+    group_id: &GroupId,
+    campaign_id: &str,
+    pending_approval: Option<bool>,
+    page: &PageRequest,
+) -> AppResult<Page<CampaignLeadRow>> {
+    let campaign = get_campaign(store, group_id, campaign_id).await?;
+    let rows = store.campaign_leads_page(group_id, &campaign.id, pending_approval, page).await.or_internal()?;
+    let now = clock.now();
+    let rows: Vec<CampaignLeadRow> = rows
+        .into_iter()
+        .map(|lead| {
+            let (status, pending) = match &lead.instance {
+                Some(instance) => (lead_status_of(&campaign, instance, now), pending_content(&campaign, instance)),
+                None => (
+                    LeadStatus {
+                        lead_id: lead.lead_id.clone(),
+                        workflow_status: WorkflowStatus::NotStarted,
+                        workflow_instance_id: None,
+                        latest_step: None,
+                        workflow_stop_reason: None,
+                        has_pending_approval: false,
+                    },
+                    None,
+                ),
+            };
+            CampaignLeadRow {
+                status,
+                name: lead.name,
+                headline: lead.headline,
+                pending_content: pending,
+                position: lead.position,
+            }
+        })
+        .collect();
+    Ok(Page::from_rows(rows, page, codec, CAMPAIGN_LEADS_LIST, |r| {
+        (Timestamp::from_millis(r.position), r.status.lead_id.clone())
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -829,6 +1065,27 @@ mod tests {
         assert_eq!(parse_lead_ids(Some("b, a,b,,c")).unwrap(), vec!["b", "a", "c"]);
         let many = (0..101).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
         assert_eq!(parse_lead_ids(Some(&many)).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn the_funnel_reads_the_invitation_acceptance_and_message_steps_of_each_workflow() {
+        let steps = funnel_steps(StarterTemplate::ConnectEngageDm);
+        assert_eq!((steps.invitations, steps.acceptance, steps.messages), (vec![0], Some(1), vec![4, 5]));
+        let steps = funnel_steps(StarterTemplate::EngageConnectDm);
+        assert_eq!((steps.invitations, steps.acceptance, steps.messages), (vec![3], Some(4), vec![5, 6]));
+        let steps = funnel_steps(StarterTemplate::EngageInmail);
+        assert_eq!((steps.invitations, steps.acceptance, steps.messages), (vec![], None, vec![3]));
+        let steps = funnel_steps(StarterTemplate::Connect);
+        assert_eq!((steps.invitations, steps.acceptance, steps.messages), (vec![0], Some(1), vec![]));
+    }
+
+    #[test]
+    fn pending_approval_is_true_false_or_absent() {
+        assert_eq!(parse_pending_approval(None).unwrap(), None);
+        assert_eq!(parse_pending_approval(Some("true")).unwrap(), Some(true));
+        assert_eq!(parse_pending_approval(Some("false")).unwrap(), Some(false));
+        let err = parse_pending_approval(Some("yes")).unwrap_err();
+        assert_eq!((err.status, err.fields[0].field.as_str()), (400, "pendingApproval"));
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/content-slots"),
     ("PATCH", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/content-slots/{slotId}"),
     ("POST", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/duplicate"),
+    ("GET", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/funnel"),
     ("GET", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/lead-status"),
+    ("GET", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/leads"),
     ("POST", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/start"),
     ("POST", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/stop"),
     ("POST", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/workflow-instances/{workflowInstanceId}/approve"),
@@ -145,6 +147,48 @@ impl LeadStatusParams {
         let mut q = Vec::new();
         q.push(("leadIds", self.lead_ids.to_string()));
         q
+    }
+}
+
+/// Query parameters of [`Client::campaign_leads`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CampaignLeadsParams {
+    /// Where the page starts: a `nextCursor`, or the id of an item of this list.
+    pub cursor: Option<String>,
+    /// Items per page (1 to 100; the server's default is 20).
+    pub limit: Option<u32>,
+    /// `true`: only leads whose content waits for approval (the approval
+    /// queue); `false`: only the others. All leads when absent.
+    pub pending_approval: Option<String>,
+}
+
+impl CampaignLeadsParams {
+    #[allow(clippy::vec_init_then_push)]
+    pub(crate) fn to_query(&self) -> Vec<(&'static str, String)> {
+        #[allow(unused_mut)]
+        let mut q = Vec::new();
+        if let Some(v) = &self.cursor {
+            q.push(("cursor", v.clone()));
+        }
+        if let Some(v) = self.limit {
+            q.push(("limit", v.to_string()));
+        }
+        if let Some(v) = &self.pending_approval {
+            q.push(("pendingApproval", v.to_string()));
+        }
+        q
+    }
+}
+
+impl Paged for CampaignLeadsParams {
+    fn with_cursor(&self, cursor: Option<String>) -> Self {
+        Self { cursor, ..self.clone() }
+    }
+    fn cursor(&self) -> Option<String> {
+        self.cursor.clone()
+    }
+    fn query(&self) -> Vec<(&'static str, String)> {
+        self.to_query()
     }
 }
 
@@ -774,6 +818,24 @@ impl Client {
         .await
     }
 
+    /// A campaign's funnel: leads by stage and outcome (an addition, for the console).
+    ///
+    /// `GET /v1/accounts/{accountGroupId}/campaigns/{campaignId}/funnel`.
+    pub async fn campaign_funnel(
+        &self,
+        account_group_id: &str,
+        campaign_id: &str,
+    ) -> Result<CampaignFunnelView, Error> {
+        self.call(
+            Method::GET,
+            format!("/v1/accounts/{}/campaigns/{}/funnel", seg(account_group_id), seg(campaign_id)),
+            Vec::new(),
+            None,
+            None,
+        )
+        .await
+    }
+
     /// Campaign workflow status for a specific set of leads (one row per requested id).
     ///
     /// `GET /v1/accounts/{accountGroupId}/campaigns/{campaignId}/lead-status`.
@@ -791,6 +853,38 @@ impl Client {
             None,
         )
         .await
+    }
+
+    /// Every lead of a campaign in selection order, with its workflow and any content awaiting approval
+    /// (an addition, for the console); `pendingApproval=true` is the approval queue.
+    ///
+    /// `GET /v1/accounts/{accountGroupId}/campaigns/{campaignId}/leads`.
+    pub async fn campaign_leads(
+        &self,
+        account_group_id: &str,
+        campaign_id: &str,
+        params: &CampaignLeadsParams,
+    ) -> Result<Page<CampaignLeadView>, Error> {
+        self.call(
+            Method::GET,
+            format!("/v1/accounts/{}/campaigns/{}/leads", seg(account_group_id), seg(campaign_id)),
+            params.to_query(),
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// Every item of [`Client::campaign_leads`], page after page (following `nextCursor`), from
+    /// `params.cursor` on; `params.limit` sets the page size. An error ends the stream.
+    pub fn campaign_leads_stream(
+        &self,
+        account_group_id: &str,
+        campaign_id: &str,
+        params: CampaignLeadsParams,
+    ) -> impl Stream<Item = Result<CampaignLeadView, Error>> + Send + 'static {
+        let path = format!("/v1/accounts/{}/campaigns/{}/leads", seg(account_group_id), seg(campaign_id));
+        self.paginate(path, params)
     }
 
     /// Start a campaign: one workflow instance per selected lead.

@@ -319,6 +319,54 @@ pub struct AudienceView {
     pub folder_id: Option<String>,
 }
 
+/// A campaign's leads by stage and outcome (an addition, for the console).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CampaignFunnelView {
+    /// Selected leads of the campaign.
+    pub leads: i64,
+    /// Non-empty outcomes: `not_started`, `active`, `completed`, then `stopped` and `not_eligible` per
+    /// reason. Their counts add up to `leads`.
+    pub outcomes: Vec<FunnelOutcomeView>,
+    /// Active leads whose composed content waits for approval.
+    pub pending_approval: i64,
+    /// The stages the campaign's workflow has, in workflow order (`invited` and `accepted` only when it
+    /// sends invitations, `messaged` only when it sends messages or InMails; `replied` always).
+    pub stages: Vec<FunnelStageView>,
+}
+
+/// One lead of a campaign with its workflow (an addition, for the console).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CampaignLeadView {
+    /// The has pending approval (`hasPendingApproval`).
+    pub has_pending_approval: bool,
+    /// The prospect id.
+    pub lead_id: String,
+    /// As in the lead status: `not_started`, `pending`, `waiting`, `completed`, `stopped` or `not_eligible`.
+    pub workflow_status: String,
+    /// The headline (`headline`).
+    #[serde(default)]
+    pub headline: Option<String>,
+    /// The latest step (`latestStep`).
+    #[serde(default)]
+    pub latest_step: Option<String>,
+    /// The prospect's name and headline (null if the prospect was deleted).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// While the lead waits for approval: the content `approve` would send.
+    #[serde(default)]
+    pub pending_content: Option<PendingContentView>,
+    /// The workflow instance id (`workflowInstanceId`).
+    #[serde(default)]
+    pub workflow_instance_id: Option<String>,
+    /// The workflow stop reason (`workflowStopReason`).
+    #[serde(default)]
+    pub workflow_stop_reason: Option<String>,
+}
+
 /// Campaign metadata, without workflow definitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -918,6 +966,33 @@ pub struct FolderView {
     pub updated_at: String,
 }
 
+/// How many leads ended (or stand) one way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct FunnelOutcomeView {
+    /// The count (`count`).
+    pub count: i64,
+    /// `not_started` (draft), `active`, `completed`, `stopped` or `not_eligible`.
+    pub outcome: String,
+    /// For `stopped` and `not_eligible`: the stop reason (e.g. `REPLY_RECEIVED`,
+    /// `INVITATION_NOT_ACCEPTED`, `NO_INMAIL_CREDITS`); otherwise null.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// How many leads reached one stage of the funnel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct FunnelStageView {
+    /// The count (`count`).
+    pub count: i64,
+    /// `invited` (invitation delivered), `accepted` (that invitation accepted), `messaged` (a message or
+    /// InMail delivered) or `replied` (the lead wrote back since its workflow started).
+    pub stage: String,
+}
+
 /// A Unipile hosted-auth wizard link: open it in a browser before it expires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1195,6 +1270,22 @@ pub struct PauseView {
     pub reason: String,
     /// When it resumes.
     pub until: String,
+}
+
+/// Content held for approval: what `approve` sends and `discard` drops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PendingContentView {
+    /// `connection_request`, `direct_message` or `inmail`.
+    pub channel: String,
+    /// The step that sends it: `send_invitation`, `direct_message_1`, `direct_message_2` or `inmail`.
+    pub step: String,
+    /// The text (`text`).
+    pub text: String,
+    /// The InMail subject; null for other channels.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 /// Body of `POST …/writing-styles/{writingStyleId}/preview`: the prospect is

@@ -366,7 +366,12 @@ pub fn acceptance_check(connected: bool, waiting_since: Timestamp, now: Timestam
 /// The provider token of one step of one instance: the same step always has
 /// the same token, so a retry after a crash can never perform it twice.
 pub fn step_token(instance_id: &str, step_index: usize) -> String {
-    format!("{instance_id}-s{step_index}")
+    format!("{instance_id}{}", step_token_suffix(step_index))
+}
+
+/// What [`step_token`] appends to the instance id (queries build tokens from it).
+pub fn step_token_suffix(step_index: usize) -> String {
+    format!("-s{step_index}")
 }
 
 /// The public `workflowStatus` of a stored instance at `now`.

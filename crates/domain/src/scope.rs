@@ -209,6 +209,8 @@ pub const ROUTE_ACCESS: &[(&str, &str, RouteAccess)] = {
         ("POST", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/start", S(CampaignsExecute)),
         ("POST", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/stop", S(CampaignsExecute)),
         ("GET", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/lead-status", S(CampaignsRead)),
+        ("GET", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/funnel", S(CampaignsRead)),
+        ("GET", "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/leads", S(CampaignsRead)),
         (
             "POST",
             "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/workflow-instances/{workflowInstanceId}/approve",

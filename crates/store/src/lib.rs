@@ -37,7 +37,10 @@ mod webhooks;
 mod withdrawals;
 
 pub use audiences::AudienceDeletion;
-pub use campaigns::{ApprovalOutcome, CAMPAIGN_WORK, SlotUpdate, StartOutcome, StepRecord, StopOutcome};
+pub use campaigns::{
+    ApprovalOutcome, CAMPAIGN_WORK, CampaignLead, FunnelCounts, FunnelGroup, FunnelSteps, SlotUpdate, StartOutcome,
+    StepRecord, StopOutcome,
+};
 pub use db::{Backend, LockError, PoolStat, ServeLock, Store};
 pub use error::StoreError;
 pub use events::{EventsQuery, WEBHOOK_DELIVERY_WORK};

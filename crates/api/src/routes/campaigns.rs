@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sonarly_app::campaigns::{
-    self as uc, ApprovalAction, CAMPAIGNS_LIST, CampaignState, CreateCampaignRequest, DuplicateCampaignRequest,
-    LeadStatus,
+    self as uc, ApprovalAction, CAMPAIGN_LEADS_LIST, CAMPAIGNS_LIST, CampaignFunnel, CampaignLeadRow, CampaignState,
+    CreateCampaignRequest, DuplicateCampaignRequest, LeadStatus, PendingContent,
 };
 use sonarly_domain::campaign::{CampaignStatus, ContentSlot, StopReason, WorkflowStatus};
 use utoipa::{IntoParams, ToSchema};
@@ -612,4 +612,189 @@ pub async fn discard(
     ApiPath(path): ApiPath<InstancePath>,
 ) -> ApiResult {
     resolve(state, access, path, ApprovalAction::Discard).await
+}
+
+/// How many leads reached one stage of the funnel.
+#[derive(Serialize, ToSchema)]
+pub struct FunnelStageView {
+    /// `invited` (invitation delivered), `accepted` (that invitation accepted), `messaged` (a message or
+    /// InMail delivered) or `replied` (the lead wrote back since its workflow started).
+    pub stage: String,
+    pub count: i64,
+}
+
+/// How many leads ended (or stand) one way.
+#[derive(Serialize, ToSchema)]
+pub struct FunnelOutcomeView {
+    /// `not_started` (draft), `active`, `completed`, `stopped` or `not_eligible`.
+    pub outcome: String,
+    /// For `stopped` and `not_eligible`: the stop reason (e.g. `REPLY_RECEIVED`,
+    /// `INVITATION_NOT_ACCEPTED`, `NO_INMAIL_CREDITS`); otherwise null.
+    pub reason: Option<String>,
+    pub count: i64,
+}
+
+/// A campaign's leads by stage and outcome (an addition, for the console).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignFunnelView {
+    /// Selected leads of the campaign.
+    pub leads: i64,
+    /// The stages the campaign's workflow has, in workflow order (`invited` and `accepted` only when it
+    /// sends invitations, `messaged` only when it sends messages or InMails; `replied` always).
+    pub stages: Vec<FunnelStageView>,
+    /// Non-empty outcomes: `not_started`, `active`, `completed`, then `stopped` and `not_eligible` per
+    /// reason. Their counts add up to `leads`.
+    pub outcomes: Vec<FunnelOutcomeView>,
+    /// Active leads whose composed content waits for approval.
+    pub pending_approval: i64,
+}
+
+impl From<CampaignFunnel> for CampaignFunnelView {
+    fn from(f: CampaignFunnel) -> Self {
+        Self {
+            leads: f.leads,
+            stages: f
+                .stages
+                .into_iter()
+                .map(|(stage, count)| FunnelStageView { stage: stage.as_str().to_owned(), count })
+                .collect(),
+            outcomes: f
+                .outcomes
+                .into_iter()
+                .map(|(outcome, reason, count)| FunnelOutcomeView {
+                    outcome: outcome.as_str().to_owned(),
+                    reason: reason.map(|r| r.as_str().to_owned()),
+                    count,
+                })
+                .collect(),
+            pending_approval: f.pending_approval,
+        }
+    }
+}
+
+/// Content held for approval: what `approve` sends and `discard` drops.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingContentView {
+    /// The step that sends it: `send_invitation`, `direct_message_1`, `direct_message_2` or `inmail`.
+    pub step: String,
+    /// `connection_request`, `direct_message` or `inmail`.
+    pub channel: String,
+    /// The InMail subject; null for other channels.
+    pub subject: Option<String>,
+    pub text: String,
+}
+
+impl From<PendingContent> for PendingContentView {
+    fn from(p: PendingContent) -> Self {
+        Self { step: p.step.to_owned(), channel: p.channel.as_str().to_owned(), subject: p.subject, text: p.text }
+    }
+}
+
+/// One lead of a campaign with its workflow (an addition, for the console).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignLeadView {
+    /// The prospect id.
+    pub lead_id: String,
+    /// The prospect's name and headline (null if the prospect was deleted).
+    pub name: Option<String>,
+    pub headline: Option<String>,
+    /// As in the lead status: `not_started`, `pending`, `waiting`, `completed`, `stopped` or `not_eligible`.
+    #[schema(value_type = String)]
+    pub workflow_status: WorkflowStatus,
+    pub workflow_instance_id: Option<String>,
+    pub latest_step: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub workflow_stop_reason: Option<StopReason>,
+    pub has_pending_approval: bool,
+    /// While the lead waits for approval: the content `approve` would send.
+    pub pending_content: Option<PendingContentView>,
+}
+
+impl From<CampaignLeadRow> for CampaignLeadView {
+    fn from(r: CampaignLeadRow) -> Self {
+        let s = r.status;
+        Self {
+            lead_id: s.lead_id,
+            name: r.name,
+            headline: r.headline,
+            workflow_status: s.workflow_status,
+            workflow_instance_id: s.workflow_instance_id,
+            latest_step: s.latest_step,
+            workflow_stop_reason: s.workflow_stop_reason,
+            has_pending_approval: s.has_pending_approval,
+            pending_content: r.pending_content.map(PendingContentView::from),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignLeadsParams {
+    /// Opaque pagination cursor returned by the previous page (`nextCursor`),
+    /// or the id of a lead of this campaign: the page then starts after it.
+    #[param(max_length = 512)]
+    pub cursor: Option<String>,
+    /// Maximum number of leads in this page (1 to 100, default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// `true`: only leads whose content waits for approval (the approval
+    /// queue); `false`: only the others. All leads when absent.
+    #[param(value_type = Option<bool>)]
+    pub pending_approval: Option<String>,
+}
+
+/// A campaign's funnel: leads by stage and outcome (an addition, for the console).
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/funnel", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate.")),
+    responses(
+        (status = 200, description = "Leads by stage reached and by outcome", body = Envelope<CampaignFunnelView>),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:read"]))
+)]
+pub async fn campaign_funnel(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+) -> ApiResult {
+    let funnel = uc::campaign_funnel(&state.store, &access.group_id, &path.campaign_id).await?;
+    Ok(ok(CampaignFunnelView::from(funnel)))
+}
+
+/// Every lead of a campaign in selection order, with its workflow and any content awaiting approval
+/// (an addition, for the console); `pendingApproval=true` is the approval queue.
+#[utoipa::path(
+    get, path = "/v1/accounts/{accountGroupId}/campaigns/{campaignId}/leads", tag = "Campaigns",
+    params(("accountGroupId" = String, Path, description = "Account group ID that scopes the request."),
+           ("campaignId" = String, Path, description = "Campaign ID that identifies the campaign to read or mutate."),
+           CampaignLeadsParams),
+    responses(
+        (status = 200, description = "One page of the campaign's leads", body = Envelope<ListData<CampaignLeadView>>),
+        (status = 400, description = "Request validation failed", body = ErrorEnvelope),
+        (status = 404, description = "Resource not found", body = ErrorEnvelope),
+    ),
+    security(("bearerAuth" = ["campaigns:read"]))
+)]
+pub async fn campaign_leads(
+    State(state): State<AppState>,
+    access: GroupAccess,
+    ApiPath(path): ApiPath<CampaignPath>,
+    ApiQuery(q): ApiQuery<CampaignLeadsParams>,
+) -> ApiResult {
+    let (store, codec, group) = (&state.store, &state.cursors, &access.group_id);
+    let campaign = uc::get_campaign(store, group, &path.campaign_id).await?;
+    let pending = uc::parse_pending_approval(q.pending_approval.as_deref())?;
+    let campaign_id = campaign.id.as_str();
+    let page = page_request(codec, CAMPAIGN_LEADS_LIST, q.limit.as_deref(), q.cursor.as_deref(), |id| async move {
+        item_key(uc::campaign_lead_key(store, group, campaign_id, &id).await, |key| key)
+    })
+    .await?;
+    let rows = uc::list_campaign_leads(store, state.clock.as_ref(), codec, group, campaign_id, pending, &page).await?;
+    Ok(ok(ListData::from_page(rows, CampaignLeadView::from)))
 }

@@ -44,6 +44,7 @@ pub(crate) async fn audience_with(
                 provider_id,
                 first_name: if k % 2 == 0 { Some(format!("Lead{k}")) } else { None },
                 name: format!("Lead {k}"),
+                headline: Some(format!("Engineer {k} at Acme")),
                 company_name: Some("Acme".into()),
                 created_at: now,
                 updated_at: now,
@@ -577,4 +578,342 @@ both_backends!(deleting_an_audience_an_active_campaign_uses_is_a_409_naming_the_
     let busy =
         app.send(Method::DELETE, &format!("{base}/audiences/{}", filling.id), Some(&key), &[], Body::empty()).await;
     assert_error(&busy, 409, "AUDIENCE_NOT_READY");
+});
+
+const HOUR: i64 = 3_600_000;
+
+/// A group whose sandbox seat works around the clock with no spacing and roomy caps, and whose
+/// people all accept invitations within hours and answer every message within hours: every lead
+/// of a campaign goes all the way, on a seeded (so repeatable) network.
+async fn eager_sandbox_group(app: &TestApp) -> (AccountGroup, sonarly_domain::linkedin_account::LinkedInAccount) {
+    use sonarly_domain::linkedin_account::{ReadBudgets, SendingRules, WorkingHours};
+    use sonarly_linkedin::sandbox::{EnforcementConfig, SandboxConfig};
+    let group =
+        sonarly_app::accounts::create_group_on(&app.db.store, &app.clock, "Funnel", Plan::Starter, 100).await.unwrap();
+    let rules = SendingRules {
+        working_hours: WorkingHours::AROUND_THE_CLOCK,
+        min_spacing_secs: 0,
+        max_spacing_secs: 0,
+        daily_invitations: 100,
+        weekly_invitations: 1_000,
+        daily_messages: 1_000,
+        daily_profile_visits: 1_000,
+        daily_engagements: 1_000,
+        reads: ReadBudgets { profile_fetches: 1_000, ..Default::default() },
+        ..SendingRules::default()
+    };
+    let sandbox = SandboxConfig {
+        account_seed: sonarly_testkit::TEST_ACCOUNT_SEED,
+        acceptance_rate: 1.0,
+        acceptance_delay_ms: (HOUR, 6 * HOUR),
+        reply_rate: 1.0,
+        reply_delay_ms: (HOUR, 6 * HOUR),
+        enforcement: EnforcementConfig::off(),
+        ..SandboxConfig::default()
+    };
+    let input = sonarly_app::linkedin::ConnectAccount {
+        group_id: group.id.clone(),
+        name: "Sandbox".into(),
+        account_type: sonarly_linkedin::AccountType::Classic,
+        rules,
+        provider: sonarly_app::linkedin::ProviderSetup::Sandbox(sandbox),
+    };
+    let account = sonarly_app::linkedin::connect_account(&app.db.store, &app.clock, input).await.unwrap();
+    (group, account)
+}
+
+/// An audience of `n` people a sandbox search finds who are not connections of the seat yet
+/// (so each of them gets an invitation).
+async fn audience_of_strangers(
+    app: &TestApp,
+    group: &AccountGroup,
+    account: &sonarly_domain::linkedin_account::LinkedInAccount,
+    n: usize,
+) -> Audience {
+    let provider = app.state.registry.provider(account).unwrap();
+    let search = sonarly_linkedin::PeopleSource::SearchUrl(
+        "https://www.linkedin.com/search/results/people/?keywords=software%20engineer".into(),
+    );
+    let people: Vec<sonarly_linkedin::Person> = provider
+        .search_people(&search, None, 50)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|p| p.connection_degree != Some(1))
+        .take(n)
+        .collect();
+    assert_eq!(people.len(), n, "the sandbox search finds enough strangers");
+    let audience = app.audience(group, "Strangers", app.now_ms(), None).await;
+    let now = Timestamp::from_millis(app.now_ms());
+    let prospects: Vec<Prospect> = people
+        .iter()
+        .map(|p| Prospect {
+            id: sonarly_domain::id::new_hex_id(now),
+            group_id: group.id.clone(),
+            provider_id: p.provider_id.clone(),
+            member_id: Some(p.provider_id.clone()),
+            person_id: person_id_for(&p.provider_id),
+            first_name: Some(p.first_name.clone()),
+            last_name: Some(p.last_name.clone()),
+            name: p.full_name(),
+            headline: p.headline.clone(),
+            company_name: p.company.as_ref().map(|c| c.name.clone()),
+            connection_degree: p.connection_degree.map(i64::from),
+            created_at: now,
+            updated_at: now,
+            ..Prospect::default()
+        })
+        .collect();
+    app.db.store.upsert_prospects(&prospects, Some(&audience.id)).await.unwrap();
+    audience
+}
+
+/// `(outcome, reason, count)` rows of a funnel answer.
+type Outcomes = Vec<(String, Option<String>, i64)>;
+
+/// `[(stage, count)]`, `[(outcome, reason, count)]` and `pendingApproval` of a funnel answer.
+fn funnel_counts(reply: &Reply) -> (Vec<(String, i64)>, Outcomes, i64) {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let data = &reply.body["data"];
+    let stages = data["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stage"].as_str().unwrap().to_owned(), s["count"].as_i64().unwrap()))
+        .collect();
+    let outcomes = data["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["outcome"].as_str().unwrap().to_owned(),
+                o["reason"].as_str().map(str::to_owned),
+                o["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    (stages, outcomes, data["pendingApproval"].as_i64().unwrap())
+}
+
+fn stages(counts: [i64; 4]) -> Vec<(String, i64)> {
+    ["invited", "accepted", "messaged", "replied"].iter().zip(counts).map(|(s, n)| ((*s).to_owned(), n)).collect()
+}
+
+both_backends!(the_funnel_moves_as_the_sandbox_invites_accepts_and_replies, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let (group, account) = eager_sandbox_group(&app).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let audience = audience_of_strangers(&app, &group, &account, 4).await;
+    let c = create(
+        &app,
+        &base,
+        &key,
+        json!({"starterTemplateId": "connect-engage-dm", "name": "Funnel", "audienceId": audience.id}),
+    )
+    .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let id = c.body["data"]["id"].as_str().unwrap().to_owned();
+    let funnel = format!("{base}/campaigns/{id}/funnel");
+
+    // A draft: four leads, none started, every stage of its workflow at zero.
+    let draft = app.get(&funnel, &key).await;
+    assert_eq!(draft.body["data"]["leads"], 4, "{}", draft.body);
+    assert_eq!(funnel_counts(&draft), (stages([0, 0, 0, 0]), vec![("not_started".into(), None, 4)], 0));
+
+    // Started: the invitations go out at once; nobody has accepted yet.
+    let started = app.post_json(&format!("{base}/campaigns/{id}/start"), &key, &[], "").await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let engine = app.engine();
+    engine.run_until_idle().await;
+    let invited = app.get(&funnel, &key).await;
+    assert_eq!(funnel_counts(&invited), (stages([4, 0, 0, 0]), vec![("active".into(), None, 4)], 0));
+
+    // Hour by hour: acceptances, then the first messages, then replies, each counted as the
+    // engine records it; no count ever goes down, and a reply counts as soon as the inbox
+    // has it, before the workflow stops for it at its next step.
+    let mut last = stages([4, 0, 0, 0]);
+    let (mut saw_accepted, mut saw_messaged, mut saw_reply_while_active) = (false, false, false);
+    let done = vec![("stopped".to_owned(), Some("REPLY_RECEIVED".to_owned()), 4)];
+    let mut outcomes = Vec::new();
+    for _ in 0..(10 * 24 / 2) {
+        app.clock.advance_millis(2 * HOUR);
+        engine.run_until_idle().await;
+        let (now, seen, pending) = funnel_counts(&app.get(&funnel, &key).await);
+        assert_eq!(pending, 0);
+        for ((stage, before), (_, after)) in last.iter().zip(&now) {
+            assert!(after >= before, "{stage} went down: {last:?} -> {now:?}");
+        }
+        assert!(now[1].1 <= now[0].1, "accepted <= invited: {now:?}");
+        assert_eq!(seen.iter().map(|o| o.2).sum::<i64>(), 4, "outcomes add up to the leads: {seen:?}");
+        saw_accepted |= now[1].1 == 4 && now[2].1 < 4;
+        saw_messaged |= now[2].1 == 4 && now[3].1 < 4;
+        saw_reply_while_active |= now[3].1 == 4 && seen == vec![("active".to_owned(), None, 4)];
+        last = now;
+        outcomes = seen;
+        if outcomes == done {
+            break;
+        }
+    }
+    assert_eq!(last, stages([4, 4, 4, 4]));
+    assert_eq!(outcomes, done, "every lead replied after the first message and stopped before the follow-up");
+    assert!(
+        saw_accepted && saw_messaged && saw_reply_while_active,
+        "{saw_accepted} {saw_messaged} {saw_reply_while_active}"
+    );
+    let campaign = app.get(&format!("{base}/campaigns/{id}"), &key).await;
+    assert_eq!(campaign.body["data"]["status"], "completed");
+    // The lead list tells the same story, lead by lead.
+    let leads = app.get(&format!("{base}/campaigns/{id}/leads"), &key).await;
+    let items = leads.body["data"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{}", leads.body);
+    assert!(items.iter().all(|l| l["workflowStatus"] == "stopped"
+        && l["workflowStopReason"] == "REPLY_RECEIVED"
+        && l["latestStep"] == "direct_message_1"
+        && l["name"].is_string()));
+
+    // Another group's campaign is not found; the funnel needs campaigns:read.
+    let other = app.group("Other").await;
+    let other_key = app.key(&[&other]).await;
+    assert_error(
+        &app.get(&format!("/v1/accounts/{}/campaigns/{id}/funnel", other.id), &other_key).await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(&app.get(&format!("{base}/campaigns/nope/funnel"), &key).await, 404, "NOT_FOUND");
+    let reader = app.key_with(&[&group], "audiences:read", 100).await;
+    assert_error(&app.get(&funnel, &reader).await, 403, "SCOPE_DENIED");
+});
+
+fn lead_ids(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["data"]["items"].as_array().unwrap().iter().map(|l| l["leadId"].as_str().unwrap().to_owned()).collect()
+}
+
+both_backends!(the_lead_list_pages_in_selection_order_and_its_filter_is_the_approval_queue, |backend| async move {
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let base = format!("/v1/accounts/{}", group.id);
+    let (audience, all) = audience_with(&app, &group, 6, None).await;
+    // Five of the six, in an order of their own: the list follows the selection.
+    let selected: Vec<String> = [4, 0, 3, 1, 2].iter().map(|k| all[*k].clone()).collect();
+    // An invitation note whose only sample is a fallback: every lead's note waits for approval.
+    let style = json!({"name": "Fallback only", "contentType": "connection_request",
+        "samples": [{"type": "fallback", "message": "Hi, glad to connect."}]});
+    let style_id =
+        app.post_json(&format!("{base}/writing-styles"), &key, &[], &style.to_string()).await.body["data"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let c = create(
+        &app,
+        &base,
+        &key,
+        json!({"starterTemplateId": "connect", "name": "Queue", "audienceId": audience.id, "leadIds": selected}),
+    )
+    .await;
+    let id = c.body["data"]["id"].as_str().unwrap().to_owned();
+    let slots = app.get(&format!("{base}/campaigns/{id}/content-slots"), &key).await;
+    let slot = slots.body["data"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let linked = patch_json(
+        &app,
+        &format!("{base}/campaigns/{id}/content-slots/{slot}"),
+        &key,
+        &json!({"templateId": style_id}).to_string(),
+    )
+    .await;
+    assert_eq!(linked.status, 200, "{}", linked.body);
+    let leads = format!("{base}/campaigns/{id}/leads");
+
+    // A draft: every lead not started, with its prospect's name and headline.
+    let draft = app.get(&format!("{leads}?limit=100"), &key).await;
+    assert_eq!(lead_ids(&draft), selected);
+    let first = &draft.body["data"]["items"][0];
+    assert_eq!((first["name"].as_str(), first["headline"].as_str()), (Some("Lead 4"), Some("Engineer 4 at Acme")));
+    assert_eq!(first["workflowStatus"], "not_started");
+    assert!(first["workflowInstanceId"].is_null() && first["pendingContent"].is_null());
+    assert_eq!(first["hasPendingApproval"], false);
+
+    app.post_json(&format!("{base}/campaigns/{id}/start"), &key, &[], "").await;
+    app.engine().run_until_idle().await;
+
+    // Pages of two, in selection order, each cursor going on where the last page ended.
+    let mut paged = Vec::new();
+    let mut path = format!("{leads}?limit=2");
+    let mut pages = 0;
+    loop {
+        let page = app.get(&path, &key).await;
+        paged.extend(lead_ids(&page));
+        pages += 1;
+        match page.body["data"]["nextCursor"].as_str() {
+            Some(cursor) => {
+                assert_eq!(page.body["data"]["hasMore"], true);
+                path = format!("{leads}?limit=2&cursor={cursor}");
+            }
+            None => {
+                assert_eq!(page.body["data"]["hasMore"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!((paged, pages), (selected.clone(), 3));
+    // A lead id is a cursor too: the page starts after that lead.
+    assert_eq!(lead_ids(&app.get(&format!("{leads}?cursor={}", selected[2]), &key).await), selected[3..].to_vec());
+
+    // The approval queue holds every lead, each with the content approve would send.
+    let queue = app.get(&format!("{leads}?pendingApproval=true"), &key).await;
+    assert_eq!(lead_ids(&queue), selected);
+    for lead in queue.body["data"]["items"].as_array().unwrap() {
+        assert_eq!(lead["hasPendingApproval"], true);
+        assert_eq!(lead["workflowStatus"], "waiting");
+        assert_eq!(
+            lead["pendingContent"],
+            json!({"step": "send_invitation", "channel": "connection_request", "subject": null, "text": "Hi, glad to connect."})
+        );
+    }
+    assert!(lead_ids(&app.get(&format!("{leads}?pendingApproval=false"), &key).await).is_empty());
+    let funnel = funnel_counts(&app.get(&format!("{base}/campaigns/{id}/funnel"), &key).await);
+    let connect_stages =
+        |invited: i64| vec![("invited".to_owned(), invited), ("accepted".into(), 0), ("replied".into(), 0)];
+    assert_eq!(funnel, (connect_stages(0), vec![("active".into(), None, 5)], 5));
+
+    // Approved, a lead leaves the queue (its invitation goes out); discarded, another leaves it stopped.
+    let instance_of = |k: usize| queue.body["data"]["items"][k]["workflowInstanceId"].as_str().unwrap().to_owned();
+    let approve = format!("{base}/campaigns/{id}/workflow-instances/{}/approve", instance_of(1));
+    assert_eq!(app.post_json(&approve, &key, &[], "").await.status, 200);
+    let discard = format!("{base}/campaigns/{id}/workflow-instances/{}/discard", instance_of(3));
+    assert_eq!(app.post_json(&discard, &key, &[], "").await.status, 200);
+    let queue = app.get(&format!("{leads}?pendingApproval=true&limit=2"), &key).await;
+    assert_eq!(lead_ids(&queue), [selected[0].clone(), selected[2].clone()]);
+    let cursor = queue.body["data"]["nextCursor"].as_str().unwrap();
+    let rest = app.get(&format!("{leads}?pendingApproval=true&limit=2&cursor={cursor}"), &key).await;
+    assert_eq!(lead_ids(&rest), [selected[4].clone()]);
+    let others = app.get(&format!("{leads}?pendingApproval=false"), &key).await;
+    assert_eq!(lead_ids(&others), [selected[1].clone(), selected[3].clone()]);
+    let discarded = &others.body["data"]["items"][1];
+    assert_eq!(
+        (discarded["workflowStatus"].as_str(), discarded["workflowStopReason"].as_str()),
+        (Some("stopped"), Some("CONTENT_DISCARDED"))
+    );
+    assert!(others.body["data"]["items"].as_array().unwrap().iter().all(|l| l["pendingContent"].is_null()));
+    app.engine().run_until_idle().await;
+    let (stages, outcomes, pending) = funnel_counts(&app.get(&format!("{base}/campaigns/{id}/funnel"), &key).await);
+    assert_eq!(pending, 3);
+    assert!(stages[0].1 <= 1, "at most the approved lead was invited: {stages:?}");
+    assert!(outcomes.contains(&("stopped".into(), Some("CONTENT_DISCARDED".into()), 1)), "{outcomes:?}");
+
+    // Bad parameters are 400; another group's campaign, or an unknown one, is 404; reading needs campaigns:read.
+    for bad in ["pendingApproval=maybe", "limit=0", "limit=101", "cursor=not.a.cursor", "cursor=nope"] {
+        assert_error(&app.get(&format!("{leads}?{bad}"), &key).await, 400, "VALIDATION_ERROR");
+    }
+    let other = app.prospecting_group(Plan::Starter, 100).await;
+    let other_key = app.key(&[&other]).await;
+    let foreign = format!("/v1/accounts/{}/campaigns/{id}/leads", other.id);
+    assert_error(&app.get(&foreign, &other_key).await, 404, "NOT_FOUND");
+    assert_error(&app.get(&format!("{base}/campaigns/nope/leads"), &key).await, 404, "NOT_FOUND");
+    let reader = app.key_with(&[&group], "audiences:read", 100).await;
+    assert_error(&app.get(&leads, &reader).await, 403, "SCOPE_DENIED");
 });

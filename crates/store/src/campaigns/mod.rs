@@ -9,6 +9,9 @@
 
 mod executor;
 mod instances;
+mod leads;
+
+pub use leads::{CampaignLead, FunnelCounts, FunnelGroup, FunnelSteps};
 
 use crate::ledger::forget_in;
 use crate::page::{Keyset, ListQuery};
