@@ -490,29 +490,16 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
         c.browser.find("li.conversation a.conversation-open").await.unwrap().is_some()
     });
     c.snap("inbox").await;
-    // The Demo inbox's contacts are not prospects yet, and a reply needs one: the newest
-    // conversation's participant is imported by its profile URL (through the API, as the
-    // README does; the console imports searches).
-    let newest = c.world.api_get("/messages?limit=1").await["items"][0].clone();
-    let conversation = newest["conversationId"].as_str().unwrap().to_owned();
-    let participant = newest["participantProviderId"].as_str().unwrap();
-    let contact = c
-        .world
-        .api_send(
-            reqwest::Method::POST,
-            "/prospecting",
-            json!({"type": "url_upload", "name": "Inbox contacts",
-                   "profileUrls": [format!("https://www.linkedin.com/in/{participant}")]}),
-        )
-        .await;
-    let contact_job = contact["jobId"].as_str().unwrap().to_owned();
-    for _ in 0..100 {
-        if c.world.api_get(&format!("/prospecting/{contact_job}")).await["status"] == "completed" {
-            break;
-        }
-        c.world.tick(MINUTE).await;
-    }
+    // The Demo inbox's contacts are not prospects yet, and a reply needs one: the thread
+    // offers to import its participant (a URL import run by the engine).
+    let conversation = c.attr_of("li.conversation[data-conversation-id]", "data-conversation-id").await;
     c.click(&format!("li.conversation[data-conversation-id='{conversation}'] a.conversation-open")).await;
+    c.ready("thread").await;
+    c.click("button#import-participant-start").await;
+    until!(c, "the participant imported", within Duration::from_secs(30), tick MINUTE, every 1, {
+        c.browser.find("main#view[data-page=thread][data-ready=true]").await.unwrap().is_some()
+            && c.browser.find("#import-participant").await.unwrap().is_none()
+    });
     c.ready("thread").await;
     c.must(".message").await;
     c.fill("textarea#reply-text", "Thanks, glad to hear from you. Talk on Thursday?").await;
