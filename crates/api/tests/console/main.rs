@@ -591,6 +591,24 @@ async fn the_console_walks_through_seats_imports_inbox_campaigns_and_approvals()
     let after = c.funnel().await;
     eprintln!("funnel: before start {before:?}, after {after:?}");
     assert!(after["accepted"] >= moved["accepted"] && after["replied"] > 0, "{moved:?} -> {after:?}");
+    // The page's counts are the API's (the page refreshes itself; the clock stands still now).
+    let api = c.world.api_get(&format!("/campaigns/{campaign_id}/funnel")).await;
+    let mut expected: std::collections::BTreeMap<String, i64> = api["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stage"].as_str().unwrap().to_owned(), s["count"].as_i64().unwrap()))
+        .collect();
+    expected.insert("leads".into(), api["leads"].as_i64().unwrap());
+    let deadline = Instant::now() + READY;
+    loop {
+        let shown = c.funnel().await;
+        if expected.iter().all(|(stage, n)| shown.get(stage) == Some(n)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the page shows {shown:?}, the API says {api}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     c.must("tr.lead[data-lead-id] .lead-status").await;
     c.snap("campaign").await;
 
