@@ -87,6 +87,12 @@ impl Console {
                 return None;
             }
         };
+        // Requests the Content-Security-Policy refused never reach the resource timings: each
+        // document notes them from its first script on, and the network check reads them too.
+        let note = "window.__refused = [];
+                    document.addEventListener('securitypolicyviolation',
+                      (e) => window.__refused.push(e.blockedURI + ' (' + e.violatedDirective + ')'));";
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": note })).await.unwrap();
         let world = World::start(extra).await;
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
@@ -229,6 +235,10 @@ impl Console {
     async fn own_origin_only(&self, page: &str) {
         let foreign = self.foreign_urls().await;
         assert!(foreign.is_empty(), "page {page} loaded from other origins than {}: {foreign:?}", self.world.base);
+        let refused =
+            self.browser.script("const r = window.__refused || []; window.__refused = []; return r;", vec![]).await;
+        let refused = refused.unwrap();
+        assert_eq!(refused, json!([]), "page {page} tried what its Content-Security-Policy refuses");
     }
 
     /// The URLs the page loaded since the last look (its resource timings and
@@ -381,6 +391,15 @@ async fn the_browser_harness_drives_a_page_and_sees_its_requests() {
             )
         }),
     );
+    let page = page.route(
+        "/harness-csp",
+        axum::routing::get(|| async {
+            (
+                [("content-security-policy", "default-src 'self'")],
+                axum::response::Html("<!doctype html><title>csp</title><img src=http://example.invalid/y.png>"),
+            )
+        }),
+    );
     let Some(c) = Console::launch(page).await else { return };
     c.browser.goto(&format!("{}/harness", c.world.base)).await.unwrap();
     c.ready("harness").await;
@@ -404,6 +423,17 @@ async fn the_browser_harness_drives_a_page_and_sees_its_requests() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(c.foreign_urls().await, ["http://example.invalid/x.png"]);
+    // One the Content-Security-Policy refuses leaves no timing, but is noted.
+    c.browser.goto(&format!("{}/harness-csp", c.world.base)).await.unwrap();
+    let deadline = Instant::now() + READY;
+    let refused = loop {
+        let refused = c.browser.script("return window.__refused;", vec![]).await.unwrap();
+        if refused.as_array().is_some_and(|r| !r.is_empty()) || Instant::now() > deadline {
+            break refused;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(refused, json!(["http://example.invalid/y.png (img-src)"]));
     c.close().await;
 }
 
