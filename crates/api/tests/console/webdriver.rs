@@ -49,8 +49,11 @@ fn find_chromium() -> Option<PathBuf> {
 /// A running ChromeDriver process, killed on drop.
 pub struct Driver {
     child: Child,
+    port: u16,
     pub base: String,
     http: reqwest::Client,
+    /// Every session opened, ended on drop (a test that panics never quits its browser).
+    sessions: std::sync::Mutex<Vec<String>>,
 }
 
 impl Driver {
@@ -69,7 +72,8 @@ impl Driver {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
-        let driver = Self { child, base: format!("http://127.0.0.1:{port}"), http };
+        let base = format!("http://127.0.0.1:{port}");
+        let driver = Self { child, port, base, http, sessions: Default::default() };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(r) = driver.http.get(format!("{}/status", driver.base)).send().await
@@ -122,12 +126,28 @@ impl Driver {
         }}});
         let answer = call(&self.http, reqwest::Method::POST, &format!("{}/session", self.base), Some(caps)).await?;
         let id = answer["sessionId"].as_str().ok_or_else(|| format!("no sessionId in {answer}"))?.to_owned();
+        self.sessions.lock().unwrap().push(id.clone());
         Ok(Browser { http: self.http.clone(), base: format!("{}/session/{id}", self.base) })
     }
 }
 
 impl Drop for Driver {
+    /// Ends the sessions still open (so their browsers exit; killing ChromeDriver alone
+    /// would leave them running), then ChromeDriver. Blocking and bounded: drop cannot await.
     fn drop(&mut self) {
+        use std::io::{Read, Write};
+        for id in self.sessions.lock().map(|s| s.clone()).unwrap_or_default() {
+            let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { break };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(15)));
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+            let request = format!(
+                "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.port
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
