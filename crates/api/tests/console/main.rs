@@ -8,8 +8,8 @@
 //!   `SONARLY_REQUIRE_BROWSER=1` (set by `.ci/run` once `.ci/browser` worked):
 //!   then they fail.
 //! - Selectors: the console's DOM contract (`data-page`/`data-ready` on
-//!   `main#view`, ids and classes per page); see docs/console.md or the
-//!   console's source.
+//!   `main#view`, then ids, classes and `data-` attributes per page, as
+//!   crates/api/console/app.js draws them); docs/decisions.md, "The console".
 //! - Screenshots: every page at 1280x800 and 390x844, written to
 //!   `target/console-screenshots/PAGE-WIDTH.png`; with `UPDATE_SCREENSHOTS=1`
 //!   the seats and campaign pages at 1280 are also copied to `docs/console/`
