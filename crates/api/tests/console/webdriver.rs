@@ -53,8 +53,11 @@ pub struct Driver {
     pub base: String,
     http: reqwest::Client,
     /// Every session opened, ended on drop (a test that panics never quits its browser).
-    sessions: std::sync::Mutex<Vec<String>>,
+    sessions: Sessions,
 }
+
+/// The ids of the sessions still open on a driver.
+type Sessions = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 impl Driver {
     /// Starts `path` on a free loopback port and waits until it answers /status.
@@ -127,7 +130,12 @@ impl Driver {
         let answer = call(&self.http, reqwest::Method::POST, &format!("{}/session", self.base), Some(caps)).await?;
         let id = answer["sessionId"].as_str().ok_or_else(|| format!("no sessionId in {answer}"))?.to_owned();
         self.sessions.lock().unwrap().push(id.clone());
-        Ok(Browser { http: self.http.clone(), base: format!("{}/session/{id}", self.base) })
+        Ok(Browser {
+            http: self.http.clone(),
+            base: format!("{}/session/{id}", self.base),
+            id,
+            open: self.sessions.clone(),
+        })
     }
 }
 
@@ -145,7 +153,15 @@ impl Drop for Driver {
                 self.port
             );
             if stream.write_all(request.as_bytes()).is_ok() {
-                let _ = stream.read_to_end(&mut Vec::new());
+                // The answer's head is enough: the session is gone once ChromeDriver answers.
+                let mut answer = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => answer.extend_from_slice(&chunk[..n]),
+                    }
+                }
             }
         }
         let _ = self.child.kill();
@@ -199,6 +215,8 @@ impl Element {
 pub struct Browser {
     http: reqwest::Client,
     base: String,
+    id: String,
+    open: Sessions,
 }
 
 impl Browser {
@@ -211,7 +229,11 @@ impl Browser {
     }
 
     pub async fn quit(self) {
-        let _ = call(&self.http, reqwest::Method::DELETE, &self.base, None).await;
+        if call(&self.http, reqwest::Method::DELETE, &self.base, None).await.is_ok()
+            && let Ok(mut open) = self.open.lock()
+        {
+            open.retain(|id| *id != self.id);
+        }
     }
 
     pub async fn goto(&self, url: &str) -> Result<(), String> {

@@ -59,7 +59,12 @@ impl World {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            sonarly_api::server::serve(listener, app, Default::default(), shutdown).await;
+            // Idle keep-alive connections (the test's own client) are not waited for long at the end.
+            let config = sonarly_api::server::ServerConfig {
+                shutdown_timeout: std::time::Duration::from_secs(1),
+                ..Default::default()
+            };
+            sonarly_api::server::serve(listener, app, config, shutdown).await;
         });
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
         Self {
