@@ -94,7 +94,7 @@ async function api(method, path, body, extraHeaders) {
   if (!res.ok || !env || !env.success) {
     const err = (env && env.error) || {};
     const error = new ApiError(res.status, err.code || `HTTP_${res.status}`, err.message || res.statusText, err.fields);
-    if (res.status === 401 && session.key) { signOut(`${error.code}: ${error.message}`); }
+    if (res.status === 401 && session.key && !session.signingIn) { signOut(`${error.code}: ${error.message}`); }
     throw error;
   }
   return env.data;
@@ -231,11 +231,14 @@ function pageSignIn() {
   const form = h('form', { class: 'panel signin', onsubmit: async (ev) => {
     ev.preventDefault();
     error.textContent = '';
+    session.signingIn = true;
     try {
       await signIn(input.value.trim());
+      session.signingIn = false;
       location.hash = '#/seats';
       route();
     } catch (e) {
+      session.signingIn = false;
       session.key = null;
       error.textContent = e instanceof ApiError ? explain(e) : String(e);
     }
