@@ -718,7 +718,7 @@ async function pageCampaign(id) {
           } },
         h('strong', {}, l.name || l.leadId), l.headline ? h('span', { class: 'muted' }, ` · ${l.headline}`) : null,
         l.pendingContent ? h('div', { class: 'muted' }, `${(l.pendingContent.channel || '').replace('_', ' ')} · ${l.pendingContent.step || ''}`) : null,
-        h('div', { class: 'approval-content' }, l.pendingContent ? l.pendingContent.text : ''),
+        h('div', { class: 'approval-content' }, l.pendingContent ? `${l.pendingContent.subject ? `${l.pendingContent.subject}\n\n` : ''}${l.pendingContent.text}` : ''),
         exec ? [h('button', { type: 'button', class: 'approve', onclick: () => resolve(l, 'approve') }, 'Approve'), ' ',
           h('button', { type: 'button', class: 'danger discard', onclick: () => resolve(l, 'discard') }, 'Discard')] : null);
         return li;
