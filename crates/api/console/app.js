@@ -741,6 +741,10 @@ async function pageCampaign(id) {
   if (c.status === 'active') every(3000, () => { if (!document.activeElement || !document.activeElement.closest('form')) route(); });
 }
 
+// Slot previews already composed, by group, writing style and channel; forgotten on every navigation, so a
+// style edited elsewhere is composed again, while an active campaign's own redraws reuse them.
+const slotPreviews = new Map();
+
 async function slotList(base, slots) {
   const styles = can('templates:read') ? (await api('GET', g('/writing-styles?limit=100')).catch(() => ({ items: [] }))).items : [];
   const items = slots.items || slots.slots || [];
@@ -749,9 +753,15 @@ async function slotList(base, slots) {
     const preview = h('div', { class: 'slot-preview preview', 'aria-live': 'polite' });
     const showPreview = async (styleId) => {
       if (!styleId) { preview.textContent = 'No writing style linked: the built-in composer writes this message.'; return; }
-      const p = await api('POST', g(`/writing-styles/${encodeURIComponent(styleId)}/preview`), {
-        channel: s.channel, profile: { firstName: 'Avery', lastName: 'Lee', title: 'Head of Sales', company: 'Northwind' } }).catch((e) => ({ body: explain(e) }));
-      preview.textContent = `${p.subject ? `${p.subject}\n\n` : ''}${p.body}`;
+      // An active campaign's page redraws every few seconds: a preview is composed once per style and channel.
+      const key = `${session.group}|${styleId}|${s.channel}`;
+      if (!slotPreviews.has(key)) {
+        slotPreviews.set(key, api('POST', g(`/writing-styles/${encodeURIComponent(styleId)}/preview`), {
+          channel: s.channel, profile: { firstName: 'Avery', lastName: 'Lee', title: 'Head of Sales', company: 'Northwind' } })
+          .then((p) => `${p.subject ? `${p.subject}\n\n` : ''}${p.body}`)
+          .catch((e) => { slotPreviews.delete(key); return explain(e); }));
+      }
+      preview.textContent = await slotPreviews.get(key);
     };
     const select = h('select', { 'aria-label': `Writing style for ${s.label}`, disabled: !can('campaigns:write'), onchange: async () => {
       const r = await act(() => api('PATCH', `${base}/content-slots/${encodeURIComponent(s.id)}`, { templateId: select.value }), 'Writing style linked.');
@@ -937,7 +947,7 @@ async function pageEvents() {
 // ---------------------------------------------------------------------------------------
 // Start
 
-window.addEventListener('hashchange', () => { route(); $('#view').focus({ preventScroll: true }); });
+window.addEventListener('hashchange', () => { slotPreviews.clear(); route(); $('#view').focus({ preventScroll: true }); });
 document.addEventListener('DOMContentLoaded', async () => {
   $('#signout').addEventListener('click', () => signOut());
   $('#group').addEventListener('change', (ev) => {
