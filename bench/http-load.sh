@@ -13,7 +13,7 @@
 #   CARGO_TARGET_DIR (where the binaries are built and found; target),
 #   RUST_LOG (the server's log filter; its default when unset), PERF=DIR
 #   (after the rounds, profile the server with `perf record` during one more
-#   DURATION of each route; flat profiles land in DIR/<route>.txt).
+#   DURATION of each of five routes; flat profiles land in DIR/<route>.txt).
 #
 # Data: PROSPECTS prospects in CAMPAIGNS audiences, MESSAGES messages in 1,000
 # conversations of one sandbox account, CAMPAIGNS draft campaigns, loaded by
@@ -160,6 +160,7 @@ if [ -n "${PERF:-}" ]; then
   profile accounts -H "$AUTH" "$BASE/v1/accounts"
   profile messages-first -H "$AUTH" "$V1/messages?limit=50"
   profile prospect-lookup -H "$AUTH" "$V1/prospects/by-provider-id/$LOOKUP_ID"
+  profile responses-write -H "$AUTH" -s bench/http-load-write.lua "$V1/messages/responses" -- perf "$PROSPECT_COUNT"
   echo "profiles: $PERF"
 fi
 RSS_LOADED=$(rss)

@@ -33,6 +33,15 @@ struct MatchedRoute(String);
 /// and a `request` span carrying it, sets the `x-trace-id` header and logs
 /// one line per request. The line never
 /// holds headers, bodies or query strings, so no key or message text is logged.
+///
+/// The request runs in a task of its own, so a client that goes away (or a
+/// timeout around the connection) cannot stop it half-way: what it started
+/// in the database finishes. A future dropped inside a database call can
+/// leave its pooled connection inside a transaction the pool does not know
+/// of (sqlx sends `BEGIN` and the answer is never read): the next borrower's
+/// "autocommitted" writes then wait for someone else's `COMMIT`, holding
+/// their row locks until then (issue 16: a benchmark's authenticated routes
+/// stalled for 20 s behind one such connection on PostgreSQL).
 pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let trace_id = new_trace_id(state.clock.now());
     let method = req.method().clone();
@@ -41,7 +50,12 @@ pub async fn trace(State(state): State<AppState>, req: Request, next: Next) -> R
     let started = Instant::now();
     // Every log line written while the request runs (use cases, the store) carries its trace id.
     let span = tracing::info_span!("request", trace_id = %trace_id);
-    let mut response = TRACE_ID.scope(trace_id.clone(), next.run(req).instrument(span)).await;
+    let run = TRACE_ID.scope(trace_id.clone(), next.run(req).instrument(span));
+    let mut response = match tokio::spawn(run).await {
+        Ok(response) => response,
+        // Panics are answered inside (CatchPanicLayer); this is the runtime shutting down.
+        Err(_) => ApiError::from(sonarly_domain::DomainError::internal()).into_response(),
+    };
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(TRACE_HEADER, value);
     }

@@ -19,6 +19,12 @@ use sonarly_store::Store;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: a request allocates a few
+/// thousand small strings and frees them on another thread, where glibc's
+/// malloc spent a third of a messages page (docs/performance.md, issue 16).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sonarly",

@@ -2,9 +2,11 @@
 //!
 //! SQLite runs in WAL mode with one writer connection (SQLite allows one writer
 //! at a time; a single connection turns contention into queueing instead of
-//! SQLITE_BUSY) and a small reader pool. PostgreSQL uses one pool for both.
+//! SQLITE_BUSY) and four read-only reader connections. PostgreSQL has a pool
+//! of 16 connections for writes and transactions and 8 reader connections.
 //!
-//! Pure reads go to the readers, so the one writer spends its time writing; a
+//! Pure reads go to the readers ([`crate::readers`]: a connection whose read
+//! finished goes back without the ping sqlx's pool sends on every release), so the one writer spends its time writing; a
 //! read that confirms a write of the same call (an insert read back by its
 //! key) stays on the writer. The SQLite readers are read-only (`query_only`),
 //! so a write sent there by mistake fails loudly instead of racing the writer.
@@ -12,18 +14,20 @@
 //! snapshots are taken per statement outside transactions), so moving a read
 //! there never hides an earlier write of the same use case.
 //!
-//! SQLite connections are not pinged before each use (`test_before_acquire`):
+//! SQLite's writer is not pinged before each use (`test_before_acquire`):
 //! there is no peer to hang up, and the ping is one more trip through sqlx's
-//! connection thread before every query (issue 16). PostgreSQL connections
-//! are: the ping costs a round trip, but a connection the server dropped (a
+//! connection thread before every query (issue 16). PostgreSQL's writer pool
+//! is: the ping costs a round trip, but a connection the server dropped (a
 //! restart, a failover, an idle timeout) is replaced before a query meets it,
-//! instead of failing one query per pooled connection.
+//! instead of failing one query per pooled connection. The readers ping a
+//! connection only when it has been idle a second or more.
 //!
 //! Opening is where operators meet configuration mistakes, so it reports them
 //! plainly: a missing directory names the path, an unreachable PostgreSQL
 //! names the server and the cause at once (not a pool timeout), and
 //! `sqlite::memory:` gives every connection the same in-memory database.
 
+use crate::readers::Readers;
 use crate::{StoreError, StoreResult};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -78,7 +82,7 @@ pub struct PoolStat {
 pub struct Store {
     backend: Backend,
     pub(crate) writer: AnyPool,
-    pub(crate) reader: AnyPool,
+    pub(crate) reader: Readers,
     /// Key revocations made through this handle (and its clones): caches of
     /// authenticated keys in this process drop them at once (crate::keys).
     pub(crate) key_changes: std::sync::Arc<AtomicU64>,
@@ -98,16 +102,16 @@ impl Store {
                     let url = memory_url();
                     // Both pools open the same named in-memory database; it lives
                     // while one connection does, so no pool may let its last go.
-                    let writer = sqlite_pool(&url, 1, true, false).await?;
-                    let reader = sqlite_pool(&url, 4, true, true).await?;
+                    let writer = sqlite_pool(&url, 1, true).await?;
+                    let reader = sqlite_readers(&url, 4).await?;
                     Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
                 SqliteTarget::File(path) => {
                     check_sqlite_directory(&path)?;
                     let url = sqlite_url(url);
                     let open = |e: StoreError| StoreError::Connect(format!("SQLite file {path}: {}", sqlite_reason(e)));
-                    let writer = sqlite_pool(&url, 1, false, false).await.map_err(open)?;
-                    let reader = sqlite_pool(&url, 4, false, true).await.map_err(open)?;
+                    let writer = sqlite_pool(&url, 1, false).await.map_err(open)?;
+                    let reader = sqlite_readers(&url, 4).await.map_err(open)?;
                     Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
             },
@@ -115,12 +119,13 @@ impl Store {
                 let options = AnyConnectOptions::from_str(url)
                     .map_err(|e| StoreError::Connect(format!("the PostgreSQL URL is not valid: {e}")))?;
                 check_postgres(&options).await?;
-                let pool = AnyPoolOptions::new()
+                let writer = AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options.clone())
                     .await?;
-                Ok(Self { backend, writer: pool.clone(), reader: pool, key_changes: Default::default() })
+                let reader = Readers::connect(options, Vec::new(), 8, ACQUIRE_TIMEOUT).await?;
+                Ok(Self { backend, writer, reader, key_changes: Default::default() })
             }
         }
     }
@@ -135,18 +140,21 @@ impl Store {
         crate::error::pool_timeouts()
     }
 
-    /// Each connection pool's use now, for metrics: SQLite's `writer` and `reader`, or
-    /// PostgreSQL's one `shared` pool.
+    /// Each connection pool's use now, for metrics: the `writer` (on SQLite one
+    /// connection; on PostgreSQL also transactions) and the `reader`.
     pub fn pool_stats(&self) -> Vec<PoolStat> {
-        let stat = |name: &'static str, pool: &AnyPool| {
-            let open = pool.size();
-            let idle = u32::try_from(pool.num_idle()).unwrap_or(open).min(open);
-            PoolStat { pool: name, in_use: open - idle, idle, max: pool.options().get_max_connections() }
+        let stat = |pool: &'static str, open: u32, idle: u32, max: u32| {
+            let idle = idle.min(open);
+            PoolStat { pool, in_use: open - idle, idle, max }
         };
-        match self.backend {
-            Backend::Sqlite => vec![stat("writer", &self.writer), stat("reader", &self.reader)],
-            Backend::Postgres => vec![stat("shared", &self.writer)],
-        }
+        let writer = &self.writer;
+        let writer_idle = u32::try_from(writer.num_idle()).unwrap_or(u32::MAX);
+        let writer_max = writer.options().get_max_connections();
+        let reader = &self.reader;
+        vec![
+            stat("writer", writer.size(), writer_idle, writer_max),
+            stat("reader", reader.size(), reader.num_idle(), reader.max()),
+        ]
     }
 
     /// Applies pending migrations for this backend.
@@ -373,9 +381,31 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
-/// `keep` holds the connections open for good (an in-memory database vanishes
-/// with its last connection); `read_only` makes every connection refuse writes.
-async fn sqlite_pool(url: &str, max: u32, keep: bool, read_only: bool) -> StoreResult<AnyPool> {
+/// Every SQLite connection's settings. WAL lets readers run beside the
+/// writer; NORMAL is durable in WAL mode except for the last transactions on
+/// power loss.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+];
+
+/// How long a query waits for a pooled connection before it gives up (retryable).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite's read-only connections (see [`crate::readers`]). An in-memory
+/// database needs no connection of theirs to stay open: the writer keeps one
+/// for good.
+async fn sqlite_readers(url: &str, max: u32) -> StoreResult<Readers> {
+    let options = AnyConnectOptions::from_str(url)?;
+    let setup = [SQLITE_PRAGMAS, &["PRAGMA query_only = ON"]].concat();
+    Ok(Readers::connect(options, setup, max, ACQUIRE_TIMEOUT).await?)
+}
+
+/// The writer's pool. `keep` holds the connections open for good (an in-memory
+/// database vanishes with its last connection).
+async fn sqlite_pool(url: &str, max: u32, keep: bool) -> StoreResult<AnyPool> {
     let mut options = AnyPoolOptions::new().max_connections(max).min_connections(1).test_before_acquire(false);
     if keep {
         options = options.idle_timeout(None).max_lifetime(None);
@@ -383,14 +413,8 @@ async fn sqlite_pool(url: &str, max: u32, keep: bool, read_only: bool) -> StoreR
     let pool = options
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                // WAL lets readers run beside the writer; NORMAL is durable in WAL
-                // mode except for the last transactions on power loss.
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = NORMAL").await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                conn.execute("PRAGMA busy_timeout = 5000").await?;
-                if read_only {
-                    conn.execute("PRAGMA query_only = ON").await?;
+                for pragma in SQLITE_PRAGMAS {
+                    conn.execute(*pragma).await?;
                 }
                 Ok(())
             })

@@ -25,6 +25,7 @@ mod prospecting_jobs;
 mod prospects;
 mod queue;
 mod rate_budgets;
+mod readers;
 mod responses;
 mod seat_pauses;
 mod sends;

@@ -20,9 +20,9 @@ use crate::StoreResult;
 use crate::sql::placeholders;
 use sonarly_domain::Timestamp;
 use sonarly_domain::page::PageRequest;
+use sqlx::Any;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Pool};
 
 /// Which way a list runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +187,7 @@ impl ListQuery {
     }
 
     /// Runs the query on `pool`.
-    pub(crate) async fn fetch_all(self, pool: &Pool<Any>) -> StoreResult<Vec<AnyRow>> {
+    pub(crate) async fn fetch_all<'c>(self, pool: impl sqlx::Executor<'c, Database = Any>) -> StoreResult<Vec<AnyRow>> {
         Ok(self.query().fetch_all(pool).await?)
     }
 }

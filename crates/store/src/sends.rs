@@ -461,7 +461,10 @@ impl Store {
     }
 }
 
-async fn send_on(pool: &sqlx::AnyPool, token: &str) -> StoreResult<Option<OutboundSend>> {
+async fn send_on<'c>(
+    pool: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    token: &str,
+) -> StoreResult<Option<OutboundSend>> {
     let row = sqlx::query("SELECT * FROM outbound_sends WHERE token = $1").bind(token).fetch_optional(pool).await?;
     Ok(row.as_ref().map(send_from_row).transpose()?)
 }

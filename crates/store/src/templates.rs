@@ -211,7 +211,9 @@ async fn delete_template(
     match try_delete(store, table, users, group_id, id).await {
         Err(e) if is_foreign_key_violation(&e) => {
             let mut conn = store.reader.acquire().await?;
-            Ok(TemplateDelete::InUse(references(&mut conn, users, group_id, id).await?))
+            let users = references(&mut conn, users, group_id, id).await;
+            conn.done_if(users.is_ok());
+            Ok(TemplateDelete::InUse(users?))
         }
         other => other,
     }
@@ -246,7 +248,9 @@ async fn guarded_write(
     match write.await {
         Err(e) if is_foreign_key_violation(&e) => {
             let mut conn = store.reader.acquire().await?;
-            let missing = missing_value_propositions(&mut conn, group_id, vp_ids).await?;
+            let missing = missing_value_propositions(&mut conn, group_id, vp_ids).await;
+            conn.done_if(missing.is_ok());
+            let missing = missing?;
             if missing.is_empty() { Err(e) } else { Ok(TemplateWrite::MissingValuePropositions(missing)) }
         }
         other => other,
@@ -435,7 +439,9 @@ impl Store {
         writing_style_id: &str,
     ) -> StoreResult<Vec<TemplateReference>> {
         let mut conn = self.reader.acquire().await?;
-        references(&mut conn, WRITING_STYLE_USERS, group_id, writing_style_id).await
+        let users = references(&mut conn, WRITING_STYLE_USERS, group_id, writing_style_id).await;
+        conn.done_if(users.is_ok());
+        users
     }
 
     /// Deletes a writing style unless something uses it (see [`Store::references_to_writing_style`]).
@@ -518,7 +524,9 @@ impl Store {
         specification_id: &str,
     ) -> StoreResult<Vec<TemplateReference>> {
         let mut conn = self.reader.acquire().await?;
-        references(&mut conn, SIGNAL_SPECIFICATION_USERS, group_id, specification_id).await
+        let users = references(&mut conn, SIGNAL_SPECIFICATION_USERS, group_id, specification_id).await;
+        conn.done_if(users.is_ok());
+        users
     }
 
     pub async fn delete_signal_specification(&self, group_id: &GroupId, id: &str) -> StoreResult<TemplateDelete> {

@@ -130,6 +130,47 @@ both_backends!(queue_follow_and_read_responses, |backend| async move {
     assert_error(&app.get(&format!("{base}?cursor=507f1f77bcf86cd799439011"), &key).await, 400, "VALIDATION_ERROR");
 });
 
+// A client that hangs up mid-request does not stop the write half-way: the
+// request runs to its end in a task of its own (`middleware::trace`). A
+// database call dropped half-way can leave a pooled connection inside a
+// transaction nobody will commit.
+both_backends!(a_request_whose_client_hangs_up_still_finishes_its_write, |backend| async move {
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    use std::time::Duration;
+    use tower::ServiceExt;
+    let app = TestApp::new(backend).await;
+    let group = app.prospecting_group(Plan::Starter, 100).await;
+    let key = app.key(&[&group]).await;
+    let prospects = seed_prospects(&app, &group).await;
+    let base = format!("/v1/accounts/{}/messages/responses", group.id);
+    let body = format!(r#"{{"prospectId":"{}","message":"Thanks!","channel":"direct_message"}}"#, prospects[0].id);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(&base)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "hung-up-001")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    let call = app.router.clone().oneshot(request);
+    // Polled once (under way), then dropped: the client went away.
+    assert!(tokio::time::timeout(Duration::ZERO, call).await.is_err(), "the request was under way");
+    let mut stored = None;
+    for _ in 0..1_000 {
+        stored = app.db.store.response_by_key(&group.id, "hung-up-001").await.unwrap();
+        if stored.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stored = stored.expect("the abandoned request queued its response all the same");
+    // The client's retry with the same key gets that response, not a second one.
+    let retried = app.post_json(&base, &key, &[("idempotency-key", "hung-up-001")], &body).await;
+    assert_eq!(retried.status, 202, "{}", retried.body);
+    assert_eq!(retried.body["data"]["id"], stored.id.as_str());
+});
+
 both_backends!(responses_are_validated, |backend| async move {
     let app = TestApp::new(backend).await;
     let group = app.prospecting_group(Plan::Starter, 100).await;

@@ -27,7 +27,7 @@ use sonarly_domain::campaign::{
 use sonarly_domain::events::EventType;
 use sonarly_domain::page::PageRequest;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Pool, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 pub const CAMPAIGN_WORK: &str = "campaign_step";
 
@@ -39,8 +39,8 @@ const CHUNK: usize = 500;
 /// Which of `ids` are rows of `table` under `owner`, where the owner (an
 /// audience or a campaign, in `owner_table`) belongs to `group`: another
 /// group's owner matches nothing.
-async fn prospects_among(
-    pool: &Pool<Any>,
+async fn prospects_among<'c>(
+    pool: impl sqlx::Executor<'c, Database = Any> + Copy,
     group: &GroupId,
     (table, owner_column, owner_table): (&'static str, &'static str, &'static str),
     owner: &str,
