@@ -130,8 +130,9 @@ impl Readers {
                 return Ok(self.lend(conn, permit));
             }
             // Not counted while it is checked: a caller that gives up meanwhile drops it.
+            // A server that vanished without closing the socket fails the check at the deadline.
             inner.size.fetch_sub(1, Ordering::AcqRel);
-            if conn.ping().await.is_ok() {
+            if let Ok(Ok(())) = tokio::time::timeout_at(deadline, conn.ping()).await {
                 inner.size.fetch_add(1, Ordering::AcqRel);
                 return Ok(self.lend(conn, permit));
             }
