@@ -6,8 +6,8 @@
 //! of 16 connections for writes and transactions and 8 reader connections.
 //!
 //! Pure reads go to the readers ([`crate::readers`]: a connection whose read
-//! finished goes back without the ping sqlx's pool sends on every release), so the one writer spends its time writing; a
-//! read that confirms a write of the same call (an insert read back by its
+//! finished goes back without the ping sqlx's pool sends on every release),
+//! so the one writer spends its time writing; a read that confirms a write of the same call (an insert read back by its
 //! key) stays on the writer. The SQLite readers are read-only (`query_only`),
 //! so a write sent there by mistake fails loudly instead of racing the writer.
 //! A reader sees every transaction committed before its query starts (WAL
@@ -102,7 +102,7 @@ impl Store {
                     let url = memory_url();
                     // Both pools open the same named in-memory database; it lives
                     // while one connection does, so no pool may let its last go.
-                    let writer = sqlite_pool(&url, 1, true).await?;
+                    let writer = sqlite_writer(&url, true).await?;
                     let reader = sqlite_readers(&url, 4).await?;
                     Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
@@ -110,7 +110,7 @@ impl Store {
                     check_sqlite_directory(&path)?;
                     let url = sqlite_url(url);
                     let open = |e: StoreError| StoreError::Connect(format!("SQLite file {path}: {}", sqlite_reason(e)));
-                    let writer = sqlite_pool(&url, 1, false).await.map_err(open)?;
+                    let writer = sqlite_writer(&url, false).await.map_err(open)?;
                     let reader = sqlite_readers(&url, 4).await.map_err(open)?;
                     Ok(Self { backend, writer, reader, key_changes: Default::default() })
                 }
@@ -403,10 +403,10 @@ async fn sqlite_readers(url: &str, max: u32) -> StoreResult<Readers> {
     Ok(Readers::connect(options, setup, max, ACQUIRE_TIMEOUT).await?)
 }
 
-/// The writer's pool. `keep` holds the connections open for good (an in-memory
-/// database vanishes with its last connection).
-async fn sqlite_pool(url: &str, max: u32, keep: bool) -> StoreResult<AnyPool> {
-    let mut options = AnyPoolOptions::new().max_connections(max).min_connections(1).test_before_acquire(false);
+/// The writer: a pool of one connection. `keep` holds it open for good (an
+/// in-memory database vanishes with its last connection).
+async fn sqlite_writer(url: &str, keep: bool) -> StoreResult<AnyPool> {
+    let mut options = AnyPoolOptions::new().max_connections(1).min_connections(1).test_before_acquire(false);
     if keep {
         options = options.idle_timeout(None).max_lifetime(None);
     }

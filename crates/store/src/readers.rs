@@ -245,6 +245,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Runs `$call` (an expression on `$conn`, the lent connection) and settles
+/// the connection by its result: the one shape of every read below.
+macro_rules! on_lent {
+    ($readers:expr, |$conn:ident| $call:expr) => {
+        async move {
+            let mut $conn = $readers.acquire().await?;
+            let result = $call.await;
+            $conn.settle(&result);
+            result
+        }
+    };
+}
+
 impl<'c> Executor<'c> for &'c Readers {
     type Database = Any;
 
@@ -255,12 +268,7 @@ impl<'c> Executor<'c> for &'c Readers {
     {
         // Collected before they are handed on: the connection goes back whole.
         // Every read of the store collects its rows anyway.
-        let all = async move {
-            let mut conn = self.acquire().await?;
-            let result = (&mut *conn).fetch_many(query).try_collect::<Vec<_>>().await;
-            conn.settle(&result);
-            result
-        };
+        let all = on_lent!(self, |conn| (&mut *conn).fetch_many(query).try_collect::<Vec<_>>());
         stream::once(all)
             .map(|all| match all {
                 Ok(items) => stream::iter(items.into_iter().map(Ok)).left_stream(),
@@ -275,12 +283,7 @@ impl<'c> Executor<'c> for &'c Readers {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        Box::pin(async move {
-            let mut conn = self.acquire().await?;
-            let result = (&mut *conn).fetch_all(query).await;
-            conn.settle(&result);
-            result
-        })
+        Box::pin(on_lent!(self, |conn| (&mut *conn).fetch_all(query)))
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
@@ -288,12 +291,7 @@ impl<'c> Executor<'c> for &'c Readers {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        Box::pin(async move {
-            let mut conn = self.acquire().await?;
-            let result = (&mut *conn).fetch_optional(query).await;
-            conn.settle(&result);
-            result
-        })
+        Box::pin(on_lent!(self, |conn| (&mut *conn).fetch_optional(query)))
     }
 
     fn prepare_with<'e>(
@@ -304,24 +302,14 @@ impl<'c> Executor<'c> for &'c Readers {
     where
         'c: 'e,
     {
-        Box::pin(async move {
-            let mut conn = self.acquire().await?;
-            let result = (&mut *conn).prepare_with(sql, parameters).await;
-            conn.settle(&result);
-            result
-        })
+        Box::pin(on_lent!(self, |conn| (&mut *conn).prepare_with(sql, parameters)))
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
     where
         'c: 'e,
     {
-        Box::pin(async move {
-            let mut conn = self.acquire().await?;
-            let result = (&mut *conn).describe(sql).await;
-            conn.settle(&result);
-            result
-        })
+        Box::pin(on_lent!(self, |conn| (&mut *conn).describe(sql)))
     }
 }
 
